@@ -1,0 +1,12 @@
+"""sklearn_shallowrelu: the implicit bias of shallow ReLU networks as scikit-learn estimators."""
+
+from .features import ReLURandomFeatures
+from .random_features import RandomFeatureReLURegressor, RandomFeatureReLURegressorCV
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ReLURandomFeatures",
+    "RandomFeatureReLURegressor",
+    "RandomFeatureReLURegressorCV",
+]

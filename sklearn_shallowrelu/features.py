@@ -1,0 +1,110 @@
+"""The frozen random first layer of a shallow ReLU network, as a transformer."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .init import INIT_NAMES, Initialization, check_init
+
+__all__ = ["ReLURandomFeatures"]
+
+
+def relu_features(X, W, b):
+    """``relu(X W^T + b) / sqrt(n)`` in the dtype of ``X``.
+
+    The ``1/sqrt(n)`` scale makes the Gram matrix converge to the kernel of the
+    initialisation, so the same ridge ``alpha`` means the same function-space
+    penalty at every width.
+    """
+    Z = X @ W.T.astype(X.dtype, copy=False)
+    Z += b.astype(X.dtype, copy=False)
+    np.maximum(Z, 0, out=Z)
+    Z *= X.dtype.type(1.0 / np.sqrt(W.shape[0]))
+    return Z
+
+
+class ReLURandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Random ReLU features: the frozen hidden layer of a shallow network.
+
+    ``transform(X)`` returns ``relu(X W^T + b) / sqrt(n_components)`` where the
+    rows ``(w_k, b_k)`` are drawn from ``init``.  With this scale the Gram matrix
+    ``Phi Phi^T`` tends to the kernel ``K(x, x') = E[relu(W x + B) relu(W x' + B)]``
+    as ``n_components`` grows, so ``Ridge(alpha)`` on these features tends to
+    kernel ridge regression with ``K`` and the same ``alpha``.
+
+    Parameters
+    ----------
+    n_components : int, default=100
+        Number of hidden units (the width).
+    init : str, Initialization, callable or tuple (W, b), default='gaussian'
+        Distribution of the hidden weights and biases: ``'gaussian'``,
+        ``'rademacher_uniform'``, ``'uniform'``, ``'uniform_knots'`` (fitted to
+        the range of ``X``), ``'he'``, an object from
+        :mod:`sklearn_shallowrelu.init`, a callable
+        ``(n_components, n_features, random_state) -> (W, b)``, or explicit
+        arrays ``(W, b)``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draw of the hidden units.
+
+    Attributes
+    ----------
+    init_ : Initialization
+        The initialisation used, bound to the training data if it depends on it.
+    weights_ : ndarray of shape (n_components, n_features_in_)
+        Hidden weights ``W``.
+    bias_ : ndarray of shape (n_components,)
+        Hidden biases ``b``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Defined when ``X`` has string feature names.
+
+    See Also
+    --------
+    RandomFeatureReLURegressor : this transformer followed by a trained output layer.
+    sklearn.kernel_approximation.RBFSampler : random Fourier features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_shallowrelu import ReLURandomFeatures
+    >>> X = np.linspace(-1, 1, 5).reshape(-1, 1)
+    >>> rf = ReLURandomFeatures(n_components=3, random_state=0).fit(X)
+    >>> rf.transform(X).shape
+    (5, 3)
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions(set(INIT_NAMES)), Initialization, callable, tuple],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_components=100, init="gaussian", random_state=None):
+        self.n_components = n_components
+        self.init = init
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Draw the hidden units (``X`` is used for its shape and, for data-dependent inits, its range)."""
+        self._validate_params()
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        init = check_init(self.init).bind(X)
+        W, b = init.sample(self.n_components, X.shape[1], self.random_state)
+        self.init_ = init
+        self.weights_, self.bias_ = W, b
+        self._n_features_out = self.n_components
+        return self
+
+    def transform(self, X):
+        """Random features ``relu(X W^T + b) / sqrt(n_components)``, same dtype as ``X``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return relu_features(X, self.weights_, self.bias_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

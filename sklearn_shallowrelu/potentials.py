@@ -1,0 +1,318 @@
+"""Mirror-descent potentials, shared by every solver of the package.
+
+A potential is a strictly convex function ``phi`` applied coordinate-wise to the
+displacement from the start, ``Phi(v) = sum_k phi(v_k - v_k(0))``.  Mirror descent
+updates ``phi'(v_{t+1} - v_0) = phi'(v_t - v_0) - eta * grad L(v_t)``, and for
+under-determined least squares it converges to the interpolant nearest ``v_0``
+in the Bregman divergence of ``Phi`` (Gunasekar et al. 2018).
+
+Each potential gives ``phi``, ``grad`` (``phi'``), ``grad_inv`` (the inverse of
+``phi'``) and ``hess`` (``phi''``).  A :class:`WidthScaled` potential
+(Liang & Montufar) is ``phi(s x) / s^2`` with ``s`` tied to the width; the
+estimators resolve it with :func:`resolve_potential`.
+"""
+
+from numbers import Real
+
+import numpy as np
+
+__all__ = [
+    "Potential",
+    "Quadratic",
+    "HyperbolicEntropy",
+    "Power",
+    "QuadraticPlusPower",
+    "Scaled",
+    "WidthScaled",
+    "check_potential",
+    "resolve_potential",
+    "POTENTIAL_NAMES",
+]
+
+
+class Potential:
+    """Base class of coordinate-wise mirror potentials ``phi``."""
+
+    def phi(self, x):
+        raise NotImplementedError
+
+    def grad(self, x):
+        """``phi'(x)``."""
+        raise NotImplementedError
+
+    def grad_inv(self, y):
+        """The inverse of ``phi'``: the ``x`` with ``phi'(x) = y``."""
+        raise NotImplementedError
+
+    def hess(self, x):
+        """``phi''(x)``."""
+        raise NotImplementedError
+
+    def bregman(self, x, x0=0.0):
+        """Bregman divergence ``sum phi(x) - phi(x0) - phi'(x0) (x - x0)``."""
+        x = np.asarray(x, dtype=float)
+        return np.sum(self.phi(x) - self.phi(x0) - self.grad(x0) * (x - x0))
+
+    def step_scale(self):
+        """Curvature ``phi''(0)`` used to pick a safe default step (1 if degenerate)."""
+        h = float(self.hess(np.array(0.0)))
+        return h if np.isfinite(h) and h > 0 else 1.0
+
+
+class Quadratic(Potential):
+    """``phi(x) = x^2 / 2``: mirror descent is plain gradient descent.
+
+    Examples
+    --------
+    >>> from sklearn_shallowrelu.potentials import Quadratic
+    >>> float(Quadratic().grad_inv(3.0))
+    3.0
+    """
+
+    def phi(self, x):
+        return 0.5 * np.square(x)
+
+    def grad(self, x):
+        return np.asarray(x, dtype=float)
+
+    def grad_inv(self, y):
+        return np.asarray(y, dtype=float)
+
+    def hess(self, x):
+        return np.ones_like(np.asarray(x, dtype=float))
+
+    def __repr__(self):
+        return "Quadratic()"
+
+
+class HyperbolicEntropy(Potential):
+    """``phi(x) = x arcsinh(x / beta) - sqrt(x^2 + beta^2)``.
+
+    ``phi'(x) = arcsinh(x / beta)``, ``phi''(x) = 1 / sqrt(x^2 + beta^2)``.  Small
+    ``beta`` interpolates toward an l1 bias, large ``beta`` toward l2.
+
+    Examples
+    --------
+    >>> from sklearn_shallowrelu.potentials import HyperbolicEntropy
+    >>> p = HyperbolicEntropy(beta=0.5)
+    >>> round(float(p.grad_inv(p.grad(1.3))), 12)
+    1.3
+    """
+
+    def __init__(self, beta=1.0):
+        if not (isinstance(beta, Real) and beta > 0):
+            raise ValueError(f"beta must be a positive number, got {beta!r}.")
+        self.beta = float(beta)
+
+    def phi(self, x):
+        x = np.asarray(x, dtype=float)
+        return x * np.arcsinh(x / self.beta) - np.sqrt(x**2 + self.beta**2)
+
+    def grad(self, x):
+        return np.arcsinh(np.asarray(x, dtype=float) / self.beta)
+
+    def grad_inv(self, y):
+        return self.beta * np.sinh(np.asarray(y, dtype=float))
+
+    def hess(self, x):
+        return 1.0 / np.sqrt(np.square(x) + self.beta**2)
+
+    def __repr__(self):
+        return f"HyperbolicEntropy(beta={self.beta!r})"
+
+
+class Power(Potential):
+    """``phi(x) = |x|^p / p`` with ``p > 1``.
+
+    ``phi'(x) = sign(x) |x|^(p-1)``; ``phi''(x) = (p-1) |x|^(p-2)``, which is
+    infinite at 0 for ``p < 2`` and zero there for ``p > 2``.
+
+    Examples
+    --------
+    >>> from sklearn_shallowrelu.potentials import Power
+    >>> float(Power(3).grad_inv(4.0))
+    2.0
+    """
+
+    def __init__(self, p=3.0):
+        if not (isinstance(p, Real) and p > 1):
+            raise ValueError(f"p must be a number greater than 1, got {p!r}.")
+        self.p = float(p)
+
+    def phi(self, x):
+        return np.abs(x) ** self.p / self.p
+
+    def grad(self, x):
+        x = np.asarray(x, dtype=float)
+        return np.sign(x) * np.abs(x) ** (self.p - 1)
+
+    def grad_inv(self, y):
+        y = np.asarray(y, dtype=float)
+        return np.sign(y) * np.abs(y) ** (1.0 / (self.p - 1))
+
+    def hess(self, x):
+        with np.errstate(divide="ignore"):
+            return (self.p - 1) * np.abs(np.asarray(x, dtype=float)) ** (self.p - 2)
+
+    def __repr__(self):
+        return f"Power(p={self.p!r})"
+
+
+class QuadraticPlusPower(Potential):
+    """``phi(x) = x^2 / 2 + c |x|^p / p`` (Liang & Montufar's ``x^2 + |x|^3`` family).
+
+    ``phi''(0) = 1`` for ``p > 2``, so the unscaled potential behaves like gradient
+    descent at small displacements.  ``phi'`` is inverted by safeguarded Newton
+    iterations.
+
+    Examples
+    --------
+    >>> from sklearn_shallowrelu.potentials import QuadraticPlusPower
+    >>> p = QuadraticPlusPower(p=4, c=1.0)
+    >>> round(float(p.grad_inv(p.grad(0.7))), 12)
+    0.7
+    """
+
+    def __init__(self, p=3.0, c=1.0):
+        if not (isinstance(p, Real) and p > 1):
+            raise ValueError(f"p must be a number greater than 1, got {p!r}.")
+        if not (isinstance(c, Real) and c >= 0):
+            raise ValueError(f"c must be a non-negative number, got {c!r}.")
+        self.p, self.c = float(p), float(c)
+
+    def phi(self, x):
+        x = np.asarray(x, dtype=float)
+        return 0.5 * x**2 + self.c * np.abs(x) ** self.p / self.p
+
+    def grad(self, x):
+        x = np.asarray(x, dtype=float)
+        return x + self.c * np.sign(x) * np.abs(x) ** (self.p - 1)
+
+    def hess(self, x):
+        x = np.abs(np.asarray(x, dtype=float))
+        with np.errstate(divide="ignore"):
+            return 1.0 + self.c * (self.p - 1) * x ** (self.p - 2)
+
+    def grad_inv(self, y):
+        # phi' is odd and increasing with phi'(x) >= x, so |x| lies in [0, |y|];
+        # Newton from the upper end of that bracket decreases monotonically
+        # (phi' is convex on x > 0 for p >= 2; bisection guards p < 2).
+        y = np.asarray(y, dtype=float)
+        a = np.abs(y)
+        lo, hi = np.zeros_like(a), a.copy()
+        x = a.copy()
+        for _ in range(100):
+            f = self.grad(x) - a
+            hi = np.where(f > 0, x, hi)
+            lo = np.where(f <= 0, x, lo)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xn = x - f / self.hess(x)
+            bad = ~np.isfinite(xn) | (xn <= lo) | (xn >= hi)
+            xn = np.where(bad, 0.5 * (lo + hi), xn)
+            if np.all(np.abs(xn - x) <= 1e-15 * (1 + np.abs(x))):
+                x = xn
+                break
+            x = xn
+        return np.sign(y) * x
+
+    def __repr__(self):
+        return f"QuadraticPlusPower(p={self.p!r}, c={self.c!r})"
+
+
+class Scaled(Potential):
+    """``phi_s(x) = phi(s x) / s^2`` for a fixed scale ``s``.
+
+    ``phi_s'(x) = phi'(s x) / s`` and ``phi_s''(x) = phi''(s x)``: the Hessian at
+    the start is that of ``phi``, and the shape of ``phi`` is probed at
+    displacements of order ``1 / s``.
+
+    Examples
+    --------
+    >>> from sklearn_shallowrelu.potentials import Scaled, Power
+    >>> p = Scaled(Power(3), scale=10.0)
+    >>> round(float(p.grad_inv(p.grad(0.02))), 12)
+    0.02
+    """
+
+    def __init__(self, base, scale):
+        if not isinstance(base, Potential):
+            raise TypeError("base must be a Potential.")
+        if not (isinstance(scale, Real) and scale > 0):
+            raise ValueError(f"scale must be a positive number, got {scale!r}.")
+        self.base, self.scale = base, float(scale)
+
+    def phi(self, x):
+        return self.base.phi(self.scale * np.asarray(x, dtype=float)) / self.scale**2
+
+    def grad(self, x):
+        return self.base.grad(self.scale * np.asarray(x, dtype=float)) / self.scale
+
+    def grad_inv(self, y):
+        return self.base.grad_inv(self.scale * np.asarray(y, dtype=float)) / self.scale
+
+    def hess(self, x):
+        return self.base.hess(self.scale * np.asarray(x, dtype=float))
+
+    def __repr__(self):
+        return f"Scaled({self.base!r}, scale={self.scale!r})"
+
+
+class WidthScaled(Potential):
+    """A potential rescaled by the network width (Liang & Montufar's scaled potentials).
+
+    Resolved by the estimator to ``Scaled(base, scale)`` with the scale at which
+    one output weight moves by ``O(1)`` in units of ``scale``: ``sqrt(n)`` for the
+    ``1/sqrt(n)``-scaled random features of this package, ``n`` for the
+    standard parametrisation of a two-layer network.
+
+    Examples
+    --------
+    >>> from sklearn_shallowrelu.potentials import WidthScaled, Power, resolve_potential
+    >>> resolve_potential(WidthScaled(Power(3)), width_scale=30.0)
+    Scaled(Power(p=3.0), scale=30.0)
+    """
+
+    def __init__(self, base):
+        self.base = check_potential(base)
+
+    def _unresolved(self, *args):
+        raise ValueError(
+            "A WidthScaled potential must be resolved to a width first: pass it to "
+            "an estimator, or call resolve_potential(potential, width_scale)."
+        )
+
+    phi = grad = grad_inv = hess = _unresolved
+
+    def __repr__(self):
+        return f"WidthScaled({self.base!r})"
+
+
+POTENTIAL_NAMES = {
+    "quadratic": Quadratic,
+    "hyperbolic_entropy": HyperbolicEntropy,
+    "power": Power,
+    "quadratic_plus_power": QuadraticPlusPower,
+}
+
+
+def check_potential(potential):
+    """Turn a name or a Potential into a Potential."""
+    if isinstance(potential, Potential):
+        return potential
+    if isinstance(potential, str):
+        try:
+            return POTENTIAL_NAMES[potential]()
+        except KeyError:
+            raise ValueError(
+                f"Unknown potential {potential!r}; use one of "
+                f"{sorted(POTENTIAL_NAMES)} or a Potential object."
+            ) from None
+    raise TypeError(f"potential must be a string or a Potential, got {type(potential).__name__}.")
+
+
+def resolve_potential(potential, width_scale):
+    """Return a concrete potential: ``WidthScaled`` becomes ``Scaled(base, width_scale)``."""
+    potential = check_potential(potential)
+    if isinstance(potential, WidthScaled):
+        return Scaled(potential.base, width_scale)
+    return potential

@@ -1,0 +1,731 @@
+"""Shallow ReLU networks with a random, frozen first layer and a trained output layer."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _solvers
+from ._design import Design, fits_in_memory, rows_per_chunk
+from .features import ReLURandomFeatures, relu_features
+from .init import INIT_NAMES, Initialization
+from .potentials import POTENTIAL_NAMES, Potential, Quadratic, resolve_potential
+
+__all__ = ["RandomFeatureReLURegressor", "RandomFeatureReLURegressorCV"]
+
+_ALGORITHMS = {
+    "ridge": {"auto", "primal", "dual", "chunked"},
+    "gd": {"auto", "spectral", "iterative"},
+    "mirror": {"auto", "iterative"},
+}
+
+
+class _RandomFeatureNetwork(RegressorMixin, BaseEstimator):
+    """What every random-feature network shares: features, prediction, derivatives."""
+
+    def _validate_X_y(self, X, y, sample_weight):
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True
+        )
+        y = np.asarray(y, dtype=X.dtype)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        if not np.sum(sample_weight) > 0:
+            raise ValueError("sample_weight sums to zero: there is nothing to fit.")
+        return X, y, sample_weight
+
+    def _draw_features(self, X, rng):
+        return ReLURandomFeatures(n_components=self.n_hidden, init=self.init, random_state=rng).fit(X)
+
+    def _set_network(self, features, coef, intercept, y):
+        """Store the fitted network; ``coef`` (n, k), ``intercept`` (k,)."""
+        self.random_features_ = features
+        self.init_ = features.init_
+        self.hidden_weights_ = features.weights_
+        self.hidden_bias_ = features.bias_
+        dtype = features.weights_.dtype if coef.dtype == np.float64 else coef.dtype
+        if y.ndim == 1:
+            self.coef_, self.intercept_ = coef[:, 0].astype(dtype), float(intercept[0])
+        else:
+            self.coef_, self.intercept_ = coef.T.astype(dtype), intercept.astype(dtype)
+        if self.hidden_weights_.shape[1] == 1:
+            w = self.hidden_weights_[:, 0]
+            has_knot = w != 0
+            knots = -self.hidden_bias_[has_knot] / w[has_knot]
+            order = np.argsort(knots, kind="stable")
+            jumps = np.abs(w[has_knot])[:, None] * coef[has_knot] / np.sqrt(self.n_hidden)
+            self.knots_ = knots[order]
+            self.slope_jumps_ = jumps[order, 0] if y.ndim == 1 else jumps[order]
+
+    def _coef_2d(self):
+        return self.coef_[:, None] if self.coef_.ndim == 1 else self.coef_.T
+
+    def _output(self, out2d):
+        return out2d[:, 0] if self.coef_.ndim == 1 else out2d
+
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+
+    def predict(self, X):
+        """Network output ``sum_k coef_k relu(w_k . x + b_k) / sqrt(n_hidden) + intercept``.
+
+        Features are formed in row chunks that fit in scikit-learn's ``working_memory``.
+        """
+        X = self._check_X(X)
+        coef = self._coef_2d().astype(X.dtype, copy=False)
+        out = np.empty((X.shape[0], coef.shape[1]), dtype=X.dtype)
+        for rows in gen_batches(X.shape[0], rows_per_chunk(self.n_hidden, X.dtype)):
+            out[rows] = relu_features(X[rows], self.hidden_weights_, self.hidden_bias_) @ coef
+        out += np.asarray(self.intercept_, dtype=X.dtype)
+        return self._output(out)
+
+    def predict_derivative(self, X):
+        """Gradient of the network output with respect to the input.
+
+        Exact for the piecewise-linear network: ``sum_k coef_k 1[w_k . x + b_k > 0]
+        w_k / sqrt(n_hidden)`` (at a knot in 1-D, the right derivative).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features), or (n_samples, n_targets,
+        n_features) for multi-output ``y``.
+        """
+        X = self._check_X(X)
+        W = self.hidden_weights_.astype(X.dtype, copy=False)
+        b = self.hidden_bias_.astype(X.dtype, copy=False)
+        coef = self._coef_2d().astype(X.dtype, copy=False) / np.sqrt(self.n_hidden)
+        k = coef.shape[1]
+        out = np.empty((X.shape[0], k, X.shape[1]), dtype=X.dtype)
+        for rows in gen_batches(X.shape[0], rows_per_chunk(self.n_hidden, X.dtype)):
+            Z = X[rows] @ W.T + b
+            active = (Z > 0) | ((Z == 0) & (W[:, 0] > 0)) if X.shape[1] == 1 else Z > 0
+            out[rows] = np.einsum("mn,nk,nd->mkd", active.astype(X.dtype), coef, W)
+        return out[:, 0, :] if self.coef_.ndim == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _resolve_alpha(alpha, solver):
+    if alpha is None:
+        return 1.0 if solver == "ridge" else 0.0
+    return float(alpha)
+
+
+class RandomFeatureReLURegressor(_RandomFeatureNetwork):
+    """Shallow ReLU network with a random, frozen first layer and a trained output layer.
+
+    The network is ``f(x) = sum_k v_k relu(w_k . x + b_k) / sqrt(n_hidden) + c``
+    with ``(w_k, b_k)`` drawn from ``init`` and never trained.  It is
+    ``make_pipeline(ReLURandomFeatures(n_hidden, init, random_state),
+    Ridge(alpha))`` in one object, with exact and fast solvers and the whole
+    gradient-descent path.  As ``n_hidden`` grows, ridge (and early-stopped
+    gradient descent) tends to kernel ridge regression with the kernel of
+    ``init``; in 1-D that is a weighted cubic smoothing spline whose curvature
+    weight comes from ``init``.
+
+    Loss convention.  ``solver='ridge'`` minimises scikit-learn's
+    ``sum_i w_i (f(x_i) - y_i)^2 + alpha ||v||^2``.  The descent solvers
+    minimise the same objective divided by ``2 sum_i w_i``:
+    ``L(v) = sum_i w_i (f(x_i) - y_i)^2 / (2 sum_i w_i) + alpha ||v||^2 / (2 sum_i
+    w_i)`` (half the weighted mean squared error; summed over outputs), so the
+    gradient-descent stability limit is ``learning_rate < 2 / lambda_max``
+    with ``lambda_max`` the top eigenvalue of the Hessian of ``L``.  With
+    ``fit_intercept=True`` the intercept is kept at its optimum for the
+    current ``v`` (equivalently, the descent runs on centred features and
+    targets), which is what makes the path a spectral filter.
+
+    Parameters
+    ----------
+    n_hidden : int, default=1000
+        Width of the hidden layer.
+    init : str, Initialization, callable or tuple (W, b), default='gaussian'
+        Distribution of the hidden units; see :class:`ReLURandomFeatures`.
+    solver : {'ridge', 'gd', 'mirror'}, default='ridge'
+        ``'ridge'``: exact ridge regression on the features.  ``'gd'``:
+        gradient descent on the output layer from zero (or ``coef_init``),
+        for ``max_iter`` steps.  ``'mirror'``: mirror descent with ``potential``.
+    alpha : float or None, default=None
+        L2 penalty on the output weights in scikit-learn's ``Ridge`` units.
+        ``None`` means 1.0 for ``'ridge'`` and 0.0 (plain descent, whose
+        implicit bias is the point) for ``'gd'`` and ``'mirror'``.
+    learning_rate : 'auto' or float, default='auto'
+        Step size of the descent solvers.  ``'auto'`` is ``phi''(0) /
+        lambda_max`` (``1 / lambda_max`` for gradient descent), half the
+        stability limit.  A gradient-descent step above the limit raises a
+        ``ValueError`` before anything is changed; a mirror-descent run that
+        diverges stops, keeps its last finite coefficients and warns.
+    max_iter : int, default=1000
+        Number of descent steps (exactly this many unless a stopping rule is
+        asked for with ``early_stopping`` or ``tol``).
+    potential : str or Potential, default='quadratic'
+        Mirror potential (``'quadratic'``, ``'hyperbolic_entropy'``,
+        ``'power'``, ``'quadratic_plus_power'`` or an object from
+        :mod:`sklearn_shallowrelu.potentials`; ``WidthScaled(...)`` is scaled by
+        ``sqrt(n_hidden)``).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when the
+        validation loss has not decreased by ``tol`` for ``n_iter_no_change``
+        steps; the coefficients of the best validation step are kept.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+    tol : float or None, default=None
+        Without early stopping: stop when the training loss has not decreased
+        by ``tol`` for ``n_iter_no_change`` steps.  ``None`` (default): no
+        stopping rule (0 with early stopping).
+    fit_intercept : bool, default=True
+    algorithm : str, default='auto'
+        How to compute the fit.  ridge: ``'primal'`` (n x n normal equations),
+        ``'dual'`` (m x m kernel system), ``'chunked'`` (primal with the Gram
+        matrix accumulated over row chunks; used automatically when the m x n
+        feature matrix exceeds scikit-learn's ``working_memory``).  gd:
+        ``'spectral'`` (the exact path from one eigendecomposition) or
+        ``'iterative'``.  ``'auto'`` chooses by shape and cost.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the hidden units (exactly as ``ReLURandomFeatures`` with the same
+        value) and then the validation split.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_hidden,) or (n_targets, n_hidden)
+        Output weights ``v``.
+    intercept_ : float or ndarray of shape (n_targets,)
+    hidden_weights_ : ndarray of shape (n_hidden, n_features_in_)
+    hidden_bias_ : ndarray of shape (n_hidden,)
+    random_features_ : ReLURandomFeatures
+        The fitted first layer.
+    init_ : Initialization
+    knots_ : ndarray of shape (n_knots,)
+        1-D inputs only: sorted knots ``-b_k / w_k``.
+    slope_jumps_ : ndarray of shape (n_knots,) or (n_knots, n_targets)
+        1-D inputs only: jump of ``f'`` at each knot, ``v_k |w_k| / sqrt(n_hidden)``.
+    learning_rate_ : float
+        The step size used (descent solvers).
+    n_iter_ : int or None
+        Descent steps run (None for ridge).
+    best_iteration_ : int or None
+        With early stopping, the step whose coefficients were kept.
+    loss_curve_ : ndarray of shape (n_iter_ + 1,)
+        Training loss ``sum w r^2 / (2 sum w)`` after ``t = 0, 1, ..., n_iter_`` steps.
+    validation_loss_curve_ : ndarray of shape (n_iter_ + 1,) or None
+        The same loss on the validation split (early stopping only).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    See Also
+    --------
+    RandomFeatureReLURegressorCV : exact leave-one-out over ``alpha`` and stopping time.
+    ReLURandomFeatures : the first layer alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_shallowrelu import RandomFeatureReLURegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.sort(rng.uniform(-2, 2, 40)).reshape(-1, 1)
+    >>> y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(40)
+    >>> net = RandomFeatureReLURegressor(n_hidden=2000, alpha=0.1, random_state=0)
+    >>> round(net.fit(X, y).score(X, y), 2)
+    0.98
+    >>> gd = RandomFeatureReLURegressor(solver="gd", max_iter=200, random_state=0).fit(X, y)
+    >>> gd.loss_curve_.shape
+    (201,)
+    """
+
+    _parameter_constraints = {
+        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions(set(INIT_NAMES)), Initialization, callable, tuple],
+        "solver": [StrOptions({"ridge", "gd", "mirror"})],
+        "alpha": [Interval(Real, 0, None, closed="left"), None],
+        "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "potential": [StrOptions(set(POTENTIAL_NAMES)), Potential],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "fit_intercept": ["boolean"],
+        "algorithm": [StrOptions({"auto", "primal", "dual", "chunked", "spectral", "iterative"})],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        n_hidden=1000,
+        init="gaussian",
+        solver="ridge",
+        alpha=None,
+        learning_rate="auto",
+        max_iter=1000,
+        potential="quadratic",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=None,
+        fit_intercept=True,
+        algorithm="auto",
+        random_state=None,
+    ):
+        self.n_hidden = n_hidden
+        self.init = init
+        self.solver = solver
+        self.alpha = alpha
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.potential = potential
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.fit_intercept = fit_intercept
+        self.algorithm = algorithm
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, coef_init=None):
+        """Draw the hidden layer and train the output layer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+        coef_init : array-like of shape (n_hidden,) or (n_targets, n_hidden), default=None
+            Start of the descent solvers (zero by default).  Mirror descent
+            converges to the Bregman projection of this start onto the
+            interpolants (under-determined problems, ``alpha=0``).
+
+        Returns
+        -------
+        self
+        """
+        if self.algorithm not in _ALGORITHMS[self.solver]:
+            raise ValueError(
+                f"algorithm={self.algorithm!r} does not apply to solver={self.solver!r}; "
+                f"use one of {sorted(_ALGORITHMS[self.solver])}."
+            )
+        X, y, sw = self._validate_X_y(X, y, sample_weight)
+        y2 = y.reshape(len(y), -1)
+        if self.solver != "ridge" and self.early_stopping and X.shape[0] < 4:
+            raise ValueError(
+                f"early_stopping needs at least 4 samples to hold out a validation "
+                f"set; got {X.shape[0]}. Set early_stopping=False."
+            )
+        rng = check_random_state(self.random_state)
+        features = self._draw_features(X, rng)
+        v0 = self._check_coef_init(coef_init, y2.shape[1])
+        result = self._train(X, y2, sw, features, rng, v0)
+        # Nothing above touched the estimator: a failed fit leaves a fitted model intact.
+        self._set_network(features, result.pop("coef"), result.pop("intercept"), y)
+        for name, value in result.items():
+            setattr(self, name, value)
+        return self
+
+    def _check_coef_init(self, coef_init, k):
+        if coef_init is None:
+            return None
+        if self.solver == "ridge":
+            raise ValueError("coef_init applies to the descent solvers ('gd', 'mirror') only.")
+        v0 = np.asarray(coef_init, dtype=np.float64)
+        v0 = v0.T if v0.ndim == 2 else v0.reshape(-1, 1)
+        if v0.shape != (self.n_hidden, k) or not np.all(np.isfinite(v0)):
+            raise ValueError(
+                f"coef_init must be finite with shape ({self.n_hidden},) or "
+                f"({k}, {self.n_hidden}); got {np.shape(coef_init)}."
+            )
+        return v0
+
+    # ------------------------------------------------------------- training
+    def _train(self, X, y, sw, features, rng, v0):
+        alpha = _resolve_alpha(self.alpha, self.solver)
+        X_val = y_val = sw_val = None
+        if self.solver != "ridge" and self.early_stopping:
+            X, X_val, y, y_val, sw, sw_val = train_test_split(
+                X, y, sw, test_size=self.validation_fraction, random_state=rng
+            )
+        # None lets the design decide from working_memory
+        explicit = {"dual": True, "chunked": False}.get(self.algorithm)
+        design = Design(X, features.weights_, features.bias_, y, sw, self.fit_intercept, explicit=explicit)
+        mu = alpha / design.weight_sum
+        out = {"n_iter_": None, "best_iteration_": None, "loss_curve_": None,
+               "validation_loss_curve_": None, "learning_rate_": None}
+        self._path_ = None
+        if self.solver == "ridge":
+            coef = _solvers.ridge(design, mu, self.algorithm)
+        else:
+            val = None if X_val is None else _Validation(design, X_val, y_val, sw_val)
+            coef, extra = self._descend(design, mu, val, v0)
+            out.update(extra)
+        out["coef"] = coef.astype(np.float64)
+        out["intercept"] = design.intercept(coef.astype(design.dtype))
+        return out
+
+    def _use_spectral(self, design):
+        if self.solver != "gd" or self.algorithm == "iterative":
+            return False
+        if self.algorithm == "spectral":
+            return True
+        r = min(design.m, design.n)
+        return r <= 2000 or r**3 <= design.m * design.n * self.max_iter
+
+    def _descend(self, design, mu, val, v0):
+        tol = self.tol
+        if tol is None and val is not None:
+            tol = 0.0
+        rule = None if tol is None else _solvers.NoImprovement(tol, self.n_iter_no_change)
+        if self._use_spectral(design):
+            spec = _solvers.spectrum(design)
+            lam_max = spec.lam_max
+        else:
+            spec = None
+            lam_max = _solvers.top_eigenvalue(design)
+        potential = self._potential()
+        eta = self._step_size(lam_max, mu, potential)
+        if spec is not None:
+            return self._spectral_path(spec, eta, mu, val, v0, rule, design)
+        return self._iterate(design, potential, eta, mu, val, v0, rule, lam_max)
+
+    def _potential(self):
+        if self.solver == "gd":
+            return Quadratic()
+        return resolve_potential(self.potential, np.sqrt(self.n_hidden))
+
+    def _step_size(self, lam_max, mu, potential):
+        top = lam_max + mu
+        if self.learning_rate == "auto":
+            return potential.step_scale() / top if top > 0 else 1.0
+        eta = float(self.learning_rate)
+        if self.solver == "gd" and eta * top > 2.0:
+            raise ValueError(
+                f"learning_rate={eta:.4g} exceeds the stability limit 2/lambda_max = "
+                f"{2.0 / top:.4g} of gradient descent on this data (lambda_max = "
+                f"{top:.4g}, loss convention sum w r^2 / (2 sum w)); the iterates would "
+                f"diverge. Use learning_rate='auto' or a value below {2.0 / top:.4g}."
+            )
+        return eta
+
+    def _spectral_path(self, spec, eta, mu, val, v0, rule, design):
+        spec.U = None  # not needed after this point; keep the stored path small
+        path = _solvers.GDPath(spec, eta, mu, v0)
+        losses, val_losses, n_iter, best = [], [], self.max_iter, None
+        watch = None if rule is None else (val is not None)
+        step_block = max(1, int(2**22 // max(1, spec.lam.size * spec.d.shape[1])))
+        done = False
+        for start in range(0, self.max_iter + 1, step_block):
+            steps = np.arange(start, min(start + step_block, self.max_iter + 1))
+            losses.extend(path.losses(steps))
+            if val is not None:
+                val_losses.extend(val.path_losses(path, steps))
+            if rule is not None:
+                monitored = val_losses if watch else losses
+                for t in steps[steps >= 1]:
+                    if rule.update(monitored[t], t):
+                        n_iter, done = int(t), True
+                        break
+            if done:
+                break
+        losses = np.asarray(losses[: n_iter + 1])
+        t_final = n_iter
+        if val is not None:
+            val_losses = np.asarray(val_losses[: n_iter + 1])
+            best = int(np.argmin(val_losses[1:]) + 1)
+            t_final = best
+        self._path_ = ("spectral", path, design.phi_mean.astype(np.float64), design.y_mean.astype(np.float64))
+        extra = {"n_iter_": n_iter, "best_iteration_": best, "loss_curve_": losses,
+                 "validation_loss_curve_": val_losses if val is not None else None,
+                 "learning_rate_": eta}
+        return path.coef(t_final), extra
+
+    def _iterate(self, design, potential, eta, mu, val, v0, rule, lam_max):
+        coefs = []
+        keep_path = fits_in_memory(self.max_iter + 1, design.n * design.b.shape[1], np.float64)
+        val_losses = []
+        best = {"coef": None, "loss": np.inf, "t": None}
+        if val is not None:
+            start = np.zeros((design.n, design.b.shape[1])) if v0 is None else v0
+            val_losses.append(val.loss(start))
+        if keep_path:
+            coefs.append(np.zeros((design.n, design.b.shape[1])) if v0 is None else v0.copy())
+
+        def monitor(t, v, loss):
+            if keep_path:
+                coefs.append(v.copy())
+            if val is not None:
+                vl = val.loss(v)
+                val_losses.append(vl)
+                if vl < best["loss"]:
+                    best.update(coef=v.copy(), loss=vl, t=t)
+                return rule.update(vl, t)
+            return rule is not None and rule.update(loss, t)
+
+        try:
+            coef, n_iter, losses = _solvers.mirror_descent(
+                design, potential, eta, mu, self.max_iter, v0, monitor
+            )
+        except _solvers.Diverged as exc:
+            if self.solver == "gd":
+                limit = 2.0 / (lam_max + mu)
+            else:
+                limit = 2.0 * potential.step_scale() / (lam_max + mu)
+            _solvers.divergence_warning(f"solver={self.solver!r}", eta, exc.iteration, limit)
+            coef, n_iter = exc.last_coef, exc.iteration - 1
+            losses = None
+        if losses is None:
+            r = design.matvec(coef.astype(design.dtype)) - design.b
+            losses = np.array([0.5 * float(np.sum(r**2))])
+        self._path_ = ("iterative", coefs, design.phi_mean.astype(np.float64), design.y_mean.astype(np.float64)) if keep_path else None
+        if val is not None and best["coef"] is not None:
+            coef = best["coef"]
+        extra = {"n_iter_": n_iter, "best_iteration_": best["t"] if val is not None else None,
+                 "loss_curve_": losses,
+                 "validation_loss_curve_": np.asarray(val_losses) if val is not None else None,
+                 "learning_rate_": eta}
+        return coef, extra
+
+    # -------------------------------------------------------------- paths
+    def staged_predict(self, X):
+        """Predictions after each descent step ``t = 1, ..., n_iter_``.
+
+        Computed from the stored spectral path (exact) or, for the iterative
+        algorithm, from the stored coefficients when they fit in
+        ``working_memory``.
+
+        Yields
+        ------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        X = self._check_X(X)
+        if self.solver == "ridge":
+            raise AttributeError("staged_predict is defined for the descent solvers ('gd', 'mirror').")
+        if self._path_ is None:
+            raise ValueError(
+                "The coefficient path was too large to keep; refit with "
+                "algorithm='spectral' (solver='gd') or a smaller max_iter."
+            )
+        kind, path, phi_mean, y_mean = self._path_
+        F = relu_features(X, self.hidden_weights_, self.hidden_bias_).astype(np.float64) - phi_mean
+        base = y_mean
+        if kind == "spectral":
+            FV = F @ path.spec.V
+            for start in range(1, self.n_iter_ + 1, 256):
+                steps = np.arange(start, min(start + 256, self.n_iter_ + 1))
+                e = path.range_coords(steps)
+                nulls = path.null_part(steps)
+                for j in range(len(steps)):
+                    pred = FV @ e[j] + base
+                    if nulls is not None:
+                        pred = pred + F @ nulls[j]
+                    yield self._output(pred.astype(X.dtype))
+        else:
+            for v in path[1 : self.n_iter_ + 1]:
+                yield self._output((F @ v + base).astype(X.dtype))
+
+
+class _Validation:
+    """The held-out split of early stopping, in the design's centring."""
+
+    def __init__(self, design, X, y, sw):
+        self.F = design.centred_features(X).astype(np.float64)
+        self.e = (y - design.y_mean).astype(np.float64)
+        self.p = (sw / np.sum(sw)).astype(np.float64)
+
+    def loss(self, coef):
+        r = self.F @ coef - self.e
+        return 0.5 * float(self.p @ np.sum(r**2, axis=1))
+
+    def path_losses(self, path, steps):
+        FV = self.F @ path.spec.V
+        e = path.range_coords(steps)
+        pred = np.einsum("mr,trk->tmk", FV, e)
+        nulls = path.null_part(steps)
+        if nulls is not None:
+            pred += np.einsum("mn,tnk->tmk", self.F, nulls)
+        r2 = np.sum((pred - self.e[None]) ** 2, axis=2)
+        return 0.5 * (r2 @ self.p)
+
+
+class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
+    """Random-feature network with ``alpha`` and stopping time chosen by exact leave-one-out.
+
+    One eigendecomposition of the feature (or kernel) matrix gives the whole
+    ridge path over ``alphas`` and, for ``solver='gd'``, the whole
+    gradient-descent path over the stopping time ``t = 1, ..., max_iter``; the
+    leave-one-out error of every grid value then follows exactly (the way
+    :class:`~sklearn.linear_model.RidgeCV` does it for ridge), or the
+    generalised cross-validation score with ``criterion='gcv'``.
+
+    For gradient descent, leaving one sample out is a rank-one downdate of the
+    scatter matrix; the left-out run's prediction at that sample obeys a scalar
+    causal recursion built from the full eigendecomposition, so the
+    leave-one-out error at every step costs ``O(m r T + m T^2)`` for ``m``
+    samples, rank ``r`` and ``T = max_iter`` steps, instead of ``m`` refits.
+    The step size is resolved once on the full data (``'auto'``) and kept for
+    every left-out run, as it would be in a grid search over ``max_iter`` at a
+    fixed ``learning_rate``.
+
+    Parameters
+    ----------
+    alphas : array-like of float or None, default=None
+        Ridge penalties (``Ridge`` units) to try.  ``None``: ``(0.1, 1, 10)``
+        for ``'ridge'`` and ``(0,)`` for ``'gd'``.
+    criterion : {'loo', 'gcv'}, default='loo'
+    solver : {'ridge', 'gd'}, default='ridge'
+    n_hidden, init, learning_rate, max_iter, fit_intercept, random_state
+        As in :class:`RandomFeatureReLURegressor`.
+
+    Attributes
+    ----------
+    alpha_ : float
+    n_iter_ : int or None
+        Selected number of steps (``'gd'``).
+    cv_results_ : dict of ndarrays
+        ``'param_alpha'``, ``'param_n_iter'`` (``'gd'``) and
+        ``'mean_squared_error'``: the leave-one-out (or GCV) mean squared error
+        of every grid value, weighted by ``sample_weight``.
+    best_score_ : float
+        Minus the best mean squared error.
+    coef_, intercept_, hidden_weights_, hidden_bias_, learning_rate_, ...
+        As in :class:`RandomFeatureReLURegressor`, for the selected values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_shallowrelu import RandomFeatureReLURegressorCV
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-2, 2, (60, 1))
+    >>> y = np.sin(2 * X[:, 0]) + 0.2 * rng.standard_normal(60)
+    >>> cv = RandomFeatureReLURegressorCV(solver="gd", max_iter=300, random_state=0).fit(X, y)
+    >>> 1 <= cv.n_iter_ <= 300
+    True
+    """
+
+    _parameter_constraints = {
+        "alphas": ["array-like", None],
+        "criterion": [StrOptions({"loo", "gcv"})],
+        "solver": [StrOptions({"ridge", "gd"})],
+        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions(set(INIT_NAMES)), Initialization, callable, tuple],
+        "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        alphas=None,
+        criterion="loo",
+        solver="ridge",
+        n_hidden=1000,
+        init="gaussian",
+        learning_rate="auto",
+        max_iter=1000,
+        fit_intercept=True,
+        random_state=None,
+    ):
+        self.alphas = alphas
+        self.criterion = criterion
+        self.solver = solver
+        self.n_hidden = n_hidden
+        self.init = init
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.fit_intercept = fit_intercept
+        self.random_state = random_state
+
+    # parameters of the parent that the CV estimator fixes
+    potential = "quadratic"
+    early_stopping = False
+    tol = None
+    algorithm = "auto"
+    alpha = None
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit on the grid, select by leave-one-out (or GCV), keep the selected network."""
+        X, y, sw = self._validate_X_y(X, y, sample_weight)
+        if X.shape[0] < 3:
+            raise ValueError(f"Leave-one-out needs at least 3 samples; got {X.shape[0]}.")
+        alphas = np.asarray(
+            (0.1, 1.0, 10.0) if self.alphas is None and self.solver == "ridge"
+            else (0.0,) if self.alphas is None else self.alphas, dtype=np.float64
+        ).reshape(-1)
+        if alphas.size == 0 or np.any(alphas < 0) or not np.all(np.isfinite(alphas)):
+            raise ValueError(f"alphas must be a non-empty list of non-negative numbers; got {alphas}.")
+        if self.solver == "ridge" and self.criterion == "loo" and np.any(alphas == 0):
+            raise ValueError("alpha=0 makes ridge interpolate, so leave-one-out is undefined; use alphas > 0.")
+        y2 = y.reshape(len(y), -1)
+        rng = check_random_state(self.random_state)
+        features = self._draw_features(X, rng)
+        design = Design(X, features.weights_, features.bias_, y2, sw, self.fit_intercept)
+        spec = _solvers.spectrum(design, need_U=self.criterion == "loo")
+        mus = alphas / design.weight_sum
+        p = (sw / np.sum(sw)).astype(np.float64)
+        if self.solver == "ridge":
+            mse = self._ridge_scores(design, spec, mus, p)
+            best = int(np.argmin(mse))
+            alpha_, n_iter = alphas[best], None
+            coef = spec.V @ ((np.sqrt(spec.lam) / (spec.lam + mus[best]))[:, None] * spec.d)
+            results = {"param_alpha": alphas, "mean_squared_error": mse}
+            eta = None
+        else:
+            eta = self._cv_step(spec, mus)
+            mse = self._gd_scores(design, spec, eta, mus, p)  # (n_alphas, T)
+            a_best, t_best = np.unravel_index(int(np.argmin(mse)), mse.shape)
+            alpha_, n_iter = alphas[a_best], int(t_best + 1)
+            path = _solvers.GDPath(spec, eta, mus[a_best])
+            coef = path.coef(n_iter)
+            T = mse.shape[1]
+            results = {"param_alpha": np.repeat(alphas, T),
+                       "param_n_iter": np.tile(np.arange(1, T + 1), alphas.size),
+                       "mean_squared_error": mse.ravel()}
+        self._set_network(features, coef, design.intercept(coef.astype(design.dtype)), y)
+        self.alpha_, self.n_iter_, self.learning_rate_ = float(alpha_), n_iter, eta
+        self.cv_results_ = results
+        self.best_score_ = -float(np.min(mse))
+        self.loss_curve_ = self.validation_loss_curve_ = self.best_iteration_ = None
+        self._path_ = None
+        return self
+
+    def _cv_step(self, spec, mus):
+        top = spec.lam_max + float(np.max(mus))
+        if self.learning_rate == "auto":
+            return 1.0 / top
+        eta = float(self.learning_rate)
+        if eta * top > 2.0:
+            raise ValueError(
+                f"learning_rate={eta:.4g} exceeds the stability limit {2.0 / top:.4g}; "
+                "use learning_rate='auto' or a smaller value."
+            )
+        return eta
+
+    def _ridge_scores(self, design, spec, mus, p):
+        if self.criterion == "loo":
+            res = _solvers.loo_ridge(design, spec, mus)
+            return np.einsum("m,amk->a", p, res**2)
+        f = spec.lam[None] / (spec.lam[None] + mus[:, None])
+        return self._gcv(spec, f, design)
+
+    def _gd_scores(self, design, spec, eta, mus, p):
+        out = []
+        for mu in mus:
+            if self.criterion == "loo":
+                res = _solvers.loo_gd(design, spec, eta, mu, self.max_iter)
+                out.append(np.einsum("m,tmk->t", p, res**2))
+            else:
+                steps = np.arange(1, self.max_iter + 1)
+                f = spec.lam[None] * _solvers.gd_filter(spec.lam, eta, mu, steps)
+                out.append(self._gcv(spec, f, design))
+        return np.asarray(out)
+
+    def _gcv(self, spec, f, design):
+        """GCV = (weighted mean squared residual) / (1 - df / m)^2 for filters ``f`` (g, r)."""
+        res2 = np.einsum("gr,rk->g", (1 - f) ** 2, spec.d**2) + np.sum(spec.resid2)
+        df = f.sum(axis=1) + (1.0 if design.fit_intercept else 0.0)
+        return res2 / (1.0 - df / design.m) ** 2
