@@ -71,17 +71,24 @@ def spectrum(design, mode="auto", need_U=False):
 
 
 def top_eigenvalue(design):
-    """Largest eigenvalue of ``A^T A`` by Lanczos on matrix-vector products."""
+    """Largest eigenvalue of ``A^T A`` by Lanczos on matrix-vector products.
+
+    Zero when every centred feature vanishes (one sample, or all units dead).
+    """
     n = design.n
     if n <= 64:
-        return float(linalg.eigvalsh(design.gram().astype(np.float64))[-1])
+        return float(max(linalg.eigvalsh(design.gram().astype(np.float64))[-1], 0.0))
+    frob2 = sum(float(np.sum(Ac.astype(np.float64) ** 2)) for _, Ac in design.chunks())
+    if frob2 == 0.0:
+        return 0.0
 
     def mv(v):
         v = v.reshape(-1, 1).astype(design.dtype)
         return design.rmatvec(design.matvec(v)).ravel().astype(np.float64)
 
     op = LinearOperator((n, n), matvec=mv, dtype=np.float64)
-    v0 = np.ones(n) / np.sqrt(n)
+    # a fixed generic start: reproducible, and not orthogonal to the range
+    v0 = np.random.RandomState(0).standard_normal(n)
     return float(eigsh(op, k=1, which="LA", v0=v0, tol=1e-8, return_eigenvectors=False)[0])
 
 
@@ -246,12 +253,16 @@ class Diverged(Exception):
         self.iteration, self.last_coef = iteration, last_coef
 
 
-def mirror_descent(design, potential, eta, mu, max_iter, coef_init=None, monitor=None):
+def mirror_descent(design, potential, eta, mu, max_iter, coef_init=None, monitor=None, local_step=None):
     """Mirror descent ``phi'(v_{t+1} - v0) = phi'(v_t - v0) - eta grad L(v_t)``.
 
     With the quadratic potential this is plain gradient descent.  ``monitor(t, v,
-    train_loss)`` is called after every step and returns True to stop.  Returns
-    ``(coef, n_iter, loss_curve)`` with ``loss_curve[t]`` the loss after ``t`` steps.
+    train_loss)`` is called after every step and returns True to stop.  With
+    ``local_step=lambda_max`` the step is ``min(eta, min_k phi''(v_t - v0)_k /
+    lambda_max)`` at every iteration (half the local stability limit); the
+    iterates still move only along the range of ``A^T``, so the limit is the
+    same Bregman projection.  Returns ``(coef, n_iter, loss_curve)`` with
+    ``loss_curve[t]`` the loss after ``t`` steps.
     """
     k = design.b.shape[1]
     v0 = np.zeros((design.n, k)) if coef_init is None else np.asarray(coef_init, np.float64).reshape(design.n, k)
@@ -263,10 +274,13 @@ def mirror_descent(design, potential, eta, mu, max_iter, coef_init=None, monitor
     t = 0
     for t in range(1, max_iter + 1):
         grad = design.rmatvec(r) + mu * v
-        z = z - eta * grad
-        v_new = v0 + potential.grad_inv(z)
-        r = design.matvec(v_new) - design.b
-        loss = 0.5 * float(np.sum(r**2))
+        step = eta if local_step is None else min(eta, potential.step_scale(v - v0) / local_step)
+        z = z - step * grad
+        # overflow is how divergence shows itself; it is caught just below
+        with np.errstate(over="ignore", invalid="ignore"):
+            v_new = v0 + potential.grad_inv(z)
+            r = design.matvec(v_new.astype(design.dtype, copy=False)) - design.b
+            loss = 0.5 * float(np.sum(r**2))
         if not np.isfinite(loss) or loss > blow_up or not np.all(np.isfinite(v_new)):
             raise Diverged(t, v)
         v = v_new

@@ -53,9 +53,16 @@ class Potential:
         x = np.asarray(x, dtype=float)
         return np.sum(self.phi(x) - self.phi(x0) - self.grad(x0) * (x - x0))
 
-    def step_scale(self):
-        """Curvature ``phi''(0)`` used to pick a safe default step (1 if degenerate)."""
-        h = float(self.hess(np.array(0.0)))
+    def step_scale(self, displacement=None):
+        """Smallest curvature ``phi''`` over ``displacement`` (default: at 0).
+
+        Mirror descent behaves locally like gradient descent preconditioned by
+        ``diag(phi'')``, so a step ``eta`` is stable while ``eta lambda_max <
+        2 min_k phi''(displacement_k)``.  Infinite or zero curvature (``|x|^p``
+        at 0) gives 1 instead, the scale of a unit displacement.
+        """
+        x = np.zeros(1) if displacement is None else np.asarray(displacement, dtype=float)
+        h = float(np.min(self.hess(x)))
         return h if np.isfinite(h) and h > 0 else 1.0
 
 
@@ -194,25 +201,31 @@ class QuadraticPlusPower(Potential):
             return 1.0 + self.c * (self.p - 1) * x ** (self.p - 2)
 
     def grad_inv(self, y):
-        # phi' is odd and increasing with phi'(x) >= x, so |x| lies in [0, |y|];
-        # Newton from the upper end of that bracket decreases monotonically
-        # (phi' is convex on x > 0 for p >= 2; bisection guards p < 2).
         y = np.asarray(y, dtype=float)
         a = np.abs(y)
+        if self.p == 3.0:
+            # x + c x^2 = a, the root written without cancellation
+            return np.sign(y) * 2 * a / (1 + np.sqrt(1 + 4 * self.c * a))
+        if self.p == 4.0 and self.c > 0:
+            # x + c x^3 = a: the hyperbolic form of Cardano's root, stable for all a
+            r = np.sqrt(1.0 / (3 * self.c))
+            return np.sign(y) * 2 * r * np.sinh(np.arcsinh(1.5 * a * np.sqrt(3 * self.c)) / 3)
+        # phi' is odd and increasing with phi'(x) >= x, so |x| lies in [0, |y|];
+        # safeguarded Newton inside that bracket.
         lo, hi = np.zeros_like(a), a.copy()
         x = a.copy()
-        for _ in range(100):
+        for _ in range(200):
             f = self.grad(x) - a
             hi = np.where(f > 0, x, hi)
             lo = np.where(f <= 0, x, lo)
             with np.errstate(divide="ignore", invalid="ignore"):
                 xn = x - f / self.hess(x)
-            bad = ~np.isfinite(xn) | (xn <= lo) | (xn >= hi)
+            bad = ~np.isfinite(xn) | (xn < lo) | (xn > hi)
             xn = np.where(bad, 0.5 * (lo + hi), xn)
-            if np.all(np.abs(xn - x) <= 1e-15 * (1 + np.abs(x))):
-                x = xn
-                break
+            done = np.all(np.abs(xn - x) <= 4 * np.finfo(float).eps * np.abs(x)) or np.all(hi - lo <= 4 * np.finfo(float).eps * hi)
             x = xn
+            if done:
+                break
         return np.sign(y) * x
 
     def __repr__(self):

@@ -33,20 +33,18 @@ class _RandomFeatureNetwork(RegressorMixin, BaseEstimator):
         )
         y = np.asarray(y, dtype=X.dtype)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
-        if not np.sum(sample_weight) > 0:
-            raise ValueError("sample_weight sums to zero: there is nothing to fit.")
         return X, y, sample_weight
 
     def _draw_features(self, X, rng):
         return ReLURandomFeatures(n_components=self.n_hidden, init=self.init, random_state=rng).fit(X)
 
     def _set_network(self, features, coef, intercept, y):
-        """Store the fitted network; ``coef`` (n, k), ``intercept`` (k,)."""
+        """Store the fitted network; ``coef`` (n, k), ``intercept`` (k,), in the dtype of ``y``."""
         self.random_features_ = features
         self.init_ = features.init_
         self.hidden_weights_ = features.weights_
         self.hidden_bias_ = features.bias_
-        dtype = features.weights_.dtype if coef.dtype == np.float64 else coef.dtype
+        dtype = y.dtype
         if y.ndim == 1:
             self.coef_, self.intercept_ = coef[:, 0].astype(dtype), float(intercept[0])
         else:
@@ -156,9 +154,12 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         ``None`` means 1.0 for ``'ridge'`` and 0.0 (plain descent, whose
         implicit bias is the point) for ``'gd'`` and ``'mirror'``.
     learning_rate : 'auto' or float, default='auto'
-        Step size of the descent solvers.  ``'auto'`` is ``phi''(0) /
-        lambda_max`` (``1 / lambda_max`` for gradient descent), half the
-        stability limit.  A gradient-descent step above the limit raises a
+        Step size of the descent solvers.  ``'auto'`` is ``1 / lambda_max``
+        for gradient descent, half the stability limit; for mirror descent it
+        is ``min_k phi''(v_t - v_0)_k / lambda_max`` at every step (at most its
+        value at the start), half the local stability limit of the
+        preconditioned step, which keeps potentials whose curvature falls
+        away from the start (hyperbolic entropy) stable.  A gradient-descent step above the limit raises a
         ``ValueError`` before anything is changed; a mirror-descent run that
         diverges stops, keeps its last finite coefficients and warns.
     max_iter : int, default=1000
@@ -206,7 +207,8 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
     slope_jumps_ : ndarray of shape (n_knots,) or (n_knots, n_targets)
         1-D inputs only: jump of ``f'`` at each knot, ``v_k |w_k| / sqrt(n_hidden)``.
     learning_rate_ : float
-        The step size used (descent solvers).
+        The step size used (descent solvers; for mirror descent with
+        ``'auto'``, the step at the start).
     n_iter_ : int or None
         Descent steps run (None for ridge).
     best_iteration_ : int or None
@@ -465,8 +467,9 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             return rule is not None and rule.update(loss, t)
 
         try:
+            local = lam_max + mu if (self.solver == "mirror" and self.learning_rate == "auto") else None
             coef, n_iter, losses = _solvers.mirror_descent(
-                design, potential, eta, mu, self.max_iter, v0, monitor
+                design, potential, eta, mu, self.max_iter, v0, monitor, local_step=local
             )
         except _solvers.Diverged as exc:
             if self.solver == "gd":
@@ -651,7 +654,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         """Fit on the grid, select by leave-one-out (or GCV), keep the selected network."""
         X, y, sw = self._validate_X_y(X, y, sample_weight)
         if X.shape[0] < 3:
-            raise ValueError(f"Leave-one-out needs at least 3 samples; got {X.shape[0]}.")
+            raise ValueError(f"Leave-one-out needs at least 3 samples; got n_samples={X.shape[0]}.")
         alphas = np.asarray(
             (0.1, 1.0, 10.0) if self.alphas is None and self.solver == "ridge"
             else (0.0,) if self.alphas is None else self.alphas, dtype=np.float64
