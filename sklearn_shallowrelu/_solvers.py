@@ -337,57 +337,89 @@ def loo_ridge(design, spec, mus):
     return np.asarray(out)
 
 
-def loo_gd(design, spec, eta, mu, max_iter):
-    """Exact leave-one-out residuals of ``t`` GD steps for ``t = 1..max_iter``.
+def loo_gd(design, spec, eta, mu, steps, method="auto"):
+    """Exact leave-one-out residuals of ``t`` GD steps for each ``t`` in ``steps``.
 
     Leaving sample ``i`` out is a rank-one downdate of the scatter matrix
     (``S - kappa_i a_i a_i^T`` with ``kappa_i = w_i W / (W - w_i)`` when the
     intercept is free, ``w_i`` otherwise) and rescales the loss by ``W / (W - w_i)``.
-    Writing the left-out GD run in the eigenbasis of the full scatter, the scalar
-    ``s_t = a_i^T v_t`` obeys the causal recursion
-    ``s_t = eps_i sum_{tau<t} G_{t-1-tau} s_tau + C_t`` with
-    ``G_k = a_i^T P^k a_i`` and ``C_t = sum_{k<t} a_i^T P^k g_i``: exact, from
-    the one eigendecomposition, in ``O(m r T + m T^2)``.
-    Returns residuals of shape (max_iter, m, k).
+    In the eigenbasis of the full scatter the left-out run lives in ``r``
+    dimensions, and its prediction at ``x_i`` is computed exactly in one of two ways:
+
+    - ``'recursion'``: the scalar ``s_t = a_i^T v_t`` obeys the causal recursion
+      ``s_t = eps_i sum_{tau<t} G_{t-1-tau} s_tau + C_t`` with
+      ``G_k = a_i^T P^k a_i`` and ``C_t = sum_{k<t} a_i^T P^k g_i``:
+      ``O(m r T + m T^2)`` for ``T = max(steps)``;
+    - ``'eigen'``: eigendecompose the ``r x r`` downdated matrix of each left-out
+      run, then any stopping time costs ``O(r)``: ``O(m r^3 + m r |steps|)``.
+
+    ``'auto'`` takes the cheaper.  Returns residuals of shape (len(steps), m, k).
     """
+    steps = np.asarray(steps, dtype=np.int64)
     e, z, w, W = _loo_setup(design, spec)
-    m, k = e.shape
-    lam = spec.lam
+    m = e.shape[0]
+    r = spec.lam.size
+    T = int(steps.max())
+    if method == "auto":
+        method = "eigen" if r**3 < 1.5 * T**2 else "recursion"
+    Wi = W - w
     if design.fit_intercept:
-        Wi = W - w
-        kappa = w * W / Wi
-        res_scale = W / Wi
+        kappa, res_scale = w * W / Wi, W / Wi
     else:
-        Wi = W - w
-        kappa = w
-        res_scale = np.ones(m)
-    # V^T r with r = sum_j w_j a_j e_j
-    Vr = W * np.sqrt(lam)[:, None] * spec.d  # (r, k)
-    steps = np.arange(max_iter)
-    G = np.empty((m, max_iter))
-    C = np.empty((m, max_iter + 1, k))
+        kappa, res_scale = w, np.ones(m)
+    Vr = W * np.sqrt(spec.lam)[:, None] * spec.d  # V^T r, r = sum_j w_j a_j e_j
+    if method == "eigen":
+        s = _loo_gd_eigen(spec.lam, z, e, kappa, Wi, W, Vr, eta, mu, steps)
+    else:
+        s = _loo_gd_recursion(spec.lam, z, e, kappa, Wi, W, Vr, eta, mu, T)[steps - 1]
+    return res_scale[None, :, None] * (e[None] - s)
+
+
+def _loo_gd_eigen(lam, z, e, kappa, Wi, W, Vr, eta, mu, steps):
+    """Left-out predictions ``a_i^T v_t`` (len(steps), m, k) by one small eigh per sample."""
+    m, r = z.shape
+    out = np.empty((len(steps), m, e.shape[1]))
+    batch = max(1, int(2**24 // max(1, r * r)))  # bound the stacked r x r matrices
+    for start in range(0, m, batch):
+        idx = np.arange(start, min(start + batch, m))
+        zi = z[idx]
+        B = -kappa[idx, None, None] * zi[:, :, None] * zi[:, None, :]
+        B[:, np.arange(r), np.arange(r)] += W * (lam + mu)
+        B /= Wi[idx, None, None]
+        beta, Q = np.linalg.eigh(B)
+        g = (Vr[None] - kappa[idx, None, None] * zi[:, :, None] * e[idx][:, None, :]) / Wi[idx, None, None]
+        zq = np.einsum("ir,irj->ij", zi, Q)  # z^T q_j
+        qg = np.einsum("irj,irk->ijk", Q, g)  # q_j^T g
+        for b, i in enumerate(idx):
+            F = gd_filter(beta[b], eta, 0.0, steps)  # (len(steps), r)
+            out[:, i, :] = F @ (zq[b][:, None] * qg[b])
+    return out
+
+
+def _loo_gd_recursion(lam, z, e, kappa, Wi, W, Vr, eta, mu, T):
+    """Left-out predictions ``a_i^T v_t`` for t = 1..T, shape (T, m, k), by the causal recursion."""
+    m, k = e.shape
+    powers_of = np.arange(T)
+    G = np.empty((m, T))
+    C = np.empty((m, T + 1, k))
     # rho depends on i only through W_i: group samples by their weight
     for wi in np.unique(Wi):
         idx = np.flatnonzero(Wi == wi)
         step = eta / wi
         rho = 1.0 - step * W * (lam + mu)
-        powers = rho[None, :] ** steps[:, None]  # (T, r)
+        powers = rho[None, :] ** powers_of[:, None]  # (T, r)
         zi = z[idx]
         G[idx] = (zi**2) @ powers.T
         # g_i = step (r - kappa a_i e_i); C_t = sum_j z_j (V^T g)_j (1 - rho_j^t) / (1 - rho_j)
         Vg = step * (Vr[None] - kappa[idx, None, None] * zi[:, :, None] * e[idx][:, None, :])
-        geo = _geometric_sums(rho, max_iter)  # (T+1, r)
-        C[idx] = np.einsum("ir,tr,irk->itk", zi, geo, Vg)
+        C[idx] = np.einsum("ir,tr,irk->itk", zi, _geometric_sums(rho, T), Vg)
     eps = eta * kappa / Wi
-    s = np.zeros((m, max_iter + 1, k))
-    for t in range(1, max_iter + 1):
+    s = np.zeros((m, T + 1, k))
+    for t in range(1, T + 1):
+        s[:, t] = C[:, t]
         if t > 1:
-            conv = np.einsum("it,itk->ik", G[:, t - 2 :: -1][:, : t - 1], s[:, 1:t])
-            s[:, t] = eps[:, None] * conv + C[:, t]
-        else:
-            s[:, t] = C[:, t]
-    res = res_scale[None, :, None] * (e[None] - np.moveaxis(s[:, 1:], 1, 0))
-    return res
+            s[:, t] += eps[:, None] * np.einsum("it,itk->ik", G[:, t - 2 :: -1][:, : t - 1], s[:, 1:t])
+    return np.moveaxis(s[:, 1:], 1, 0)
 
 
 def _geometric_sums(rho, T):

@@ -564,10 +564,12 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
     generalised cross-validation score with ``criterion='gcv'``.
 
     For gradient descent, leaving one sample out is a rank-one downdate of the
-    scatter matrix; the left-out run's prediction at that sample obeys a scalar
-    causal recursion built from the full eigendecomposition, so the
-    leave-one-out error at every step costs ``O(m r T + m T^2)`` for ``m``
-    samples, rank ``r`` and ``T = max_iter`` steps, instead of ``m`` refits.
+    scatter matrix.  In the eigenbasis of the full problem the left-out run's
+    prediction at that sample follows either from a scalar causal recursion
+    (``O(m r T + m T^2)`` for ``m`` samples, rank ``r`` and ``T`` steps) or from
+    one ``r x r`` eigendecomposition per sample (``O(m r^3)``, then ``O(r)`` per
+    stopping time); the cheaper is used.  Both are exact, and both replace
+    ``m`` refits per stopping time.
     The step size is resolved once on the full data (``'auto'``) and kept for
     every left-out run, as it would be in a grid search over ``max_iter`` at a
     fixed ``learning_rate``.
@@ -577,6 +579,11 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
     alphas : array-like of float or None, default=None
         Ridge penalties (``Ridge`` units) to try.  ``None``: ``(0.1, 1, 10)``
         for ``'ridge'`` and ``(0,)`` for ``'gd'``.
+    stopping_times : array-like of int or None, default=None
+        Numbers of GD steps to try (``'gd'``); ``None`` means every step
+        ``1, ..., max_iter``.  A geometric grid such as
+        ``np.unique(np.geomspace(1, 1e5, 40).astype(int))`` reaches long paths
+        cheaply.
     criterion : {'loo', 'gcv'}, default='loo'
     solver : {'ridge', 'gd'}, default='ridge'
     n_hidden, init, learning_rate, max_iter, fit_intercept, random_state
@@ -610,6 +617,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
 
     _parameter_constraints = {
         "alphas": ["array-like", None],
+        "stopping_times": ["array-like", None],
         "criterion": [StrOptions({"loo", "gcv"})],
         "solver": [StrOptions({"ridge", "gd"})],
         "n_hidden": [Interval(Integral, 1, None, closed="left")],
@@ -623,6 +631,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
     def __init__(
         self,
         alphas=None,
+        stopping_times=None,
         criterion="loo",
         solver="ridge",
         n_hidden=1000,
@@ -633,6 +642,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         random_state=None,
     ):
         self.alphas = alphas
+        self.stopping_times = stopping_times
         self.criterion = criterion
         self.solver = solver
         self.n_hidden = n_hidden
@@ -678,15 +688,15 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
             results = {"param_alpha": alphas, "mean_squared_error": mse}
             eta = None
         else:
+            steps = self._stopping_times()
             eta = self._cv_step(spec, mus)
-            mse = self._gd_scores(design, spec, eta, mus, p)  # (n_alphas, T)
+            mse = self._gd_scores(design, spec, eta, mus, p, steps)  # (n_alphas, n_steps)
             a_best, t_best = np.unravel_index(int(np.argmin(mse)), mse.shape)
-            alpha_, n_iter = alphas[a_best], int(t_best + 1)
+            alpha_, n_iter = alphas[a_best], int(steps[t_best])
             path = _solvers.GDPath(spec, eta, mus[a_best])
             coef = path.coef(n_iter)
-            T = mse.shape[1]
-            results = {"param_alpha": np.repeat(alphas, T),
-                       "param_n_iter": np.tile(np.arange(1, T + 1), alphas.size),
+            results = {"param_alpha": np.repeat(alphas, steps.size),
+                       "param_n_iter": np.tile(steps, alphas.size),
                        "mean_squared_error": mse.ravel()}
         self._set_network(features, coef, design.intercept(coef.astype(design.dtype)), y)
         self.alpha_, self.n_iter_, self.learning_rate_ = float(alpha_), n_iter, eta
@@ -695,6 +705,14 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         self.loss_curve_ = self.validation_loss_curve_ = self.best_iteration_ = None
         self._path_ = None
         return self
+
+    def _stopping_times(self):
+        if self.stopping_times is None:
+            return np.arange(1, self.max_iter + 1)
+        steps = np.asarray(self.stopping_times)
+        if steps.ndim != 1 or steps.size == 0 or not np.all(steps == np.round(steps)) or np.any(steps < 1):
+            raise ValueError(f"stopping_times must be a non-empty list of positive integers; got {self.stopping_times!r}.")
+        return np.unique(steps.astype(np.int64))
 
     def _cv_step(self, spec, mus):
         top = spec.lam_max + float(np.max(mus))
@@ -715,14 +733,13 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         f = spec.lam[None] / (spec.lam[None] + mus[:, None])
         return self._gcv(spec, f, design)
 
-    def _gd_scores(self, design, spec, eta, mus, p):
+    def _gd_scores(self, design, spec, eta, mus, p, steps):
         out = []
         for mu in mus:
             if self.criterion == "loo":
-                res = _solvers.loo_gd(design, spec, eta, mu, self.max_iter)
+                res = _solvers.loo_gd(design, spec, eta, mu, steps)
                 out.append(np.einsum("m,tmk->t", p, res**2))
             else:
-                steps = np.arange(1, self.max_iter + 1)
                 f = spec.lam[None] * _solvers.gd_filter(spec.lam, eta, mu, steps)
                 out.append(self._gcv(spec, f, design))
         return np.asarray(out)
