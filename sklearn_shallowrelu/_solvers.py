@@ -257,9 +257,12 @@ def mirror_descent(design, potential, eta, mu, max_iter, coef_init=None, monitor
     """Mirror descent ``phi'(v_{t+1} - v0) = phi'(v_t - v0) - eta grad L(v_t)``.
 
     With the quadratic potential this is plain gradient descent.  ``monitor(t, v,
-    train_loss)`` is called after every step and returns True to stop.  With
-    ``local_step=lambda_max`` the step is ``min(eta, min_k phi''(v_t - v0)_k /
-    lambda_max)`` at every iteration (half the local stability limit); the
+    train_loss)`` is called after every step and returns True to stop.
+
+    With ``local_step=lambda_max`` (the ``'auto'`` step) the step is
+    ``min(eta, min_k phi''(v_t - v0)_k / lambda_max)``, half the local
+    stability limit, and is halved while it would increase the loss (the mirror
+    map is nonlinear, so a locally stable step can still overshoot).  The
     iterates still move only along the range of ``A^T``, so the limit is the
     same Bregman projection.  Returns ``(coef, n_iter, loss_curve)`` with
     ``loss_curve[t]`` the loss after ``t`` steps.
@@ -274,29 +277,36 @@ def mirror_descent(design, potential, eta, mu, max_iter, coef_init=None, monitor
     t = 0
     for t in range(1, max_iter + 1):
         grad = design.rmatvec(r) + mu * v
-        step = eta if local_step is None else min(eta, potential.step_scale(v - v0) / local_step)
-        z = z - step * grad
-        # overflow is how divergence shows itself; it is caught just below
-        with np.errstate(over="ignore", invalid="ignore"):
-            v_new = v0 + potential.grad_inv(z)
-            r = design.matvec(v_new.astype(design.dtype, copy=False)) - design.b
-            loss = 0.5 * float(np.sum(r**2))
+        step = eta if not local_step else min(eta, potential.step_scale(v - v0) / local_step)
+        for _ in range(60 if local_step else 1):
+            z_new = z - step * grad
+            # overflow is how divergence shows itself; it is caught below
+            with np.errstate(over="ignore", invalid="ignore"):
+                v_new = v0 + potential.grad_inv(z_new)
+                r_new = design.matvec(v_new.astype(design.dtype, copy=False)) - design.b
+                loss = 0.5 * float(np.sum(r_new**2))
+            if not local_step or (np.isfinite(loss) and loss <= losses[-1]):
+                break
+            step *= 0.5
         if not np.isfinite(loss) or loss > blow_up or not np.all(np.isfinite(v_new)):
             raise Diverged(t, v)
-        v = v_new
+        z, v, r = z_new, v_new, r_new
         losses.append(loss)
         if monitor is not None and monitor(t, v, loss):
             break
     return v, t, np.asarray(losses)
 
 
-def divergence_warning(solver, eta, iteration, limit=None):
-    msg = (
-        f"{solver} diverged at iteration {iteration} with learning_rate={eta:.4g}: "
-        "the step size exceeds the stability limit"
-    )
-    if limit is not None:
-        msg += f" (about {limit:.4g}, i.e. the step is {eta / limit:.3g} times too large)"
+def divergence_warning(solver, eta, iteration, limit):
+    """Warn that a descent diverged, saying how the step compares with the limit."""
+    msg = f"{solver} diverged at iteration {iteration} with learning_rate={eta:.4g}: "
+    if eta > limit:
+        msg += f"the step exceeds the stability limit (about {limit:.4g}) {eta / limit:.3g} times"
+    else:
+        msg += (
+            f"the step is below the linear stability limit (about {limit:.4g}) but the mirror "
+            "map is strongly nonlinear at the scale of these targets"
+        )
     msg += ". The last finite coefficients were kept; use a smaller learning_rate or learning_rate='auto'."
     warnings.warn(msg, ConvergenceWarning, stacklevel=3)
 
@@ -308,14 +318,18 @@ def _loo_setup(design, spec):
     """Per-sample quantities for exact leave-one-out on the centred design.
 
     Returns ``e`` (centred targets, m x k), ``z`` (coordinates of the centred
-    feature row in the V basis, m x r), ``w`` (sample weights, m) and ``W``.
+    feature row in the V basis, m x r), ``w`` (sample weights, m), ``W`` and
+    ``inv`` (m x 1), the factor from a row of ``A`` back to the centred row.
     """
     W = design.weight_sum
     w = (design.scale.astype(np.float64) ** 2) * W
     sw = np.sqrt(w / W)
-    e = design.b.astype(np.float64) / sw[:, None]
-    z = spec.U * np.sqrt(spec.lam) / sw[:, None]
-    return e, z, w, W
+    # A zero-weight sample has a zero row in A, so its own quantities cannot be
+    # read back; it enters every criterion with weight zero, so zeros will do.
+    inv = np.divide(1.0, sw, out=np.zeros_like(sw), where=sw > 0)[:, None]
+    e = design.b.astype(np.float64) * inv
+    z = spec.U * np.sqrt(spec.lam) * inv
+    return e, z, w, W, inv
 
 
 def loo_ridge(design, spec, mus):
@@ -325,13 +339,13 @@ def loo_ridge(design, spec, mus):
     ``y_i`` replaced by its own prediction, so the residual is ``r_i / (1 - H_ii)``
     (leverages from the thin SVD; the free intercept adds ``w_i / W``).
     """
-    e, z, w, W = _loo_setup(design, spec)
+    e, z, w, W, inv = _loo_setup(design, spec)
     lam = spec.lam
     U2 = spec.U**2
     out = []
     for mu in mus:
         f = lam / (lam + mu)
-        fitted_c = (spec.U * f) @ spec.d / np.sqrt(w / W)[:, None]
+        fitted_c = (spec.U * f) @ spec.d * inv
         h = U2 @ f + (w / W if design.fit_intercept else 0.0)
         out.append((e - fitted_c) / (1.0 - h)[:, None])
     return np.asarray(out)
@@ -356,7 +370,7 @@ def loo_gd(design, spec, eta, mu, steps, method="auto"):
     ``'auto'`` takes the cheaper.  Returns residuals of shape (len(steps), m, k).
     """
     steps = np.asarray(steps, dtype=np.int64)
-    e, z, w, W = _loo_setup(design, spec)
+    e, z, w, W, _ = _loo_setup(design, spec)
     m = e.shape[0]
     r = spec.lam.size
     T = int(steps.max())

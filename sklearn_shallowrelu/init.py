@@ -16,7 +16,7 @@ where known, quadrature otherwise).  See ``doc/theory`` and
 ``shared/design/function_space.md`` section 4.
 """
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy import integrate
@@ -133,6 +133,15 @@ class Initialization:
         return _kernel_from_moments(self, x, y)
 
 
+def check_positive(name, value, allow_zero=False):
+    """Return ``float(value)`` or raise a ValueError naming the parameter."""
+    ok = isinstance(value, Real) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a {kind} number, got {value!r}.")
+    return float(value)
+
+
 def _quad_with_breaks(f, a, b, breaks):
     pts = sorted(p for p in breaks if a < p < b)
     edges = [a] + pts + [b]
@@ -231,21 +240,10 @@ class RademacherUniform(_ConstantKnotWeight):
     """
 
     def __init__(self, bias_range=3.0):
-        if not (isinstance(bias_range, Real) and bias_range > 0):
-            raise ValueError(f"bias_range must be a positive number, got {bias_range!r}.")
-        self.bias_range = float(bias_range)
+        self.bias_range = check_positive("bias_range", bias_range)
 
     def _interval(self):
         return (-self.bias_range, self.bias_range)
-
-    def sample(self, n_components, n_features, random_state=None):
-        rng = check_random_state(random_state)
-        W = rng.standard_normal((n_components, n_features))
-        W /= np.linalg.norm(W, axis=1, keepdims=True)
-        if n_features == 1:
-            W = np.sign(W)
-        b = rng.uniform(-self.bias_range, self.bias_range, size=n_components)
-        return W, b
 
     def __repr__(self):
         return f"RademacherUniform(bias_range={self.bias_range!r})"
@@ -277,9 +275,7 @@ class UniformKnots(_ConstantKnotWeight):
     data_dependent = True
 
     def __init__(self, margin=0.0, X=None):
-        if not (isinstance(margin, Real) and margin >= 0):
-            raise ValueError(f"margin must be a non-negative number, got {margin!r}.")
-        self.margin = float(margin)
+        self.margin = check_positive("margin", margin, allow_zero=True)
         self._X = None if X is None else np.asarray(X, dtype=float)
         if self._X is not None and self._X.shape[1] == 1:
             lo, hi = float(self._X.min()), float(self._X.max())
@@ -346,11 +342,8 @@ class Uniform(Initialization):
     """
 
     def __init__(self, weight_range=1.0, bias_range=2.0):
-        for name, v in (("weight_range", weight_range), ("bias_range", bias_range)):
-            if not (isinstance(v, Real) and v > 0):
-                raise ValueError(f"{name} must be a positive number, got {v!r}.")
-        self.weight_range = float(weight_range)
-        self.bias_range = float(bias_range)
+        self.weight_range = check_positive("weight_range", weight_range)
+        self.bias_range = check_positive("bias_range", bias_range)
 
     def sample(self, n_components, n_features, random_state=None):
         rng = check_random_state(random_state)
@@ -453,11 +446,8 @@ class Gaussian(Initialization):
     """
 
     def __init__(self, sigma_w=1.0, sigma_b=1.0):
-        for name, v in (("sigma_w", sigma_w), ("sigma_b", sigma_b)):
-            if not (isinstance(v, Real) and v > 0):
-                raise ValueError(f"{name} must be a positive number, got {v!r}.")
-        self.sigma_w = float(sigma_w)
-        self.sigma_b = float(sigma_b)
+        self.sigma_w = check_positive("sigma_w", sigma_w)
+        self.sigma_b = check_positive("sigma_b", sigma_b)
 
     def sample(self, n_components, n_features, random_state=None):
         rng = check_random_state(random_state)

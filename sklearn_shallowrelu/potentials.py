@@ -12,9 +12,9 @@ Each potential gives ``phi``, ``grad`` (``phi'``), ``grad_inv`` (the inverse of
 estimators resolve it with :func:`resolve_potential`.
 """
 
-from numbers import Real
-
 import numpy as np
+
+from .init import check_positive
 
 __all__ = [
     "Potential",
@@ -28,6 +28,12 @@ __all__ = [
     "resolve_potential",
     "POTENTIAL_NAMES",
 ]
+
+
+def _check_exponent(p):
+    if not (check_positive("p", p) > 1):
+        raise ValueError(f"p must be a number greater than 1, got {p!r}.")
+    return float(p)
 
 
 class Potential:
@@ -107,9 +113,7 @@ class HyperbolicEntropy(Potential):
     """
 
     def __init__(self, beta=1.0):
-        if not (isinstance(beta, Real) and beta > 0):
-            raise ValueError(f"beta must be a positive number, got {beta!r}.")
-        self.beta = float(beta)
+        self.beta = check_positive("beta", beta)
 
     def phi(self, x):
         x = np.asarray(x, dtype=float)
@@ -142,9 +146,7 @@ class Power(Potential):
     """
 
     def __init__(self, p=3.0):
-        if not (isinstance(p, Real) and p > 1):
-            raise ValueError(f"p must be a number greater than 1, got {p!r}.")
-        self.p = float(p)
+        self.p = _check_exponent(p)
 
     def phi(self, x):
         return np.abs(x) ** self.p / self.p
@@ -181,11 +183,8 @@ class QuadraticPlusPower(Potential):
     """
 
     def __init__(self, p=3.0, c=1.0):
-        if not (isinstance(p, Real) and p > 1):
-            raise ValueError(f"p must be a number greater than 1, got {p!r}.")
-        if not (isinstance(c, Real) and c >= 0):
-            raise ValueError(f"c must be a non-negative number, got {c!r}.")
-        self.p, self.c = float(p), float(c)
+        self.p = _check_exponent(p)
+        self.c = check_positive("c", c, allow_zero=True)
 
     def phi(self, x):
         x = np.asarray(x, dtype=float)
@@ -250,9 +249,7 @@ class Scaled(Potential):
     def __init__(self, base, scale):
         if not isinstance(base, Potential):
             raise TypeError("base must be a Potential.")
-        if not (isinstance(scale, Real) and scale > 0):
-            raise ValueError(f"scale must be a positive number, got {scale!r}.")
-        self.base, self.scale = base, float(scale)
+        self.base, self.scale = base, check_positive("scale", scale)
 
     def phi(self, x):
         return self.base.phi(self.scale * np.asarray(x, dtype=float)) / self.scale**2

@@ -620,12 +620,10 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         "stopping_times": ["array-like", None],
         "criterion": [StrOptions({"loo", "gcv"})],
         "solver": [StrOptions({"ridge", "gd"})],
-        "n_hidden": [Interval(Integral, 1, None, closed="left")],
-        "init": [StrOptions(set(INIT_NAMES)), Initialization, callable, tuple],
-        "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "fit_intercept": ["boolean"],
-        "random_state": ["random_state"],
+        **{
+            name: RandomFeatureReLURegressor._parameter_constraints[name]
+            for name in ("n_hidden", "init", "learning_rate", "max_iter", "fit_intercept", "random_state")
+        },
     }
 
     def __init__(
