@@ -356,8 +356,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         design = Design(X, features.weights_, features.bias_, y, sw, self.fit_intercept, explicit=explicit)
         mu = alpha / design.weight_sum
         out = {"n_iter_": None, "best_iteration_": None, "loss_curve_": None,
-               "validation_loss_curve_": None, "learning_rate_": None}
-        self._path_ = None
+               "validation_loss_curve_": None, "learning_rate_": None, "_path_": None}
         if self.solver == "ridge":
             coef = _solvers.ridge(design, mu, self.algorithm)
         else:
@@ -438,8 +437,8 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             val_losses = np.asarray(val_losses[: n_iter + 1])
             best = int(np.argmin(val_losses[1:]) + 1)
             t_final = best
-        self._path_ = ("spectral", path, design.phi_mean.astype(np.float64), design.y_mean.astype(np.float64))
-        extra = {"n_iter_": n_iter, "best_iteration_": best, "loss_curve_": losses,
+        extra = {"_path_": ("spectral", path, design.phi_mean.astype(np.float64), design.y_mean.astype(np.float64)),
+                 "n_iter_": n_iter, "best_iteration_": best, "loss_curve_": losses,
                  "validation_loss_curve_": val_losses if val is not None else None,
                  "learning_rate_": eta}
         return path.coef(t_final), extra
@@ -482,10 +481,11 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         if losses is None:
             r = design.matvec(coef.astype(design.dtype)) - design.b
             losses = np.array([0.5 * float(np.sum(r**2))])
-        self._path_ = ("iterative", coefs, design.phi_mean.astype(np.float64), design.y_mean.astype(np.float64)) if keep_path else None
+        stored = ("iterative", coefs, design.phi_mean.astype(np.float64), design.y_mean.astype(np.float64))
         if val is not None and best["coef"] is not None:
             coef = best["coef"]
-        extra = {"n_iter_": n_iter, "best_iteration_": best["t"] if val is not None else None,
+        extra = {"_path_": stored if keep_path else None,
+                 "n_iter_": n_iter, "best_iteration_": best["t"] if val is not None else None,
                  "loss_curve_": losses,
                  "validation_loss_curve_": np.asarray(val_losses) if val is not None else None,
                  "learning_rate_": eta}

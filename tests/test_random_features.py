@@ -421,3 +421,24 @@ def test_zero_weights_equal_removing_samples():
     a = RandomFeatureReLURegressor(**kw).fit(X, y, sample_weight=sw)
     b = RandomFeatureReLURegressor(**kw).fit(X[sw > 0], y[sw > 0])
     assert _rel(a.predict(X), b.predict(X)) < 1e-10
+
+
+@pytest.mark.parametrize("algorithm", ["spectral", "iterative"])
+def test_gd_with_chunked_features_equals_explicit(algorithm):
+    X, y = _data(3000, d=2)
+    kw = dict(n_hidden=300, solver="gd", max_iter=60, learning_rate=0.5, algorithm=algorithm, random_state=0)
+    ref = RandomFeatureReLURegressor(**kw).fit(X, y)
+    with config_context(working_memory=1):  # 1 MiB: 3000 x 300 features do not fit
+        net = RandomFeatureReLURegressor(**kw).fit(X, y)
+    assert _rel(net.coef_, ref.coef_) < 1e-9
+    np.testing.assert_allclose(net.loss_curve_, ref.loss_curve_, rtol=1e-9)
+
+
+def test_failed_refit_keeps_the_path_of_the_fitted_model():
+    X, y = _data(40)
+    net = RandomFeatureReLURegressor(n_hidden=60, solver="gd", max_iter=30, random_state=0).fit(X, y)
+    staged = [p.copy() for p in net.staged_predict(X)]
+    with pytest.raises(ValueError, match="stability limit"):
+        net.set_params(learning_rate=10 * net.learning_rate_).fit(X, y)
+    for a, b in zip(staged, net.staged_predict(X)):
+        np.testing.assert_array_equal(a, b)
