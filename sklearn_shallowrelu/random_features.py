@@ -232,7 +232,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
     >>> rng = np.random.RandomState(0)
     >>> X = np.sort(rng.uniform(-2, 2, 40)).reshape(-1, 1)
     >>> y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(40)
-    >>> net = RandomFeatureReLURegressor(n_hidden=2000, alpha=0.1, random_state=0)
+    >>> net = RandomFeatureReLURegressor(n_hidden=2000, alpha=1e-3, random_state=0)
     >>> round(net.fit(X, y).score(X, y), 2)
     0.98
     >>> gd = RandomFeatureReLURegressor(solver="gd", max_iter=200, random_state=0).fit(X, y)
