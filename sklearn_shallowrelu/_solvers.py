@@ -249,8 +249,8 @@ class NoImprovement:
 class Diverged(Exception):
     """Raised inside an iterative loop when the loss stops being finite or explodes."""
 
-    def __init__(self, iteration, last_coef):
-        self.iteration, self.last_coef = iteration, last_coef
+    def __init__(self, iteration, last_coef, losses):
+        self.iteration, self.last_coef, self.losses = iteration, last_coef, np.asarray(losses)
 
 
 def mirror_descent(design, potential, eta, mu, max_iter, coef_init=None, monitor=None, local_step=None):
@@ -289,7 +289,7 @@ def mirror_descent(design, potential, eta, mu, max_iter, coef_init=None, monitor
                 break
             step *= 0.5
         if not np.isfinite(loss) or loss > blow_up or not np.all(np.isfinite(v_new)):
-            raise Diverged(t, v)
+            raise Diverged(t, v, losses)
         z, v, r = z_new, v_new, r_new
         losses.append(loss)
         if monitor is not None and monitor(t, v, loss):

@@ -128,9 +128,8 @@ class Initialization:
         -------
         K : ndarray of shape (n, p)
         """
-        x = np.asarray(x, dtype=float).reshape(-1)
-        y = x if y is None else np.asarray(y, dtype=float).reshape(-1)
-        return _kernel_from_moments(self, x, y)
+        x, y = _one_d(x), (None if y is None else _one_d(y))
+        return _kernel_from_moments(self, x, x if y is None else y)
 
 
 def check_positive(name, value, allow_zero=False):
@@ -140,6 +139,16 @@ def check_positive(name, value, allow_zero=False):
         kind = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{name} must be a {kind} number, got {value!r}.")
     return float(value)
+
+
+def _one_d(x):
+    x = np.asarray(x, dtype=float)
+    if x.ndim > 2 or (x.ndim == 2 and x.shape[1] != 1):
+        raise ValueError(
+            f"This kernel is the 1-D closed form; got inputs of shape {x.shape}. Only "
+            "Gaussian.kernel handles several input dimensions."
+        )
+    return x.reshape(-1)
 
 
 def _quad_with_breaks(f, a, b, breaks):

@@ -476,11 +476,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             else:
                 limit = 2.0 * potential.step_scale() / (lam_max + mu)
             _solvers.divergence_warning(f"solver={self.solver!r}", eta, exc.iteration, limit)
-            coef, n_iter = exc.last_coef, exc.iteration - 1
-            losses = None
-        if losses is None:
-            r = design.matvec(coef.astype(design.dtype)) - design.b
-            losses = np.array([0.5 * float(np.sum(r**2))])
+            coef, n_iter, losses = exc.last_coef, exc.iteration - 1, exc.losses
         stored = ("iterative", coefs, design.phi_mean.astype(np.float64), design.y_mean.astype(np.float64))
         if val is not None and best["coef"] is not None:
             coef = best["coef"]

@@ -154,6 +154,12 @@ def test_callable_and_explicit_inits():
         init.curvature_weight(0.0)
 
 
+def test_one_dimensional_kernels_refuse_several_columns():
+    with pytest.raises(ValueError, match="1-D"):
+        RademacherUniform().kernel(np.ones((4, 2)))
+    assert Gaussian().kernel(np.ones((4, 2))).shape == (4, 4)
+
+
 def test_bad_init_arguments():
     with pytest.raises(ValueError, match="Unknown init"):
         check_init("xavier")

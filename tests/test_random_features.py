@@ -311,6 +311,7 @@ def test_diverging_mirror_descent_warns_and_stays_finite():
         net.fit(X, y)
     assert np.all(np.isfinite(net.predict(X)))
     assert net.n_iter_ < 500
+    assert net.loss_curve_.shape == (net.n_iter_ + 1,) and np.all(np.isfinite(net.loss_curve_))
 
 
 # ----------------------------------------------------- the infinite-width limit
