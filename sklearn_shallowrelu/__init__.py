@@ -2,6 +2,7 @@
 
 from .features import ReLURandomFeatures
 from .random_features import RandomFeatureReLURegressor, RandomFeatureReLURegressorCV
+from .shallow import ShallowReLURegressor
 
 __version__ = "0.1.0"
 
@@ -9,4 +10,5 @@ __all__ = [
     "ReLURandomFeatures",
     "RandomFeatureReLURegressor",
     "RandomFeatureReLURegressorCV",
+    "ShallowReLURegressor",
 ]

@@ -6,6 +6,7 @@ from sklearn_shallowrelu import (
     RandomFeatureReLURegressor,
     RandomFeatureReLURegressorCV,
     ReLURandomFeatures,
+    ShallowReLURegressor,
 )
 
 ESTIMATORS = [
@@ -17,6 +18,12 @@ ESTIMATORS = [
     RandomFeatureReLURegressor(n_hidden=200, solver="mirror", potential="hyperbolic_entropy", max_iter=200, random_state=0),
     RandomFeatureReLURegressorCV(n_hidden=200, random_state=0),
     RandomFeatureReLURegressorCV(n_hidden=200, solver="gd", max_iter=100, random_state=0),
+    ShallowReLURegressor(n_hidden=50, learning_rate=0.05, max_iter=300, random_state=0),
+    ShallowReLURegressor(n_hidden=50, solver="sgd", learning_rate=0.02, max_iter=50, random_state=0),
+    ShallowReLURegressor(n_hidden=50, solver="mirror", potential="hyperbolic_entropy", learning_rate=0.05,
+                         max_iter=300, random_state=0),
+    ShallowReLURegressor(n_hidden=50, activation="tanh", parametrization="ntk", learning_rate=0.05, max_iter=300,
+                         random_state=0),
 ]
 
 def _expected_failed_checks(estimator):

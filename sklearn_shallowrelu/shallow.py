@@ -1,0 +1,510 @@
+"""ShallowReLURegressor: a two-layer network with both layers trained by GD, SGD
+or mirror descent, with the knobs the implicit-bias theory studies."""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._network import GROUPS, Batch, Network, Params
+from ._solvers import NoImprovement
+from .activations import ACTIVATIONS, get_activation
+from .init import INIT_NAMES, Initialization, check_init
+from .potentials import POTENTIAL_NAMES, Potential, resolve_potential
+
+__all__ = ["ShallowReLURegressor"]
+
+_OUTPUT_SCALE = {"standard": lambda n: 1.0, "ntk": lambda n: 1.0 / np.sqrt(n), "mean_field": lambda n: 1.0 / n}
+_GROUP_OF = {"W": "hidden", "b": "hidden", "v": "output", "c": "output"}
+
+
+class ShallowReLURegressor(RegressorMixin, BaseEstimator):
+    """Two-layer network ``f(x) = s * sum_k v_k act(w_k . x + b_k) + c``, all parameters trained.
+
+    Loss convention: ``L = sum_i w_i |f(x_i) - y_i|^2 / (2 sum_i w_i)`` (half the
+    weighted mean squared error, summed over outputs; ``MLPRegressor``'s loss
+    for one output and unit weights), so gradient descent with step ``eta`` is
+    stable at a minimum only if its sharpness (top Hessian eigenvalue) is at
+    most ``2 / eta``.
+
+    Parameters
+    ----------
+    n_hidden : int, default=100
+        Width.
+    activation : {'relu', 'leaky_relu', 'abs', 'tanh', 'xtanh', 'x2tanh'}, default='relu'
+        ``'xtanh'`` is ``x tanh x`` and ``'x2tanh'`` is ``x^2 tanh x`` (multiplicity 2
+        and 3, for condensation studies).
+    parametrization : {'standard', 'ntk', 'mean_field'}, default='standard'
+        Output scale ``s``: 1, ``1/sqrt(n_hidden)`` or ``1/n_hidden``.
+    init : str, Initialization, callable or tuple (W, b), default='he'
+        Distribution of the hidden weights and biases (see
+        :mod:`sklearn_shallowrelu.init`); ``'he'`` is PyTorch's default.
+    init_scale : float, default=1.0
+        Multiplies every initial parameter; small values give the condensed
+        regime.
+    output_init : {'auto', 'zero', 'balanced', 'antisymmetric'}, default='auto'
+        Output weights at the start.  ``'auto'``: uniform on ``[-1/sqrt(n),
+        1/sqrt(n)]`` with the same for the output bias (PyTorch) in the standard
+        parametrisation, uniform on ``[-1, 1]`` and zero bias otherwise.
+        ``'zero'``: all zero.  ``'balanced'``: ``|v_k| = |(w_k, b_k)|`` with
+        random signs, zero bias.  ``'antisymmetric'``: units in pairs with equal
+        hidden parameters and opposite output weights, so that the network is
+        zero at the start (Jin & Montufar's ASI; needs an even width).
+    solver : {'gd', 'sgd', 'mirror'}, default='gd'
+        Full-batch gradient descent, mini-batch SGD, or full-batch mirror descent
+        ``phi'(theta_{t+1} - theta_0) = phi'(theta_t - theta_0) - eta grad L``.
+    learning_rate : float, default=0.01
+    max_iter : int, default=200
+        Steps (``'gd'``, ``'mirror'``) or epochs (``'sgd'``); exactly this many
+        unless a stopping rule is asked for.
+    batch_size : int or 'auto', default='auto'
+        ``'sgd'`` only; ``'auto'`` is ``min(200, n_samples)``.
+    shuffle : bool, default=True
+        ``'sgd'``: reshuffle every epoch (from ``random_state``).
+    potential : str, Potential or dict, default='quadratic'
+        ``'mirror'`` only: one potential for every parameter, or a dict with
+        keys ``'hidden'`` and ``'output'``.  ``WidthScaled`` potentials are scaled
+        by ``n_hidden * s``.
+    tol : float or None, default=None
+        Without early stopping: stop when the training loss has not decreased by
+        ``tol`` for ``n_iter_no_change`` iterations.  ``None``: no rule.
+    n_iter_no_change : int, default=10
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data; stop when the validation
+        loss has not decreased by ``tol`` (0 if None) for ``n_iter_no_change``
+        iterations and keep the best parameters.
+    validation_fraction : float, default=0.1
+    warm_start : bool, default=False
+        ``fit`` continues from the current parameters (and mirror state).
+    record_every : int or None, default=None
+        Keep parameter snapshots every ``record_every`` iterations in
+        ``param_history_``.
+    compute_sharpness : bool, default=False
+        Record the top Hessian eigenvalue (Lanczos on analytic Hessian-vector
+        products; for mirror descent, of ``M^{-1/2} H M^{-1/2}`` with ``M`` the
+        potential's Hessian) every ``sharpness_every`` iterations.
+    sharpness_every : int, default=10
+    verbose : int, default=0
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation, then the validation split and the SGD shuffling.
+
+    Attributes
+    ----------
+    hidden_weights_ : ndarray of shape (n_hidden, n_features_in_)
+    hidden_bias_ : ndarray of shape (n_hidden,)
+    output_weights_ : ndarray of shape (n_hidden,) or (n_hidden, n_outputs)
+    intercept_ : float or ndarray of shape (n_outputs,)
+    output_scale_ : float
+        ``s``.
+    loss_curve_ : ndarray
+        Training loss after ``t = 0, 1, ..., n_iter_`` iterations (a warm start
+        appends to it).
+    validation_loss_curve_ : ndarray or None
+    best_iteration_ : int or None
+        With early stopping, the iteration whose parameters were kept.
+    n_iter_ : int
+        Iterations run in total.
+    t_ : int
+        Parameter updates in total (``n_iter_`` times the batches per epoch for SGD).
+    sharpness_curve_, sharpness_iterations_ : ndarray or None
+    param_history_ : dict of ndarrays or None
+        ``'iteration'`` and stacked ``'hidden_weights'``, ``'hidden_bias'``,
+        ``'output_weights'``, ``'intercept'``.
+    knots_, slope_jumps_ : ndarray
+        1-D inputs and piecewise-linear activations: knots ``-b_k / w_k``
+        (sorted) and the jump of ``f'`` there, ``kink_jump * s * v_k * |w_k|``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_shallowrelu import ShallowReLURegressor
+    >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
+    >>> y = np.cos(3 * X[:, 0])
+    >>> net = ShallowReLURegressor(n_hidden=50, learning_rate=0.1, max_iter=2000, random_state=0).fit(X, y)
+    >>> bool(net.loss_curve_[-1] < 0.01 * net.loss_curve_[0])
+    True
+    """
+
+    _parameter_constraints = {
+        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "parametrization": [StrOptions(set(_OUTPUT_SCALE))],
+        "init": [StrOptions(set(INIT_NAMES)), Initialization, callable, tuple],
+        "init_scale": [Interval(Real, 0, None, closed="neither")],
+        "output_init": [StrOptions({"auto", "zero", "balanced", "antisymmetric"})],
+        "solver": [StrOptions({"gd", "sgd", "mirror"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "potential": [StrOptions(set(POTENTIAL_NAMES)), Potential, dict],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "warm_start": ["boolean"],
+        "record_every": [Interval(Integral, 1, None, closed="left"), None],
+        "compute_sharpness": ["boolean"],
+        "sharpness_every": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        n_hidden=100,
+        activation="relu",
+        parametrization="standard",
+        init="he",
+        init_scale=1.0,
+        output_init="auto",
+        solver="gd",
+        learning_rate=0.01,
+        max_iter=200,
+        batch_size="auto",
+        shuffle=True,
+        potential="quadratic",
+        tol=None,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        warm_start=False,
+        record_every=None,
+        compute_sharpness=False,
+        sharpness_every=10,
+        verbose=0,
+        random_state=None,
+    ):
+        self.n_hidden = n_hidden
+        self.activation = activation
+        self.parametrization = parametrization
+        self.init = init
+        self.init_scale = init_scale
+        self.output_init = output_init
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.potential = potential
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.record_every = record_every
+        self.compute_sharpness = compute_sharpness
+        self.sharpness_every = sharpness_every
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # ---------------------------------------------------------------- set-up
+    def _network(self):
+        return Network(get_activation(self.activation), _OUTPUT_SCALE[self.parametrization](self.n_hidden))
+
+    def _validate(self, X, y, sample_weight, reset):
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True,
+                             reset=reset)
+        Y = np.asarray(y, dtype=X.dtype).reshape(len(y), -1)
+        sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        return X, y, Y, sw
+
+    def _initial_params(self, X, n_outputs, rng):
+        n, d = self.n_hidden, X.shape[1]
+        if self.output_init == "antisymmetric" and n % 2:
+            raise ValueError(f"output_init='antisymmetric' pairs the units: n_hidden must be even, got {n}.")
+        init = check_init(self.init).bind(X)
+        half = n // 2 if self.output_init == "antisymmetric" else n
+        W, b = init.sample(half, d, rng)
+        if self.output_init == "antisymmetric":
+            W, b = np.vstack([W, W]), np.concatenate([b, b])
+        if self.output_init == "zero":
+            v, c = np.zeros((n, n_outputs)), np.zeros(n_outputs)
+        elif self.output_init == "balanced":
+            direction = rng.standard_normal((n, n_outputs))
+            direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+            v, c = direction * np.sqrt(np.sum(W**2, axis=1) + b**2)[:, None], np.zeros(n_outputs)
+        else:
+            bound = 1.0 / np.sqrt(n) if self.parametrization == "standard" else 1.0
+            v = rng.uniform(-bound, bound, (half, n_outputs))
+            c = rng.uniform(-bound, bound, n_outputs) if self.parametrization == "standard" else np.zeros(n_outputs)
+            if self.output_init == "antisymmetric":
+                v, c = np.vstack([v, -v]), np.zeros(n_outputs)
+        k = self.init_scale
+        return Params(k * W, k * b, k * v, k * c)
+
+    def initialize(self, X, y=None):
+        """The initial parameters that ``fit`` would start from, without training.
+
+        Returns
+        -------
+        dict with ``'hidden_weights'``, ``'hidden_bias'``, ``'output_weights'``
+        (n_hidden, n_outputs) and ``'intercept'`` (n_outputs,).
+        """
+        self._validate_params()
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False) if hasattr(self, "n_features_in_") \
+            else np.asarray(X, dtype=float)
+        k = 1 if y is None or np.ndim(y) == 1 else np.shape(y)[1]
+        return _as_dict(self._initial_params(X, k, check_random_state(self.random_state)))
+
+    def _check_init_params(self, init_params, d, k, dtype):
+        shapes = {"hidden_weights": (self.n_hidden, d), "hidden_bias": (self.n_hidden,),
+                  "output_weights": (self.n_hidden, k), "intercept": (k,)}
+        arrays = []
+        for name, shape in shapes.items():
+            a = np.asarray(init_params[name], dtype=dtype)
+            a = a.reshape(shape) if a.size == np.prod(shape) else a
+            if a.shape != shape or not np.all(np.isfinite(a)):
+                raise ValueError(f"init_params[{name!r}] must be finite with shape {shape}; got {np.shape(init_params[name])}.")
+            arrays.append(a)
+        return Params(*arrays)
+
+    def _potentials(self):
+        pot = self.potential
+        groups = pot if isinstance(pot, dict) else {"hidden": pot, "output": pot}
+        if set(groups) != {"hidden", "output"}:
+            raise ValueError(f"A potential dict needs the keys 'hidden' and 'output'; got {sorted(groups)}.")
+        scale = self.n_hidden * _OUTPUT_SCALE[self.parametrization](self.n_hidden)
+        return {g: resolve_potential(p, max(scale, 1.0)) for g, p in groups.items()}
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, init_params=None):
+        """Train for ``max_iter`` iterations (or until a stopping rule fires).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+        init_params : dict, default=None
+            Explicit start (keys as returned by :meth:`initialize`).
+
+        Returns
+        -------
+        self
+        """
+        warm = self.warm_start and hasattr(self, "_state")
+        return self._fit(X, y, sample_weight, init_params, warm, self.max_iter)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One more iteration (one step, or one epoch for SGD) on the same trajectory."""
+        if not hasattr(self, "_state"):
+            self._validate_params()
+        return self._fit(X, y, sample_weight, None, hasattr(self, "_state"), 1)
+
+    def _fit(self, X, y, sample_weight, init_params, warm, n_iter):
+        X, y, Y, sw = self._validate(X, y, sample_weight, reset=not warm)
+        if warm and Y.shape[1] != self._state["params"].v.shape[1]:
+            raise ValueError("y has a different number of outputs than the fitted model.")
+        if self.early_stopping and X.shape[0] < 4:
+            raise ValueError(f"early_stopping needs at least 4 samples; got {X.shape[0]}.")
+        if warm:
+            state = {key: (val.copy() if isinstance(val, Params) else val) for key, val in self._state.items()}
+        else:
+            rng = check_random_state(self.random_state)
+            if init_params is not None:
+                params = self._check_init_params(init_params, X.shape[1], Y.shape[1], X.dtype)
+            else:
+                params = self._initial_params(X, Y.shape[1], rng)
+            params = Params(*(a.astype(X.dtype) for a in params.arrays()))
+            state = {"params": params, "start": params.copy(), "rng": rng, "n_iter": 0, "t": 0,
+                     "losses": [], "val_losses": [], "sharpness": [], "sharpness_at": [], "history": []}
+            if self.solver == "mirror":
+                pots = self._potentials()
+                state["dual"] = Params(*(pots[_GROUP_OF[g]].grad(np.zeros_like(a)) for g, a in zip(GROUPS, params.arrays())))
+        if X.shape[0] < 1:
+            raise ValueError("No samples.")
+        train, val = self._split(X, Y, sw, state["rng"])
+        state = _Trainer(self, train, val).run(state, n_iter)
+        self._state = state
+        self._publish(state, y)
+        return self
+
+    def _split(self, X, Y, sw, rng):
+        if not self.early_stopping:
+            return Batch(X, Y, sw), None
+        X_tr, X_val, Y_tr, Y_val, sw_tr, sw_val = train_test_split(
+            X, Y, sw, test_size=self.validation_fraction, random_state=rng)
+        return Batch(X_tr, Y_tr, sw_tr), Batch(X_val, Y_val, sw_val)
+
+    def _publish(self, state, y):
+        params = state.get("best", state["params"])
+        single = np.ndim(y) == 1
+        self.output_scale_ = self._network().s
+        self.hidden_weights_, self.hidden_bias_ = params.W, params.b
+        self.output_weights_ = params.v[:, 0] if single else params.v
+        self.intercept_ = float(params.c[0]) if single else params.c
+        self.loss_curve_ = np.asarray(state["losses"])
+        self.validation_loss_curve_ = np.asarray(state["val_losses"]) if self.early_stopping else None
+        self.best_iteration_ = state.get("best_iter")
+        self.n_iter_, self.t_ = state["n_iter"], state["t"]
+        if state["sharpness"]:
+            self.sharpness_curve_ = np.asarray(state["sharpness"])
+            self.sharpness_iterations_ = np.asarray(state["sharpness_at"])
+        else:
+            self.sharpness_curve_ = self.sharpness_iterations_ = None
+        self.param_history_ = _stack_history(state["history"]) if state["history"] else None
+        act = get_activation(self.activation)
+        if params.W.shape[1] == 1 and act.kink_jump is not None:
+            w = params.W[:, 0]
+            has = w != 0
+            knots = -params.b[has] / w[has]
+            order = np.argsort(knots, kind="stable")
+            jumps = act.kink_jump * self.output_scale_ * np.abs(w[has])[:, None] * params.v[has]
+            self.knots_ = knots[order]
+            self.slope_jumps_ = jumps[order, 0] if single else jumps[order]
+
+    # -------------------------------------------------------------- predict
+    def _params(self):
+        v = self.output_weights_.reshape(self.n_hidden, -1)
+        return Params(self.hidden_weights_, self.hidden_bias_, v, np.atleast_1d(self.intercept_))
+
+    def predict(self, X):
+        """Network output ``s * sum_k v_k act(w_k . x + b_k) + c``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        out = self._network().predict(self._params(), X)
+        return out[:, 0] if self.output_weights_.ndim == 1 else out
+
+    def predict_derivative(self, X):
+        """Gradient of the output with respect to the input, ``s sum_k v_k act'(z_k) w_k``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features) or (n_samples, n_outputs, n_features)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        net, p = self._network(), self._params()
+        A1 = net.act.first(net.pre(p, X))
+        out = net.s * np.einsum("mn,nk,nd->mkd", A1, p.v, p.W)
+        return out[:, 0, :] if self.output_weights_.ndim == 1 else out
+
+    def sharpness(self, X, y, sample_weight=None, gauss_newton=False):
+        """Top eigenvalue of the Hessian of the loss on ``(X, y)`` at the fitted parameters."""
+        check_is_fitted(self)
+        X, y, Y, sw = self._validate(X, y, sample_weight, reset=False)
+        return self._network().sharpness(self._params(), Batch(X, Y, sw), gauss_newton=gauss_newton)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _as_dict(params):
+    return {"hidden_weights": params.W, "hidden_bias": params.b, "output_weights": params.v, "intercept": params.c}
+
+
+def _stack_history(history):
+    out = {"iteration": np.array([t for t, _ in history])}
+    for key in ("hidden_weights", "hidden_bias", "output_weights", "intercept"):
+        out[key] = np.stack([_as_dict(p)[key] for _, p in history])
+    return out
+
+
+class _Trainer:
+    """The training loop: updates, curves, stopping rules and divergence."""
+
+    def __init__(self, est, train, val):
+        self.est, self.train, self.val = est, train, val
+        self.net = est._network()
+        self.eta = est.learning_rate
+        self.pots = est._potentials() if est.solver == "mirror" else None
+
+    def _batches(self, rng):
+        est, m = self.est, self.train.X.shape[0]
+        if est.solver != "sgd":
+            yield self.train
+            return
+        size = min(200, m) if est.batch_size == "auto" else min(est.batch_size, m)
+        order = rng.permutation(m) if est.shuffle else np.arange(m)
+        for rows in gen_batches(m, size):
+            idx = order[rows]
+            yield Batch(self.train.X[idx], self.train.Y[idx], self.train.p[idx])
+
+    def _step(self, state, grad):
+        params, eta = state["params"], self.eta
+        if self.pots is None:
+            return Params(*(a - eta * g for a, g in zip(params.arrays(), grad.arrays())))
+        start, dual = state["start"], state["dual"]
+        new_dual = Params(*(z - eta * g for z, g in zip(dual.arrays(), grad.arrays())))
+        with np.errstate(over="ignore", invalid="ignore"):
+            new = Params(*(a0 + self.pots[_GROUP_OF[name]].grad_inv(z).astype(a0.dtype)
+                           for name, a0, z in zip(GROUPS, start.arrays(), new_dual.arrays())))
+        state["dual"] = new_dual
+        return new
+
+    def _preconditioner(self, state):
+        if self.pots is None:
+            return None
+        return np.concatenate([self.pots[_GROUP_OF[name]].hess(a - a0).ravel().astype(np.float64)
+                               for name, a, a0 in zip(GROUPS, state["params"].arrays(), state["start"].arrays())])
+
+    def _record(self, state, loss):
+        est, t = self.est, state["n_iter"]
+        state["losses"].append(loss)
+        if self.val is not None:
+            state["val_losses"].append(self.net.loss(state["params"], self.val))
+        if est.compute_sharpness and t % est.sharpness_every == 0:
+            state["sharpness"].append(self.net.sharpness(state["params"], self.train,
+                                                         preconditioner=self._preconditioner(state)))
+            state["sharpness_at"].append(t)
+        if est.record_every and t % est.record_every == 0:
+            state["history"].append((t, state["params"].copy()))
+
+    def run(self, state, n_iter):
+        est = self.est
+        tol = est.tol if est.tol is not None else (0.0 if self.val is not None else None)
+        rule = None if tol is None else NoImprovement(tol, est.n_iter_no_change)
+        if not state["losses"]:
+            self._record(state, self.net.loss(state["params"], self.train))
+        blow_up = 1e8 * (state["losses"][0] + 1.0)
+        best_val, t0, started = np.inf, state["n_iter"], time.perf_counter()
+        for _ in range(n_iter):
+            previous = state["params"]
+            # overflow is how divergence shows itself; it is reported just below
+            with np.errstate(over="ignore", invalid="ignore"):
+                for batch in self._batches(state["rng"]):
+                    _, grad = self.net.loss_and_grad(state["params"], batch)
+                    state["params"] = self._step(state, grad)
+                    state["t"] += 1
+                state["n_iter"] += 1
+                loss = self.net.loss(state["params"], self.train) if state["params"].all_finite() else np.inf
+            if not np.isfinite(loss) or loss > blow_up:
+                state["params"], state["n_iter"] = previous, state["n_iter"] - 1
+                self._warn_divergence(state)
+                break
+            self._record(state, loss)
+            if self.val is not None and state["val_losses"][-1] < best_val:
+                best_val = state["val_losses"][-1]
+                state["best"], state["best_iter"] = state["params"].copy(), state["n_iter"]
+            if est.verbose and (state["n_iter"] - t0) % max(1, n_iter // 10) == 0:
+                print(f"Iteration {state['n_iter']}, loss = {loss:.6g} ({time.perf_counter() - started:.1f} s)")
+            if rule is not None:
+                monitored = state["val_losses"][-1] if self.val is not None else loss
+                if rule.update(monitored, state["n_iter"]):
+                    break
+        return state
+
+    def _warn_divergence(self, state):
+        sharp = self.net.sharpness(state["params"], self.train, preconditioner=self._preconditioner(state))
+        limit = 2.0 / self.eta
+        warnings.warn(
+            f"Training diverged after {state['n_iter']} iterations: learning_rate={self.eta:.4g} exceeds the "
+            f"stability limit. The sharpness at the last finite parameters is {sharp:.4g} against "
+            f"2/learning_rate = {limit:.4g} ({sharp / limit:.3g} times the limit). Those parameters were kept; "
+            f"use a learning_rate below {2.0 / max(sharp, 1e-300):.4g}.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )

@@ -1,0 +1,252 @@
+"""ShallowReLURegressor against independent references: MLPRegressor's trajectory,
+hand-written updates, conservation laws, the kernel limit and the edge of stability."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.polynomial import chebyshev
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPRegressor
+
+from sklearn_shallowrelu import ShallowReLURegressor
+from sklearn_shallowrelu.datasets import load_jin_montufar
+from sklearn_shallowrelu.init import Uniform
+from sklearn_shallowrelu.potentials import HyperbolicEntropy
+
+
+def _data(m=40, d=3, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(-1, 1, (m, d))
+    return X, np.sin(2 * X[:, 0]) + X[:, -1]
+
+
+def _mlp_trajectory(X, y, p0, n, eta, T):
+    """MLPRegressor as full-batch GD from the same start (its loss_curve_[t] is the loss before step t+1)."""
+    mlp = MLPRegressor(hidden_layer_sizes=(n,), solver="sgd", batch_size=len(y), momentum=0.0, alpha=0.0,
+                       learning_rate_init=eta, learning_rate="constant", shuffle=False, max_iter=1,
+                       n_iter_no_change=10**6, tol=0.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp.fit(X, y)  # to build its internal state; the start is overwritten next
+        mlp.coefs_ = [p0["hidden_weights"].T.copy(), p0["output_weights"].copy()]
+        mlp.intercepts_ = [p0["hidden_bias"].copy(), p0["intercept"].copy()]
+        mlp.loss_curve_, mlp.n_iter_, mlp.t_ = [], 0, 0
+        mlp.set_params(warm_start=True, max_iter=T).fit(X, y)
+    return mlp
+
+
+@pytest.mark.parametrize("d", [1, 5])
+def test_gd_trajectory_equals_mlpregressor(d):
+    X, y = _data(d=d)
+    n, T, eta = 30, 60, 0.05
+    net = ShallowReLURegressor(n_hidden=n, learning_rate=eta, max_iter=T, random_state=0)
+    p0 = net.initialize(X, y)
+    net.fit(X, y, init_params=p0)
+    mlp = _mlp_trajectory(X, y, p0, n, eta, T)
+    assert net.n_iter_ == T and net.loss_curve_.shape == (T + 1,)
+    np.testing.assert_allclose(net.loss_curve_[:T], mlp.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(net.predict(X), mlp.predict(X), rtol=1e-10, atol=1e-12)
+
+
+def test_mirror_with_quadratic_potential_is_gd_step_for_step():
+    X, y = _data()
+    kw = dict(n_hidden=20, learning_rate=0.1, max_iter=40, random_state=1)
+    gd = ShallowReLURegressor(solver="gd", **kw).fit(X, y)
+    md = ShallowReLURegressor(solver="mirror", potential="quadratic", **kw).fit(X, y)
+    np.testing.assert_allclose(md.loss_curve_, gd.loss_curve_, rtol=1e-12)
+    np.testing.assert_allclose(md.hidden_weights_, gd.hidden_weights_, rtol=1e-12)
+
+
+def test_mirror_hyperbolic_entropy_matches_a_direct_update():
+    X, y = _data(m=25, d=2)
+    beta, eta, T, n = 0.5, 0.05, 30, 8
+    net = ShallowReLURegressor(n_hidden=n, solver="mirror", potential=HyperbolicEntropy(beta),
+                               learning_rate=eta, max_iter=T, random_state=2)
+    p0 = net.initialize(X, y)
+    net.fit(X, y, init_params=p0)
+    # the update written out: arcsinh((theta_{t+1} - theta_0) / beta) = arcsinh((theta_t - theta_0) / beta) - eta grad
+    W, b, v, c = (p0[k].copy() for k in ("hidden_weights", "hidden_bias", "output_weights", "intercept"))
+    start = [a.copy() for a in (W, b, v, c)]
+    z = [np.zeros_like(a) for a in start]
+    m = len(y)
+    for _ in range(T):
+        Z = X @ W.T + b
+        A = np.maximum(Z, 0)
+        r = A @ v[:, 0] + c[0] - y
+        gv = A.T @ r[:, None] / m
+        gc = np.array([r.sum() / m])
+        D = (r[:, None] * v[:, 0][None]) * (Z > 0) / m
+        grads = [D.T @ X, D.sum(0), gv, gc]
+        z = [zi - eta * g for zi, g in zip(z, grads)]
+        W, b, v, c = (a0 + beta * np.sinh(zi) for a0, zi in zip(start, z))
+    np.testing.assert_allclose(net.hidden_weights_, W, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(net.output_weights_, v[:, 0], rtol=1e-10, atol=1e-13)
+
+
+def test_balanced_start_keeps_the_balance_for_small_steps():
+    X, y = _data(m=30, d=2)
+    net = ShallowReLURegressor(n_hidden=20, output_init="balanced", learning_rate=1e-3, max_iter=2000,
+                               record_every=2000, random_state=0).fit(X, y)
+    h = net.param_history_
+    balance = h["output_weights"][:, :, 0] ** 2 - np.sum(h["hidden_weights"] ** 2, axis=2) - h["hidden_bias"] ** 2
+    moved = np.abs(h["output_weights"][-1, :, 0] ** 2 - h["output_weights"][0, :, 0] ** 2)
+    assert np.max(moved) > 0.05  # the parameters did move
+    # gradient flow conserves v^2 - |(w, b)|^2; GD with step eta does up to O(eta)
+    assert np.max(np.abs(balance[-1] - balance[0])) < 0.02 * np.max(moved)
+
+
+def test_antisymmetric_start_is_zero_and_wider_nets_end_nearer_the_kernel_limit():
+    # Jin & Montufar: both layers trained from an antisymmetric start; standard
+    # parametrisation; the limit is the kernel interpolant of the init's kernel.
+    X, y = load_jin_montufar()
+    init = Uniform(1.0, 2.0)
+    grid = np.linspace(-2, 2, 201)
+    limit = init.kernel(grid, X[:, 0]) @ np.linalg.solve(init.kernel(X[:, 0]), y)
+    errors = []
+    for n in (40, 160, 640):
+        e = []
+        for seed in range(3):
+            net = ShallowReLURegressor(n_hidden=n, init=init, output_init="antisymmetric", random_state=seed)
+            p0 = net.initialize(X, y)
+            assert np.max(np.abs(net.set_params(max_iter=1, learning_rate=1e-9).fit(X, y, init_params=p0)
+                                 .loss_curve_[0] - 0.5 * np.mean(y**2))) < 1e-12
+            eta = 1.0 / net.sharpness(X, y)
+            net.set_params(learning_rate=eta, max_iter=15000).fit(X, y, init_params=p0)
+            e.append(np.max(np.abs(net.predict(grid.reshape(-1, 1)) - limit)))
+        errors.append(np.mean(e))
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 0.5 * errors[0]
+
+
+def test_edge_of_stability_sharpness_hovers_at_two_over_eta():
+    # Cohen et al.: 20 evenly spaced points labelled by the Chebyshev polynomial T_3
+    X = np.linspace(-1, 1, 20).reshape(-1, 1)
+    y = chebyshev.chebval(X[:, 0], [0, 0, 0, 1])
+    eta = 0.1
+    net = ShallowReLURegressor(n_hidden=100, learning_rate=eta, max_iter=6000, compute_sharpness=True,
+                               sharpness_every=100, random_state=0).fit(X, y)
+    assert net.sharpness_curve_[0] > 0.9 * 2 / eta  # it starts near the threshold and reaches it
+    assert np.median(net.sharpness_curve_[-20:]) == pytest.approx(2 / eta, rel=0.05)
+    small = ShallowReLURegressor(n_hidden=100, learning_rate=0.02, max_iter=6000, compute_sharpness=True,
+                                 sharpness_every=500, random_state=0).fit(X, y)
+    assert np.max(small.sharpness_curve_) < 0.5 * 2 / 0.02  # far below its own threshold
+
+
+def test_sgd_with_one_batch_is_gd_and_shuffling_is_seeded():
+    X, y = _data()
+    gd = ShallowReLURegressor(n_hidden=15, learning_rate=0.1, max_iter=20, random_state=0).fit(X, y)
+    sgd = ShallowReLURegressor(n_hidden=15, solver="sgd", batch_size=len(y), learning_rate=0.1, max_iter=20,
+                               random_state=0).fit(X, y)
+    np.testing.assert_allclose(sgd.loss_curve_, gd.loss_curve_, rtol=1e-12)
+    a = ShallowReLURegressor(n_hidden=15, solver="sgd", batch_size=7, max_iter=5, random_state=3).fit(X, y)
+    b = ShallowReLURegressor(n_hidden=15, solver="sgd", batch_size=7, max_iter=5, random_state=3).fit(X, y)
+    np.testing.assert_array_equal(a.loss_curve_, b.loss_curve_)
+    assert a.t_ == 5 * int(np.ceil(len(y) / 7))
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd", "mirror"])
+def test_warm_start_and_partial_fit_continue_the_same_trajectory(solver):
+    X, y = _data()
+    kw = dict(n_hidden=15, solver=solver, learning_rate=0.05, batch_size=9, random_state=0)
+    full = ShallowReLURegressor(max_iter=12, **kw).fit(X, y)
+    warm = ShallowReLURegressor(max_iter=5, warm_start=True, **kw).fit(X, y)
+    warm.set_params(max_iter=7).fit(X, y)
+    part = ShallowReLURegressor(**kw)
+    for _ in range(12):
+        part.partial_fit(X, y)
+    for other in (warm, part):
+        assert other.n_iter_ == 12
+        np.testing.assert_allclose(other.loss_curve_, full.loss_curve_, rtol=1e-12)
+        np.testing.assert_allclose(other.predict(X), full.predict(X), rtol=1e-12)
+
+
+def test_early_stopping_keeps_the_best_validation_parameters():
+    X, y = _data(m=200, d=1)
+    y = y + 0.3 * np.random.RandomState(0).standard_normal(200)
+    net = ShallowReLURegressor(n_hidden=50, learning_rate=0.2, max_iter=3000, early_stopping=True,
+                               n_iter_no_change=50, tol=1e-6, random_state=0).fit(X, y)
+    v = net.validation_loss_curve_
+    assert net.n_iter_ < 3000 and v.shape == net.loss_curve_.shape
+    assert net.best_iteration_ == int(np.argmin(v[1:]) + 1)
+
+
+def test_plain_gd_runs_exactly_max_iter_and_tol_can_stop_it():
+    X, y = _data()
+    net = ShallowReLURegressor(n_hidden=10, learning_rate=0.05, max_iter=300, random_state=0).fit(X, y)
+    assert net.n_iter_ == 300
+    net = ShallowReLURegressor(n_hidden=10, learning_rate=0.05, max_iter=100000, tol=1e-6, random_state=0).fit(X, y)
+    assert net.n_iter_ < 100000
+
+
+def test_divergence_warns_with_the_sharpness_and_keeps_finite_parameters():
+    X, y = _data()
+    net = ShallowReLURegressor(n_hidden=30, learning_rate=100.0, max_iter=500, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="sharpness .* 2/learning_rate"):
+        net.fit(X, y)
+    assert net.n_iter_ < 500
+    assert np.all(np.isfinite(net.predict(X))) and np.all(np.isfinite(net.loss_curve_))
+
+
+def test_bad_input_keeps_the_fitted_model():
+    X, y = _data()
+    net = ShallowReLURegressor(n_hidden=10, max_iter=20, random_state=0).fit(X, y)
+    before = net.predict(X)
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        net.fit(Xn, y)
+    with pytest.raises(ValueError, match="even"):
+        ShallowReLURegressor(n_hidden=9, output_init="antisymmetric").fit(X, y)
+    with pytest.raises(ValueError, match="init_params"):
+        net.fit(X, y, init_params={"hidden_weights": np.ones((3, 3)), "hidden_bias": np.ones(10),
+                                   "output_weights": np.ones(10), "intercept": np.ones(1)})
+    with pytest.raises(ValueError, match="'hidden' and 'output'"):
+        ShallowReLURegressor(solver="mirror", potential={"hidden": "quadratic"}).fit(X, y)
+    np.testing.assert_array_equal(net.predict(X), before)
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "abs"])
+def test_knots_and_slope_jumps_rebuild_the_network(activation):
+    X, y = _data(d=1)
+    net = ShallowReLURegressor(n_hidden=12, activation=activation, learning_rate=0.1, max_iter=50,
+                               random_state=0).fit(X, y)
+    x0 = net.knots_[0] - 1.0
+    grid = np.linspace(x0, net.knots_[-1] + 1.0, 300)
+    f0, s0 = net.predict([[x0]])[0], net.predict_derivative([[x0]])[0, 0]
+    rebuilt = f0 + s0 * (grid - x0) + np.maximum(grid[:, None] - net.knots_[None], 0) @ net.slope_jumps_
+    np.testing.assert_allclose(net.predict(grid.reshape(-1, 1)), rebuilt, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "x2tanh"])
+def test_predict_derivative_against_finite_differences(activation):
+    X, y = _data(d=3)
+    net = ShallowReLURegressor(n_hidden=20, activation=activation, max_iter=20, random_state=0).fit(X, y)
+    h = 1e-6
+    for j in range(3):
+        E = np.zeros(3)
+        E[j] = h
+        fd = (net.predict(X + E) - net.predict(X - E)) / (2 * h)
+        np.testing.assert_allclose(net.predict_derivative(X)[:, j], fd, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd", "mirror"])
+def test_float32_multi_output_and_weights(solver):
+    X, y = _data()
+    Y = np.column_stack([y, -y])
+    sw = np.random.RandomState(0).uniform(0.5, 2, len(y))
+    net = ShallowReLURegressor(n_hidden=10, solver=solver, max_iter=30, random_state=0)
+    net.fit(X.astype(np.float32), Y.astype(np.float32), sample_weight=sw)
+    assert net.predict(X.astype(np.float32)).dtype == np.float32 and net.predict(X).shape == (40, 2)
+    assert net.hidden_weights_.dtype == np.float32
+    ref = ShallowReLURegressor(n_hidden=10, solver=solver, max_iter=30, random_state=0).fit(X, Y, sample_weight=sw)
+    np.testing.assert_allclose(net.predict(X), ref.predict(X), atol=1e-4)
+
+
+def test_mirror_sharpness_is_preconditioned():
+    X, y = _data(m=20, d=1)
+    net = ShallowReLURegressor(n_hidden=10, solver="mirror", potential=HyperbolicEntropy(0.5), learning_rate=0.05,
+                               max_iter=20, compute_sharpness=True, sharpness_every=20, random_state=0).fit(X, y)
+    # at the start the potential's Hessian is 1/beta everywhere: M^{-1/2} H M^{-1/2} = beta H
+    plain = ShallowReLURegressor(n_hidden=10, max_iter=1, learning_rate=1e-12, random_state=0).fit(X, y).sharpness(X, y)
+    assert net.sharpness_curve_[0] == pytest.approx(0.5 * plain, rel=1e-6)
