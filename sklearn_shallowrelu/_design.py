@@ -109,6 +109,7 @@ class Design:
         out = np.empty((self.m, v.shape[1]), dtype=np.result_type(self.dtype, v.dtype))
         for rows, Ac in self.chunks():
             out[rows] = Ac @ v
+            del Ac  # else it stays alive while the next chunk is built
         return out
 
     def rmatvec(self, r):
@@ -118,6 +119,7 @@ class Design:
         out = np.zeros((self.n, r.shape[1]), dtype=np.result_type(self.dtype, r.dtype))
         for rows, Ac in self.chunks():
             out += Ac.T @ r[rows]
+            del Ac
         return out
 
     def gram(self):
@@ -127,6 +129,7 @@ class Design:
         G = np.zeros((self.n, self.n), dtype=self.dtype)
         for _, Ac in self.chunks():
             G += Ac.T @ Ac
+            del Ac
         return G
 
     def kernel_gram(self):

@@ -437,8 +437,9 @@ def _loo_gd_recursion(lam, z, e, kappa, Wi, W, Vr, eta, mu, T):
 
 
 def _geometric_sums(rho, T):
-    """``sum_{k<t} rho^k`` for ``t = 0..T``, shape (T+1, len(rho))."""
-    t = np.arange(T + 1, dtype=np.float64)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = (1.0 - rho[None] ** t) / (1.0 - rho[None])
-    return np.where(np.isclose(rho, 1.0)[None], t, out)
+    """``sum_{k<t} rho^k`` for ``t = 0..T``, shape (T+1, len(rho)).
+
+    That is ``(1 - (1 - x)^t) / x`` with ``x = 1 - rho``: the GD filter with unit
+    step, which stays accurate when ``rho`` is close to one.
+    """
+    return gd_filter(1.0 - rho, 1.0, 0.0, np.arange(T + 1))

@@ -130,10 +130,10 @@ def test_both_exact_gd_loo_methods_agree(fit_intercept):
     design = Design(X, rf.weights_, rf.bias_, y.reshape(-1, 1), sw, fit_intercept)
     spec = _solvers.spectrum(design, need_U=True)
     eta = 1.0 / spec.lam_max
-    steps = np.array([1, 2, 7, 60, 300])
+    steps = np.array([1, 2, 7, 60, 300, 1000])
     rec = _solvers.loo_gd(design, spec, eta, 0.01, steps, method="recursion")
     eig = _solvers.loo_gd(design, spec, eta, 0.01, steps, method="eigen")
-    np.testing.assert_allclose(eig, rec, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(eig, rec, rtol=1e-10, atol=1e-12)
 
 
 def test_gd_loo_on_a_stopping_time_grid_equals_refits():
@@ -149,3 +149,22 @@ def test_gd_loo_on_a_stopping_time_grid_equals_refits():
     assert cv.n_iter_ == steps[int(np.argmin(ref))]
     with pytest.raises(ValueError, match="positive integers"):
         RandomFeatureReLURegressorCV(solver="gd", stopping_times=[0, 2]).fit(X, y)
+
+
+def test_recursion_stays_exact_when_eigenvalues_are_tiny():
+    # no penalty and many tiny eigenvalues: rho = 1 - eta lambda is close to one,
+    # where (1 - rho^t) / (1 - rho) cancels if written naively
+    from sklearn_shallowrelu import _solvers
+    from sklearn_shallowrelu._design import Design
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, (120, 1))
+    y = np.tanh(2 * X[:, 0]) + 0.3 * rng.standard_normal(120)
+    rf = ReLURandomFeatures(300, random_state=0).fit(X)
+    design = Design(X, rf.weights_, rf.bias_, y.reshape(-1, 1), np.ones(120), True)
+    spec = _solvers.spectrum(design, need_U=True)
+    steps = np.array([10, 50, 200])
+    rec = _solvers.loo_gd(design, spec, 1.0 / spec.lam_max, 0.0, steps, method="recursion")
+    eig = _solvers.loo_gd(design, spec, 1.0 / spec.lam_max, 0.0, steps, method="eigen")
+    mse_rec, mse_eig = np.mean(rec**2, axis=(1, 2)), np.mean(eig**2, axis=(1, 2))
+    np.testing.assert_allclose(mse_rec, mse_eig, rtol=1e-11)
