@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _solvers
+from . import _knots, _solvers
 from ._design import Design, fits_in_memory, rows_per_chunk
 from .features import ReLURandomFeatures, relu_features
 from .init import INIT_NAMES, Initialization
@@ -18,7 +18,7 @@ from .potentials import POTENTIAL_NAMES, Potential, Quadratic, resolve_potential
 __all__ = ["RandomFeatureReLURegressor", "RandomFeatureReLURegressorCV"]
 
 _ALGORITHMS = {
-    "ridge": {"auto", "primal", "dual", "chunked"},
+    "ridge": {"auto", "knots", "primal", "dual", "chunked"},
     "gd": {"auto", "spectral", "iterative"},
     "mirror": {"auto", "iterative"},
 }
@@ -68,12 +68,24 @@ class _RandomFeatureNetwork(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
 
+    def _piecewise(self):
+        """The 1-D network as sorted knots and prefix sums (built once)."""
+        if getattr(self, "_piecewise_cache", None) is None or self._piecewise_cache[0] is not self.coef_:
+            pl = _knots.PiecewiseLinear(self.hidden_weights_[:, 0], self.hidden_bias_, self._coef_2d(),
+                                        1.0 / np.sqrt(self.n_hidden), np.atleast_1d(self.intercept_))
+            self._piecewise_cache = (self.coef_, pl)
+        return self._piecewise_cache[1]
+
     def predict(self, X):
         """Network output ``sum_k coef_k relu(w_k . x + b_k) / sqrt(n_hidden) + intercept``.
 
-        Features are formed in row chunks that fit in scikit-learn's ``working_memory``.
+        In 1-D, from sorted knots and prefix sums in ``O((n_hidden + n_samples)
+        log n_hidden)``; otherwise features are formed in row chunks that fit in
+        scikit-learn's ``working_memory``.
         """
         X = self._check_X(X)
+        if X.shape[1] == 1:
+            return self._output(self._piecewise()(X[:, 0]).astype(X.dtype))
         coef = self._coef_2d().astype(X.dtype, copy=False)
         out = np.empty((X.shape[0], coef.shape[1]), dtype=X.dtype)
         for rows in gen_batches(X.shape[0], rows_per_chunk(self.n_hidden, X.dtype)):
@@ -93,6 +105,9 @@ class _RandomFeatureNetwork(RegressorMixin, BaseEstimator):
         n_features) for multi-output ``y``.
         """
         X = self._check_X(X)
+        if X.shape[1] == 1:
+            D = self._piecewise().derivative(X[:, 0]).astype(X.dtype)
+            return D if self.coef_.ndim == 1 else D[:, :, None]
         W = self.hidden_weights_.astype(X.dtype, copy=False)
         b = self.hidden_bias_.astype(X.dtype, copy=False)
         coef = self._coef_2d().astype(X.dtype, copy=False) / np.sqrt(self.n_hidden)
@@ -182,7 +197,9 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         stopping rule (0 with early stopping).
     fit_intercept : bool, default=True
     algorithm : str, default='auto'
-        How to compute the fit.  ridge: ``'primal'`` (n x n normal equations),
+        How to compute the fit.  ridge: ``'knots'`` (1-D inputs: the exact
+        interval-moment solver, ``O(n log n + m)`` time and ``O(n + m)`` memory,
+        never the m x n feature matrix; chosen by ``'auto'`` in 1-D), ``'primal'`` (n x n normal equations),
         ``'dual'`` (m x m kernel system), ``'chunked'`` (primal with the Gram
         matrix accumulated over row chunks; used automatically when the m x n
         feature matrix exceeds scikit-learn's ``working_memory``).  gd:
@@ -253,7 +270,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "fit_intercept": ["boolean"],
-        "algorithm": [StrOptions({"auto", "primal", "dual", "chunked", "spectral", "iterative"})],
+        "algorithm": [StrOptions({"auto", "knots", "primal", "dual", "chunked", "spectral", "iterative"})],
         "random_state": ["random_state"],
     }
 
@@ -344,7 +361,42 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         return v0
 
     # ------------------------------------------------------------- training
+    def _use_knots(self, X, features):
+        """The exact 1-D solver applies: ridge, one feature, a knot for every unit
+        (or a free intercept to absorb knot-less ones) and a positive penalty."""
+        if self.solver != "ridge" or self.algorithm not in ("auto", "knots"):
+            return False
+        ok = X.shape[1] == 1 and _resolve_alpha(self.alpha, "ridge") > 0
+        ok = ok and (self.fit_intercept or np.all(features.weights_ != 0))
+        if self.algorithm == "knots" and not ok:
+            raise ValueError(
+                "algorithm='knots' needs 1-D inputs, alpha > 0, and (without an intercept) "
+                "no unit with zero input weight; use algorithm='auto'."
+            )
+        return ok
+
+    def _train_knots(self, X, y, sw, features):
+        """Exact 1-D ridge in O(n log n + m) (see _knots); None if fewer than 3 distinct inputs."""
+        xs, Y, Wt, _ = _knots.pool_ties(X[:, 0].astype(np.float64), y.astype(np.float64), sw.astype(np.float64))
+        if len(xs) < 3:
+            return None
+        w, b = features.weights_[:, 0], features.bias_
+        n = self.n_hidden
+        has = w != 0
+        knots, q, right = -b[has] / w[has], w[has] ** 2 / n, w[has] > 0
+        alpha = _resolve_alpha(self.alpha, "ridge")
+        mom = _knots.knot_moments(xs, knots, q, right)
+        gamma, c, _ = _knots.solve(xs, Y, Wt, mom, alpha, "free_constant" if self.fit_intercept else "penalized")
+        coef = np.zeros((n, Y.shape[1]))
+        coef[has] = _knots.knot_jumps(xs, gamma, knots, q, right) * np.sqrt(n) / np.abs(w[has])[:, None]
+        return {"coef": coef, "intercept": c, "n_iter_": None, "best_iteration_": None, "loss_curve_": None,
+                "validation_loss_curve_": None, "learning_rate_": None, "_path_": None}
+
     def _train(self, X, y, sw, features, rng, v0):
+        if self._use_knots(X, features):
+            out = self._train_knots(X, y, sw, features)
+            if out is not None:
+                return out
         alpha = _resolve_alpha(self.alpha, self.solver)
         X_val = y_val = sw_val = None
         if self.solver != "ridge" and self.early_stopping:

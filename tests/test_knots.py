@@ -1,0 +1,115 @@
+"""The exact 1-D solver (interval moments, banded solve) and the 1-D
+piecewise-linear evaluation, against dense least squares."""
+
+import numpy as np
+import pytest
+
+from sklearn_shallowrelu import RandomFeatureReLURegressor, ReLURandomFeatures
+from sklearn_shallowrelu.init import ExplicitInit
+
+
+def _lstsq_ridge(Phi, y, sw, alpha, fit_intercept):
+    """min sum w (y - Phi v - c)^2 + alpha |v|^2 as one dense least-squares problem."""
+    m, n = Phi.shape
+    cols = np.hstack([Phi, np.ones((m, 1))]) if fit_intercept else Phi
+    k = cols.shape[1]
+    top = np.sqrt(sw)[:, None] * cols
+    pen = np.sqrt(alpha) * np.eye(n, k)
+    Y = y.reshape(m, -1)
+    rhs = np.vstack([np.sqrt(sw)[:, None] * Y, np.zeros((n, Y.shape[1]))])
+    sol = np.linalg.lstsq(np.vstack([top, pen]), rhs, rcond=None)[0]
+    return sol[:n], (sol[n] if fit_intercept else np.zeros(Y.shape[1]))
+
+
+@pytest.mark.parametrize("init", ["gaussian", "rademacher_uniform", "uniform", "uniform_knots", "he"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_exact_solver_equals_dense_lstsq(init, fit_intercept):
+    rng = np.random.RandomState(0)
+    m, n = 60, 250
+    x = rng.uniform(-2.5, 2.5, m)
+    x[10:13] = x[9]  # ties are pooled
+    Y = np.column_stack([np.sin(2 * x), np.abs(x)]) + 0.1 * rng.standard_normal((m, 2))
+    sw = rng.uniform(0.2, 3.0, m)
+    sw[20] = 0.0  # a zero weight is dropped
+    net = RandomFeatureReLURegressor(n_hidden=n, init=init, alpha=0.05, algorithm="knots",
+                                     fit_intercept=fit_intercept, random_state=1).fit(x[:, None], Y, sample_weight=sw)
+    Phi = ReLURandomFeatures(n, init=init, random_state=1).fit(x[:, None]).transform(x[:, None])
+    v, c = _lstsq_ridge(Phi, Y, sw, 0.05, fit_intercept)
+    scale = np.max(np.abs(Phi @ v + c))
+    grid = np.linspace(-4, 4, 200)[:, None]
+    ref = ReLURandomFeatures(n, init=init, random_state=1).fit(x[:, None]).transform(grid) @ v + c
+    assert np.max(np.abs(net.predict(grid) - ref)) < 1e-8 * scale
+    assert np.max(np.abs(net.coef_.T - v)) < 1e-7 * np.max(np.abs(v))
+
+
+def test_nearly_coinciding_knots_cost_no_accuracy():
+    # pairs of knots 1e-13 apart act as single knots with the summed weight q:
+    # the merged problem is the reference, and it is well conditioned
+    x = np.linspace(-1, 1, 40)[:, None]
+    y = np.sin(3 * x[:, 0]) + 0.05 * np.cos(17 * x[:, 0])
+    centres = np.linspace(-0.95, 0.95, 150)
+    b = -np.repeat(centres, 2)
+    b[1::2] -= 1e-13
+    W = np.ones((300, 1))
+    W[1::2] *= -1  # one right- and one left-facing unit per place
+    alpha = 1e-7
+    net = RandomFeatureReLURegressor(n_hidden=300, init=ExplicitInit(W, b), alpha=alpha, algorithm="knots",
+                                     random_state=0).fit(x, y)
+    # merged reference: both units of a pair share the knot, so the pair is one
+    # unit of weight q = 2/300 per direction... here directions differ, so keep both
+    # but put them exactly on the same knot
+    b_merged = -np.repeat(centres, 2)
+    ref = RandomFeatureReLURegressor(n_hidden=300, init=ExplicitInit(W, b_merged), alpha=alpha, algorithm="knots",
+                                     random_state=0).fit(x, y)
+    Phi = ReLURandomFeatures(300, init=ExplicitInit(W, b_merged)).fit(x).transform(x)
+    v, c = _lstsq_ridge(Phi, y, np.ones(40), alpha, True)
+    grid = np.linspace(-1, 1, 333)[:, None]
+    dense = ReLURandomFeatures(300, init=ExplicitInit(W, b_merged)).fit(x).transform(grid) @ v[:, 0] + c[0]
+    assert np.max(np.abs(ref.predict(grid) - dense)) < 1e-8
+    assert np.max(np.abs(net.predict(grid) - dense)) < 1e-8
+
+
+def test_piecewise_linear_evaluation_equals_dense_features():
+    rng = np.random.RandomState(3)
+    W = rng.standard_normal((80, 1))
+    W[:3] = 0.0  # units without a knot are constants relu(b)
+    b = rng.standard_normal(80)
+    net = RandomFeatureReLURegressor(n_hidden=80, init=ExplicitInit(W, b), algorithm="primal", fit_intercept=False)
+    X = rng.uniform(-3, 3, (50, 1))
+    net.fit(X, np.column_stack([np.sin(X[:, 0]), X[:, 0] ** 2]))
+    grid = np.concatenate([np.linspace(-6, 6, 301), -b[3:10] / W[3:10, 0]])[:, None]  # includes knots
+    Phi = ReLURandomFeatures(80, init=ExplicitInit(W, b)).fit(X).transform(grid)
+    np.testing.assert_allclose(net.predict(grid), Phi @ net.coef_.T + net.intercept_, rtol=1e-10, atol=1e-10)
+    # derivative: the right derivative, also at knots
+    h = 1e-7
+    fd = (net.predict(grid + h) - net.predict(grid)) / h
+    np.testing.assert_allclose(net.predict_derivative(grid)[:, :, 0], fd, rtol=1e-5, atol=1e-5)
+
+
+def test_knots_path_is_chosen_in_1d_and_refuses_what_it_cannot_do():
+    x = np.linspace(-1, 1, 30)[:, None]
+    y = x[:, 0] ** 2
+    with pytest.raises(ValueError, match="knots"):
+        RandomFeatureReLURegressor(alpha=0.0, algorithm="knots").fit(x, y)
+    with pytest.raises(ValueError, match="knots"):
+        RandomFeatureReLURegressor(algorithm="knots").fit(np.hstack([x, x]), y)
+    # two distinct inputs: the auto path falls back to the dense solver
+    two = RandomFeatureReLURegressor(n_hidden=20, random_state=0).fit(np.array([[0.0], [1.0], [1.0]]), [0.0, 1.0, 1.0])
+    ref = RandomFeatureReLURegressor(n_hidden=20, algorithm="primal", random_state=0).fit(
+        np.array([[0.0], [1.0], [1.0]]), [0.0, 1.0, 1.0])
+    np.testing.assert_allclose(two.coef_, ref.coef_, rtol=1e-10)
+
+
+def test_large_width_fits_without_the_feature_matrix():
+    import tracemalloc
+
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-1, 1, (20_000, 1))
+    y = np.sin(4 * x[:, 0]) + 0.1 * rng.standard_normal(20_000)
+    tracemalloc.start()
+    net = RandomFeatureReLURegressor(n_hidden=200_000, alpha=1e-4, random_state=0).fit(x, y)
+    pred = net.predict(x)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 100 * 2**20  # the 20000 x 200000 feature matrix would need 32 GB
+    assert np.mean((pred - np.sin(4 * x[:, 0])) ** 2) < 0.002  # noise variance 0.01
