@@ -8,6 +8,7 @@ from sklearn_shallowrelu import (
     ReLURandomFeatures,
     ShallowReLURegressor,
 )
+from sklearn_shallowrelu.diagnostics import RankDiagnostics
 
 ESTIMATORS = [
     ReLURandomFeatures(n_components=50, random_state=0),
@@ -24,6 +25,10 @@ ESTIMATORS = [
                          max_iter=300, random_state=0),
     ShallowReLURegressor(n_hidden=50, activation="tanh", parametrization="ntk", learning_rate=0.05, max_iter=300,
                          random_state=0),
+    # RankDiagnostics() itself: its default ShallowReLURegressor() is unseeded, so a seeded one is checked
+    RankDiagnostics(estimator=ShallowReLURegressor(n_hidden=10, max_iter=20, random_state=0)),
+    RankDiagnostics(estimator=RandomFeatureReLURegressor(n_hidden=30, random_state=0), use_bias=False,
+                    rescale="balanced"),
 ]
 
 def _expected_failed_checks(estimator):

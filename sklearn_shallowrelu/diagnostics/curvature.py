@@ -1,0 +1,630 @@
+"""Minima-stability diagnostics of a fitted shallow ReLU network.
+
+Gradient descent with step ``eta`` can only stay at a minimum whose sharpness
+(top eigenvalue of the loss Hessian) is at most ``2 / eta``.  For a network with
+a trained output bias the sharpness is bounded below by the top eigenvalue of
+the Gauss-Newton matrix, and that in turn by ``1 + 2 * sum_k |a_k| g(u_k, t_k)``
+(Mulayoff et al. 2021, Lemma 4, in 1-D; Nacson et al. 2023, App. F.2, for
+``d >= 1``), where ``a_k = v_k |w_k|`` is the amplitude of the ridge
+``u_k . x = t_k`` (``u_k = w_k / |w_k|``, ``t_k = -b_k / |w_k|``) and ``g`` the
+*stability weight* of the training inputs.  At an interpolating stable minimum
+this gives ``sum |a| g <= 1 / eta - 1 / 2``: large steps give functions with
+little curvature where the data are dense.
+
+Loss convention (as everywhere in the package): ``L = sum_i w_i |f(x_i) - y_i|^2
+/ (2 sum_i w_i)``.  With the mean squared error *without* the 1/2 every
+``2 / eta`` becomes ``1 / eta``.
+
+The multivariate weight ``g~`` below is the reconstruction of the design notes
+(``dynamics.md`` section 2, tag [R]); in 1-D it is exactly Mulayoff's weight.
+"""
+
+from numbers import Real
+
+import numpy as np
+from scipy.sparse.csgraph import connected_components
+from scipy.sparse import coo_matrix
+from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+from scipy.spatial import cKDTree
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import _check_feature_names_in, _check_sample_weight, check_is_fitted, validate_data
+
+from .._network import Batch, Network, Params
+from ..activations import get_activation
+from ._model import network_parameters
+
+__all__ = [
+    "CurvatureDiagnostics",
+    "stability_weight",
+    "stability_weight_multi",
+    "weighted_curvature",
+]
+
+#: Activations whose second derivative is a sum of ridge deltas.
+PIECEWISE_LINEAR = ("relu", "leaky_relu", "abs")
+
+
+# ---------------------------------------------------------------- weights
+def _weights(sample_weight, n):
+    if sample_weight is None:
+        return np.ones(n)
+    w = np.asarray(sample_weight, dtype=np.float64).ravel()
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight has shape {w.shape}, expected ({n},).")
+    return w
+
+
+def stability_weight(X_train, c, sample_weight=None):
+    """Mulayoff's stability weight ``g_s(c)`` of 1-D training inputs.
+
+    With ``X`` distributed as the (weighted) training inputs,
+    ``g_s(c) = min(g_minus(c), g_plus(c))`` for ``x_min < c < x_max`` and 0
+    otherwise, where
+    ``g_plus(c) = P(X > c)^2 E[X - c | X > c] sqrt(1 + E[X | X > c]^2)`` and
+    ``g_minus(c) = P(X < c)^2 E[c - X | X < c] sqrt(1 + E[X | X < c]^2)``.
+
+    Parameters
+    ----------
+    X_train : array-like of shape (n_samples,) or (n_samples, 1)
+    c : float or array-like
+        Points (knots) at which to evaluate the weight.
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    g : float or ndarray of the shape of ``c``
+
+    Examples
+    --------
+    >>> from sklearn_shallowrelu.diagnostics.curvature import stability_weight
+    >>> round(float(stability_weight([-1.0, 1.0], 0.0)), 7)  # sqrt(2) / 4
+    0.3535534
+    """
+    x = np.asarray(X_train, dtype=np.float64)
+    if x.ndim == 2 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 1:
+        raise ValueError("stability_weight needs 1-D inputs; use stability_weight_multi for d > 1.")
+    w = _weights(sample_weight, x.size)
+    order = np.argsort(x, kind="stable")
+    xs, ws = x[order], w[order]
+    total = ws.sum()
+    below_w = np.concatenate([[0.0], np.cumsum(ws)])  # weight of xs[:i]
+    below_s = np.concatenate([[0.0], np.cumsum(ws * xs)])
+    above_w = np.concatenate([np.cumsum(ws[::-1])[::-1], [0.0]])  # weight of xs[i:]
+    above_s = np.concatenate([np.cumsum((ws * xs)[::-1])[::-1], [0.0]])
+    c_arr = np.asarray(c, dtype=np.float64)
+    cc = np.atleast_1d(c_arr).ravel()
+    lo = np.searchsorted(xs, cc, side="left")  # #{x < c}
+    hi = np.searchsorted(xs, cc, side="right")  # #{x <= c}
+    wm, sm = below_w[lo], below_s[lo]
+    wp, sp = above_w[hi], above_s[hi]
+    g = np.zeros_like(cc)
+    ok = (wm > 0) & (wp > 0) & np.isfinite(cc)
+    mm, mp = sm[ok] / wm[ok], sp[ok] / wp[ok]
+    gm = (wm[ok] / total) ** 2 * np.maximum(cc[ok] - mm, 0) * np.sqrt(1 + mm**2)
+    gp = (wp[ok] / total) ** 2 * np.maximum(mp - cc[ok], 0) * np.sqrt(1 + mp**2)
+    g[ok] = np.minimum(gm, gp)
+    return float(g[0]) if c_arr.ndim == 0 else g.reshape(c_arr.shape)
+
+
+def _one_sided(X, S, w, total):
+    """``g~`` for the half-spaces ``S > 0`` (columns of ``S`` are hyperplanes)."""
+    M = (S > 0) * w[:, None]  # (n, m) weights of the points on the positive side
+    mass = M.sum(axis=0)
+    safe = np.where(mass > 0, mass, 1.0)
+    mean_s = np.sum(M * S, axis=0) / safe
+    mean_x = (M.T @ X) / safe[:, None]
+    g = (mass / total) ** 2 * mean_s * np.sqrt(1 + np.sum(mean_x**2, axis=1))
+    return np.where(mass > 0, g, 0.0)
+
+
+def stability_weight_multi(X_train, u, t, sample_weight=None):
+    """Stability weight ``g(u, t) = min(g~(u, t), g~(-u, -t))`` of the hyperplane ``u . x = t``.
+
+    ``g~(u, t) = P(u.X > t)^2 E[u.X - t | u.X > t] sqrt(1 + |E[X | u.X > t]|^2)``
+    with ``X`` distributed as the (weighted) training inputs; ``g~`` is 0 when
+    no input lies strictly on the positive side, so ``g`` vanishes for
+    hyperplanes that do not cut the inputs' convex hull.  For ``d = 1`` and
+    ``u = +-1`` it equals :func:`stability_weight` at ``c = u t``.  ``u`` is
+    meant to be a unit normal; the formula is evaluated as given.
+
+    Parameters
+    ----------
+    X_train : array-like of shape (n_samples, n_features)
+    u : array-like of shape (n_features,) or (n_hyperplanes, n_features)
+    t : float or array-like of shape (n_hyperplanes,)
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    g : float, or ndarray of shape (n_hyperplanes,) when ``u`` is 2-D
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_shallowrelu.diagnostics.curvature import stability_weight_multi
+    >>> X = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    >>> round(float(stability_weight_multi(X, [1.0, 0.0], 0.5)), 6)  # sqrt(2) / 8
+    0.176777
+    """
+    X = np.asarray(X_train, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    u = np.asarray(u, dtype=np.float64)
+    single = u.ndim == 1
+    U = np.atleast_2d(u)
+    T = np.broadcast_to(np.asarray(t, dtype=np.float64).ravel(), (U.shape[0],))
+    if U.shape[1] != X.shape[1]:
+        raise ValueError(f"u has {U.shape[1]} components but X_train has {X.shape[1]} features.")
+    w = _weights(sample_weight, X.shape[0])
+    total = w.sum()
+    out = np.empty(U.shape[0])
+    step = max(1, 2**21 // max(X.shape[0], 1))  # bound the (n, m) temporaries
+    for lo in range(0, U.shape[0], step):
+        S = X @ U[lo : lo + step].T - T[lo : lo + step]
+        out[lo : lo + step] = np.minimum(_one_sided(X, S, w, total), _one_sided(X, -S, w, total))
+    return float(out[0]) if single else out
+
+
+# ---------------------------------------------------------------- ridges
+def _as_parameters(params):
+    """``(W, b, v, activation)`` of a NetworkParameters, a Params (ReLU) or a fitted model."""
+    if not hasattr(params, "W"):
+        params = network_parameters(params)
+    W = np.asarray(params.W, dtype=np.float64)
+    b = np.asarray(params.b, dtype=np.float64)
+    v = np.asarray(params.v, dtype=np.float64).reshape(len(b), -1)
+    return W, b, v, getattr(params, "activation", "relu")
+
+
+def _kink_jump(activation):
+    act = get_activation(activation)
+    if activation not in PIECEWISE_LINEAR or act.kink_jump is None:
+        raise ValueError(
+            f"Curvature diagnostics need a piecewise-linear activation ({', '.join(PIECEWISE_LINEAR)}); "
+            f"got {activation!r}, whose second derivative is not a sum of ridge masses."
+        )
+    return act.kink_jump
+
+
+def _ridges(W, b, v, kink_jump):
+    """Unit normals ``u``, offsets ``t`` and amplitudes ``a = kink_jump * v |w|`` (NaN ridge if ``w = 0``)."""
+    norm = np.linalg.norm(W, axis=1)
+    has = norm > 0
+    safe = np.where(has, norm, 1.0)
+    U = np.where(has[:, None], W / safe[:, None], np.nan)
+    T = np.where(has, -b / safe, np.nan)
+    A = kink_jump * v * norm[:, None]
+    return U, T, A, has
+
+
+def _merge_labels(U, T, tol):
+    """Group ridges whose ``(u, t)`` agree within ``tol`` up to the sign ``(u, t) ~ (-u, -t)``.
+
+    ``relu(z) - relu(-z) = z`` is affine, so ``(u, t)`` and ``(-u, -t)`` carry
+    the same Laplacian (1-D: the same knot) and their amplitudes add with the
+    same sign.  Groups are the connected components of "within tol" (single
+    linkage).
+    """
+    m = len(T)
+    if m == 0:
+        return np.zeros(0, dtype=int), 0
+    P = np.column_stack([U, T])
+    pairs = cKDTree(np.vstack([P, -P])).query_pairs(r=tol, output_type="ndarray") % m
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(m, m))
+    n_groups, labels = connected_components(graph, directed=False)
+    return labels, n_groups
+
+
+def _ridge_weights(X, U, T, sample_weight):
+    if X.shape[1] == 1:
+        return stability_weight(X[:, 0], U[:, 0] * T, sample_weight)  # the knot is u t
+    return stability_weight_multi(X, U, T, sample_weight)
+
+
+def _merged(U, T, A, g_fun, tol):
+    """Merged ridges: representative ``(u, t)``, summed amplitudes, the sum of ``|a|`` and the weight."""
+    labels, n_groups = _merge_labels(U, T, tol)
+    first = np.full(n_groups, len(labels))
+    np.minimum.at(first, labels, np.arange(len(labels)))
+    J = np.zeros((n_groups, A.shape[1]))
+    np.add.at(J, labels, A)
+    Aabs = np.zeros(n_groups)
+    np.add.at(Aabs, labels, np.linalg.norm(A, axis=1))
+    return U[first], T[first], J, Aabs, g_fun(U[first], T[first]), labels
+
+
+def weighted_curvature(params, X_train, merge_tol=1e-9, per_neuron=False, sample_weight=None):
+    """Stability-weighted curvature ``sum over ridges |a| g(u, t)`` of a network.
+
+    In 1-D this is ``integral |f''(x)| g_s(x) dx`` (Mulayoff et al. 2021); for
+    ``d > 1`` the weighted Laplacian norm ``|f|_{V_g}`` (Nacson et al. 2023).
+    Ridges ``(u_k, t_k)`` that coincide within ``merge_tol`` (up to the sign
+    ``(u, t) ~ (-u, -t)``) are merged first, and their amplitudes
+    ``a_k = kink_jump * v_k |w_k|`` summed, so the value depends on the function
+    only.  ``per_neuron=True`` gives ``sum_k |a_k| g(u_k, t_k)`` without
+    merging, the quantity of the Hessian bound; it is never smaller.
+
+    With several outputs the amplitudes are vectors and ``|a|`` is their
+    Euclidean norm (for one output, the absolute value).
+
+    Parameters
+    ----------
+    params : NetworkParameters, Params or fitted network of the package
+        ``W`` (n, d), ``b`` (n,) and ``v`` (n, k) with the output scale folded
+        in (see :func:`~sklearn_shallowrelu.diagnostics.network_parameters`);
+        a bare ``Params`` is taken as a ReLU network with output scale 1.
+    X_train : array-like of shape (n_samples, n_features)
+    merge_tol : float, default=1e-9
+    per_neuron : bool, default=False
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_shallowrelu._network import Params
+    >>> from sklearn_shallowrelu.diagnostics.curvature import weighted_curvature
+    >>> X = np.array([[-1.0], [1.0]])
+    >>> p = Params(np.array([[1.0], [1.0]]), np.zeros(2), np.array([[1.0], [-1.0]]), np.zeros(1))
+    >>> weighted_curvature(p, X), round(weighted_curvature(p, X, per_neuron=True), 6)
+    (0.0, 0.707107)
+    """
+    W, b, v, activation = _as_parameters(params)
+    X = np.asarray(X_train, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    U, T, A, has = _ridges(W, b, v, _kink_jump(activation))
+    U, T, A = U[has], T[has], A[has]
+    if per_neuron:
+        return float(np.linalg.norm(A, axis=1) @ _ridge_weights(X, U, T, sample_weight))
+    _, _, J, _, g, _ = _merged(U, T, A, lambda u, t: _ridge_weights(X, u, t, sample_weight), merge_tol)
+    return float(np.linalg.norm(J, axis=1) @ g)
+
+
+# ---------------------------------------------------------------- Hessian
+def _top_eigenvalue(net, params, batch, gauss_newton, with_output_bias):
+    """Top algebraic eigenvalue of the (Gauss-Newton) Hessian, Lanczos on analytic products.
+
+    Without a trained output bias the ``c`` block is projected out.
+    """
+    dim = params.flat().size
+    mask = np.ones(dim)
+    if not with_output_bias:
+        mask[dim - params.c.size :] = 0.0
+
+    def mv(x):
+        x = mask * np.asarray(x, dtype=np.float64).ravel()
+        return mask * net.hvp(params, batch, params.like(x), gauss_newton).flat()
+
+    def dense():
+        H = np.column_stack([mv(e) for e in np.eye(dim)])
+        return float(np.linalg.eigvalsh(0.5 * (H + H.T))[-1])
+
+    if dim < 3:
+        return dense()
+    op = LinearOperator((dim, dim), matvec=mv, dtype=np.float64)
+    v0 = mask * np.random.RandomState(0).standard_normal(dim)
+    try:
+        return float(eigsh(op, k=1, which="LA", v0=v0, tol=1e-10, return_eigenvectors=False)[0])
+    except ArpackNoConvergence:  # pragma: no cover - rare; small problems only
+        if dim <= 3000:
+            return dense()
+        raise
+
+
+# ---------------------------------------------------------------- estimator
+class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
+    """Minima-stability diagnostics of a shallow ReLU network, as a meta-transformer.
+
+    ``fit(X, y)`` fits a clone of ``estimator`` (or takes it as is with
+    ``prefit=True``) and measures, on the training inputs ``X`` and targets
+    ``y``, the stability-weighted curvature of the fitted function, the
+    sharpness of the loss and the lower bound that links them:
+
+    ``sharpness_ >= gn_sharpness_ >= hessian_lower_bound_ = 1 + 2 * weighted_curvature_per_neuron_``
+
+    (the first inequality at interpolating minima, the second always, with a
+    trained output bias).  GD with step ``eta`` stays only at minima with
+    ``sharpness_ <= 2 / eta``, hence at stable interpolating minima
+    ``weighted_curvature_ <= stability_bound(eta) = 1 / eta - 1 / 2``.
+    ``transform(X)`` returns per-sample local quantities: the network's value,
+    its slope (1-D) or gradient norm (``d > 1``), and in 1-D the stability
+    weight at ``x``.
+
+    Loss convention: ``L = sum_i w_i |f(x_i) - y_i|^2 / (2 sum_i w_i)``.  The
+    curvature quantities need a piecewise-linear activation (``'relu'``,
+    ``'leaky_relu'``, ``'abs'``, with amplitudes ``kink_jump * v_k |w_k|``); the
+    Hessian bound is proved for ``'relu'`` only and is NaN otherwise.
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        A network of the package (``ShallowReLURegressor``,
+        ``RandomFeatureReLURegressor``, ...), possibly the last step of a
+        ``Pipeline`` whose earlier steps then map the inputs into the network's
+        input space, where all diagnostics are computed.  ``None`` means
+        ``ShallowReLURegressor()``.
+    prefit : bool, default=False
+        Use ``estimator`` as already fitted (a copy is stored in
+        ``estimator_``); ``fit`` then only measures.
+    merge_tol : float, default=1e-9
+        Ridges (knots in 1-D) whose ``(u, t)`` agree within this distance are
+        merged before the function-space quantities are computed.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The fitted network (or pipeline).
+    params_ : NetworkParameters
+        The network's parameters (output scale folded into ``v``), as read by
+        :func:`~sklearn_shallowrelu.diagnostics.network_parameters`.
+    n_outputs_ : int
+    normals_ : ndarray of shape (n_hidden, n_features)
+        Unit normals ``u_k = w_k / |w_k|`` (NaN rows for ``w_k = 0``).
+    offsets_ : ndarray of shape (n_hidden,)
+        Offsets ``t_k = -b_k / |w_k|`` of the ridges ``u_k . x = t_k``.
+    knots_ : ndarray of shape (n_hidden,) or None
+        1-D inputs: knots ``-b_k / w_k`` per neuron (NaN for ``w_k = 0``).
+    ridge_amplitudes_ : ndarray of shape (n_hidden,) or (n_hidden, n_outputs)
+        ``a_k = kink_jump * v_k |w_k|``: in 1-D the jump of ``f'`` at the knot.
+    ridge_weights_ : ndarray of shape (n_hidden,)
+        Stability weight ``g(u_k, t_k)`` of each neuron's ridge.
+    merged_normals_, merged_offsets_ : ndarray
+        The distinct ridges after merging (a representative ``(u, t)``).
+    merged_knots_ : ndarray or None
+        1-D: the distinct knots, sorted.
+    merged_amplitudes_ : ndarray of shape (n_ridges,) or (n_ridges, n_outputs)
+        Summed amplitudes of the merged ridges (1-D: the jumps of ``f'``).
+    merged_weights_ : ndarray of shape (n_ridges,)
+    weighted_curvature_ : float
+        ``sum over merged ridges |a| g``: ``integral |f''| g_s`` in 1-D, the
+        weighted Laplacian norm ``|f|_{V_g}`` for ``d > 1`` (with several
+        outputs ``|a|`` is the Euclidean norm of the amplitude vector).
+    weighted_curvature_per_neuron_ : float
+        ``sum_k |a_k| g(u_k, t_k)`` (no merging; never smaller).
+    hessian_lower_bound_ : float
+        ``1 + 2 * sum_k |a_k| g(u_k, t_k)``, a lower bound of ``gn_sharpness_``
+        (with several outputs, the largest such bound over the outputs).
+        Without a trained output bias the ``1 +`` is dropped (the bound without
+        it is not proved, see the design notes); NaN for activations other than
+        ReLU.
+    gn_sharpness_ : float
+        Top eigenvalue of the Gauss-Newton matrix ``J^T P J``.
+    sharpness_ : float
+        Top algebraic eigenvalue of the loss Hessian (Lanczos, ``which='LA'``,
+        on analytic Hessian-vector products), over all parameters (the output
+        bias only if the model has one).
+    training_loss_ : float
+    activation_rate_ : ndarray of shape (n_hidden,)
+        Weighted fraction of training inputs on which each neuron is active.
+    knots_on_data_ : bool
+        Whether a ridge with nonzero amplitude passes within ``1e-6 * max(1,
+        max |x|)`` of a training input (the non-differentiable regime, where the
+        bound ``1 / eta - 1 / 2`` needs the correction of Mulayoff's Theorem 2).
+    total_variation_derivative_ : float or None
+        1-D: ``sum |merged jumps|``, the total variation of ``f'`` on the line.
+    n_linear_regions_ : int or None
+        1-D: number of distinct knots with a nonzero jump strictly inside
+        ``(x_min, x_max)``, plus one.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    Notes
+    -----
+    The bound ``weighted_curvature_ <= 1 / eta - 1 / 2`` is about interpolating
+    minima (zero loss) with no knot on a data point; away from them use
+    ``weighted_curvature_ <= (gn_sharpness_ - 1) / 2``, which always holds.
+    The multivariate weight is a reconstruction from a restatement of Nacson et
+    al. (2023); treat absolute values for ``d > 1`` with care, relative
+    comparisons across step sizes are safe.  ``(u, t)`` and ``(-u, -t)`` are
+    treated as the same ridge since ``relu(z) - relu(-z)`` is affine.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_shallowrelu import ShallowReLURegressor
+    >>> from sklearn_shallowrelu.diagnostics.curvature import CurvatureDiagnostics
+    >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
+    >>> y = 4 * X[:, 0] ** 3 - 3 * X[:, 0]
+    >>> net = ShallowReLURegressor(n_hidden=20, learning_rate=0.05, max_iter=500, random_state=0)
+    >>> diag = CurvatureDiagnostics(net).fit(X, y)
+    >>> bool(diag.gn_sharpness_ >= diag.hessian_lower_bound_)
+    True
+    >>> diag.transform(X[:2]).shape, list(diag.get_feature_names_out())
+    ((2, 3), ['value', 'slope', 'stability_weight'])
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "prefit": ["boolean"],
+        "merge_tol": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, estimator=None, prefit=False, merge_tol=1e-9):
+        self.estimator = estimator
+        self.prefit = prefit
+        self.merge_tol = merge_tol
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit the network (unless ``prefit``) and measure it on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the estimator's ``fit`` (when given) and used in the loss
+            and in the distribution of ``X`` for the stability weight.
+        **fit_params : dict
+            Passed to the estimator's ``fit``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X_raw = X
+        X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if self.prefit:
+            from copy import deepcopy
+
+            if self.estimator is None:
+                raise ValueError("prefit=True needs a fitted estimator.")
+            check_is_fitted(self.estimator)
+            self.estimator_ = deepcopy(self.estimator)
+        else:
+            from ..shallow import ShallowReLURegressor
+
+            self.estimator_ = ShallowReLURegressor() if self.estimator is None else clone(self.estimator)
+            if sample_weight is not None:
+                fit_params["sample_weight"] = sample_weight
+            self.estimator_.fit(X_raw, y, **fit_params)
+        self._measure(self._network_inputs(X_raw, X), y, sw)
+        return self
+
+    def _network_inputs(self, X_raw, X):
+        if isinstance(self.estimator_, Pipeline) and len(self.estimator_) > 1:
+            return np.asarray(self.estimator_[:-1].transform(X_raw), dtype=np.float64)
+        return X
+
+    def _measure(self, Z, y, sw):
+        p = network_parameters(self.estimator_)
+        kink = _kink_jump(p.activation)
+        self.params_ = p
+        W, b, v, c = p.W, p.b, p.v, p.c
+        Y = np.asarray(y, dtype=np.float64).reshape(len(Z), -1)
+        if Z.shape[1] != W.shape[1] or Y.shape[1] != v.shape[1]:
+            raise ValueError(
+                f"The network maps {W.shape[1]} features to {v.shape[1]} outputs, but the data have "
+                f"{Z.shape[1]} features and {Y.shape[1]} targets."
+            )
+        d, self.n_outputs_ = Z.shape[1], Y.shape[1]
+        U, T, A, has = _ridges(W, b, v, kink)
+        single = self.n_outputs_ == 1
+        self.normals_, self.offsets_ = U, T
+        self.knots_ = U[:, 0] * T if d == 1 else None
+        self.ridge_amplitudes_ = A[:, 0] if single else A
+        g = np.zeros(len(b))
+        g[has] = _ridge_weights(Z, U[has], T[has], sw)
+        self.ridge_weights_ = g
+
+        def g_fun(u, t):
+            return _ridge_weights(Z, u, t, sw)
+
+        mu, mt, J, Jabs, mg, _ = _merged(U[has], T[has], A[has], g_fun, self.merge_tol)
+        order = np.argsort(mu[:, 0] * mt, kind="stable") if d == 1 else np.arange(len(mt))
+        mu, mt, J, Jabs, mg = mu[order], mt[order], J[order], Jabs[order], mg[order]
+        self.merged_normals_, self.merged_offsets_ = mu, mt
+        self.merged_knots_ = mu[:, 0] * mt if d == 1 else None
+        self.merged_amplitudes_ = J[:, 0] if single else J
+        self.merged_weights_ = mg
+        Jn = np.linalg.norm(J, axis=1)
+        self.weighted_curvature_ = float(Jn @ mg)
+        self.weighted_curvature_per_neuron_ = float(np.linalg.norm(A, axis=1) @ g)
+        if p.activation == "relu":
+            per_output = float(np.max(np.abs(A).T @ g)) if len(b) else 0.0
+            self.hessian_lower_bound_ = (1.0 if p.has_output_bias else 0.0) + 2.0 * per_output
+        else:
+            self.hessian_lower_bound_ = float("nan")
+
+        # Hessian quantities (output scale folded into v, so s = 1)
+        net = Network(get_activation(p.activation), 1.0)
+        params = Params(W, b, v, c)
+        batch = Batch(Z, Y, sw)
+        self.training_loss_ = net.loss(params, batch)
+        self.gn_sharpness_ = _top_eigenvalue(net, params, batch, True, p.has_output_bias)
+        self.sharpness_ = _top_eigenvalue(net, params, batch, False, p.has_output_bias)
+
+        Zpre = Z @ W.T + b
+        self.activation_rate_ = (sw @ (Zpre > 0)) / sw.sum()
+        active = has & (np.linalg.norm(A, axis=1) > 0)
+        dist = np.abs(Z @ U[active].T - T[active]) if np.any(active) else np.full((1, 1), np.inf)
+        self.knots_on_data_ = bool(np.min(dist) < 1e-6 * max(1.0, float(np.max(np.abs(Z)))))
+        if d == 1:
+            self.total_variation_derivative_ = float(Jn.sum())
+            inside = (self.merged_knots_ > Z.min()) & (self.merged_knots_ < Z.max())
+            nonzero = Jn > 10 * np.finfo(float).eps * Jabs
+            self.n_linear_regions_ = int(np.sum(inside & nonzero)) + 1
+        else:
+            self.total_variation_derivative_ = self.n_linear_regions_ = None
+        self._X_train = Z
+        self._sw = sw
+
+    # ---------------------------------------------------------------- bounds
+    def stability_bound(self, eta):
+        """Largest ``weighted_curvature_`` of a stable interpolating minimum for step ``eta``: ``1 / eta - 1 / 2``."""
+        eta = float(eta)
+        if not eta > 0:
+            raise ValueError(f"eta must be positive, got {eta}.")
+        return 1.0 / eta - 0.5
+
+    def is_linearly_stable(self, eta, rtol=0.01):
+        """Whether GD with step ``eta`` can stay here: ``sharpness_ <= 2 / eta * (1 + rtol)``.
+
+        ``rtol`` absorbs the oscillation of the sharpness just above ``2 / eta``
+        at the edge of stability.
+        """
+        check_is_fitted(self)
+        eta = float(eta)
+        if not eta > 0:
+            raise ValueError(f"eta must be positive, got {eta}.")
+        return bool(self.sharpness_ <= 2.0 / eta * (1.0 + rtol))
+
+    # ---------------------------------------------------------------- transform
+    def transform(self, X):
+        """Per-sample value ``f(x)``, slope ``f'(x)`` (``d > 1``: gradient norm) and, in 1-D, ``g_s(x)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_out)
+            Columns named by :meth:`get_feature_names_out`.
+        """
+        check_is_fitted(self)
+        X_raw = X
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        Z = self._network_inputs(X_raw, X)
+        p = self.params_
+        pre = Z @ p.W.T + p.b
+        act = get_activation(p.activation)
+        value = act.value(pre) @ p.v + p.c
+        A1 = act.first(pre)
+        if Z.shape[1] == 1:
+            slope = (A1 * p.W[:, 0]) @ p.v
+            cols = [value, slope, stability_weight(self._X_train[:, 0], Z[:, 0], self._sw)[:, None]]
+        else:
+            grads = [np.linalg.norm((A1 * p.v[:, j]) @ p.W, axis=1) for j in range(p.v.shape[1])]
+            cols = [value, np.column_stack(grads)]
+        return np.hstack(cols)
+
+    def get_feature_names_out(self, input_features=None):
+        """``value``, ``slope`` (``gradient_norm`` for ``d > 1``) and ``stability_weight`` (1-D).
+
+        With several outputs the first two get the output index appended.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features)
+        d = self.params_.W.shape[1]
+        bases = ["value", "slope" if d == 1 else "gradient_norm"]
+        k = self.n_outputs_
+        names = [f"{base}{j}" if k > 1 else base for base in bases for j in range(k)]
+        if d == 1:
+            names.append("stability_weight")
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
