@@ -8,7 +8,7 @@ from sklearn_shallowrelu import (
     ReLURandomFeatures,
     ShallowReLURegressor,
 )
-from sklearn_shallowrelu.diagnostics import RankDiagnostics
+from sklearn_shallowrelu.diagnostics import CurvatureDiagnostics, RankDiagnostics
 
 ESTIMATORS = [
     ReLURandomFeatures(n_components=50, random_state=0),
@@ -29,6 +29,8 @@ ESTIMATORS = [
     RankDiagnostics(estimator=ShallowReLURegressor(n_hidden=10, max_iter=20, random_state=0)),
     RankDiagnostics(estimator=RandomFeatureReLURegressor(n_hidden=30, random_state=0), use_bias=False,
                     rescale="balanced"),
+    CurvatureDiagnostics(estimator=ShallowReLURegressor(n_hidden=10, max_iter=20, random_state=0)),
+    CurvatureDiagnostics(estimator=RandomFeatureReLURegressor(n_hidden=30, random_state=0)),
 ]
 
 def _expected_failed_checks(estimator):

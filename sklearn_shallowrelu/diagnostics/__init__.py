@@ -1,6 +1,17 @@
 """Curvature and rank diagnostics of fitted networks, as transformers and scorers."""
 
 from ._model import NetworkParameters, network_parameters
+from .curvature import CurvatureDiagnostics, stability_weight, stability_weight_multi, weighted_curvature
 from .rank import RankDiagnostics, rank_measures, rank_scorer
 
-__all__ = ["NetworkParameters", "network_parameters", "RankDiagnostics", "rank_measures", "rank_scorer"]
+__all__ = [
+    "NetworkParameters",
+    "network_parameters",
+    "CurvatureDiagnostics",
+    "stability_weight",
+    "stability_weight_multi",
+    "weighted_curvature",
+    "RankDiagnostics",
+    "rank_measures",
+    "rank_scorer",
+]
