@@ -2,6 +2,7 @@
 
 from .features import ReLURandomFeatures
 from .random_features import RandomFeatureReLURegressor, RandomFeatureReLURegressorCV
+from .diagnostics import CurvatureDiagnostics, RankDiagnostics, diagnostic_scorers
 from .shallow import ShallowReLURegressor
 
 __version__ = "0.1.0"
@@ -11,4 +12,7 @@ __all__ = [
     "RandomFeatureReLURegressor",
     "RandomFeatureReLURegressorCV",
     "ShallowReLURegressor",
+    "CurvatureDiagnostics",
+    "RankDiagnostics",
+    "diagnostic_scorers",
 ]

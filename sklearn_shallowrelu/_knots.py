@@ -131,11 +131,19 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant"):
     diag = diag + alpha * (a**2 * iw[:-2] + d**2 * iw[1:-1] + b**2 * iw[2:])
     off1 = off1 + alpha * (d[:-1] * a[1:] * iw[1:-2] + b[:-1] * d[1:] * iw[2:-1])
     off2 = alpha * (b[:-2] * a[2:] * iw[2:-2])
+    # Symmetric Jacobi scaling: gaps between data points may differ by many orders
+    # of magnitude (second divided differences scale like 1/h^2); unit diagonal
+    # keeps the banded Cholesky factorisation well posed (van der Sluis).
+    sc = 1.0 / np.sqrt(diag)
     band = np.zeros((3, n_int))
-    band[0], band[1, :-1], band[2, :-2] = diag, off1, off2
+    band[0], band[1, :-1], band[2, :-2] = 1.0, off1 * sc[:-1] * sc[1:], off2 * sc[:-2] * sc[2:]
     rhs_I = a[:, None] * Y[:-2] + d[:, None] * Y[1:-1] + b[:, None] * Y[2:]
+
+    def banded_solve(rhs):
+        return sc[:, None] * linalg.solveh_banded(band, sc[:, None] * rhs, lower=True)
+
     if affine == "free":
-        gI = linalg.solveh_banded(band, rhs_I, lower=True)
+        gI = banded_solve(rhs_I)
         gamma = np.vstack([np.zeros((1, k)), gI, np.zeros((1, k))])
         return gamma, np.zeros(k), Y - alpha * iw[:, None] * _LT(gamma, a, d, b, border=False)
     # Border rows: f(x_1) couples to interior hats through left-facing units
@@ -155,7 +163,7 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant"):
     MBB = np.array([[mom.K11 + alpha * iw[0], mom.K1m], [mom.K1m, mom.Kmm + alpha * iw[-1]]])
     if m == 2:
         raise ValueError("The exact 1-D solver needs at least 3 distinct inputs.")
-    sol = linalg.solveh_banded(band, np.column_stack([col1, colm, rhs_I]), lower=True)
+    sol = banded_solve(np.column_stack([col1, colm, rhs_I]))
     XB, XY = sol[:, :2], sol[:, 2:]
     S = MBB - np.column_stack([col1, colm]).T @ XB
     rB = np.vstack([Y[:1], Y[-1:]]) - np.column_stack([col1, colm]).T @ XY

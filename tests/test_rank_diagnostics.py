@@ -10,7 +10,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_shallowrelu import RandomFeatureReLURegressor, ShallowReLURegressor
-from sklearn_shallowrelu.diagnostics import network_parameters
+from sklearn_shallowrelu.diagnostics import (
+    CurvatureDiagnostics,
+    diagnostic_scorer,
+    diagnostic_scorers,
+    network_parameters,
+)
 from sklearn_shallowrelu.diagnostics.rank import (
     RankDiagnostics,
     balance,
@@ -18,7 +23,6 @@ from sklearn_shallowrelu.diagnostics.rank import (
     cover_count,
     hidden_matrix,
     rank_measures,
-    rank_scorer,
 )
 
 
@@ -323,21 +327,26 @@ def test_reads_random_feature_models_the_same_way():
     np.testing.assert_allclose(rd.transform(X), np.maximum(X @ M[:, :2].T + M[:, 2], 0), rtol=1e-12)
 
 
-def test_rank_scorer_in_grid_search():
+def test_diagnostic_scorers_in_grid_search():
     X = np.linspace(-1, 1, 30).reshape(-1, 1)
     y = np.abs(X[:, 0])
-    scorer = rank_scorer("stable_rank_")
+    scorer = diagnostic_scorer("stable_rank_")
     search = GridSearchCV(ShallowReLURegressor(max_iter=30, random_state=0), {"n_hidden": [3, 6]}, cv=3,
-                          scoring={"mse": "neg_mean_squared_error", "stable_rank": scorer,
-                                   "lines": rank_scorer("n_lines_", sign=-1.0, cos_threshold=0.95)},
+                          scoring={**diagnostic_scorers(), "mse": "neg_mean_squared_error",
+                                   "lines": diagnostic_scorer("n_lines_", sign=-1.0, cos_threshold=0.95)},
                           refit="mse").fit(X, y)
-    ranks = search.cv_results_["mean_test_stable_rank"]
+    res = search.cv_results_
+    ranks = res["mean_test_stable_rank"]
     assert np.all(np.isfinite(ranks)) and np.all((ranks >= 1) & (ranks <= 2 + 1e-9))  # [W | b] has 2 columns
-    assert np.all(search.cv_results_["mean_test_lines"] <= -1)
+    assert np.all(res["mean_test_lines"] <= -1)
+    for name in ("weighted_curvature", "sharpness", "effective_rank", "nuclear_norm"):
+        assert np.all(np.isfinite(res[f"mean_test_{name}"]))
     best = search.best_estimator_
     assert scorer(best, X, y) == pytest.approx(RankDiagnostics(best, prefit=True).fit(X).stable_rank_)
-    with pytest.raises(ValueError, match="attribute"):
-        rank_scorer("stable_rank")
+    curv = diagnostic_scorer("weighted_curvature_")(best, X, y)
+    assert curv == pytest.approx(CurvatureDiagnostics(best, prefit=True).fit(X, y).weighted_curvature_)
+    with pytest.raises(ValueError, match="Unknown diagnostic"):
+        diagnostic_scorer("stable_rank")
 
 
 def test_default_estimator_is_a_shallow_relu_regressor():

@@ -2,7 +2,8 @@
 
 from ._model import NetworkParameters, network_parameters
 from .curvature import CurvatureDiagnostics, stability_weight, stability_weight_multi, weighted_curvature
-from .rank import RankDiagnostics, rank_measures, rank_scorer
+from .rank import RankDiagnostics, rank_measures
+from .scorers import diagnostic_scorer, diagnostic_scorers
 
 __all__ = [
     "NetworkParameters",
@@ -13,5 +14,6 @@ __all__ = [
     "weighted_curvature",
     "RankDiagnostics",
     "rank_measures",
-    "rank_scorer",
+    "diagnostic_scorer",
+    "diagnostic_scorers",
 ]

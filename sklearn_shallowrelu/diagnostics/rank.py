@@ -5,7 +5,7 @@ The definitions are pure functions of arrays (:func:`rank_measures`,
 :class:`RankDiagnostics` is a thin scikit-learn meta-transformer that fits (or
 takes) a network of the package, reads it with
 :func:`~sklearn_shallowrelu.diagnostics.network_parameters` and stores every
-diagnostic as a fitted attribute.  :func:`rank_scorer` turns one attribute into
+diagnostic as a fitted attribute.  :func:`~sklearn_shallowrelu.diagnostics.diagnostic_scorer` turns one attribute into
 a scorer for ``GridSearchCV``.
 """
 
@@ -32,7 +32,6 @@ __all__ = [
     "cover_count",
     "feature_map_1d",
     "balance",
-    "rank_scorer",
 ]
 
 # activations that are exactly zero for a non-positive pre-activation: a unit
@@ -344,7 +343,7 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     See Also
     --------
     sklearn_shallowrelu.diagnostics.network_parameters : the parameter reader.
-    rank_scorer : one diagnostic as a ``GridSearchCV`` scorer.
+    diagnostic_scorer : one diagnostic as a ``GridSearchCV`` scorer.
 
     Examples
     --------
@@ -485,33 +484,3 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         tags.target_tags.required = not self.prefit
         tags.target_tags.multi_output = True
         return tags
-
-
-def rank_scorer(attribute, sign=1.0, **params):
-    """A scorer ``(estimator, X, y) -> float`` reading one attribute of :class:`RankDiagnostics`.
-
-    The fitted ``estimator`` (as given by ``GridSearchCV`` for each split and
-    grid point) is diagnosed with ``RankDiagnostics(estimator, prefit=True,
-    **params).fit(X, y)``; ``sign=-1`` makes "lower is better" quantities
-    maximisable.  For use in a ``scoring`` dict beside an error metric.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.model_selection import cross_validate
-    >>> from sklearn_shallowrelu import ShallowReLURegressor
-    >>> X = np.linspace(-1, 1, 30).reshape(-1, 1)
-    >>> cv = cross_validate(ShallowReLURegressor(n_hidden=5, max_iter=10, random_state=0), X, X[:, 0] ** 2,
-    ...                     cv=3, scoring={"stable_rank": rank_scorer("stable_rank_")})
-    >>> cv["test_stable_rank"].shape
-    (3,)
-    """
-    if not (isinstance(attribute, str) and attribute.endswith("_")):
-        raise ValueError(f"attribute must be the name of a fitted attribute of RankDiagnostics; got {attribute!r}.")
-
-    def scorer(estimator, X, y=None):
-        diag = RankDiagnostics(estimator, prefit=True, **params).fit(X, y)
-        return sign * float(getattr(diag, attribute))
-
-    scorer.__name__ = f"rank_scorer_{attribute}"
-    return scorer
