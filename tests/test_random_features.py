@@ -4,7 +4,6 @@ mirror-descent loops written here, a convex solver, and kernel ridge regression
 with the closed-form kernel of the initialisation."""
 
 import tracemalloc
-import warnings
 
 import numpy as np
 import pytest

@@ -57,3 +57,33 @@ def network_parameters(model):
         f"Cannot read network parameters from {type(model).__name__}; pass a fitted "
         "ShallowReLURegressor or RandomFeatureReLURegressor."
     )
+
+
+def diagnosed_model(estimator, prefit, X, y, n_features, **fit_params):
+    """The model a diagnostic reads: a copy of a fitted ``estimator`` (``prefit``)
+    or a clone fitted on ``(X, y)`` (``ShallowReLURegressor()`` when None)."""
+    from copy import deepcopy
+
+    from sklearn.base import clone
+
+    from ..shallow import ShallowReLURegressor
+
+    if prefit:
+        if estimator is None:
+            raise ValueError("prefit=True needs a fitted estimator.")
+        check_is_fitted(estimator)
+        n_in = getattr(estimator, "n_features_in_", None)
+        if n_in is not None and n_in != n_features:
+            raise ValueError(f"X has {n_features} features, but the prefit estimator was fitted with {n_in}.")
+        return deepcopy(estimator)
+    return clone(ShallowReLURegressor() if estimator is None else estimator).fit(X, y, **fit_params)
+
+
+def hidden_inputs(model, X, X_valid):
+    """The inputs of the hidden layer: ``X`` (as the user gave it) through the
+    earlier steps of a Pipeline, or the validated array for a bare network."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline) and len(model) > 1:
+        return np.asarray(model[:-1].transform(X), dtype=np.float64)
+    return np.asarray(X_valid, dtype=np.float64)

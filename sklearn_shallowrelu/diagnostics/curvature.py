@@ -26,14 +26,13 @@ from scipy.sparse.csgraph import connected_components
 from scipy.sparse import coo_matrix
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 from scipy.spatial import cKDTree
-from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.pipeline import Pipeline
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import _check_feature_names_in, _check_sample_weight, check_is_fitted, validate_data
 
 from .._network import Batch, Network, Params
 from ..activations import get_activation
-from ._model import network_parameters
+from ._model import diagnosed_model, hidden_inputs, network_parameters
 
 __all__ = [
     "CurvatureDiagnostics",
@@ -474,27 +473,11 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         X_raw = X
         X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        if self.prefit:
-            from copy import deepcopy
-
-            if self.estimator is None:
-                raise ValueError("prefit=True needs a fitted estimator.")
-            check_is_fitted(self.estimator)
-            self.estimator_ = deepcopy(self.estimator)
-        else:
-            from ..shallow import ShallowReLURegressor
-
-            self.estimator_ = ShallowReLURegressor() if self.estimator is None else clone(self.estimator)
-            if sample_weight is not None:
-                fit_params["sample_weight"] = sample_weight
-            self.estimator_.fit(X_raw, y, **fit_params)
-        self._measure(self._network_inputs(X_raw, X), y, sw)
+        if sample_weight is not None and not self.prefit:
+            fit_params["sample_weight"] = sample_weight
+        self.estimator_ = diagnosed_model(self.estimator, self.prefit, X_raw, y, self.n_features_in_, **fit_params)
+        self._measure(hidden_inputs(self.estimator_, X_raw, X), y, sw)
         return self
-
-    def _network_inputs(self, X_raw, X):
-        if isinstance(self.estimator_, Pipeline) and len(self.estimator_) > 1:
-            return np.asarray(self.estimator_[:-1].transform(X_raw), dtype=np.float64)
-        return X
 
     def _measure(self, Z, y, sw):
         p = network_parameters(self.estimator_)
@@ -595,7 +578,7 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X_raw = X
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        Z = self._network_inputs(X_raw, X)
+        Z = hidden_inputs(self.estimator_, X_raw, X)
         p = self.params_
         pre = Z @ p.W.T + p.b
         act = get_activation(p.activation)

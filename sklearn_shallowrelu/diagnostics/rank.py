@@ -9,17 +9,16 @@ diagnostic as a fitted attribute.  :func:`~sklearn_shallowrelu.diagnostics.diagn
 a scorer for ``GridSearchCV``.
 """
 
-from copy import deepcopy
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, _fit_context
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from ..activations import get_activation
-from ._model import network_parameters
+from ._model import diagnosed_model, hidden_inputs, network_parameters
 
 __all__ = [
     "RankDiagnostics",
@@ -244,12 +243,6 @@ def balance(W, b, v):
 
 
 # --------------------------------------------------------------------------- estimator
-def _default_estimator():
-    from ..shallow import ShallowReLURegressor
-
-    return ShallowReLURegressor()
-
-
 class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     """Rank, alignment and condensation of the hidden layer of a network, as a transformer.
 
@@ -399,31 +392,12 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         self
         """
         if self.prefit:
-            if self.estimator is None:
-                raise ValueError("prefit=True needs a fitted estimator.")
-            check_is_fitted(self.estimator)
             Xv = validate_data(self, X, dtype=[np.float64, np.float32])
-            n_in = getattr(self.estimator, "n_features_in_", None)
-            if n_in is not None and n_in != self.n_features_in_:
-                raise ValueError(f"X has {self.n_features_in_} features, but the prefit estimator was fitted "
-                                 f"with {n_in}.")
-            self.estimator_ = deepcopy(self.estimator)
         else:
             Xv, _ = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True)
-            base = _default_estimator() if self.estimator is None else self.estimator
-            self.estimator_ = clone(base).fit(X, y, **fit_params)
-        self._compute(self._hidden_input(X, Xv))
+        self.estimator_ = diagnosed_model(self.estimator, self.prefit, X, y, self.n_features_in_, **fit_params)
+        self._compute(hidden_inputs(self.estimator_, X, Xv))
         return self
-
-    def _hidden_input(self, X, X_valid):
-        """The inputs of the hidden layer: ``X`` through the earlier steps of a Pipeline.
-
-        The steps get the ``X`` given by the user (with its feature names); a
-        bare network gets the validated array.
-        """
-        if isinstance(self.estimator_, Pipeline) and len(self.estimator_) > 1:
-            return np.asarray(self.estimator_[:-1].transform(X), dtype=np.float64)
-        return np.asarray(X_valid, dtype=np.float64)
 
     def _compute(self, Z):
         p = network_parameters(self.estimator_)
@@ -471,7 +445,7 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         Xv = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         W, b, activation = self._params
-        return get_activation(activation).value(self._hidden_input(X, Xv) @ W.T + b)
+        return get_activation(activation).value(hidden_inputs(self.estimator_, X, Xv) @ W.T + b)
 
     def get_feature_names_out(self, input_features=None):
         """``['hidden0', 'hidden1', ...]``, one name per hidden unit."""
