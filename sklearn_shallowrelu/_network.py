@@ -50,6 +50,14 @@ class Batch:
     def __init__(self, X, Y, sample_weight):
         self.X, self.Y = X, Y
         self.p = (sample_weight / np.sum(sample_weight)).astype(X.dtype)
+        self._X1 = None
+
+    @property
+    def X1(self):
+        """``[X, 1]``: the bias folds into the matrix products."""
+        if self._X1 is None:
+            self._X1 = np.hstack([self.X, np.ones((self.X.shape[0], 1), dtype=self.X.dtype)])
+        return self._X1
 
 
 class Network:
@@ -64,6 +72,17 @@ class Network:
 
     def __init__(self, activation, scale):
         self.act, self.s = activation, scale
+        self._relu = activation.name == "relu"
+        self._buffers = {}
+
+    def _buffer(self, name, shape, dtype):
+        """A work array kept between calls: the m x n temporaries of a training step
+        are reused instead of being allocated (and faulted in) at every step."""
+        key = (name, shape, np.dtype(dtype))
+        buf = self._buffers.get(key)
+        if buf is None:
+            buf = self._buffers[key] = np.empty(shape, dtype=dtype)
+        return buf
 
     def pre(self, params, X):
         Z = X @ params.W.T
@@ -78,18 +97,41 @@ class Network:
         return 0.5 * float(batch.p @ np.sum(R * R, axis=1))
 
     def loss_and_grad(self, params, batch):
-        """Loss and gradient (a Params) by backpropagation."""
-        Z = self.pre(params, batch.X)
-        A = self.act.value(Z)
-        R = self.s * (A @ params.v) + params.c - batch.Y
+        """Loss and gradient (a Params) by backpropagation, in reused buffers."""
+        X1, dt = batch.X1, batch.X.dtype
+        m, n, d = X1.shape[0], params.W.shape[0], params.W.shape[1]
+        W1 = np.empty((n, d + 1), dtype=dt)
+        W1[:, :d], W1[:, d] = params.W, params.b
+        Z = np.matmul(X1, W1.T, out=self._buffer("Z", (m, n), dt))
+        A = self._buffer("A", (m, n), dt)
+        if self._relu:
+            np.maximum(Z, 0, out=A)
+        else:
+            A[...] = self.act.value(Z)
+        R = A @ params.v
+        if self.s != 1.0:
+            R *= self.s
+        R += params.c
+        R -= batch.Y
         loss = 0.5 * float(batch.p @ np.sum(R * R, axis=1))
         PR = R * batch.p[:, None]
-        gv = self.s * (A.T @ PR)
+        gv = A.T @ PR
+        if self.s != 1.0:
+            gv *= self.s
         gc = PR.sum(axis=0)
-        D = PR @ params.v.T  # (m, n): sum over outputs of p_i r_i v_k
-        D *= self.act.first(Z)
-        D *= self.s
-        return loss, Params(D.T @ batch.X, D.sum(axis=0), gv, gc)
+        D = A  # A is no longer needed: its buffer takes the backpropagated signal
+        if params.v.shape[1] == 1:  # an outer product, not a matrix product
+            np.multiply(PR, params.v[:, 0], out=D)
+        else:
+            np.matmul(PR, params.v.T, out=D)
+        if self._relu:
+            D *= np.greater(Z, 0, out=self._buffer("mask", (m, n), bool))
+        else:
+            D *= self.act.first(Z)
+        if self.s != 1.0:
+            D *= self.s
+        G1 = D.T @ X1  # weight and bias gradients in one product
+        return loss, Params(G1[:, :d], G1[:, d], gv, gc)
 
     def hvp(self, params, batch, direction, gauss_newton=False):
         """Hessian-vector product ``H p`` (a Params), analytic.

@@ -355,6 +355,9 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
             self.sharpness_curve_ = self.sharpness_iterations_ = None
         self.param_history_ = _stack_history(state["history"]) if state["history"] else None
         act = get_activation(self.activation)
+        for name in ("knots_", "slope_jumps_"):
+            if hasattr(self, name):
+                delattr(self, name)
         if params.W.shape[1] == 1 and act.kink_jump is not None:
             w = params.W[:, 0]
             has = w != 0
@@ -434,16 +437,17 @@ class _Trainer:
             yield Batch(self.train.X[idx], self.train.Y[idx], self.train.p[idx])
 
     def _step(self, state, grad):
+        """Replace ``state['params']`` (and the mirror dual) by the updated ones; new arrays, so a
+        caller holding the old ones can restore them."""
         params, eta = state["params"], self.eta
         if self.pots is None:
-            return Params(*(a - eta * g for a, g in zip(params.arrays(), grad.arrays())))
-        start, dual = state["start"], state["dual"]
-        new_dual = Params(*(z - eta * g for z, g in zip(dual.arrays(), grad.arrays())))
-        with np.errstate(over="ignore", invalid="ignore"):
-            new = Params(*(a0 + self.pots[_GROUP_OF[name]].grad_inv(z).astype(a0.dtype)
-                           for name, a0, z in zip(GROUPS, start.arrays(), new_dual.arrays())))
-        state["dual"] = new_dual
-        return new
+            state["params"] = Params(*(a - eta * g for a, g in zip(params.arrays(), grad.arrays())))
+            return
+        start = state["start"]
+        dual = Params(*(z - eta * g for z, g in zip(state["dual"].arrays(), grad.arrays())))
+        state["params"] = Params(*(a0 + self.pots[_GROUP_OF[name]].grad_inv(z).astype(a0.dtype)
+                                   for name, a0, z in zip(GROUPS, start.arrays(), dual.arrays())))
+        state["dual"] = dual
 
     def _preconditioner(self, state):
         if self.pots is None:
@@ -451,14 +455,21 @@ class _Trainer:
         return np.concatenate([self.pots[_GROUP_OF[name]].hess(a - a0).ravel().astype(np.float64)
                                for name, a, a0 in zip(GROUPS, state["params"].arrays(), state["start"].arrays())])
 
+    def _sharpness(self, state):
+        """Sharpness (preconditioned for mirror descent); NaN where the potential's
+        curvature is zero or infinite (``|x|^p`` at the start), where it is undefined."""
+        M = self._preconditioner(state)
+        if M is not None and not (np.all(np.isfinite(M)) and np.all(M > 0)):
+            return np.nan
+        return self.net.sharpness(state["params"], self.train, preconditioner=M)
+
     def _record(self, state, loss):
         est, t = self.est, state["n_iter"]
         state["losses"].append(loss)
         if self.val is not None:
             state["val_losses"].append(self.net.loss(state["params"], self.val))
         if est.compute_sharpness and t % est.sharpness_every == 0:
-            state["sharpness"].append(self.net.sharpness(state["params"], self.train,
-                                                         preconditioner=self._preconditioner(state)))
+            state["sharpness"].append(self._sharpness(state))
             state["sharpness_at"].append(t)
         if est.record_every and t % est.record_every == 0:
             state["history"].append((t, state["params"].copy()))
@@ -467,24 +478,38 @@ class _Trainer:
         est = self.est
         tol = est.tol if est.tol is not None else (0.0 if self.val is not None else None)
         rule = None if tol is None else NoImprovement(tol, est.n_iter_no_change)
+        full_batch = est.solver != "sgd"
+        # Full batch: the loss at the new parameters comes with their gradient, so a
+        # step costs one forward and one backward pass.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if full_batch:
+                loss, grad = self.net.loss_and_grad(state["params"], self.train)
+            else:
+                loss, grad = self.net.loss(state["params"], self.train), None
         if not state["losses"]:
-            self._record(state, self.net.loss(state["params"], self.train))
+            self._record(state, loss)
         blow_up = 1e8 * (state["losses"][0] + 1.0)
         best_val, t0, started = np.inf, state["n_iter"], time.perf_counter()
         for _ in range(n_iter):
-            previous = state["params"]
+            saved = (state["params"], state.get("dual"), state["t"])
             # overflow is how divergence shows itself; it is reported just below
             with np.errstate(over="ignore", invalid="ignore"):
-                for batch in self._batches(state["rng"]):
-                    _, grad = self.net.loss_and_grad(state["params"], batch)
-                    state["params"] = self._step(state, grad)
+                if full_batch:
+                    self._step(state, grad)
                     state["t"] += 1
-                state["n_iter"] += 1
-                loss = self.net.loss(state["params"], self.train) if state["params"].all_finite() else np.inf
-            if not np.isfinite(loss) or loss > blow_up:
-                state["params"], state["n_iter"] = previous, state["n_iter"] - 1
+                    loss, grad = self.net.loss_and_grad(state["params"], self.train)
+                else:
+                    for batch in self._batches(state["rng"]):
+                        self._step(state, self.net.loss_and_grad(state["params"], batch)[1])
+                        state["t"] += 1
+                    loss = self.net.loss(state["params"], self.train)
+            if not np.isfinite(loss) or loss > blow_up or not state["params"].all_finite():
+                state["params"], dual, state["t"] = saved
+                if dual is not None:
+                    state["dual"] = dual
                 self._warn_divergence(state)
                 break
+            state["n_iter"] += 1
             self._record(state, loss)
             if self.val is not None and state["val_losses"][-1] < best_val:
                 best_val = state["val_losses"][-1]
@@ -498,13 +523,18 @@ class _Trainer:
         return state
 
     def _warn_divergence(self, state):
-        sharp = self.net.sharpness(state["params"], self.train, preconditioner=self._preconditioner(state))
+        sharp = self._sharpness(state)
         limit = 2.0 / self.eta
+        if np.isfinite(sharp):
+            detail = (f"The sharpness at the last finite parameters is {sharp:.4g} against 2/learning_rate = "
+                      f"{limit:.4g} ({sharp / limit:.3g} times the limit). Those parameters were kept; use a "
+                      f"learning_rate below {2.0 / max(sharp, 1e-300):.4g}.")
+        else:
+            detail = ("The potential's curvature is zero or infinite there, so no sharpness is defined. "
+                      "Those parameters were kept; use a smaller learning_rate.")
         warnings.warn(
             f"Training diverged after {state['n_iter']} iterations: learning_rate={self.eta:.4g} exceeds the "
-            f"stability limit. The sharpness at the last finite parameters is {sharp:.4g} against "
-            f"2/learning_rate = {limit:.4g} ({sharp / limit:.3g} times the limit). Those parameters were kept; "
-            f"use a learning_rate below {2.0 / max(sharp, 1e-300):.4g}.",
+            f"stability limit. {detail}",
             ConvergenceWarning,
             stacklevel=4,
         )

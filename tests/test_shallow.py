@@ -250,3 +250,45 @@ def test_mirror_sharpness_is_preconditioned():
     # at the start the potential's Hessian is 1/beta everywhere: M^{-1/2} H M^{-1/2} = beta H
     plain = ShallowReLURegressor(n_hidden=10, max_iter=1, learning_rate=1e-12, random_state=0).fit(X, y).sharpness(X, y)
     assert net.sharpness_curve_[0] == pytest.approx(0.5 * plain, rel=1e-6)
+
+
+def test_a_diverged_mirror_run_can_continue_with_a_smaller_step():
+    X, y = _data(m=40, d=1)
+    net = ShallowReLURegressor(n_hidden=30, solver="mirror", potential="hyperbolic_entropy", learning_rate=100.0,
+                               max_iter=50, warm_start=True, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        net.fit(X, y)
+    n0, t0 = net.n_iter_, net.t_
+    assert t0 == n0  # the failed step is not counted
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # the dual was rolled back with the parameters
+        net.set_params(learning_rate=1e-6, max_iter=3).fit(X, y)
+    assert net.n_iter_ == n0 + 3 and net.t_ == t0 + 3
+
+
+def test_sgd_divergence_rolls_back_the_step_count():
+    X, y = _data()
+    net = ShallowReLURegressor(n_hidden=20, solver="sgd", batch_size=10, learning_rate=1e3, max_iter=5, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        net.fit(X, y)
+    assert net.t_ == net.n_iter_ * 4
+
+
+def test_degenerate_potential_gives_nan_sharpness_not_a_crash():
+    X, y = _data(m=20, d=1)
+    net = ShallowReLURegressor(n_hidden=8, solver="mirror", potential="power", learning_rate=0.01, max_iter=10,
+                               compute_sharpness=True, sharpness_every=5, random_state=0).fit(X, y)
+    assert np.isnan(net.sharpness_curve_[0])  # phi''(0) = 0 for |x|^3: undefined at the start
+    with pytest.warns(ConvergenceWarning, match="no sharpness is defined|sharpness"):
+        ShallowReLURegressor(n_hidden=8, solver="mirror", potential="power", learning_rate=1e3, max_iter=50,
+                             random_state=0).fit(X, y)
+
+
+def test_refit_removes_stale_knots():
+    X, y = _data(d=1)
+    net = ShallowReLURegressor(n_hidden=10, max_iter=5, random_state=0).fit(X, y)
+    assert hasattr(net, "knots_")
+    net.set_params(activation="tanh").fit(X, y)
+    assert not hasattr(net, "knots_") and not hasattr(net, "slope_jumps_")
+    net.set_params(activation="relu").fit(np.hstack([X, X]), y)
+    assert not hasattr(net, "knots_")
