@@ -1,0 +1,239 @@
+"""Cost of the curvature and rank diagnostics on a large network.
+
+For each size (width ``n``, samples ``m``, input dimension ``d``; default
+``n = m = 10^4`` with ``d = 1`` and ``d = 10``):
+
+* The network: a ``ShallowReLURegressor`` fitted with ``max_iter=1`` and a tiny
+  step (1e-6) from its default start, so its parameters are essentially the
+  PyTorch-like initialisation (random knots/ridges, no condensation: the
+  hardest case for clustering).  Data: ``x ~ N(0, I_d)``, ``y = sin(x_1)`` plus
+  noise.
+* **Curvature summary** (everything of ``CurvatureDiagnostics`` except the two
+  top eigenvalues): ridges, stability weights of every ridge, merging,
+  ``weighted_curvature_``, ``weighted_curvature_per_neuron_``,
+  ``hessian_lower_bound_``, activation rates, knots on data.  Timed as
+  ``CurvatureDiagnostics(prefit=True).fit`` minus the time spent in the two
+  eigenvalue calls (measured inside the same call, by wrapping
+  ``curvature._top_eigenvalue``), and also the free function
+  ``weighted_curvature`` alone.
+* **Rank measures**: ``RankDiagnostics(prefit=True).fit`` (SVD, active mask,
+  pairwise angles, greedy line/orientation clustering, cosine matrix), run in
+  a forked child process and abandoned after ``--rank-timeout`` seconds
+  (default 120; printed as ``inf``): the greedy clustering costs
+  ``O(n_clusters * n^2)``, which for unclustered directions in ``d = 10`` is
+  ``O(n^3)`` (about 12 s at ``n = 2000``, so far beyond the timeout at
+  ``n = 10^4``).
+* **Sharpness**: the ``sharpness_`` eigenvalue of the same call (Lanczos,
+  ``which='LA'``, tol 1e-10 on analytic Hessian-vector products), with the
+  number of Hessian-vector products; and one gradient evaluation
+  (``sklearn_shallowrelu._network.Network.loss_and_grad``, best of 5) in the
+  same run.  The ratio "sharpness / gradient" is the cost of the sharpness in
+  gradient evaluations.
+
+Goals: curvature summary and rank measures well under a second each; the
+sharpness comparable to a few dozen gradient evaluations (we mark <= 50 as
+met).  Each is marked ``+`` (met) or ``-`` (missed); the summary line says
+whether all are met.  ``--profile`` adds a cProfile of the slowest part per
+size.
+
+Run::
+
+    python benchmarks/bench_diagnostics.py            # n = m = 1e4, d = 1 and 10 (about a minute or more)
+    python benchmarks/bench_diagnostics.py --quick    # n = m = 2000, a few seconds
+    python benchmarks/bench_diagnostics.py --profile  # plus cProfile of the slow parts
+
+Set ``OPENBLAS_NUM_THREADS=1`` for steadier numbers on a loaded machine.
+"""
+
+import argparse
+import cProfile
+import io
+import os
+import multiprocessing
+import pstats
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+from sklearn_shallowrelu import ShallowReLURegressor
+from sklearn_shallowrelu._network import Batch, Network, Params
+from sklearn_shallowrelu.activations import get_activation
+from sklearn_shallowrelu.diagnostics import CurvatureDiagnostics, RankDiagnostics, network_parameters, weighted_curvature
+from sklearn_shallowrelu.diagnostics import curvature as curvature_module
+
+SUMMARY_GOAL = 1.0  # seconds
+SHARPNESS_GOAL = 50.0  # gradient evaluations
+
+
+def make_problem(n_hidden, n_samples, d, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n_samples, d))
+    y = np.sin(X[:, 0]) + 0.1 * rng.standard_normal(n_samples)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = ShallowReLURegressor(n_hidden=n_hidden, learning_rate=1e-6, max_iter=1, random_state=seed).fit(X, y)
+    return X, y, net
+
+
+class _EigTimer:
+    """Wraps ``curvature._top_eigenvalue`` to time its calls and count Hessian-vector products."""
+
+    def __init__(self):
+        self.calls = []  # (gauss_newton, seconds, n_products)
+        self._orig = curvature_module._top_eigenvalue
+
+    def __enter__(self):
+        orig = self._orig
+
+        def timed(net, params, batch, gauss_newton, with_output_bias):
+            count = [0]
+            hvp = net.hvp
+
+            def counting(*args, **kwargs):
+                count[0] += 1
+                return hvp(*args, **kwargs)
+
+            net.hvp = counting
+            t = time.perf_counter()
+            try:
+                return orig(net, params, batch, gauss_newton, with_output_bias)
+            finally:
+                self.calls.append((gauss_newton, time.perf_counter() - t, count[0]))
+                del net.hvp
+
+        curvature_module._top_eigenvalue = timed
+        return self
+
+    def __exit__(self, *exc):
+        curvature_module._top_eigenvalue = self._orig
+
+
+def gradient_time(net, X, y, repeats=5):
+    p = network_parameters(net)
+    network = Network(get_activation(p.activation), 1.0)
+    params = Params(p.W, p.b, p.v, p.c)
+    batch = Batch(X, y.reshape(-1, 1), np.ones(len(y)))
+    best = np.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        network.loss_and_grad(params, batch)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def _rank_child(conn, net, X, y, profile):
+    prof = cProfile.Profile() if profile else None
+    t = time.perf_counter()
+    if prof:
+        prof.enable()
+    rd = RankDiagnostics(net, prefit=True).fit(X, y)
+    if prof:
+        prof.disable()
+    elapsed = time.perf_counter() - t
+    stats_path = None
+    if prof:
+        stats_path = os.path.join(tempfile.gettempdir(), f"bench_rank_{os.getpid()}.prof")
+        prof.dump_stats(stats_path)
+    conn.send((elapsed, rd.n_active_, rd.n_lines_, stats_path))
+
+
+def _rank_with_timeout(net, X, y, timeout, profile):
+    """``RankDiagnostics.fit`` in a forked child, abandoned after ``timeout`` seconds.
+
+    Returns (seconds or inf, n_active, n_lines, path of the profile or None).
+    """
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_rank_child, args=(child, net, X, y, profile))
+    proc.start()
+    if parent.poll(timeout):
+        elapsed, n_active, n_lines, stats_path = parent.recv()
+        proc.join()
+        return elapsed, n_active, n_lines, stats_path
+    proc.terminate()
+    proc.join()
+    return float("inf"), -1, -1, None
+
+
+def run_size(n_hidden, n_samples, d, profile=False, rank_timeout=120.0):
+    X, y, net = make_problem(n_hidden, n_samples, d)
+    out = {"n": n_hidden, "m": n_samples, "d": d}
+    out["gradient"] = gradient_time(net, X, y)
+
+    t = time.perf_counter()
+    weighted_curvature(net, X)
+    weighted_curvature(net, X, per_neuron=True)
+    out["weighted_curvature_fn"] = time.perf_counter() - t
+
+    prof = cProfile.Profile() if profile else None
+    with _EigTimer() as timer:
+        t = time.perf_counter()
+        if prof:
+            prof.enable()
+        cd = CurvatureDiagnostics(net, prefit=True).fit(X, y)
+        if prof:
+            prof.disable()
+        total = time.perf_counter() - t
+    eig_total = sum(c[1] for c in timer.calls)
+    out["curvature_summary"] = total - eig_total
+    for gn, secs, count in timer.calls:
+        key = "gn_sharpness" if gn else "sharpness"
+        out[key], out[key + "_hvps"] = secs, count
+    out["sharpness_value"] = cd.sharpness_
+    out["weighted_curvature"] = cd.weighted_curvature_
+
+    out["rank"], out["n_active"], out["n_lines"], rprof = _rank_with_timeout(net, X, y, rank_timeout, profile)
+    out["ratio"] = out["sharpness"] / out["gradient"]
+    if profile:
+        for name, pr in (("CurvatureDiagnostics.fit", prof), ("RankDiagnostics.fit", rprof)):
+            if pr is None:
+                print(f"--- RankDiagnostics.fit timed out after {rank_timeout:g} s: no profile")
+                continue
+            s = io.StringIO()
+            (pstats.Stats(pr, stream=s) if isinstance(pr, cProfile.Profile) else pstats.Stats(pr, stream=s)) \
+                .sort_stats("tottime").print_stats(8)
+            print(f"--- cProfile of {name} (n={n_hidden}, m={n_samples}, d={d}), by own time")
+            print("\n".join(s.getvalue().splitlines()[:30]))
+    return out
+
+
+def mark(ok):
+    return "+" if ok else "-"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="n = m = 2000 instead of 10^4")
+    parser.add_argument("--profile", action="store_true", help="cProfile of the diagnostics per size")
+    parser.add_argument("--rank-timeout", type=float, default=120.0,
+                        help="give up RankDiagnostics.fit after this many seconds (default 120)")
+    args = parser.parse_args(argv)
+    size = 2000 if args.quick else 10_000
+    print(f"load average at start: {os.getloadavg()[0]:.2f}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    rows = [run_size(size, size, d, args.profile, args.rank_timeout) for d in (1, 10)]
+    head = (f"{'n':>6} {'m':>6} {'d':>3} | {'curv summary':>12} {'wc fn':>6} {'rank':>8} | {'gradient':>8} "
+            f"{'sharpness':>9} {'HVPs':>4} {'GN sharp':>8} {'sharp/grad':>10} | {'active':>6} {'lines':>5}")
+    print(head)
+    print("-" * len(head))
+    all_ok = True
+    for r in rows:
+        ok_c, ok_r, ok_s = r["curvature_summary"] < SUMMARY_GOAL, r["rank"] < SUMMARY_GOAL, r["ratio"] <= SHARPNESS_GOAL
+        all_ok &= ok_c and ok_r and ok_s
+        print(f"{r['n']:>6} {r['m']:>6} {r['d']:>3} | {r['curvature_summary']:>10.3f}s{mark(ok_c)} "
+              f"{r['weighted_curvature_fn']:>5.2f}s {r['rank']:>6.3f}s{mark(ok_r)} | {1e3 * r['gradient']:>6.1f}ms "
+              f"{r['sharpness']:>8.2f}s {r['sharpness_hvps']:>4} {r['gn_sharpness']:>7.2f}s "
+              f"{r['ratio']:>9.1f}{mark(ok_s)} | {r['n_active']:>6} {r['n_lines']:>5}")
+    print("(curv summary: CurvatureDiagnostics.fit minus its two eigenvalue calls; wc fn: weighted_curvature() "
+          "function-space + per-neuron; HVPs: Hessian-vector products of the sharpness Lanczos; "
+          "sharp/grad: sharpness time / one loss_and_grad)")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    print(f"SUMMARY: goals (curvature summary < {SUMMARY_GOAL:g}s, rank < {SUMMARY_GOAL:g}s, sharpness <= "
+          f"{SHARPNESS_GOAL:g} gradients) {'met on every size' if all_ok else 'MISSED (see the - marks)'}: "
+          + "; ".join(f"d={r['d']}: {r['curvature_summary']:.2f}s / {r['rank']:.2f}s / {r['ratio']:.0f}x" for r in rows))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
