@@ -248,3 +248,24 @@ class PiecewiseLinear:
         (kr, r0, _), (kl, l0, _) = self.sides
         x = np.asarray(x, dtype=np.float64)
         return r0[np.searchsorted(kr, x, side="right")] - (l0[-1] - l0[np.searchsorted(kl, x, side="right")])
+
+
+def set_knot_attributes(est, W, b, v, single):
+    """Set ``knots_`` (sorted ``-b_k / w_k``) and ``slope_jumps_`` (``|w_k| v_k``) on a
+    fitted 1-D network; remove them otherwise, so a refit never leaves stale ones.
+
+    ``v`` (n, k) is the slope of each unit's output per unit of ``relu``: output
+    weights times the output scale and the activation's jump.
+    """
+    for name in ("knots_", "slope_jumps_"):
+        if hasattr(est, name):
+            delattr(est, name)
+    if v is None or W.shape[1] != 1:
+        return
+    w = W[:, 0]
+    has = w != 0
+    knots = -b[has] / w[has]
+    order = np.argsort(knots, kind="stable")
+    jumps = (np.abs(w[has])[:, None] * v[has])[order]
+    est.knots_ = knots[order]
+    est.slope_jumps_ = jumps[:, 0] if single else jumps

@@ -49,14 +49,8 @@ class _RandomFeatureNetwork(RegressorMixin, BaseEstimator):
             self.coef_, self.intercept_ = coef[:, 0].astype(dtype), float(intercept[0])
         else:
             self.coef_, self.intercept_ = coef.T.astype(dtype), intercept.astype(dtype)
-        if self.hidden_weights_.shape[1] == 1:
-            w = self.hidden_weights_[:, 0]
-            has_knot = w != 0
-            knots = -self.hidden_bias_[has_knot] / w[has_knot]
-            order = np.argsort(knots, kind="stable")
-            jumps = np.abs(w[has_knot])[:, None] * coef[has_knot] / np.sqrt(self.n_hidden)
-            self.knots_ = knots[order]
-            self.slope_jumps_ = jumps[order, 0] if y.ndim == 1 else jumps[order]
+        _knots.set_knot_attributes(self, self.hidden_weights_, self.hidden_bias_, coef / np.sqrt(self.n_hidden),
+                                   single=y.ndim == 1)
 
     def _coef_2d(self):
         return self.coef_[:, None] if self.coef_.ndim == 1 else self.coef_.T

@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._knots import set_knot_attributes
 from ._network import GROUPS, Batch, Network, Params
 from ._solvers import NoImprovement
 from .activations import ACTIVATIONS, get_activation
@@ -354,18 +355,9 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         else:
             self.sharpness_curve_ = self.sharpness_iterations_ = None
         self.param_history_ = _stack_history(state["history"]) if state["history"] else None
-        act = get_activation(self.activation)
-        for name in ("knots_", "slope_jumps_"):
-            if hasattr(self, name):
-                delattr(self, name)
-        if params.W.shape[1] == 1 and act.kink_jump is not None:
-            w = params.W[:, 0]
-            has = w != 0
-            knots = -params.b[has] / w[has]
-            order = np.argsort(knots, kind="stable")
-            jumps = act.kink_jump * self.output_scale_ * np.abs(w[has])[:, None] * params.v[has]
-            self.knots_ = knots[order]
-            self.slope_jumps_ = jumps[order, 0] if single else jumps[order]
+        jump = get_activation(self.activation).kink_jump  # None: a smooth activation has no knots
+        set_knot_attributes(self, params.W, params.b,
+                            None if jump is None else jump * self.output_scale_ * params.v, single)
 
     # -------------------------------------------------------------- predict
     def _params(self):

@@ -127,3 +127,11 @@ def test_accuracy_certificate_falls_back_to_the_dense_solver():
     dense = RandomFeatureReLURegressor(n_hidden=500, alpha=0.1, algorithm="primal", random_state=0).fit(x, y)
     assert auto.algorithm_ in ("primal", "dual", "chunked")
     np.testing.assert_allclose(auto.coef_, dense.coef_, rtol=1e-12)
+
+
+def test_refit_on_several_features_removes_stale_knots():
+    x = np.linspace(-1, 1, 30)[:, None]
+    net = RandomFeatureReLURegressor(n_hidden=20, random_state=0).fit(x, x[:, 0] ** 2)
+    assert net.knots_.shape == net.slope_jumps_.shape == (20,)
+    net.fit(np.hstack([x, x]), x[:, 0] ** 2)
+    assert not hasattr(net, "knots_") and not hasattr(net, "slope_jumps_")
