@@ -795,16 +795,8 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         return np.unique(steps.astype(np.int64))
 
     def _cv_step(self, spec, mus):
-        top = spec.lam_max + float(np.max(mus))
-        if self.learning_rate == "auto":
-            return 1.0 / top
-        eta = float(self.learning_rate)
-        if eta * top > 2.0:
-            raise ValueError(
-                f"learning_rate={eta:.4g} exceeds the stability limit {2.0 / top:.4g}; "
-                "use learning_rate='auto' or a smaller value."
-            )
-        return eta
+        # the largest penalty has the largest Hessian: a step stable there is stable on the grid
+        return self._step_size(spec.lam_max, float(np.max(mus)), Quadratic())
 
     def _ridge_scores(self, design, spec, mus, p):
         if self.criterion == "loo":
