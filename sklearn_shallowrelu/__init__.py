@@ -4,6 +4,7 @@ from .features import ReLURandomFeatures
 from .random_features import RandomFeatureReLURegressor, RandomFeatureReLURegressorCV
 from .diagnostics import CurvatureDiagnostics, RankDiagnostics, diagnostic_scorers
 from .shallow import ShallowReLURegressor
+from .spline import SmoothingSplineEquivalent
 
 __version__ = "0.1.0"
 
@@ -12,6 +13,7 @@ __all__ = [
     "RandomFeatureReLURegressor",
     "RandomFeatureReLURegressorCV",
     "ShallowReLURegressor",
+    "SmoothingSplineEquivalent",
     "CurvatureDiagnostics",
     "RankDiagnostics",
     "diagnostic_scorers",

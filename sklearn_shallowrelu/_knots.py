@@ -1,41 +1,47 @@
-"""The exact 1-D solver: ridge on random ReLU features as a banded problem over
-the gaps between sorted data points (a generalised Reinsch algorithm).
+"""The exact 1-D solver: ridge on ReLU units with knots as a banded problem
+over the sorted data points, in ``O(n log n + m)``.
 
-Setting.  ``f(x) = sum_k t_k psi_k(x) + c`` with ``psi_k(x) = relu(s_k (x - xi_k))``
-(knot ``xi_k``, direction ``s_k``) and the penalty ``alpha sum_k t_k^2 / q_k``.  For
-random features ``relu(w_k x + b_k) / sqrt(n)`` with output weights ``v_k`` this is
-scikit-learn's ridge: ``t_k = v_k |w_k| / sqrt(n)`` and ``q_k = w_k^2 / n``.  With
-the knot measure ``sum_k q_k delta_{xi_k}`` replaced by the curvature weights
-``g_+(xi) d xi`` and ``g_-(xi) d xi`` of an initialisation, the same problem is
-its infinite-width limit (kernel ridge with the kernel of the initialisation).
+Setting.  ``f(x) = c + sum_k t_k psi_k(x)`` with ``psi_k(x) = relu(s_k (x - xi_k))``
+(knot ``xi_k``, direction ``s_k = +-1``) and the penalty ``alpha sum_k t_k^2 / q_k``.
+For random features ``relu(w_k x + b_k) / sqrt(n)`` with output weights ``v_k``
+this is scikit-learn's ridge: ``t_k = v_k |w_k| / sqrt(n)`` and ``q_k = w_k^2 / n``.
+With the knot measure ``sum_k q_k delta_{xi_k}`` replaced by the curvature
+weights ``g_+(xi) d xi`` and ``g_-(xi) d xi`` of an initialisation, the same
+problem is its infinite-width limit (kernel ridge regression with the kernel of
+the initialisation).
 
-Reduction.  On the sorted distinct data ``x_1 < ... < x_m`` let ``L`` map values to
-``(f(x_1), second divided differences at x_2..x_{m-1}, f(x_m))``.  For any such f,
-``(L f)_j = int f'' B_j`` with the hat functions ``B_j`` of the data, so
-``L f - c e = A t`` with ``A_{jk} = B_j(xi_k)`` inside and ``psi_k(x_1)``,
-``psi_k(x_m)`` on the two border rows (``e`` marks the border rows).  The cheapest
-jumps for given ``L f`` cost ``(L f - c e)^T G^+ (L f - c e)`` with
-``G = A diag(q) A^T``: tridiagonal inside, with two dense border rows; its
-entries need only the moments ``int q u^k`` (k = 0, 1, 2) of the knot measure on
-each gap, in the gap's local coordinate ``u``, and the kernel at the ends.  The
-optimality conditions are
+State space.  On the sorted distinct data ``x_1 < ... < x_m`` split ``f - c``
+into the right-facing part ``R`` and the left-facing part ``L``.  The state
+``R_i = (R(x_i), R'(x_i))`` moves right by a shear over each gap plus the jumps
+of the knots in the gap; ``L_i = (L(x_i), -L'(x_i))`` moves left the same way::
 
-    (G + alpha L W^-1 L^T) gamma + c e = L y,    e^T gamma = 0 (free intercept),
-    f = y - alpha W^-1 L^T gamma,                t_k = q_k (A^T gamma)_k,
+    R_{i+1} = T(h_i) R_i + sum_gap t_k (x_{i+1} - xi_k, 1),
+    L_i     = T(h_i) L_{i+1} + sum_gap t_k (xi_k - x_i, 1),      T(h) = [[1, h], [0, 1]],
 
-a pentadiagonal system bordered by two rows, solved by a banded Cholesky
-factorisation and a 2x2 (or 3x3) Schur complement in ``O(m)`` after an
-``O(n log n)`` sort of the knots.  The unknowns live at the data points, so nearly
-coinciding knots do not hurt the conditioning, and rank-deficient gaps (fewer
-than three knots, or none) need no special care: ``L W^-1 L^T`` is positive
-definite.  ``affine='free'`` (an unpenalised affine part, as with a skip
-connection) keeps only the interior rows.
+starting from the knots outside the data (``R_1``: right-facing knots left of
+``x_1``; ``L_m``: left-facing knots right of ``x_m``).  Minimising the penalty
+over the jumps of a gap gives ``t_k = q_k (d_k, 1) . lambda_gap`` with the gap's
+multiplier ``lambda_gap``, so the jumps enter only through the 2 x 2 moment
+matrix ``M = sum_gap q_k (d_k, 1)(d_k, 1)^T``.  The optimality conditions in
+``(lambda^R, R, L, lambda^L)`` per data point are a symmetric block-tridiagonal
+system with 8 x 8 blocks (bandwidth 7), solved by LAPACK's banded
+LU with partial pivoting.
+
+Nothing is divided by a gap length and no moment matrix is inverted, so nearly
+coinciding data points, empty gaps and gaps with a single knot cost no
+accuracy; absolute positions never appear (only gaps and local offsets), and
+the inputs are rescaled to unit range inside :func:`solve`.
+
+Affine part (function_space.md section 4): ``'free_constant'`` is scikit-learn's
+unpenalised intercept (bordered: one extra right-hand side); ``'penalized'``
+has no constant (the plain network); ``'free'`` leaves the affine part
+unpenalised (a skip connection), i.e. ``R_1`` free and no outer knots.
 """
 
 import numpy as np
 from scipy import linalg
 
-__all__ = ["pool_ties", "GapMoments", "knot_moments", "solve"]
+__all__ = ["pool_ties", "GapMoments", "knot_moments", "solve", "Solution", "knot_jumps", "leverages"]
 
 
 def pool_ties(x, Y, w):
@@ -59,16 +65,24 @@ def pool_ties(x, Y, w):
 class GapMoments:
     """What the solver needs of a knot measure, split by direction.
 
-    plus, minus : (3, m-1) arrays
-        ``int_gap u^k dq_+`` and ``int_gap u^k dq_-`` on each gap ``[x_j, x_{j+1}]``
-        with ``u = (xi - x_j) / h_j``.
-    K11, K1m, Kmm : float
-        The kernel ``int psi(x_a) psi(x_b) dq`` at the two ends of the data.
+    right, left : ndarray of shape (3, m - 1)
+        On each gap ``[x_j, x_{j+1})``: ``sum q d^k`` over the right-facing knots
+        with ``d = x_{j+1} - xi`` and ``sum q e^k`` over the left-facing ones with
+        ``e = xi - x_j`` (``k = 0, 1, 2``).  Local offsets keep tiny gaps exact.
+    outer_right, outer_left : ndarray of shape (3,)
+        The same for the right-facing knots left of ``x_1`` (``d = x_1 - xi``) and
+        the left-facing knots right of ``x_m`` (``e = xi - x_m``): on the data they
+        are affine functions.
     """
 
-    def __init__(self, plus, minus, K11, K1m, Kmm):
-        self.plus, self.minus = plus, minus
-        self.K11, self.K1m, self.Kmm = K11, K1m, Kmm
+    def __init__(self, right, left, outer_right, outer_left):
+        self.right, self.left = np.asarray(right, float), np.asarray(left, float)
+        self.outer_right, self.outer_left = np.asarray(outer_right, float), np.asarray(outer_left, float)
+
+
+def _knot_gaps(xs, knots):
+    """Gap index of each knot: ``j`` for ``x_j <= xi < x_{j+1}``, -1 left of the data, m-1 right of it."""
+    return np.searchsorted(xs, knots, side="right") - 1
 
 
 def knot_moments(xs, knots, q, right):
@@ -77,135 +91,176 @@ def knot_moments(xs, knots, q, right):
     ``right`` marks the right-facing units (``w_k > 0``).
     """
     m = len(xs)
-    gap = np.searchsorted(xs, knots, side="right") - 1  # -1: left of the data, m-1: right of it
-    inside = (gap >= 0) & (gap < m - 1)
-    h = np.diff(xs)
-    out = []
-    for side in (right, ~right):
-        sel = inside & side
-        g = gap[sel]
-        u = (knots[sel] - xs[g]) / h[g]
-        out.append(np.stack([np.bincount(g, weights=q[sel] * u**k, minlength=m - 1) for k in range(3)]))
-    psi1 = np.where(right, np.maximum(xs[0] - knots, 0), np.maximum(knots - xs[0], 0))
-    psim = np.where(right, np.maximum(xs[-1] - knots, 0), np.maximum(knots - xs[-1], 0))
-    return GapMoments(out[0], out[1], float(q @ psi1**2), float(q @ (psi1 * psim)), float(q @ psim**2))
+    gap = _knot_gaps(xs, knots)
+    out = {}
+    for name, side in (("right", right), ("left", ~right)):
+        inner = side & (gap >= 0) & (gap < m - 1)
+        g = gap[inner]
+        off = xs[g + 1] - knots[inner] if name == "right" else knots[inner] - xs[g]
+        out[name] = np.stack([np.bincount(g, weights=q[inner] * off**k, minlength=m - 1) for k in range(3)])
+    o_r = right & (gap == -1)
+    o_l = ~right & (gap == m - 1)
+    d, e = xs[0] - knots[o_r], knots[o_l] - xs[-1]
+    return GapMoments(out["right"], out["left"], [np.sum(q[o_r] * d**k) for k in range(3)],
+                      [np.sum(q[o_l] * e**k) for k in range(3)])
 
 
-def _second_differences(xs):
-    """Rows of L for the interior points: coefficients on f_{j-1}, f_j, f_{j+1}."""
-    h = np.diff(xs)
-    lo, hi = 1.0 / h[:-1], 1.0 / h[1:]
-    return lo, -(lo + hi), hi
+class Solution:
+    """The solved system on pooled data ``xs``.
+
+    lam_right : (m, 2, k) multipliers of the right-facing parts: row 0 for the
+        outer knots, row ``j + 1`` for gap ``j``; the jump of a right-facing
+        knot in that gap is ``q (d lam[0] + lam[1])``.
+    lam_left : (m, 2, k) rows ``0..m-2`` for the gaps, row ``m - 1`` for the outer knots.
+    R, L : (m, 2, k) the states at the data points.
+    intercept : (k,);  fitted : (m, k) fitted values at ``xs``.
+    """
+
+    def __init__(self, xs, lam_right, lam_left, R, L, intercept):
+        self.xs, self.lam_right, self.lam_left, self.R, self.L = xs, lam_right, lam_left, R, L
+        self.intercept = intercept
+        self.fitted = R[:, 0] + L[:, 0] + intercept
 
 
-def solve(xs, Y, W, mom, alpha, affine="free_constant"):
+_KL, _KU = 7, 7  # band of the 8-per-point ordering (lamR_prev, R, L, lamL)
+
+
+def _system(xs, W, mom, alpha, affine):
+    """The banded KKT matrix in LAPACK band storage, on inputs rescaled to unit range."""
+    m = len(xs)
+    sigma = xs[-1] - xs[0]
+    h = np.diff(xs) / sigma
+    pw = sigma ** (2.0 - np.arange(3))
+    # (M11, M12, M22) = (sum q d^2, sum q d, sum q) in rescaled units, per block
+    MR = np.column_stack([mom.outer_right * pw, mom.right * pw[:, None]])
+    ML = np.column_stack([mom.left * pw[:, None], mom.outer_left * pw])
+    if affine == "free":
+        MR[:, 0] = 0.0
+        ML[:, -1] = 0.0
+    omega = W / alpha
+    N = 8 * m
+    ab = np.zeros((_KL + _KU + 1, N))
+    base = 8 * np.arange(m)
+    lr0, lr1, r1, r0, l1, l0, ll0, ll1 = (base + j for j in range(8))
+    nxt, prv = slice(0, m - 1), slice(1, m)  # blocks i with a next / a previous block
+
+    def put(rows, cols, vals):
+        ab[_KU + rows - cols, cols] += vals
+
+    # constraints defining R_i
+    put(lr0, r1, 1.0)
+    put(lr1, r0, 1.0)
+    put(lr0[prv], r1[nxt], -1.0)
+    put(lr0[prv], r0[nxt], -h)
+    put(lr1[prv], r0[nxt], -1.0)
+    put(lr0, lr0, -MR[2])
+    put(lr0, lr1, -MR[1])
+    put(lr1, lr0, -MR[1])
+    put(lr1, lr1, -MR[0])
+    # stationarity in R_i and L_i (the data enter here)
+    for row in (r1, l1):
+        put(row, r1, omega)
+        put(row, l1, omega)
+    put(r1, lr0, 1.0)
+    put(r0, lr1, 1.0)
+    put(r1[nxt], lr0[prv], -1.0)
+    put(r0[nxt], lr0[prv], -h)
+    put(r0[nxt], lr1[prv], -1.0)
+    put(l1, ll0, 1.0)
+    put(l0, ll1, 1.0)
+    put(l1[prv], ll0[nxt], -1.0)
+    put(l0[prv], ll0[nxt], -h)
+    put(l0[prv], ll1[nxt], -1.0)
+    # constraints defining L_i
+    put(ll0, l1, 1.0)
+    put(ll1, l0, 1.0)
+    put(ll0[nxt], l1[prv], -1.0)
+    put(ll0[nxt], l0[prv], -h)
+    put(ll1[nxt], l0[prv], -1.0)
+    put(ll0, ll0, -ML[2])
+    put(ll0, ll1, -ML[1])
+    put(ll1, ll0, -ML[1])
+    put(ll1, ll1, -ML[0])
+    if affine == "free":
+        # R_1 is free: its multiplier is zero (an identity row replaces the constraint)
+        ab[_KU + lr0[0] - r1[0], r1[0]] = 0.0
+        ab[_KU + lr1[0] - r0[0], r0[0]] = 0.0
+        ab[_KU + r1[0] - lr0[0], lr0[0]] = 0.0
+        ab[_KU + r0[0] - lr1[0], lr1[0]] = 0.0
+        ab[_KU, lr0[0]] = ab[_KU, lr1[0]] = 1.0
+    return ab, omega, sigma
+
+
+def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
     """Solve the ridge problem on pooled data; see the module docstring.
 
     Parameters
     ----------
-    xs : (m,) sorted distinct inputs, m >= 3
+    xs : (m,) sorted distinct inputs, m >= 2
     Y : (m, k) targets;  W : (m,) positive weights
     mom : GapMoments
     alpha : float > 0
     affine : {'penalized', 'free_constant', 'free'}
 
+    leverages : bool, default=False
+        Also compute the diagonal of the smoother (``d fitted_i / d Y_i``), in
+        ``Solution.leverages``.
+
     Returns
     -------
-    gamma : (m, k) multipliers (rows 0 and m-1 are the border rows; zero for 'free')
-    c : (k,) intercept (zero unless 'free_constant')
-    fitted : (m, k) fitted values at ``xs``
+    Solution
     """
-    m, k = Y.shape
-    h = np.diff(xs)
-    a, d, b = _second_differences(xs)  # row j (interior index 0..m-3) touches points j, j+1, j+2
-    iw = 1.0 / W
-    mu = mom.plus + mom.minus  # (3, m-1)
-    # G on the interior hats: B_j is u on gap j-1 and 1-u on gap j
-    left_sq = mu[2]  # int u^2 on each gap
-    right_sq = mu[0] - 2 * mu[1] + mu[2]  # int (1-u)^2
-    cross = mu[1] - mu[2]  # int u (1-u)
-    n_int = m - 2
-    diag = left_sq[:-1] + right_sq[1:]
-    off1 = cross[1:-1]
-    # alpha L W^-1 L^T on the interior rows
-    diag = diag + alpha * (a**2 * iw[:-2] + d**2 * iw[1:-1] + b**2 * iw[2:])
-    off1 = off1 + alpha * (d[:-1] * a[1:] * iw[1:-2] + b[:-1] * d[1:] * iw[2:-1])
-    off2 = alpha * (b[:-2] * a[2:] * iw[2:-2])
-    # Symmetric Jacobi scaling: gaps between data points may differ by many orders
-    # of magnitude (second divided differences scale like 1/h^2); unit diagonal
-    # keeps the banded Cholesky factorisation well posed (van der Sluis).
-    sc = 1.0 / np.sqrt(diag)
-    band = np.zeros((3, n_int))
-    band[0], band[1, :-1], band[2, :-2] = 1.0, off1 * sc[:-1] * sc[1:], off2 * sc[:-2] * sc[2:]
-    rhs_I = a[:, None] * Y[:-2] + d[:, None] * Y[1:-1] + b[:, None] * Y[2:]
-
-    def banded_solve(rhs):
-        return sc[:, None] * linalg.solveh_banded(band, sc[:, None] * rhs, lower=True)
-
-    if affine == "free":
-        gI = banded_solve(rhs_I)
-        gamma = np.vstack([np.zeros((1, k)), gI, np.zeros((1, k))])
-        return gamma, np.zeros(k), Y - alpha * iw[:, None] * _LT(gamma, a, d, b, border=False)
-    # Border rows: f(x_1) couples to interior hats through left-facing units
-    # (psi(x_1) = xi - x_1 = (x_j - x_1) + h_j u) and f(x_m) through right-facing ones.
-    nu, rho = mom.minus, mom.plus
-    off_lo = xs[:-1] - xs[0]
-    g1_right = off_lo * (nu[0] - nu[1]) + h * (nu[1] - nu[2])  # int (xi - x_1)(1 - u) dq_-
-    g1_left = off_lo * nu[1] + h * nu[2]  # int (xi - x_1) u dq_-
-    off_hi = xs[-1] - xs[1:]
-    gm_right = off_hi * (rho[0] - rho[1]) + h * (rho[0] - 2 * rho[1] + rho[2])  # int (x_m - xi)(1-u) dq_+
-    gm_left = off_hi * rho[1] + h * (rho[1] - rho[2])  # int (x_m - xi) u dq_+
-    col1 = g1_left[:-1] + g1_right[1:]
-    colm = gm_left[:-1] + gm_right[1:]
-    # alpha L W^-1 L^T between the border rows and the first / last interior rows
-    col1[0] += alpha * a[0] * iw[0]
-    colm[-1] += alpha * b[-1] * iw[-1]
-    MBB = np.array([[mom.K11 + alpha * iw[0], mom.K1m], [mom.K1m, mom.Kmm + alpha * iw[-1]]])
-    if m == 2:
-        raise ValueError("The exact 1-D solver needs at least 3 distinct inputs.")
-    sol = banded_solve(np.column_stack([col1, colm, rhs_I]))
-    XB, XY = sol[:, :2], sol[:, 2:]
-    S = MBB - np.column_stack([col1, colm]).T @ XB
-    rB = np.vstack([Y[:1], Y[-1:]]) - np.column_stack([col1, colm]).T @ XY
-    if affine == "free_constant":
-        K = np.block([[S, np.ones((2, 1))], [np.ones((1, 2)), np.zeros((1, 1))]])
-        z = np.linalg.solve(K, np.vstack([rB, np.zeros((1, k))]))
-        gB, c = z[:2], z[2]
-    elif affine == "penalized":
-        gB, c = np.linalg.solve(S, rB), np.zeros(k)
-    else:
+    if affine not in ("penalized", "free_constant", "free"):
         raise ValueError(f"Unknown affine option {affine!r}.")
-    gI = XY - XB @ gB
-    gamma = np.vstack([gB[:1], gI, gB[1:]])
-    return gamma, c, Y - alpha * iw[:, None] * _LT(gamma, a, d, b, border=True)
+    m, k = Y.shape
+    ab, omega, sigma = _system(xs, W, mom, alpha, affine)
+    base = 8 * np.arange(m)
+    cols = k + (affine == "free_constant")
+    rhs = np.zeros((8 * m, cols))
+    rhs[base + 2, :k] = rhs[base + 4, :k] = omega[:, None] * Y
+    if cols > k:
+        rhs[base + 2, k] = rhs[base + 4, k] = omega
+    diag = None
+    if leverages:
+        G = _inverse_diagonal(*_blocks(ab, m))[0]
+        diag = omega * (G[:, 2, 2] + G[:, 2, 4] + G[:, 4, 2] + G[:, 4, 4])  # u^T G u, u picks R(x_i) + L(x_i)
+    z = linalg.solve_banded((_KL, _KU), ab, rhs, overwrite_ab=True, overwrite_b=True, check_finite=False)
+    z = z.reshape(m, 8, cols)
+    c = np.zeros(k)
+    if cols > k:
+        # the network fits y - c, and c makes the weighted residual sum vanish
+        fit = z[:, 2] + z[:, 4]
+        one = 1.0 - fit[:, k]
+        c = W @ (Y - fit[:, :k]) / (W @ one)
+        z = z[..., :k] - z[..., k:] * c
+        if leverages:  # d c / d Y_i = W_i one_i / sum W one, and W S is symmetric
+            diag = diag + W * one**2 / (W @ one)
+    if affine == "free":
+        z[-1, 6:8] = 0.0  # no outer knots: their multiplier carries no jumps
+    unscale = np.array([1.0, sigma])[None, :, None]
+    sol = Solution(xs, z[:, 0:2] * unscale, z[:, 6:8] * unscale, z[:, 2:4] / unscale, z[:, 4:6] / unscale, c)
+    sol.leverages = diag
+    return sol
 
 
-def _LT(gamma, a, d, b, border):
-    """``L^T gamma``: each interior row spreads over its three points."""
-    gI = gamma[1:-1]
-    out = np.zeros_like(gamma)
-    out[:-2] += a[:, None] * gI
-    out[1:-1] += d[:, None] * gI
-    out[2:] += b[:, None] * gI
-    if border:
-        out[0] += gamma[0]
-        out[-1] += gamma[-1]
-    return out
-
-
-def knot_jumps(xs, gamma, knots, q, right):
-    """Optimal jumps ``t_k = q_k (A^T gamma)_k`` of the finite-width solution, (n, k)."""
+def knot_jumps(sol, knots, q, right):
+    """Optimal jumps ``t_k`` (n, k) of the finite-width solution."""
+    xs = sol.xs
     m = len(xs)
-    gap = np.searchsorted(xs, knots, side="right") - 1
-    inside = (gap >= 0) & (gap < m - 1)
-    g = np.clip(gap, 0, m - 2)
-    u = np.where(inside, (knots - xs[g]) / np.diff(xs)[g], 0.0)
-    hat = np.zeros_like(gamma)
-    hat[1:-1] = gamma[1:-1]  # only interior points carry hats
-    interior = np.where(inside[:, None], (1 - u)[:, None] * hat[g] + u[:, None] * hat[g + 1], 0.0)
-    psi1 = np.where(right, np.maximum(xs[0] - knots, 0), np.maximum(knots - xs[0], 0))
-    psim = np.where(right, np.maximum(xs[-1] - knots, 0), np.maximum(knots - xs[-1], 0))
-    return q[:, None] * (interior + psi1[:, None] * gamma[0] + psim[:, None] * gamma[-1])
+    gap = _knot_gaps(xs, knots)
+    t = np.zeros((len(knots), sol.intercept.shape[0]))
+    # right-facing: outer (gap -1) uses row 0, gap j row j+1; beyond x_m nothing
+    sel = right & (gap < m - 1)
+    g = gap[sel]
+    d = xs[np.maximum(g, -1) + 1] - knots[sel]
+    lam = sol.lam_right[g + 1]
+    t[sel] = q[sel, None] * (d[:, None] * lam[:, 0] + lam[:, 1])
+    sel = ~right & (gap >= 0)
+    g = gap[sel]
+    e = knots[sel] - xs[g]
+    lam = sol.lam_left[g]
+    t[sel] = q[sel, None] * (e[:, None] * lam[:, 0] + lam[:, 1])
+    return t
 
 
 class PiecewiseLinear:
@@ -269,3 +324,60 @@ def set_knot_attributes(est, W, b, v, single):
     jumps = (np.abs(w[has])[:, None] * v[has])[order]
     est.knots_ = knots[order]
     est.slope_jumps_ = jumps[:, 0] if single else jumps
+
+
+def _blocks(ab, m):
+    """Diagonal, upper and lower 8 x 8 blocks of the banded matrix."""
+    a, b = np.meshgrid(np.arange(8), np.arange(8), indexing="ij")
+    cols = 8 * np.arange(m)[:, None, None] + b
+    D = ab[_KU + a - b, cols]
+    up, lo = a - b >= 1, a - b <= _KL - 8
+    U = np.where(up, ab[np.where(up, _KU + a - b - 8, 0), cols[1:] * up], 0.0)
+    Lo = np.where(lo, ab[np.where(lo, _KU + 8 + a - b, 0), cols[:-1] * lo], 0.0)
+    return D, U, Lo
+
+
+def _inverse_diagonal(D, U, Lo):
+    """Diagonal and first off-diagonal blocks of the inverse of a block-tridiagonal
+    matrix (``U[i] = A[i, i+1]``, ``Lo[i] = A[i+1, i]``), by cyclic reduction.
+
+    Each level eliminates the odd blocks at once (batched 8 x 8 algebra), so the
+    cost is a few passes over the blocks instead of a Python loop over them; the
+    eliminated blocks are those of a smoothing problem with one point removed,
+    which keeps them invertible.
+    """
+    m, p = D.shape[0], D.shape[1]
+    if m <= 2:
+        A = np.zeros((m * p, m * p))
+        for i in range(m):
+            A[i * p:(i + 1) * p, i * p:(i + 1) * p] = D[i]
+        if m == 2:
+            A[:p, p:], A[p:, :p] = U[0], Lo[0]
+        Ai = np.linalg.inv(A)
+        return (np.stack([Ai[i * p:(i + 1) * p, i * p:(i + 1) * p] for i in range(m)]),
+                Ai[None, :p, p:][: m - 1], Ai[None, p:, :p][: m - 1])
+    if m % 2 == 0:  # pad with a decoupled identity block so every odd block has two neighbours
+        D = np.concatenate([D, np.eye(p)[None]])
+        U = np.concatenate([U, np.zeros((1, p, p))])
+        Lo = np.concatenate([Lo, np.zeros((1, p, p))])
+    Dinv = np.linalg.inv(D[1::2])
+    Ul, Ur = U[0::2], U[1::2]  # A[2j, 2j+1], A[2j+1, 2j+2]
+    Ll, Lr = Lo[0::2], Lo[1::2]  # A[2j+1, 2j], A[2j+2, 2j+1]
+    De = D[0::2].copy()
+    De[:-1] -= Ul @ Dinv @ Ll
+    De[1:] -= Lr @ Dinv @ Ur
+    Ge, Gue, Gle = _inverse_diagonal(De, -Ul @ Dinv @ Ur, -Lr @ Dinv @ Ll)
+    # odd block i = 2j + 1 between the even blocks 2j and 2j + 2
+    Gl_prev = -(Ge[:-1] @ Ul + Gue @ Lr) @ Dinv  # G[i-1, i]
+    Gr_next = -(Gle @ Ul + Ge[1:] @ Lr) @ Dinv  # G[i+1, i]
+    Go = Dinv @ (np.eye(p) - Ll @ Gl_prev - Ur @ Gr_next)
+    Go_right = -Dinv @ (Ll @ Gue + Ur @ Ge[1:])  # G[i, i+1]
+    Go_left = -Dinv @ (Ll @ Ge[:-1] + Ur @ Gle)  # G[i, i-1]
+    n = D.shape[0]
+    G = np.empty((n, p, p))
+    G[0::2], G[1::2] = Ge, Go
+    Gu = np.empty((n - 1, p, p))
+    Gl = np.empty((n - 1, p, p))
+    Gu[0::2], Gu[1::2] = Gl_prev, Go_right  # G[2j, 2j+1], G[2j+1, 2j+2]
+    Gl[0::2], Gl[1::2] = Go_left, Gr_next  # G[2j+1, 2j], G[2j+2, 2j+1]
+    return G[:m], Gu[: m - 1], Gl[: m - 1]

@@ -93,6 +93,11 @@ class Initialization:
         """Points where ``g`` is not smooth (help quadrature)."""
         return ()
 
+    def _length_scale(self):
+        """Width of the central part of ``g``: quadrature pieces are a fraction of
+        ``max(scale, |x|)`` (``g`` varies on the scale ``|x|`` in its tails)."""
+        return 1.0
+
     def cumulative_moments(self, u, side):
         """Cumulative moments of the one-sided curvature weights.
 
@@ -193,6 +198,10 @@ class _ConstantKnotWeight(Initialization):
 
     def _breakpoints(self):
         return self._interval()
+
+    def _length_scale(self):
+        lo, hi = self._interval()
+        return 0.5 * (hi - lo)
 
     def knot_density(self, x):
         lo, hi = self._interval()
@@ -383,6 +392,10 @@ class Uniform(Initialization):
         aw, ab = self._ranges(1)
         return (-ab / aw, ab / aw)
 
+    def _length_scale(self):
+        aw, ab = self._ranges(1)
+        return ab / aw
+
     def cumulative_moments(self, u, side):
         # g_+ = g_- = h(c): C0 on |c| <= r and D / c^4 outside, with r = a_b / a_w,
         # C0 = a_w^3 / (16 a_b), D = a_b^3 / (16 a_w).  h is even, so the '-'
@@ -463,6 +476,9 @@ class Gaussian(Initialization):
         W = self.sigma_w * rng.standard_normal((n_components, n_features))
         b = self.sigma_b * rng.standard_normal(n_components)
         return W, b
+
+    def _length_scale(self):
+        return self.sigma_b / self.sigma_w
 
     def knot_density(self, x):
         s = self.sigma_b / self.sigma_w

@@ -342,6 +342,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         self._set_network(features, result.pop("coef"), result.pop("intercept"), y)
         for name, value in result.items():
             setattr(self, name, value)
+        self._weight_sum = float(np.sum(sw))  # turns the descent loss into Ridge units (from_estimator)
         return self
 
     def _check_coef_init(self, coef_init, k):
@@ -386,12 +387,12 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         mom = _knots.knot_moments(xs, knots, q, right)
         with np.errstate(all="ignore"):
             try:
-                gamma, c, fitted = _knots.solve(xs, Y, Wt, mom, alpha,
-                                                "free_constant" if self.fit_intercept else "penalized")
-            except np.linalg.LinAlgError:
+                sol = _knots.solve(xs, Y, Wt, mom, alpha, "free_constant" if self.fit_intercept else "penalized")
+            except (np.linalg.LinAlgError, ValueError):
                 return self._knots_inaccurate()
+            c, fitted = sol.intercept, sol.fitted
             coef = np.zeros((n, Y.shape[1]))
-            coef[has] = _knots.knot_jumps(xs, gamma, knots, q, right) * np.sqrt(n) / np.abs(w[has])[:, None]
+            coef[has] = _knots.knot_jumps(sol, knots, q, right) * np.sqrt(n) / np.abs(w[has])[:, None]
             # The network built from the jumps reproduces the fitted values of the
             # formula exactly only if the banded system was solved: a cheap
             # certificate of accuracy (closely spaced inputs can ruin it).

@@ -1,0 +1,144 @@
+"""The infinite-width input of the exact 1-D solver: moments of an
+initialisation's curvature weights ``g_+`` and ``g_-`` over intervals, and the
+evaluation of the solved problem anywhere on the line.
+
+In the limit the knot measure ``sum_k q_k delta_{xi_k}`` becomes ``g_+(c) dc``
+(right-facing) and ``g_-(c) dc`` (left-facing), so the solver of ``_knots`` needs
+``int g_+(c) (b - c)^k dc`` and ``int g_-(c) (c - a)^k dc`` over each gap
+``[a, b]``.  They are computed by Gauss-Legendre quadrature on pieces split at
+the breakpoints of ``g`` and no wider than a quarter of ``max(scale, |c|)``
+(sinh-spaced), with the offsets ``b - c`` formed from the piece ends so that a gap
+of width 1e-12 keeps full relative accuracy (a difference of cumulative moments
+would lose it all).
+"""
+
+import numpy as np
+
+from ._knots import GapMoments
+
+__all__ = ["interval_moments", "tail_moments", "gap_moments", "evaluate"]
+
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(10)
+_PIECE = 0.25  # widest piece, in units of asinh(c / scale)
+
+
+def _pieces(init, a, b):
+    """Quadrature pieces ``(owner, lo, hi)`` covering each ``[a_i, b_i]``."""
+    s = init._length_scale()
+    fa, fb = np.arcsinh(a / s), np.arcsinh(b / s)
+    count = np.maximum(1, np.ceil((fb - fa) / _PIECE)).astype(np.intp)
+    owner = np.repeat(np.arange(len(a)), count)
+    first = np.cumsum(count) - count
+    frac = (np.arange(owner.size) - first[owner]) / count[owner]
+    step = ((fb - fa) / count)[owner]
+    lo = s * np.sinh(fa[owner] + frac * (fb - fa)[owner])
+    hi = s * np.sinh(fa[owner] + frac * (fb - fa)[owner] + step)
+    lo[first], hi[first + count - 1] = a, b  # exact ends: offsets are taken from them
+    hi[:-1] = np.where(owner[1:] == owner[:-1], lo[1:], hi[:-1])  # pieces tile without gaps
+    for p in init._breakpoints():
+        cut = (lo < p) & (p < hi)
+        if np.isfinite(p) and cut.any():
+            owner = np.concatenate([owner, owner[cut]])
+            lo = np.concatenate([lo, np.full(int(cut.sum()), float(p))])
+            hi = np.concatenate([np.where(cut, p, hi), hi[cut]])
+    return owner, lo, hi
+
+
+def interval_moments(init, a, b):
+    """Moments of the curvature weights over intervals.
+
+    Returns ``(right, left)``, each of shape (3, len(a)): ``right[k] = int_a^b
+    g_+(c) (b - c)^k dc`` and ``left[k] = int_a^b g_-(c) (c - a)^k dc``.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    owner, lo, hi = _pieces(init, a, b)
+    half = 0.5 * (hi - lo)
+    c = 0.5 * (hi + lo)[:, None] + half[:, None] * _NODES
+    wq = half[:, None] * _WEIGHTS
+    gp, gm = init.curvature_weight_parts(c)
+    d = (b[owner] - hi)[:, None] + half[:, None] * (1.0 - _NODES)
+    e = (lo - a[owner])[:, None] + half[:, None] * (1.0 + _NODES)
+    out = []
+    for g, off in ((gp, d), (gm, e)):
+        out.append(np.stack([np.bincount(owner, weights=np.sum(wq * g * off**k, axis=1), minlength=len(a))
+                             for k in range(3)]))
+    return out[0], out[1]
+
+
+def tail_moments(init, x, side):
+    """``int_{-inf}^x g_+(c) (x - c)^k dc`` (side '+') or ``int_x^inf g_-(c) (c - x)^k dc`` (side '-')."""
+    x = np.asarray(x, dtype=float)
+    C = init.cumulative_moments(x, side)
+    sign = 1.0 if side == "+" else -1.0
+    # expand (x - c)^k, resp. (c - x)^k, around the cumulative moments of c^k
+    return np.stack([C[0], sign * (x * C[0] - C[1]), x**2 * C[0] - 2 * x * C[1] + C[2]])
+
+
+def gap_moments(init, xs):
+    """:class:`GapMoments` of the initialisation's curvature weights on sorted data ``xs``."""
+    right, left = interval_moments(init, xs[:-1], xs[1:])
+    return GapMoments(right, left, tail_moments(init, xs[:1], "+")[:, 0], tail_moments(init, xs[-1:], "-")[:, 0])
+
+
+def evaluate(init, sol, x, order=0):
+    """The infinite-width solution, or its first or second derivative, at ``x`` (p,); shape (p, k).
+
+    Inside a gap ``[x_j, x_{j+1}]`` the right-facing part grows from the state
+    at ``x_j`` by the jump density ``g_+(c) ((x_{j+1} - c) lam_a + lam_b)`` of
+    the gap, and the left-facing part from the state at ``x_{j+1}``; outside
+    the data only the outer knots act, so a free affine part extends linearly.
+    """
+    xs = sol.xs
+    m = len(xs)
+    x = np.asarray(x, dtype=float)
+    out = np.empty((len(x), sol.intercept.shape[0]))
+    lo, hi = x < xs[0], x > xs[-1]
+    mid = ~(lo | hi)
+    j = np.clip(np.searchsorted(xs, x[mid], side="right") - 1, 0, m - 2)
+    xm = x[mid]
+    I = interval_moments(init, xs[j], xm)[0][..., None]  # (3, p, 1)
+    J = interval_moments(init, xm, xs[j + 1])[1][..., None]
+    lr, ll = sol.lam_right[j + 1], sol.lam_left[j]  # (p, 2, k)
+    beta = (xs[j + 1] - xm)[:, None] * lr[:, 0] + lr[:, 1]
+    gamma = (xm - xs[j])[:, None] * ll[:, 0] + ll[:, 1]
+    out[mid] = _combine(init, order, xm, sol.R[j], (xm - xs[j])[:, None], lr[:, 0], beta, I,
+                        sol.L[j + 1], (xs[j + 1] - xm)[:, None], ll[:, 0], gamma, J)
+    for sel, side in ((lo, "+"), (hi, "-")):
+        if not sel.any():
+            continue
+        xo = x[sel]
+        T = tail_moments(init, xo, side)[..., None]
+        zero = np.zeros((3, xo.size, 1))
+        if side == "+":  # left of the data: outer right-facing knots; the left part is linear
+            lam = sol.lam_right[0]
+            beta = (xs[0] - xo)[:, None] * lam[0] + lam[1]
+            # what the outer knots do not explain of R_1 is a free affine part
+            T1 = tail_moments(init, xs[:1], "+")[:, 0]
+            free = sol.R[0] - np.stack([lam[0] * T1[2] + lam[1] * T1[1], lam[0] * T1[1] + lam[1] * T1[0]])
+            Rstate = np.broadcast_to(free, (xo.size,) + free.shape)
+            Lstate = np.broadcast_to(sol.L[0], (xo.size,) + sol.L[0].shape)
+            out[sel] = _combine(init, order, xo, Rstate, (xo - xs[0])[:, None], lam[0], beta, T,
+                                Lstate, (xs[0] - xo)[:, None], 0.0, 0.0, zero)
+        else:
+            lam = sol.lam_left[-1]
+            gamma = (xo - xs[-1])[:, None] * lam[0] + lam[1]
+            Rstate = np.broadcast_to(sol.R[-1], (xo.size,) + sol.R[-1].shape)
+            out[sel] = _combine(init, order, xo, Rstate, (xo - xs[-1])[:, None], 0.0, 0.0, zero,
+                                np.zeros_like(Rstate), 0.0, lam[0], gamma, T)
+    return out + (sol.intercept if order == 0 else 0.0)
+
+
+def _combine(init, order, x, R, dR, aR, beta, I, L, dL, aL, gamma, J):
+    """Value, slope or curvature from the two parts.
+
+    ``R`` (p, 2, k) is the right-facing state at the left end, moved over ``dR``
+    with jump density ``g_+ (lam_a (x - c) + beta)`` (moments ``I`` anchored at x);
+    ``L`` the left-facing state at the right end, moved over ``dL`` with density
+    ``g_- (lam_a (c - x) + gamma)`` (moments ``J``).
+    """
+    if order == 0:
+        return (R[:, 0] + dR * R[:, 1] + aR * I[2] + beta * I[1]) + (L[:, 0] + dL * L[:, 1] + aL * J[2] + gamma * J[1])
+    if order == 1:
+        return (R[:, 1] + aR * I[1] + beta * I[0]) - (L[:, 1] + aL * J[1] + gamma * J[0])
+    gp, gm = init.curvature_weight_parts(x)
+    return gp[:, None] * beta + gm[:, None] * gamma

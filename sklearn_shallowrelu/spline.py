@@ -1,0 +1,353 @@
+"""The function-space limit of the random-feature networks in 1-D: a weighted
+cubic smoothing spline that knows which network it stands for."""
+
+from numbers import Real
+
+import numpy as np
+from scipy import optimize
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _continuum, _knots
+from .init import INIT_NAMES, Initialization, check_init
+
+__all__ = ["SmoothingSplineEquivalent"]
+
+
+class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
+    """Infinite-width limit of ridge on random ReLU features, in 1-D.
+
+    ``RandomFeatureReLURegressor(init=init, alpha=alpha, n_hidden=n)`` tends, as
+    ``n`` grows, to kernel ridge regression with the kernel ``K(x, x') =
+    E[relu(W x + B) relu(W x' + B)]`` of ``init`` and the same ``alpha``.  That
+    fit minimises::
+
+        sum_i w_i (y_i - f(x_i))^2 + alpha * (int f''(x)^2 / g(x) dx + affine penalty)
+
+    with the curvature weight ``g`` of the initialisation (design doc
+    ``function_space.md`` section 4): a smoothing spline whose local stiffness
+    is set by where the initialisation puts its knots.  With a constant ``g``
+    (``init='rademacher_uniform'`` or ``'uniform_knots'``, inside its support)
+    and ``affine='free'`` it is the classical cubic smoothing spline of
+    :func:`scipy.interpolate.make_smoothing_spline` with ``lam = alpha / g``.
+
+    The fit is exact and costs ``O(m)`` after sorting: the same banded solver
+    as the networks' ``algorithm='knots'``, with the moments of the
+    initialisation in place of the sampled knots.
+
+    Parameters
+    ----------
+    init : str or Initialization, default='gaussian'
+        An initialisation with a 1-D curvature weight: ``'gaussian'``,
+        ``'rademacher_uniform'``, ``'uniform'``, ``'uniform_knots'``, ``'he'`` or
+        such an object from :mod:`sklearn_shallowrelu.init`.
+    alpha : float > 0 or {'gcv', 'loo'}, default=1.0
+        The ridge penalty of the network (scikit-learn's ``Ridge`` units), which
+        is the smoothing parameter ``lam`` of the spline.  ``'gcv'`` or
+        ``'loo'`` choose it by generalised cross-validation or exact
+        leave-one-out over a bounded search of ``log(alpha)`` whose ends are set
+        by the data (from nearly affine to nearly interpolating).
+    affine : {'free_constant', 'penalized', 'free'}, default='free_constant'
+        The affine part of ``f``: ``'free_constant'`` is a network with an
+        unpenalised output bias (``fit_intercept=True``), ``'penalized'`` a
+        network without one, ``'free'`` a network with a skip connection (an
+        unpenalised affine part; the classical spline when ``g`` is constant).
+
+    Attributes
+    ----------
+    init_ : Initialization
+        The initialisation, bound to the training data if it depends on it.
+    alpha_ : float
+        The penalty used (chosen by ``'gcv'``/``'loo'``, else ``alpha``).
+    lam_ : float
+        The same number as the smoothing parameter of the criterion above.
+    lam_scipy_ : float or None
+        ``lam_ / g`` when ``g`` is constant on the data range and
+        ``affine='free'``: the ``lam`` of ``make_smoothing_spline``; else None.
+    df_ : float
+        Effective degrees of freedom, the trace of the smoother matrix.
+    leverages_ : ndarray of shape (n_samples,)
+        Diagonal of the smoother matrix, per training sample (zero weight: 0).
+    gcv_score_ : float
+        Weighted GCV score ``mean_w(residual^2) / (1 - df / n)^2`` at ``alpha_``.
+    loo_score_ : float
+        Weighted mean of the exact leave-one-out squared errors at ``alpha_``.
+    cv_alphas_, cv_scores_ : ndarray
+        The penalties tried and their criterion (``'gcv'``/``'loo'`` only).
+    X_fit_ : ndarray of shape (n_distinct,)
+        The sorted distinct training inputs (ties are pooled).
+    intercept_ : float or ndarray of shape (n_targets,)
+        The free constant (zero unless ``affine='free_constant'``).
+    curvature_grid_, curvature_weight_ : ndarray of shape (200,)
+        ``g`` on a grid over the data range.
+    n_features_in_ : int
+        Always 1.
+
+    See Also
+    --------
+    RandomFeatureReLURegressor : the finite-width network this is the limit of.
+    scipy.interpolate.make_smoothing_spline : the constant-weight special case.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_shallowrelu import SmoothingSplineEquivalent
+    >>> x = np.linspace(-2, 2, 50)[:, None]
+    >>> y = np.sin(2 * x[:, 0])
+    >>> spline = SmoothingSplineEquivalent(init="gaussian", alpha=1e-3).fit(x, y)
+    >>> bool(np.max(np.abs(spline.predict(x) - y)) < 0.05)
+    True
+    """
+
+    _parameter_constraints = {
+        "init": [StrOptions(set(INIT_NAMES)), Initialization],
+        "alpha": [Interval(Real, 0, None, closed="neither"), StrOptions({"gcv", "loo"})],
+        "affine": [StrOptions({"free_constant", "penalized", "free"})],
+    }
+
+    def __init__(self, init="gaussian", alpha=1.0, affine="free_constant"):
+        self.init = init
+        self.alpha = alpha
+        self.affine = affine
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the limit spline.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the squared errors.
+
+        Returns
+        -------
+        self
+        """
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True)
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"SmoothingSplineEquivalent takes one input feature (1-D x); got X with {X.shape[1]} "
+                "features. For several features use RandomFeatureReLURegressor or ShallowReLURegressor."
+            )
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        init = check_init(self.init).bind(X)
+        try:
+            init.curvature_weight_parts(np.zeros(1))
+        except NotImplementedError as exc:
+            raise ValueError(f"init={self.init!r} has no 1-D curvature weight: {exc}") from None
+        x = X[:, 0].astype(np.float64)
+        Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        xs, Ym, W, _ = _knots.pool_ties(x, Y, sw)
+        if len(xs) < 3:
+            raise ValueError(
+                f"SmoothingSplineEquivalent needs at least 3 distinct x values with positive weight; "
+                f"got {len(xs)}."
+            )
+        mom = _continuum.gap_moments(init, xs)
+        group = np.searchsorted(xs, x).clip(0, len(xs) - 1)
+        crit = _Criteria(x, Y, sw, xs, Ym, W, group, mom, self.affine)
+        if isinstance(self.alpha, str):
+            alpha, self.cv_alphas_, self.cv_scores_ = crit.search(self.alpha, init)
+        else:
+            alpha = float(self.alpha)
+            for name in ("cv_alphas_", "cv_scores_"):
+                if hasattr(self, name):
+                    delattr(self, name)
+        sol, lev = crit.fit(alpha)
+        if not np.all(np.isfinite(sol.fitted)):
+            raise ValueError(
+                f"The spline fit is not finite at alpha={alpha!r} (overflow in the data?); "
+                "rescale y or choose a larger alpha."
+            )
+        self.init_, self.alpha_, self.lam_ = init, alpha, alpha
+        self._solution = sol
+        self.X_fit_ = xs
+        self.leverages_ = lev
+        self.df_ = float(lev.sum())
+        self.gcv_score_, self.loo_score_ = crit.gcv(sol, lev), crit.loo(sol, lev)
+        self._single = np.ndim(y) == 1
+        self.intercept_ = float(sol.intercept[0]) if self._single else sol.intercept.copy()
+        self.curvature_grid_ = np.linspace(xs[0], xs[-1], 200)
+        self.curvature_weight_ = init.curvature_weight(self.curvature_grid_)
+        g = self.curvature_weight_
+        constant = np.ptp(g) <= 1e-12 * np.max(g) and np.max(g) > 0
+        self.lam_scipy_ = alpha / float(g[0]) if constant and self.affine == "free" else None
+        return self
+
+    # -------------------------------------------------------------- predict
+    def _check_X(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return X
+
+    def _out(self, values, X):
+        values = values.astype(X.dtype, copy=False)
+        return values[:, 0] if self._single else values
+
+    def predict(self, X):
+        """The spline at ``X``; outside the data it continues as the limit network does
+        (linearly when the affine part is free).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        X = self._check_X(X)
+        return self._out(_continuum.evaluate(self.init_, self._solution, X[:, 0].astype(np.float64)), X)
+
+    def predict_derivative(self, X, order=1):
+        """First or second derivative of the spline at ``X``.
+
+        The second derivative is ``g_+(x) a_+(x) + g_-(x) a_-(x)`` with linear
+        ``a_+-`` between data points: the curvature weight times a piecewise-linear
+        function (design doc section 4).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1)
+        order : {1, 2}, default=1
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        if order not in (1, 2):
+            raise ValueError(f"order must be 1 or 2; got {order!r}.")
+        X = self._check_X(X)
+        return self._out(_continuum.evaluate(self.init_, self._solution, X[:, 0].astype(np.float64), order), X)
+
+    def kernel(self, X, Y=None):
+        """The limit kernel ``K(x, y)`` of the initialisation (penalised affine part).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, 1)
+        Y : array-like of shape (p, 1), default=X
+
+        Returns
+        -------
+        ndarray of shape (n, p)
+        """
+        check_is_fitted(self)
+        return self.init_.kernel(np.asarray(X, dtype=float), None if Y is None else np.asarray(Y, dtype=float))
+
+    # ----------------------------------------------------------- mapping
+    @classmethod
+    def from_estimator(cls, estimator, **params):
+        """The spline a random-feature network tends to as its width grows.
+
+        Maps ``init`` and ``fit_intercept`` (to ``affine``), and the training of the
+        output layer to ``alpha``: ridge keeps its ``alpha``; early-stopped gradient
+        descent with step ``eta`` for ``t`` steps (loss ``sum w r^2 / (2 sum w)``)
+        maps to ``alpha ~ sum(w) / (eta t)``.  That last correspondence is
+        approximate (design doc 6.3: the best-fitting ridge level is 0.2 to 0.9
+        times it); it needs a fitted estimator, for ``sum(w)`` and ``t``.
+
+        Parameters
+        ----------
+        estimator : RandomFeatureReLURegressor (fitted for solver='gd')
+        **params : overrides of the mapped parameters (e.g. ``alpha='gcv'``).
+
+        Returns
+        -------
+        SmoothingSplineEquivalent (unfitted)
+        """
+        from .random_features import RandomFeatureReLURegressor
+
+        if not isinstance(estimator, RandomFeatureReLURegressor):
+            raise TypeError(
+                f"from_estimator maps a RandomFeatureReLURegressor; got {type(estimator).__name__}."
+            )
+        mapped = {"init": estimator.init, "affine": "free_constant" if estimator.fit_intercept else "penalized"}
+        if estimator.solver == "ridge":
+            mapped["alpha"] = 1.0 if estimator.alpha is None else estimator.alpha
+        elif estimator.solver == "gd" and "alpha" not in params:
+            check_is_fitted(estimator, "learning_rate_")
+            steps = max(int(estimator.n_iter_), 1)
+            mapped["alpha"] = estimator._weight_sum / (estimator.learning_rate_ * steps) + (estimator.alpha or 0.0)
+        elif "alpha" not in params:
+            raise ValueError(
+                f"solver={estimator.solver!r} has no quadratic function-space limit implemented yet; "
+                "pass alpha explicitly."
+            )
+        mapped.update(params)
+        return cls(**mapped)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class _Criteria:
+    """Fits at a given penalty and the cross-validation criteria, on pooled data,
+    scored on the original samples (a tied sample's leverage is its share of
+    its group's)."""
+
+    def __init__(self, x, Y, sw, xs, Ym, W, group, mom, affine):
+        self.x, self.Y, self.sw, self.xs, self.Ym, self.W = x, Y, sw, xs, Ym, W
+        self.group, self.mom, self.affine = group, mom, affine
+        self.n = int(np.count_nonzero(sw > 0))
+
+    def fit(self, alpha):
+        sol = _knots.solve(self.xs, self.Ym, self.W, self.mom, alpha, self.affine, leverages=True)
+        share = np.where(self.sw > 0, self.sw / self.W[self.group], 0.0)
+        return sol, share * sol.leverages[self.group]
+
+    def _residual2(self, sol):
+        return np.sum((self.Y - sol.fitted[self.group]) ** 2, axis=1)
+
+    def gcv(self, sol, lev):
+        rss = self.sw @ self._residual2(sol) / self.sw.sum()
+        return float(rss / max(1.0 - lev.sum() / self.n, 1e-300) ** 2)
+
+    def loo(self, sol, lev):
+        r2 = self._residual2(sol) / np.maximum(1.0 - lev, 1e-300) ** 2
+        return float(self.sw @ r2 / self.sw.sum())
+
+    def search(self, criterion, init):
+        """Minimise the criterion over ``log(alpha)``.
+
+        The scale is the weighted mean kernel diagonal times the total weight: at
+        a thousand times that the fit is nearly its affine part, and the search
+        goes down by decades until the smoother nearly interpolates (``df`` within
+        one of the number of distinct inputs), then refines the best decade with
+        a bounded scalar search.  Every trial is an exact fit, so any data give a
+        fit; ties, scale and size do not matter.
+        """
+        score = getattr(self, criterion)
+        diag = _continuum.tail_moments(init, self.xs, "+")[2] + _continuum.tail_moments(init, self.xs, "-")[2]
+        scale = float(self.W @ diag) if self.W @ diag > 0 else 1.0
+        tried = {}
+
+        def evaluate(log_alpha):
+            sol, lev = self.fit(float(np.exp(log_alpha)))
+            val = score(sol, lev)
+            tried[log_alpha] = (val if np.isfinite(val) else np.inf, lev.sum())
+            return tried[log_alpha][0]
+
+        top = np.log(scale) + np.log(1e3)
+        logs = [top - k * np.log(10.0) for k in range(40)]
+        for la in logs:
+            evaluate(la)
+            if tried[la][1] > len(self.xs) - 1.0:
+                break
+        grid = sorted(tried)
+        best = int(np.argmin([tried[g][0] for g in grid]))
+        lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+        if hi > lo:
+            res = optimize.minimize_scalar(evaluate, bounds=(lo, hi), method="bounded",
+                                           options={"xatol": 1e-3})
+            del res
+        grid = np.array(sorted(tried))
+        vals = np.array([tried[g][0] for g in grid])
+        best = grid[int(np.argmin(vals))]
+        return float(np.exp(best)), np.exp(grid), vals
