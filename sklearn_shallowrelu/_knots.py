@@ -33,9 +33,12 @@ accuracy; absolute positions never appear (only gaps and local offsets), and
 the inputs are rescaled to unit range inside :func:`solve`.
 
 Affine part (function_space.md section 4): ``'free_constant'`` is scikit-learn's
-unpenalised intercept (bordered: one extra right-hand side); ``'penalized'``
-has no constant (the plain network); ``'free'`` leaves the affine part
-unpenalised (a skip connection), i.e. ``R_1`` free and no outer knots.
+unpenalised intercept (the value of ``R_1`` is freed); ``'penalized'`` has no
+constant (the plain network); ``'free'`` leaves the affine part unpenalised (a
+skip connection), i.e. ``R_1`` free and no outer knots.
+
+Leverages (the diagonal of the smoother) come from the diagonal blocks of the
+inverse, by block cyclic reduction.
 """
 
 import numpy as np
@@ -123,6 +126,16 @@ class Solution:
 
 
 _KL, _KU = 7, 7  # band of the 8-per-point ordering (lamR_prev, R, L, lamL)
+_J = np.array([[1.0, 1.0], [0.0, -1.0]])
+
+
+def _matrix(M):
+    """(sum q, sum q d, sum q d^2) as the 2 x 2 moment matrix of (d, 1)."""
+    return np.array([[M[2], M[1]], [M[1], M[0]]])
+
+
+def _unmatrix(mat):
+    return np.array([mat[1, 1], mat[0, 1], mat[0, 0]])
 
 
 def _system(xs, W, mom, alpha, affine):
@@ -137,7 +150,21 @@ def _system(xs, W, mom, alpha, affine):
     if affine == "free":
         MR[:, 0] = 0.0
         ML[:, -1] = 0.0
-    omega = W / alpha
+    # Only alpha / q matters: scale the knot mass between the data points to
+    # one, so that the moments and the data weights W / alpha meet at
+    # comparable sizes whatever the scale of x relative to the initialisation.
+    mass = MR[0, 1:].sum() + ML[0, :-1].sum()
+    mass = mass if mass > 0 else MR[0].sum() + ML[0].sum()
+    mass = mass if mass > 0 else 1.0
+    MR, ML = MR / mass, ML / mass
+    # The outer knots on both sides act on the data as one affine function: move
+    # the left-facing ones into R_1 (their covariances add; J maps (L(x_m),
+    # -L'(x_m)) to (value at x_1, slope) on the unit range), so that L_m = 0 and
+    # two nearly free affine parts cannot trade against each other.
+    outer_left = _matrix(ML[:, -1])
+    MR[:, 0] = _unmatrix(_matrix(MR[:, 0]) + _J @ outer_left @ _J.T)
+    ML[:, -1] = 0.0
+    omega = W * mass / alpha
     N = 8 * m
     ab = np.zeros((_KL + _KU + 1, N))
     base = 8 * np.arange(m)
@@ -181,14 +208,45 @@ def _system(xs, W, mom, alpha, affine):
     put(ll0, ll1, -ML[1])
     put(ll1, ll0, -ML[1])
     put(ll1, ll1, -ML[0])
-    if affine == "free":
-        # R_1 is free: its multiplier is zero (an identity row replaces the constraint)
-        ab[_KU + lr0[0] - r1[0], r1[0]] = 0.0
-        ab[_KU + lr1[0] - r0[0], r0[0]] = 0.0
-        ab[_KU + r1[0] - lr0[0], lr0[0]] = 0.0
-        ab[_KU + r0[0] - lr1[0], lr1[0]] = 0.0
-        ab[_KU, lr0[0]] = ab[_KU, lr1[0]] = 1.0
-    return ab, omega, sigma
+    # A free constant frees the value of R_1 and a free affine part also its
+    # slope: the equation goes, and its multiplier is zero (an identity row).
+    n_free = {"penalized": 0, "free_constant": 1, "free": 2}[affine]
+    for r in (lr0[0], lr1[0])[:n_free]:
+        ab[:, r] = 0.0
+        for j in range(max(0, r - _KU), min(N, r + _KL + 1)):
+            ab[_KU + r - j, j] = 0.0
+        ab[_KU, r] = 1.0
+    # Outer knots that dominate the interior (x far from where the initialisation
+    # puts its knots, or squeezed into a tiny range) make the affine part nearly
+    # free; the constraint R_1 = M lam then mixes sizes a factor 1e18 apart.
+    # The information form lam = M^-1 R_1 (a weak penalty on R_1) is exact too
+    # and well scaled there.
+    if n_free < 2:
+        _information_form(ab, (lr0[0], lr1[0]), (r1[0], r0[0]), MR[:, 0], value_free=n_free == 1)
+    return ab, omega, sigma, mass, outer_left
+
+
+def _information_form(ab, lam, state, M, value_free):
+    """Replace ``state = M lam`` by ``lam = M^-1 state`` when that is better scaled.
+
+    ``M`` = (sum q, sum q d, sum q d^2); with a free value only the slope is
+    penalised, by ``slope^2 / sum q``.
+    """
+    mat = _matrix(M)
+    eig = np.linalg.eigvalsh(mat[1:, 1:] if value_free else mat)
+    if not (eig[0] >= 1.0 and eig[-1] < 1e12 * eig[0]):
+        return
+    P = np.zeros((2, 2))
+    if value_free:
+        P[1, 1] = 1.0 / M[0]
+    else:
+        P = np.linalg.inv(mat)
+    for a in range(2):
+        for b in range(2):
+            ab[_KU + lam[a] - lam[b], lam[b]] = float(a == b)
+            ab[_KU + lam[a] - state[b], state[b]] = -P[a, b]
+            ab[_KU + state[a] - lam[b], lam[b]] = 0.0
+            ab[_KU + state[a] - state[b], state[b]] += P[a, b]
 
 
 def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
@@ -201,7 +259,6 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
     mom : GapMoments
     alpha : float > 0
     affine : {'penalized', 'free_constant', 'free'}
-
     leverages : bool, default=False
         Also compute the diagonal of the smoother (``d fitted_i / d Y_i``), in
         ``Solution.leverages``.
@@ -213,32 +270,36 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
     if affine not in ("penalized", "free_constant", "free"):
         raise ValueError(f"Unknown affine option {affine!r}.")
     m, k = Y.shape
-    ab, omega, sigma = _system(xs, W, mom, alpha, affine)
+    ab, omega, sigma, mass, outer_left = _system(xs, W, mom, alpha, affine)
     base = 8 * np.arange(m)
-    cols = k + (affine == "free_constant")
-    rhs = np.zeros((8 * m, cols))
-    rhs[base + 2, :k] = rhs[base + 4, :k] = omega[:, None] * Y
-    if cols > k:
-        rhs[base + 2, k] = rhs[base + 4, k] = omega
+    rhs = np.zeros((8 * m, k))
+    rhs[base + 2] = rhs[base + 4] = omega[:, None] * Y
     diag = None
     if leverages:
         G = _inverse_diagonal(*_blocks(ab, m))[0]
         diag = omega * (G[:, 2, 2] + G[:, 2, 4] + G[:, 4, 2] + G[:, 4, 4])  # u^T G u, u picks R(x_i) + L(x_i)
     z = linalg.solve_banded((_KL, _KU), ab, rhs, overwrite_ab=True, overwrite_b=True, check_finite=False)
-    z = z.reshape(m, 8, cols)
+    z = z.reshape(m, 8, k)
     c = np.zeros(k)
-    if cols > k:
-        # the network fits y - c, and c makes the weighted residual sum vanish
-        fit = z[:, 2] + z[:, 4]
-        one = 1.0 - fit[:, k]
-        c = W @ (Y - fit[:, :k]) / (W @ one)
-        z = z[..., :k] - z[..., k:] * c
-        if leverages:  # d c / d Y_i = W_i one_i / sum W one, and W S is symmetric
-            diag = diag + W * one**2 / (W @ one)
     if affine == "free":
         z[-1, 6:8] = 0.0  # no outer knots: their multiplier carries no jumps
+    else:
+        # Split the merged affine part again: the left-facing outer knots get the
+        # multiplier J^T lam_0 and their own state, which R gives back.
+        z[-1, 6:8] = _J.T @ z[0, 0:2]
+        lout = outer_left @ z[-1, 6:8]  # (L(x_m), -L'(x_m)) of the outer left-facing knots
+        along = (xs[-1] - xs)[:, None] / sigma * lout[1]
+        z[:, 4] += lout[0] + along
+        z[:, 5] += lout[1]
+        z[:, 2] -= lout[0] + along
+        z[:, 3] += lout[1]
+    if affine == "free_constant":
+        # R(x_1) minus what the outer knots make of it (their slope-only multiplier)
+        c = z[0, 2] - _matrix(mom.outer_right * sigma ** (2.0 - np.arange(3)) / mass)[0, 1] * z[0, 1]
+        z[:, 2] -= c
     unscale = np.array([1.0, sigma])[None, :, None]
-    sol = Solution(xs, z[:, 0:2] * unscale, z[:, 6:8] * unscale, z[:, 2:4] / unscale, z[:, 4:6] / unscale, c)
+    sol = Solution(xs, z[:, 0:2] * unscale / mass, z[:, 6:8] * unscale / mass, z[:, 2:4] / unscale,
+                   z[:, 4:6] / unscale, c)
     sol.leverages = diag
     return sol
 

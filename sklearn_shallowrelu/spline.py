@@ -118,7 +118,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, 1)
+        X : array-like of shape (n_samples,) or (n_samples, 1)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the squared errors.
@@ -127,12 +127,10 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True)
-        if X.shape[1] != 1:
-            raise ValueError(
-                f"SmoothingSplineEquivalent takes one input feature (1-D x); got X with {X.shape[1]} "
-                "features. For several features use RandomFeatureReLURegressor or ShallowReLURegressor."
-            )
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True,
+                             ensure_2d=False)
+        X = _as_column(X)
+        self.n_features_in_ = 1
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         init = check_init(self.init).bind(X)
         try:
@@ -181,8 +179,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
     # -------------------------------------------------------------- predict
     def _check_X(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return X
+        return _as_column(validate_data(self, X, dtype=[np.float64, np.float32], reset=False, ensure_2d=False))
 
     def _out(self, values, X):
         values = values.astype(X.dtype, copy=False)
@@ -194,7 +191,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, 1)
+        X : array-like of shape (n_samples,) or (n_samples, 1)
 
         Returns
         -------
@@ -212,7 +209,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, 1)
+        X : array-like of shape (n_samples,) or (n_samples, 1)
         order : {1, 2}, default=1
 
         Returns
@@ -284,7 +281,22 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        # like IsotonicRegression: x of shape (n,) or (n, 1)
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
         return tags
+
+
+def _as_column(X):
+    if X.ndim == 1:
+        return X[:, None]
+    if X.ndim != 2 or X.shape[1] != 1:
+        raise ValueError(
+            f"SmoothingSplineEquivalent takes one input feature: x of shape (n_samples,) or "
+            f"(n_samples, 1); got shape {X.shape}. For several features use "
+            "RandomFeatureReLURegressor or ShallowReLURegressor."
+        )
+    return X
 
 
 class _Criteria:

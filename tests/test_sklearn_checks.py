@@ -7,6 +7,7 @@ from sklearn_shallowrelu import (
     RandomFeatureReLURegressorCV,
     ReLURandomFeatures,
     ShallowReLURegressor,
+    SmoothingSplineEquivalent,
 )
 from sklearn_shallowrelu.diagnostics import CurvatureDiagnostics, RankDiagnostics
 
@@ -19,6 +20,9 @@ ESTIMATORS = [
     RandomFeatureReLURegressor(n_hidden=200, solver="mirror", potential="hyperbolic_entropy", max_iter=200, random_state=0),
     RandomFeatureReLURegressorCV(n_hidden=200, random_state=0),
     RandomFeatureReLURegressorCV(n_hidden=200, solver="gd", max_iter=100, random_state=0),
+    SmoothingSplineEquivalent(),
+    SmoothingSplineEquivalent(init="rademacher_uniform", alpha="gcv", affine="free"),
+    SmoothingSplineEquivalent(init="uniform", alpha="loo", affine="penalized"),
     ShallowReLURegressor(n_hidden=50, learning_rate=0.05, max_iter=300, random_state=0),
     ShallowReLURegressor(n_hidden=50, solver="sgd", learning_rate=0.02, max_iter=50, random_state=0),
     ShallowReLURegressor(n_hidden=50, solver="mirror", potential="hyperbolic_entropy", learning_rate=0.05,
