@@ -223,7 +223,20 @@ def _system(xs, W, mom, alpha, affine):
     # and well scaled there.
     if n_free < 2:
         _information_form(ab, (lr0[0], lr1[0]), (r1[0], r0[0]), MR[:, 0], value_free=n_free == 1)
-    return ab, omega, sigma, mass, outer_left
+    # Near interpolation omega = W / alpha is huge and the two stationarity rows
+    # of a point are nearly equal: keep their difference (free of omega) and
+    # divide the first by omega, so that alpha -> 0 tends to the interpolation
+    # conditions f(x_i) = y_i instead of overflowing them.
+    for d in range(-2, 7):
+        col = r1 + d
+        ok = col < N
+        ab[_KU + l1[ok] - col[ok], col[ok]] -= ab[_KU + r1[ok] - col[ok], col[ok]]
+    shrink = 1.0 / np.maximum(omega, 1.0)
+    for d in range(-_KU, _KL + 1):
+        col = r1 + d
+        ok = (col >= 0) & (col < N)
+        ab[_KU + r1[ok] - col[ok], col[ok]] *= shrink[ok]
+    return ab, omega * shrink, sigma, mass, outer_left
 
 
 def _information_form(ab, lam, state, M, value_free):
@@ -273,11 +286,11 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
     ab, omega, sigma, mass, outer_left = _system(xs, W, mom, alpha, affine)
     base = 8 * np.arange(m)
     rhs = np.zeros((8 * m, k))
-    rhs[base + 2] = rhs[base + 4] = omega[:, None] * Y
+    rhs[base + 2] = omega[:, None] * Y  # (the data enter one row per point, see _system)
     diag = None
     if leverages:
         G = _inverse_diagonal(*_blocks(ab, m))[0]
-        diag = omega * (G[:, 2, 2] + G[:, 2, 4] + G[:, 4, 2] + G[:, 4, 4])  # u^T G u, u picks R(x_i) + L(x_i)
+        diag = omega * (G[:, 2, 2] + G[:, 4, 2])  # d (R(x_i) + L(x_i)) / d Y_i
     z = linalg.solve_banded((_KL, _KU), ab, rhs, overwrite_ab=True, overwrite_b=True, check_finite=False)
     z = z.reshape(m, 8, k)
     c = np.zeros(k)

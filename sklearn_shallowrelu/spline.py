@@ -319,10 +319,12 @@ class _Criteria:
 
     def gcv(self, sol, lev):
         rss = self.sw @ self._residual2(sol) / self.sw.sum()
-        return float(rss / max(1.0 - lev.sum() / self.n, 1e-300) ** 2)
+        with np.errstate(divide="ignore", invalid="ignore"):  # at interpolation: inf, never chosen
+            return float(rss / max(1.0 - lev.sum() / self.n, 0.0) ** 2)
 
     def loo(self, sol, lev):
-        r2 = self._residual2(sol) / np.maximum(1.0 - lev, 1e-300) ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = self._residual2(sol) / np.maximum(1.0 - lev, 0.0) ** 2
         return float(self.sw @ r2 / self.sw.sum())
 
     def search(self, criterion, init):
@@ -347,18 +349,20 @@ class _Criteria:
             return tried[log_alpha][0]
 
         top = np.log(scale) + np.log(1e3)
-        logs = [top - k * np.log(10.0) for k in range(40)]
-        for la in logs:
+        decade = np.log(10.0)
+        for k in range(60):
+            la = top - k * decade
             evaluate(la)
-            if tried[la][1] > len(self.xs) - 1.0:
+            vals = [tried[g][0] for g in sorted(tried, reverse=True)]
+            # stop near interpolation, or three decades past a clear minimum
+            past = k - int(np.argmin(vals))
+            if tried[la][1] > len(self.xs) - 1.0 or (past >= 3 and min(vals[-3:]) > 2 * min(vals)):
                 break
         grid = sorted(tried)
         best = int(np.argmin([tried[g][0] for g in grid]))
         lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
         if hi > lo:
-            res = optimize.minimize_scalar(evaluate, bounds=(lo, hi), method="bounded",
-                                           options={"xatol": 1e-3})
-            del res
+            optimize.minimize_scalar(evaluate, bounds=(lo, hi), method="bounded", options={"xatol": 0.01})
         grid = np.array(sorted(tried))
         vals = np.array([tried[g][0] for g in grid])
         best = grid[int(np.argmin(vals))]

@@ -1,0 +1,270 @@
+"""SmoothingSplineEquivalent against independent references: scipy's and csaps'
+cubic smoothing splines, dense kernel ridge regression with the closed-form
+kernels, the finite-width networks, and brute-force leverages."""
+
+import numpy as np
+import pytest
+from scipy import integrate
+from scipy.interpolate import make_smoothing_spline
+
+from sklearn_shallowrelu import RandomFeatureReLURegressor, SmoothingSplineEquivalent
+from sklearn_shallowrelu.init import ExplicitInit, Gaussian, RademacherUniform, Uniform
+
+INITS = [Gaussian(), RademacherUniform(bias_range=3.0), Uniform(weight_range=1.0, bias_range=2.0)]
+
+
+def _data(m=40, seed=0, k=None):
+    rng = np.random.RandomState(seed)
+    x = np.sort(rng.uniform(-2, 2, m))
+    y = np.sin(2 * x) + 0.2 * rng.standard_normal(m)
+    if k:
+        y = np.column_stack([y] + [np.cos(j * x) for j in range(1, k)])
+    return x, y, rng.uniform(0.5, 2.0, m)
+
+
+def _wahba(K, Kg, T, Tg, y, w, alpha):
+    """Kernel ridge with an unpenalised part spanned by T: [[K + alpha W^-1, T], [T^T, 0]]."""
+    m, p = T.shape
+    A = np.block([[K + alpha * np.diag(1 / w), T], [T.T, np.zeros((p, p))]])
+    Y = y.reshape(m, -1)
+    z = np.linalg.solve(A, np.vstack([Y, np.zeros((p, Y.shape[1]))]))
+    return Kg @ z[:m] + Tg @ z[m:]
+
+
+def _kernel_free(init, a, b):
+    """G(x, x') = int g(c) [x - c]_+ [x' - c]_+ dc by quadrature (the kernel of the free-affine problem)."""
+    out = np.zeros((len(a), len(b)))
+    for i, u in enumerate(a):
+        for j, v in enumerate(b):
+            lo = min(u, v)
+            edges = [-np.inf] + sorted(p for p in init._breakpoints() if p < lo) + [lo]
+            f = lambda c: init.curvature_weight(c) * (u - c) * (v - c)  # noqa: E731
+            out[i, j] = sum(integrate.quad(f, e0, e1, limit=400, epsabs=1e-14, epsrel=1e-12)[0]
+                            for e0, e1 in zip(edges[:-1], edges[1:]))
+    return out
+
+
+@pytest.mark.parametrize("init", INITS, ids=lambda i: type(i).__name__)
+@pytest.mark.parametrize("affine", ["penalized", "free_constant"])
+def test_infinite_width_equals_dense_kernel_ridge(init, affine):
+    x, y, w = _data(k=2)
+    grid = np.linspace(-3.5, 3.5, 301)  # also outside the data
+    K, Kg = init.kernel(x), init.kernel(grid, x)
+    if affine == "penalized":
+        ref = Kg @ np.linalg.solve(K + 0.05 * np.diag(1 / w), y)
+    else:
+        ref = _wahba(K, Kg, np.ones((len(x), 1)), np.ones((len(grid), 1)), y, w, 0.05)
+    est = SmoothingSplineEquivalent(init=init, alpha=0.05, affine=affine).fit(x[:, None], y, sample_weight=w)
+    assert np.max(np.abs(est.predict(grid[:, None]) - ref)) < 1e-10 * np.max(np.abs(ref))
+
+
+@pytest.mark.parametrize("init", INITS[:2], ids=lambda i: type(i).__name__)
+def test_free_affine_equals_semiparametric_kernel_ridge(init):
+    x, y, w = _data(m=20)
+    grid = np.linspace(-3.0, 3.0, 41)
+    T, Tg = np.column_stack([np.ones(len(x)), x]), np.column_stack([np.ones(len(grid)), grid])
+    ref = _wahba(_kernel_free(init, x, x), _kernel_free(init, grid, x), T, Tg, y, w, 0.05)[:, 0]
+    est = SmoothingSplineEquivalent(init=init, alpha=0.05, affine="free").fit(x, y, sample_weight=w)
+    assert np.max(np.abs(est.predict(grid) - ref)) < 1e-9 * np.max(np.abs(ref))
+
+
+def _cubic_kernel(u, v, a):
+    """G for the constant weight g = 1 / (2 a) on [-a, a]: int_{-a}^{min} (u - c)(v - c) dc / (2 a)."""
+    U, V = np.meshgrid(u, v, indexing="ij")
+    F = lambda c: U * V * c - (U + V) * c**2 / 2 + c**3 / 3  # noqa: E731
+    return (F(np.minimum(U, V)) - F(-a)) / (2 * a)
+
+
+@pytest.mark.parametrize("lam", [1e-5, 1e-2, 1.0, 100.0])
+def test_constant_weight_and_free_affine_is_the_cubic_smoothing_spline(lam):
+    x, y, w = _data(m=200, seed=3)
+    a = 2.5  # g = 1 / (2 a) on [-a, a], which contains the data
+    est = SmoothingSplineEquivalent(init=RademacherUniform(bias_range=a), alpha=lam / (2 * a), affine="free")
+    est.fit(x[:, None], y, sample_weight=w)
+    assert est.lam_scipy_ == pytest.approx(lam)
+    inside = np.linspace(x[0], x[-1], 2000)
+    T, Tg = np.column_stack([np.ones(len(x)), x]), np.column_stack([np.ones(len(inside)), inside])
+    dense = _wahba(_cubic_kernel(x, x, a), _cubic_kernel(inside, x, a), T, Tg, y, w, lam / (2 * a))[:, 0]
+    ours = est.predict(inside[:, None])
+    assert np.max(np.abs(ours - dense)) < 1e-8 * np.max(np.abs(dense))
+    ref = make_smoothing_spline(x, y, w=w, lam=lam)
+    if lam <= 0.01:
+        assert np.max(np.abs(ours - ref(inside))) < 1e-8 * np.max(np.abs(dense))
+    else:
+        # scipy's own error grows with lam (measured against the dense solve:
+        # 1e-8 at lam=1, 8e-7 at lam=100; ours 6e-14): compare at its accuracy
+        assert np.max(np.abs(ours - ref(inside))) <= 2 * np.max(np.abs(ref(inside) - dense)) + 1e-12
+    # outside the data scipy continues the end cubics; the natural spline is linear there
+    right = x[-1] + np.linspace(0.1, 1.0, 10)
+    linear = ref(x[-1]) + ref.derivative()(x[-1]) * (right - x[-1])
+    assert np.max(np.abs(est.predict(right[:, None]) - linear)) < 1e-6
+
+
+def test_constant_weight_and_free_affine_is_csaps():
+    csaps = pytest.importorskip("csaps")
+    x, y, w = _data(m=150, seed=4)
+    lam = 0.01  # csaps is accurate to 3e-11 here (its error grows with lam, like scipy's)
+    est = SmoothingSplineEquivalent(init=RademacherUniform(bias_range=3.0), alpha=lam / 6.0, affine="free")
+    est.fit(x[:, None], y, sample_weight=w)
+    ref = csaps.CubicSmoothingSpline(x, y, weights=w, smooth=1.0 / (1.0 + lam))
+    inside = np.linspace(x[0], x[-1], 1000)
+    assert np.max(np.abs(est.predict(inside[:, None]) - ref(inside))) < 1e-8 * np.max(np.abs(ref(inside)))
+
+
+def test_derivatives_and_the_spatially_adaptive_shape():
+    x, y, w = _data(m=30)
+    est = SmoothingSplineEquivalent(init=Gaussian(), alpha=0.01).fit(x[:, None], y, sample_weight=w)
+    grid = np.linspace(-3, 3, 601)
+    h = 1e-6
+    fd1 = (est.predict((grid + h)[:, None]) - est.predict((grid - h)[:, None])) / (2 * h)
+    assert np.max(np.abs(est.predict_derivative(grid[:, None]) - fd1)) < 1e-6
+    d2 = est.predict_derivative(grid[:, None], order=2)
+    fd2 = (est.predict_derivative((grid + h)[:, None]) - est.predict_derivative((grid - h)[:, None])) / (2 * h)
+    assert np.max(np.abs(d2 - fd2)) < 1e-5
+    # f'' / g is piecewise linear with knots at the data (design doc section 4):
+    # its second differences vanish on a grid inside one gap
+    j = int(np.argmax(np.diff(x)))
+    inner = np.linspace(x[j], x[j + 1], 9)[1:-1]
+    ratio = est.predict_derivative(inner[:, None], order=2) / Gaussian().curvature_weight(inner)
+    assert np.max(np.abs(np.diff(ratio, 2))) < 1e-9 * np.max(np.abs(ratio))
+
+
+@pytest.mark.parametrize("init", ["gaussian", "rademacher_uniform"])
+def test_random_feature_networks_approach_it_like_one_over_sqrt_width(init):
+    x, y, w = _data(m=60, seed=1)
+    grid = np.linspace(-2, 2, 400)[:, None]
+    limit = SmoothingSplineEquivalent(init=init, alpha=0.1).fit(x[:, None], y).predict(grid)
+    errors = []
+    for n in (1_000, 10_000, 100_000):
+        errs = [np.max(np.abs(RandomFeatureReLURegressor(n_hidden=n, init=init, alpha=0.1, random_state=s)
+                              .fit(x[:, None], y).predict(grid) - limit)) for s in range(3)]
+        errors.append(np.mean(errs))
+    ratios = np.array(errors[:-1]) / np.array(errors[1:])
+    # n^-1/2: a factor sqrt(10) ~ 3.2 per decade (Monte-Carlo noise: accept 1.8 to 6)
+    assert np.all(ratios > 1.8) and np.all(ratios < 6), (errors, ratios)
+
+
+def _brute_smoother(est, x, w):
+    m = len(x)
+    return np.column_stack([est.fit(x[:, None], np.eye(m)[:, i], sample_weight=w).predict(x[:, None])
+                            for i in range(m)])
+
+
+@pytest.mark.parametrize("affine", ["penalized", "free_constant", "free"])
+def test_leverages_df_and_loo_against_brute_force(affine):
+    x, y, w = _data(m=30, seed=2)
+    x[5] = x[4]  # a tie: pooled, each sample keeps its share of the leverage
+    est = SmoothingSplineEquivalent(init="uniform", alpha=0.02, affine=affine)
+    S = _brute_smoother(est, x, w)
+    est.fit(x[:, None], y, sample_weight=w)
+    np.testing.assert_allclose(est.leverages_, np.diag(S), atol=1e-10)
+    assert est.df_ == pytest.approx(np.trace(S), abs=1e-9)
+    # exact leave-one-out: refit without each sample
+    loo = []
+    for i in range(len(x)):
+        keep = np.arange(len(x)) != i
+        fit = SmoothingSplineEquivalent(init="uniform", alpha=0.02, affine=affine).fit(
+            x[keep, None], y[keep], sample_weight=w[keep])
+        loo.append((y[i] - fit.predict(x[i:i + 1, None])[0]) ** 2)
+    assert est.loo_score_ == pytest.approx(np.average(loo, weights=w), rel=1e-8)
+    rss = np.average((y - est.predict(x[:, None])) ** 2, weights=w)
+    assert est.gcv_score_ == pytest.approx(rss / (1 - np.trace(S) / len(x)) ** 2, rel=1e-10)
+
+
+def test_gcv_matches_scipy_where_scipy_works():
+    x, y, _ = _data(m=120, seed=5)
+    a = 3.0
+    est = SmoothingSplineEquivalent(init=RademacherUniform(bias_range=a), alpha="gcv", affine="free").fit(x, y)
+    ref = make_smoothing_spline(x, y)  # GCV
+    grid = np.linspace(x[0], x[-1], 500)
+    # both minimise the same GCV criterion: the fits agree to the search tolerance
+    assert np.max(np.abs(est.predict(grid) - ref(grid))) < 1e-3
+
+
+@pytest.mark.parametrize("case", ["ties", "x_times_1e-6", "x_times_1e6", "large"])
+def test_gcv_returns_a_sensible_fit_where_scipy_fails_or_is_off(case):
+    rng = np.random.RandomState(0)
+    m = 5_000 if case == "large" else 150
+    x = np.sort(rng.uniform(0, 1, m))
+    truth = np.sin(6 * x)
+    y = truth + 0.3 * rng.standard_normal(m)
+    if case == "ties":
+        x = np.round(x, 1)  # 11 distinct values: scipy needs strictly increasing x
+        truth = np.sin(6 * x)
+        with pytest.raises(ValueError):
+            make_smoothing_spline(x, y)
+    scale = {"x_times_1e-6": 1e-6, "x_times_1e6": 1e6}.get(case, 1.0)
+    for affine in ("free", "free_constant", "penalized"):
+        est = SmoothingSplineEquivalent(init="gaussian", alpha="gcv", affine=affine).fit(x * scale, y)
+        err = np.mean((est.predict((x * scale)[:, None]) - truth) ** 2)
+        assert np.isfinite(est.alpha_) and 2 <= est.df_ < len(np.unique(x))
+        assert err < 0.03, (affine, err, est.df_)  # noise variance 0.09
+
+
+def test_loo_selection_and_limits():
+    x, y, _ = _data(m=80, seed=6)
+    est = SmoothingSplineEquivalent(alpha="loo", affine="free_constant").fit(x, y)
+    best = est.cv_alphas_[np.argmin(est.cv_scores_)]
+    assert est.alpha_ == best and est.loo_score_ == pytest.approx(np.min(est.cv_scores_))
+    # a huge penalty leaves the unpenalised part: the weighted least-squares line / mean
+    line = SmoothingSplineEquivalent(init="rademacher_uniform", alpha=1e12, affine="free").fit(x, y)
+    np.testing.assert_allclose(line.predict(x[:, None]), np.polyval(np.polyfit(x, y, 1), x), atol=1e-6)
+    const = SmoothingSplineEquivalent(alpha=1e14, affine="free_constant").fit(x, y)
+    np.testing.assert_allclose(const.predict(x[:, None]), np.full_like(x, y.mean()), atol=1e-6)
+    zero = SmoothingSplineEquivalent(alpha=1e14, affine="penalized").fit(x, y)
+    assert np.max(np.abs(zero.predict(x[:, None]))) < 1e-6
+    # a tiny one interpolates
+    interp = SmoothingSplineEquivalent(alpha=1e-16).fit(x, y)
+    np.testing.assert_allclose(interp.predict(x[:, None]), y, atol=1e-6)
+
+
+def test_multi_output_weights_and_float32():
+    x, y, w = _data(k=3)
+    both = SmoothingSplineEquivalent(alpha=0.1).fit(x[:, None], y, sample_weight=w)
+    for j in range(3):
+        one = SmoothingSplineEquivalent(alpha=0.1).fit(x[:, None], y[:, j], sample_weight=w)
+        np.testing.assert_allclose(both.predict(x[:, None])[:, j], one.predict(x[:, None]), rtol=1e-12)
+    # integer weights are repetitions
+    rep = np.repeat(np.arange(len(x)), 2)
+    twice = SmoothingSplineEquivalent(alpha=0.1).fit(x[rep, None], y[rep, 0])
+    once = SmoothingSplineEquivalent(alpha=0.1).fit(x[:, None], y[:, 0], sample_weight=np.full(len(x), 2.0))
+    np.testing.assert_allclose(twice.predict(x[:, None]), once.predict(x[:, None]), rtol=1e-10)
+    f32 = SmoothingSplineEquivalent(alpha=0.1).fit(x.astype(np.float32)[:, None], y[:, 0].astype(np.float32))
+    assert f32.predict(x.astype(np.float32)[:, None]).dtype == np.float32
+
+
+def test_bad_input_has_clear_errors_and_keeps_the_fitted_model():
+    x, y, _ = _data()
+    est = SmoothingSplineEquivalent(alpha=0.1).fit(x, y)
+    before = est.predict(x)
+    with pytest.raises(ValueError, match="one input feature"):
+        est.fit(np.column_stack([x, x]), y)
+    with pytest.raises(ValueError, match="at least 3 distinct"):
+        est.fit(np.array([0.0, 0.0, 1.0, 1.0]), np.arange(4.0))
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(np.where(np.arange(len(x)) == 3, np.nan, x), y)
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        est.fit(x, y, sample_weight=np.where(np.arange(len(x)) == 3, -1.0, 1.0))
+    with pytest.raises(ValueError, match="curvature weight"):
+        SmoothingSplineEquivalent(init=ExplicitInit(np.ones((5, 1)), np.zeros(5))).fit(x, y)
+    np.testing.assert_array_equal(est.predict(x), before)
+
+
+def test_from_estimator_maps_ridge_and_early_stopped_gd():
+    x, y, _ = _data(m=50)
+    net = RandomFeatureReLURegressor(n_hidden=20_000, init="uniform", alpha=0.3, fit_intercept=False,
+                                     random_state=0)
+    spline = SmoothingSplineEquivalent.from_estimator(net)
+    assert (spline.init, spline.alpha, spline.affine) == ("uniform", 0.3, "penalized")
+    grid = np.linspace(-2, 2, 100)[:, None]
+    gap = np.max(np.abs(spline.fit(x, y).predict(grid) - net.fit(x[:, None], y).predict(grid)))
+    assert gap < 0.02
+    gd = RandomFeatureReLURegressor(n_hidden=2000, solver="gd", learning_rate=0.5, max_iter=200,
+                                    random_state=0).fit(x[:, None], y)
+    mapped = SmoothingSplineEquivalent.from_estimator(gd)
+    assert mapped.alpha == pytest.approx(len(x) / (0.5 * 200))
+    # approximate (design doc 6.3): same function scale, a few percent apart
+    gap = np.max(np.abs(mapped.fit(x, y).predict(grid) - gd.predict(grid)))
+    assert gap < 0.2 * np.max(np.abs(gd.predict(grid)))
+    with pytest.raises(TypeError):
+        SmoothingSplineEquivalent.from_estimator(object())
