@@ -44,7 +44,7 @@ inverse, by block cyclic reduction.
 import numpy as np
 from scipy import linalg
 
-__all__ = ["pool_ties", "GapMoments", "knot_moments", "solve", "Solution", "knot_jumps", "leverages"]
+__all__ = ["pool_ties", "GapMoments", "knot_gaps", "knot_moments", "solve", "Solution", "knot_jumps", "leverages"]
 
 
 def pool_ties(x, Y, w):
@@ -83,18 +83,19 @@ class GapMoments:
         self.outer_right, self.outer_left = np.asarray(outer_right, float), np.asarray(outer_left, float)
 
 
-def _knot_gaps(xs, knots):
+def knot_gaps(xs, knots):
     """Gap index of each knot: ``j`` for ``x_j <= xi < x_{j+1}``, -1 left of the data, m-1 right of it."""
     return np.searchsorted(xs, knots, side="right") - 1
 
 
-def knot_moments(xs, knots, q, right):
+def knot_moments(xs, knots, q, right, gap=None):
     """Gap moments of the finite knot measure ``sum_k q_k delta_{xi_k}``.
 
-    ``right`` marks the right-facing units (``w_k > 0``).
+    ``right`` marks the right-facing units (``w_k > 0``); ``gap`` is
+    ``knot_gaps(xs, knots)`` if already known.
     """
     m = len(xs)
-    gap = _knot_gaps(xs, knots)
+    gap = gap if gap is not None else knot_gaps(xs, knots)
     out = {}
     for name, side in (("right", right), ("left", ~right)):
         inner = side & (gap >= 0) & (gap < m - 1)
@@ -166,7 +167,10 @@ def _system(xs, W, mom, alpha, affine):
     ML[:, -1] = 0.0
     omega = W * mass / alpha
     N = 8 * m
-    ab = np.zeros((_KL + _KU + 1, N))
+    # LAPACK's gbsv wants KL spare rows on top for the fill-in of pivoting:
+    # allocate them here so that the solve works in place (no 100 MB copy).
+    full = np.zeros((2 * _KL + _KU + 1, N))
+    ab = full[_KL:]
     base = 8 * np.arange(m)
     lr0, lr1, r1, r0, l1, l0, ll0, ll1 = (base + j for j in range(8))
     nxt, prv = slice(0, m - 1), slice(1, m)  # blocks i with a next / a previous block
@@ -236,7 +240,7 @@ def _system(xs, W, mom, alpha, affine):
         col = r1 + d
         ok = (col >= 0) & (col < N)
         ab[_KU + r1[ok] - col[ok], col[ok]] *= shrink[ok]
-    return ab, omega * shrink, sigma, mass, outer_left
+    return full, omega * shrink, sigma, mass, outer_left
 
 
 def _information_form(ab, lam, state, M, value_free):
@@ -289,9 +293,12 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
     rhs[base + 2] = omega[:, None] * Y  # (the data enter one row per point, see _system)
     diag = None
     if leverages:
-        G = _inverse_diagonal(*_blocks(ab, m))[0]
+        G = _inverse_diagonal(*_blocks(ab[_KL:], m))[0]
         diag = omega * (G[:, 2, 2] + G[:, 4, 2])  # d (R(x_i) + L(x_i)) / d Y_i
-    z = linalg.solve_banded((_KL, _KU), ab, rhs, overwrite_ab=True, overwrite_b=True, check_finite=False)
+    gbsv = linalg.get_lapack_funcs("gbsv", (ab, rhs))
+    _, _, z, info = gbsv(_KL, _KU, ab, rhs, overwrite_ab=True, overwrite_b=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"The banded system is singular (LAPACK gbsv info={info}).")
     z = z.reshape(m, 8, k)
     c = np.zeros(k)
     if affine == "free":
@@ -317,11 +324,11 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
     return sol
 
 
-def knot_jumps(sol, knots, q, right):
-    """Optimal jumps ``t_k`` (n, k) of the finite-width solution."""
+def knot_jumps(sol, knots, q, right, gap=None):
+    """Optimal jumps ``t_k`` (n, k) of the finite-width solution (``gap`` as in :func:`knot_moments`)."""
     xs = sol.xs
     m = len(xs)
-    gap = _knot_gaps(xs, knots)
+    gap = gap if gap is not None else knot_gaps(xs, knots)
     t = np.zeros((len(knots), sol.intercept.shape[0]))
     # right-facing: outer (gap -1) uses row 0, gap j row j+1; beyond x_m nothing
     sel = right & (gap < m - 1)
