@@ -1,7 +1,7 @@
 """The function-space limit of the random-feature networks in 1-D: a weighted
 cubic smoothing spline that knows which network it stands for."""
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import optimize
@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _continuum, _knots
+from . import _continuum, _knots, _solvers
 from .init import INIT_NAMES, Initialization, check_init
 
 __all__ = ["SmoothingSplineEquivalent"]
@@ -53,6 +53,17 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         unpenalised output bias (``fit_intercept=True``), ``'penalized'`` a
         network without one, ``'free'`` a network with a skip connection (an
         unpenalised affine part; the classical spline when ``g`` is constant).
+    n_steps : int or None, default=None
+        ``None``: the ridge (kernel ridge) limit above.  An integer: the limit of
+        ``n_steps`` steps of gradient descent on the output layer from zero
+        (``RandomFeatureReLURegressor(solver='gd')``, loss ``sum w r^2 / (2 sum
+        w) + alpha |v|^2 / (2 sum w)``), the exact spectral filter of the limit
+        kernel on the data.  It needs the dense ``m x m`` kernel (``O(m^3)``, a
+        few thousand distinct inputs) and ``affine`` in {'free_constant',
+        'penalized'}; ``alpha`` is then the descent's ridge term (0 allowed).
+    learning_rate : 'auto' or float, default='auto'
+        Step of that descent; ``'auto'`` is ``1 / kappa_max``, the limit of the
+        network's ``'auto'`` step.
 
     Attributes
     ----------
@@ -75,6 +86,12 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         Weighted mean of the exact leave-one-out squared errors at ``alpha_``.
     cv_alphas_, cv_scores_ : ndarray
         The penalties tried and their criterion (``'gcv'``/``'loo'`` only).
+    learning_rate_ : float
+        The step used (``n_steps`` set only).
+    equivalent_alpha_ : float
+        ``sum(w) / (learning_rate_ * n_steps)`` plus ``alpha``: the ridge level
+        that early stopping roughly corresponds to (``n_steps`` set only; the
+        best-fitting ridge level is typically 0.2 to 0.9 times it).
     X_fit_ : ndarray of shape (n_distinct,)
         The sorted distinct training inputs (ties are pooled).
     intercept_ : float or ndarray of shape (n_targets,)
@@ -102,14 +119,18 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
 
     _parameter_constraints = {
         "init": [StrOptions(set(INIT_NAMES)), Initialization],
-        "alpha": [Interval(Real, 0, None, closed="neither"), StrOptions({"gcv", "loo"})],
+        "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"gcv", "loo"})],
         "affine": [StrOptions({"free_constant", "penalized", "free"})],
+        "n_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
     }
 
-    def __init__(self, init="gaussian", alpha=1.0, affine="free_constant"):
+    def __init__(self, init="gaussian", alpha=1.0, affine="free_constant", n_steps=None, learning_rate="auto"):
         self.init = init
         self.alpha = alpha
         self.affine = affine
+        self.n_steps = n_steps
+        self.learning_rate = learning_rate
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -145,17 +166,39 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 f"SmoothingSplineEquivalent needs at least 3 distinct x values with positive weight; "
                 f"got {len(xs)}."
             )
-        mom = _continuum.gap_moments(init, xs)
         group = np.searchsorted(xs, x).clip(0, len(xs) - 1)
-        crit = _Criteria(x, Y, sw, xs, Ym, W, group, mom, self.affine)
-        if isinstance(self.alpha, str):
-            alpha, self.cv_alphas_, self.cv_scores_ = crit.search(self.alpha, init)
-        else:
+        if self.n_steps is not None:
+            if not isinstance(self.alpha, Real) or self.affine == "free":
+                raise ValueError(
+                    "n_steps (the gradient-descent limit) takes a numeric alpha (the descent's ridge "
+                    "term, 0 allowed) and affine in {'free_constant', 'penalized'}; got "
+                    f"alpha={self.alpha!r}, affine={self.affine!r}."
+                )
+            fit = _GDLimit(init, xs, Ym, W, float(self.alpha), self.affine, self.n_steps, self.learning_rate)
+            self.learning_rate_ = fit.eta
+            self.equivalent_alpha_ = float(W.sum() / (fit.eta * self.n_steps) + self.alpha)
+            crit = _Criteria(x, Y, sw, xs, Ym, W, group, None, self.affine)
+            sol, lev = fit, crit.share(fit.leverages)
             alpha = float(self.alpha)
+        else:
+            for name in ("learning_rate_", "equivalent_alpha_"):
+                if hasattr(self, name):
+                    delattr(self, name)
+            if self.alpha == 0:
+                raise ValueError(
+                    "alpha=0 is the interpolation limit: use a small positive alpha (the solver "
+                    "is exact down to alpha ~ 1e-15 times the data scale) or alpha='gcv'."
+                )
+            crit = _Criteria(x, Y, sw, xs, Ym, W, group, _continuum.gap_moments(init, xs), self.affine)
+            if isinstance(self.alpha, str):
+                alpha, self.cv_alphas_, self.cv_scores_ = crit.search(self.alpha, init)
+            else:
+                alpha = float(self.alpha)
+            sol, lev = crit.fit(alpha)
+        if not isinstance(self.alpha, str):
             for name in ("cv_alphas_", "cv_scores_"):
                 if hasattr(self, name):
                     delattr(self, name)
-        sol, lev = crit.fit(alpha)
         if not np.all(np.isfinite(sol.fitted)):
             raise ValueError(
                 f"The spline fit is not finite at alpha={alpha!r} (overflow in the data?); "
@@ -198,7 +241,12 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         X = self._check_X(X)
-        return self._out(_continuum.evaluate(self.init_, self._solution, X[:, 0].astype(np.float64)), X)
+        return self._out(self._evaluate(X[:, 0].astype(np.float64), 0), X)
+
+    def _evaluate(self, x, order):
+        if isinstance(self._solution, _GDLimit):
+            return self._solution.evaluate(x, order)
+        return _continuum.evaluate(self.init_, self._solution, x, order)
 
     def predict_derivative(self, X, order=1):
         """First or second derivative of the spline at ``X``.
@@ -219,7 +267,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         if order not in (1, 2):
             raise ValueError(f"order must be 1 or 2; got {order!r}.")
         X = self._check_X(X)
-        return self._out(_continuum.evaluate(self.init_, self._solution, X[:, 0].astype(np.float64), order), X)
+        return self._out(self._evaluate(X[:, 0].astype(np.float64), order), X)
 
     def kernel(self, X, Y=None):
         """The limit kernel ``K(x, y)`` of the initialisation (penalised affine part).
@@ -239,23 +287,30 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
     # ----------------------------------------------------------- mapping
     @classmethod
     def from_estimator(cls, estimator, **params):
-        """The spline a random-feature network tends to as its width grows.
+        """The function-space limit of a random-feature network as its width grows.
 
-        Maps ``init`` and ``fit_intercept`` (to ``affine``), and the training of the
-        output layer to ``alpha``: ridge keeps its ``alpha``; early-stopped gradient
-        descent with step ``eta`` for ``t`` steps (loss ``sum w r^2 / (2 sum w)``)
-        maps to ``alpha ~ sum(w) / (eta t)``.  That last correspondence is
-        approximate (design doc 6.3: the best-fitting ridge level is 0.2 to 0.9
-        times it); it needs a fitted estimator, for ``sum(w)`` and ``t``.
+        Maps ``init``, ``fit_intercept`` (to ``affine``) and the training of the
+        output layer: ridge keeps its ``alpha``; gradient descent becomes the
+        exact limit filter (``n_steps`` and ``learning_rate``: the fitted
+        ``n_iter_`` and ``learning_rate_`` when the network is fitted, else
+        ``max_iter`` and its ``learning_rate``), whose rough ridge level is
+        reported as ``equivalent_alpha_`` after fitting.
 
         Parameters
         ----------
-        estimator : RandomFeatureReLURegressor (fitted for solver='gd')
+        estimator : RandomFeatureReLURegressor (solver 'ridge' or 'gd')
         **params : overrides of the mapped parameters (e.g. ``alpha='gcv'``).
 
         Returns
         -------
         SmoothingSplineEquivalent (unfitted)
+
+        Examples
+        --------
+        >>> from sklearn_shallowrelu import RandomFeatureReLURegressor, SmoothingSplineEquivalent
+        >>> net = RandomFeatureReLURegressor(init="uniform", alpha=0.3, fit_intercept=False)
+        >>> SmoothingSplineEquivalent.from_estimator(net)
+        SmoothingSplineEquivalent(affine='penalized', alpha=0.3, init='uniform')
         """
         from .random_features import RandomFeatureReLURegressor
 
@@ -266,14 +321,17 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         mapped = {"init": estimator.init, "affine": "free_constant" if estimator.fit_intercept else "penalized"}
         if estimator.solver == "ridge":
             mapped["alpha"] = 1.0 if estimator.alpha is None else estimator.alpha
-        elif estimator.solver == "gd" and "alpha" not in params:
-            check_is_fitted(estimator, "learning_rate_")
-            steps = max(int(estimator.n_iter_), 1)
-            mapped["alpha"] = estimator._weight_sum / (estimator.learning_rate_ * steps) + (estimator.alpha or 0.0)
+        elif estimator.solver == "gd":
+            fitted = getattr(estimator, "n_iter_", None) is not None
+            mapped.update(
+                alpha=estimator.alpha or 0.0,
+                n_steps=int(estimator.n_iter_) if fitted else estimator.max_iter,
+                learning_rate=float(estimator.learning_rate_) if fitted else estimator.learning_rate,
+            )
         elif "alpha" not in params:
             raise ValueError(
-                f"solver={estimator.solver!r} has no quadratic function-space limit implemented yet; "
-                "pass alpha explicitly."
+                f"solver={estimator.solver!r}: mirror descent with a quadratic-near-zero potential has "
+                "the gradient-descent limit; pass the limit's parameters explicitly."
             )
         mapped.update(params)
         return cls(**mapped)
@@ -311,8 +369,11 @@ class _Criteria:
 
     def fit(self, alpha):
         sol = _knots.solve(self.xs, self.Ym, self.W, self.mom, alpha, self.affine, leverages=True)
-        share = np.where(self.sw > 0, self.sw / self.W[self.group], 0.0)
-        return sol, share * sol.leverages[self.group]
+        return sol, self.share(sol.leverages)
+
+    def share(self, pooled):
+        """Per-sample leverages from those of the pooled points."""
+        return np.where(self.sw > 0, self.sw / self.W[self.group], 0.0) * pooled[self.group]
 
     def _residual2(self, sol):
         return np.sum((self.Y - sol.fitted[self.group]) ** 2, axis=1)
@@ -367,3 +428,62 @@ class _Criteria:
         vals = np.array([tried[g][0] for g in grid])
         best = grid[int(np.argmin(vals))]
         return float(np.exp(best)), np.exp(grid), vals
+
+
+class _GDLimit:
+    """``n_steps`` of gradient descent on the output layer of an infinitely wide
+    network: the spectral filter of the (weighted, centred) limit kernel.
+
+    With ``p = W / sum W``, ``D = diag(sqrt(p))`` and ``P = I - 1 p^T`` (identity
+    without a free constant), the network's design tends to ``A A^T = D P K P^T D
+    = U diag(kappa) U^T`` and its targets to ``b = D P y``; ``t`` steps from zero
+    leave ``v_t = A^T U diag(g_t(kappa)) U^T b`` (``_solvers.gd_filter``), so that
+    ``f_t(x) = mean_w(y) + (K(x, X) - p^T K) beta`` with ``beta = P^T D U g_t U^T b``.
+    """
+
+    def __init__(self, init, xs, Y, W, alpha, affine, steps, learning_rate):
+        self.init, self.xs = init, xs
+        m = len(xs)
+        p = W / W.sum()
+        d = np.sqrt(p)
+        K = init.kernel(xs)
+        P = np.eye(m) - np.outer(np.ones(m), p) if affine == "free_constant" else np.eye(m)
+        kappa, U = np.linalg.eigh(d[:, None] * (P @ K @ P.T) * d[None, :])
+        kappa = np.maximum(kappa, 0.0)
+        mu = alpha / W.sum()
+        self.eta = 1.0 / (kappa[-1] + mu) if learning_rate == "auto" else float(learning_rate)
+        if self.eta * (kappa[-1] + mu) > 2.0:
+            raise ValueError(
+                f"learning_rate={self.eta:.4g} exceeds the stability limit 2/kappa_max = "
+                f"{2.0 / (kappa[-1] + mu):.4g} of gradient descent on the limit kernel; use 'auto' "
+                "or a smaller step."
+            )
+        g = _solvers.gd_filter(kappa, self.eta, mu, [steps])[0]
+        ybar = p @ Y if affine == "free_constant" else np.zeros(Y.shape[1])
+        self.beta = P.T @ (d[:, None] * (U @ (g[:, None] * (U.T @ (d[:, None] * (P @ Y))))))
+        self.intercept = ybar - p @ K @ self.beta if affine == "free_constant" else ybar
+        self.fitted = K @ self.beta + self.intercept
+        # smoother: 1 p^T + P K P^T D U diag(g) U^T D P (without the first term and P if penalised)
+        S = P @ K @ P.T @ (d[:, None] * ((U * g) @ U.T) * d[None, :]) @ P
+        self.leverages = np.diag(S) + (p if affine == "free_constant" else 0.0)
+
+    def evaluate(self, x, order=0):
+        Kx = _kernel_derivative(self.init, x, self.xs, order)
+        return Kx @ self.beta + (self.intercept if order == 0 else 0.0)
+
+
+def _kernel_derivative(init, x, xs, order):
+    """``d^order / dx^order K(x, x')`` (p, m) from the cumulative moments of ``g_+-``.
+
+    ``K = int_{c < min} g_+ (x - c)(x' - c) + int_{c > max} g_- (c - x)(c - x')``.
+    """
+    if order == 0:
+        return init.kernel(x, xs)
+    X, Z = np.meshgrid(x, xs, indexing="ij")
+    if order == 2:  # design doc section 4: g_+(x) [x' - x]_+ + g_-(x) [x - x']_+
+        gp, gm = init.curvature_weight_parts(X)
+        return gp * np.maximum(Z - X, 0) + gm * np.maximum(X - Z, 0)
+    lo, hi = np.minimum(X, Z), np.maximum(X, Z)
+    C = init.cumulative_moments(lo, "+")
+    D = init.cumulative_moments(hi, "-")
+    return (Z * C[0] - C[1]) - (D[1] - Z * D[0])

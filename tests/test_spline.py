@@ -250,21 +250,45 @@ def test_bad_input_has_clear_errors_and_keeps_the_fitted_model():
     np.testing.assert_array_equal(est.predict(x), before)
 
 
-def test_from_estimator_maps_ridge_and_early_stopped_gd():
+def test_from_estimator_maps_ridge_and_gradient_descent():
     x, y, _ = _data(m=50)
     net = RandomFeatureReLURegressor(n_hidden=20_000, init="uniform", alpha=0.3, fit_intercept=False,
                                      random_state=0)
     spline = SmoothingSplineEquivalent.from_estimator(net)
-    assert (spline.init, spline.alpha, spline.affine) == ("uniform", 0.3, "penalized")
+    assert (spline.init, spline.alpha, spline.affine, spline.n_steps) == ("uniform", 0.3, "penalized", None)
     grid = np.linspace(-2, 2, 100)[:, None]
     gap = np.max(np.abs(spline.fit(x, y).predict(grid) - net.fit(x[:, None], y).predict(grid)))
     assert gap < 0.02
-    gd = RandomFeatureReLURegressor(n_hidden=2000, solver="gd", learning_rate=0.5, max_iter=200,
-                                    random_state=0).fit(x[:, None], y)
-    mapped = SmoothingSplineEquivalent.from_estimator(gd)
-    assert mapped.alpha == pytest.approx(len(x) / (0.5 * 200))
-    # approximate (design doc 6.3): same function scale, a few percent apart
-    gap = np.max(np.abs(mapped.fit(x, y).predict(grid) - gd.predict(grid)))
-    assert gap < 0.2 * np.max(np.abs(gd.predict(grid)))
+    gd = RandomFeatureReLURegressor(n_hidden=50_000, solver="gd", max_iter=200, random_state=0).fit(x[:, None], y)
+    mapped = SmoothingSplineEquivalent.from_estimator(gd).fit(x, y)
+    assert mapped.n_steps == 200 and mapped.learning_rate == gd.learning_rate_
+    assert np.max(np.abs(mapped.predict(grid) - gd.predict(grid))) < 0.02
+    assert mapped.equivalent_alpha_ == pytest.approx(len(x) / (gd.learning_rate_ * 200))
     with pytest.raises(TypeError):
         SmoothingSplineEquivalent.from_estimator(object())
+
+
+@pytest.mark.parametrize("affine", ["free_constant", "penalized"])
+def test_gradient_descent_limit_is_approached_by_wide_networks(affine):
+    x, y, w = _data(m=40, seed=7)
+    grid = np.linspace(-3, 3, 200)[:, None]
+    lim = SmoothingSplineEquivalent(n_steps=300, alpha=0.0, affine=affine, learning_rate=1.0)
+    lim.fit(x, y, sample_weight=w)
+    errors = []
+    for n in (1_000, 100_000):
+        nets = [RandomFeatureReLURegressor(n_hidden=n, solver="gd", alpha=0.0, max_iter=300, learning_rate=1.0,
+                                           fit_intercept=affine == "free_constant", random_state=s)
+                .fit(x[:, None], y, sample_weight=w) for s in range(3)]
+        errors.append(np.mean([np.max(np.abs(net.predict(grid) - lim.predict(grid))) for net in nets]))
+    assert errors[0] / errors[1] > 4, errors  # n^-1/2: 10 over two decades
+    # leverages and derivatives of the filter
+    S = _brute_smoother(SmoothingSplineEquivalent(n_steps=300, alpha=0.0, affine=affine, learning_rate=1.0), x, w)
+    lim.fit(x, y, sample_weight=w)
+    np.testing.assert_allclose(lim.leverages_, np.diag(S), atol=1e-10)
+    h, g = 1e-6, grid[:, 0]
+    fd = (lim.predict((g + h)[:, None]) - lim.predict((g - h)[:, None])) / (2 * h)
+    assert np.max(np.abs(lim.predict_derivative(grid) - fd)) < 1e-6
+    fd2 = (lim.predict_derivative((g + h)[:, None]) - lim.predict_derivative((g - h)[:, None])) / (2 * h)
+    assert np.max(np.abs(lim.predict_derivative(grid, order=2) - fd2)) < 1e-5
+    with pytest.raises(ValueError, match="stability limit"):
+        SmoothingSplineEquivalent(n_steps=10, alpha=0.0, learning_rate=1e3).fit(x, y)
