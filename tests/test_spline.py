@@ -292,3 +292,62 @@ def test_gradient_descent_limit_is_approached_by_wide_networks(affine):
     assert np.max(np.abs(lim.predict_derivative(grid, order=2) - fd2)) < 1e-5
     with pytest.raises(ValueError, match="stability limit"):
         SmoothingSplineEquivalent(n_steps=10, alpha=0.0, learning_rate=1e3).fit(x, y)
+
+
+def test_estimator_conventions_in_one_dimension(tmp_path):
+    """What scikit-learn's common checks test with several columns, on one column."""
+    import pickle
+
+    import pandas as pd
+    from sklearn.base import clone
+
+    x, y, w = _data(m=40, seed=9)
+    X = x[:, None]
+    est = SmoothingSplineEquivalent(alpha="gcv")
+    params = clone(est).get_params()
+    est.fit(X, y, sample_weight=w)
+    assert est.get_params() == params and est.n_features_in_ == 1
+    pred = est.predict(X)
+    # pickling, idempotence, input types and memory layouts
+    assert np.array_equal(pickle.loads(pickle.dumps(est)).predict(X), pred)
+    np.testing.assert_allclose(clone(est).fit(X, y, sample_weight=w).predict(X), pred, rtol=1e-12)
+    np.testing.assert_allclose(clone(est).fit(x.tolist(), y.tolist(), sample_weight=w.tolist()).predict(X),
+                               pred, rtol=1e-12)
+    np.testing.assert_allclose(clone(est).fit(pd.DataFrame({"x": x}), pd.Series(y),
+                                              sample_weight=pd.Series(w)).predict(pd.DataFrame({"x": x})),
+                               pred, rtol=1e-12)
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="w+", shape=X.shape)
+    mm[:] = X
+    mm.flags.writeable = False
+    np.testing.assert_allclose(clone(est).fit(mm, y, sample_weight=w).predict(mm), pred, rtol=1e-12)
+    np.testing.assert_allclose(clone(est).fit(np.asfortranarray(X), y, sample_weight=w).predict(X), pred,
+                               rtol=1e-12)
+    wcopy = w.copy()
+    clone(est).fit(X, y, sample_weight=w)
+    assert np.array_equal(w, wcopy)
+    # predict is row-wise: order and subsets do not matter, and it leaves the estimator as it was
+    state = dict(est.__dict__)
+    perm = np.random.RandomState(0).permutation(len(x))
+    np.testing.assert_allclose(est.predict(X[perm]), pred[perm], rtol=1e-12)
+    np.testing.assert_allclose(est.predict(X[:7]), pred[:7], rtol=1e-12)
+    assert est.__dict__.keys() == state.keys()
+    # integer inputs, a column vector y, shape errors
+    ints = SmoothingSplineEquivalent(alpha=0.1).fit(np.arange(20)[:, None], np.arange(20) % 3)
+    assert np.all(np.isfinite(ints.predict(np.arange(20)[:, None])))
+    assert SmoothingSplineEquivalent(alpha=0.1).fit(X, y[:, None]).predict(X).shape == (len(x), 1)
+    with pytest.raises(ValueError, match="one input feature"):
+        est.predict(np.column_stack([x, x]))
+    with pytest.raises(ValueError, match="sample_weight"):
+        clone(est).fit(X, y, sample_weight=w[:-1])
+    with pytest.raises(ValueError, match="weight.*non-zero"):
+        clone(est).fit(X, y, sample_weight=np.zeros(len(x)))
+    with pytest.raises(ValueError, match="at least 3 distinct x values with positive weight"):
+        clone(est).fit(X, y, sample_weight=(np.arange(len(x)) < 2).astype(float))
+    with pytest.raises(ValueError, match="at least 3 distinct"):
+        clone(est).fit(X[:1], y[:1])
+    with pytest.raises(ValueError, match="[Ii]nfinity|NaN"):
+        clone(est).fit(np.where(np.arange(len(x))[:, None] == 2, np.inf, X), y)
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        clone(est).predict(X)
