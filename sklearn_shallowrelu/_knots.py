@@ -408,13 +408,17 @@ def set_knot_attributes(est, W, b, v, single):
 
 
 def _blocks(ab, m):
-    """Diagonal, upper and lower 8 x 8 blocks of the banded matrix."""
-    a, b = np.meshgrid(np.arange(8), np.arange(8), indexing="ij")
-    cols = 8 * np.arange(m)[:, None, None] + b
-    D = ab[_KU + a - b, cols]
-    up, lo = a - b >= 1, a - b <= _KL - 8
-    U = np.where(up, ab[np.where(up, _KU + a - b - 8, 0), cols[1:] * up], 0.0)
-    Lo = np.where(lo, ab[np.where(lo, _KU + 8 + a - b, 0), cols[:-1] * lo], 0.0)
+    """Diagonal, upper and lower 8 x 8 blocks of the banded matrix (strided copies)."""
+    D = np.zeros((m, 8, 8))
+    U = np.zeros((m - 1, 8, 8))
+    Lo = np.zeros((m - 1, 8, 8))
+    for a in range(8):
+        for b in range(8):
+            D[:, a, b] = ab[_KU + a - b, b::8]
+            if a - b >= 1:  # A[8i + a, 8(i+1) + b]
+                U[:, a, b] = ab[_KU + a - b - 8, 8 + b::8]
+            if a - b <= _KL - 8:  # A[8(i+1) + a, 8i + b]
+                Lo[:, a, b] = ab[_KU + 8 + a - b, b::8][: m - 1]
     return D, U, Lo
 
 

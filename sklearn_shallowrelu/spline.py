@@ -80,6 +80,8 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         Effective degrees of freedom, the trace of the smoother matrix.
     leverages_ : ndarray of shape (n_samples,)
         Diagonal of the smoother matrix, per training sample (zero weight: 0).
+        With a fixed ``alpha`` it and the three scores next to it are computed
+        on first access (by block cyclic reduction, about two solves).
     gcv_score_ : float
         Weighted GCV score ``mean_w(residual^2) / (1 - df / n)^2`` at ``alpha_``.
     loo_score_ : float
@@ -192,9 +194,11 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             crit = _Criteria(x, Y, sw, xs, Ym, W, group, _continuum.gap_moments(init, xs), self.affine)
             if isinstance(self.alpha, str):
                 alpha, self.cv_alphas_, self.cv_scores_ = crit.search(self.alpha, init)
+                sol, lev = crit.fit(alpha)
             else:
-                alpha = float(self.alpha)
-            sol, lev = crit.fit(alpha)
+                # leverages cost two to three solves: computed when first asked for
+                alpha, lev = float(self.alpha), None
+                sol = _knots.solve(xs, Ym, W, crit.mom, alpha, self.affine)
         if not isinstance(self.alpha, str):
             for name in ("cv_alphas_", "cv_scores_"):
                 if hasattr(self, name):
@@ -207,9 +211,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         self.init_, self.alpha_, self.lam_ = init, alpha, alpha
         self._solution = sol
         self.X_fit_ = xs
-        self.leverages_ = lev
-        self.df_ = float(lev.sum())
-        self.gcv_score_, self.loo_score_ = crit.gcv(sol, lev), crit.loo(sol, lev)
+        self._criteria, self._leverages = crit, lev
         self._single = np.ndim(y) == 1
         self.intercept_ = float(sol.intercept[0]) if self._single else sol.intercept.copy()
         self.curvature_grid_ = np.linspace(xs[0], xs[-1], 200)
@@ -218,6 +220,40 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         constant = np.ptp(g) <= 1e-12 * np.max(g) and np.max(g) > 0
         self.lam_scipy_ = alpha / float(g[0]) if constant and self.affine == "free" else None
         return self
+
+    # ------------------------------------------------- smoother statistics
+    def _statistic(self, name):
+        if not hasattr(self, "_solution"):
+            raise AttributeError(f"{name} is set by fit.")
+        if self._leverages is None:
+            self._leverages = self._criteria.fit(self.alpha_)[1]
+        lev = self._leverages
+        if name == "leverages_":
+            return lev
+        if name == "df_":
+            return float(lev.sum())
+        return getattr(self._criteria, name[:3])(self._solution, lev)
+
+    @property
+    def leverages_(self):
+        """Diagonal of the smoother matrix per training sample (computed on first access
+        for a fixed ``alpha``: about two solves)."""
+        return self._statistic("leverages_")
+
+    @property
+    def df_(self):
+        """Effective degrees of freedom: the trace of the smoother."""
+        return self._statistic("df_")
+
+    @property
+    def gcv_score_(self):
+        """Weighted GCV score ``mean_w(residual^2) / (1 - df / n)^2``."""
+        return self._statistic("gcv_score_")
+
+    @property
+    def loo_score_(self):
+        """Weighted mean of the exact leave-one-out squared errors."""
+        return self._statistic("loo_score_")
 
     # -------------------------------------------------------------- predict
     def _check_X(self, X):
@@ -422,7 +458,7 @@ class _Criteria:
         best = int(np.argmin([tried[g][0] for g in grid]))
         lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
         if hi > lo:
-            optimize.minimize_scalar(evaluate, bounds=(lo, hi), method="bounded", options={"xatol": 0.01})
+            optimize.minimize_scalar(evaluate, bounds=(lo, hi), method="bounded", options={"xatol": 0.05})
         grid = np.array(sorted(tried))
         vals = np.array([tried[g][0] for g in grid])
         best = grid[int(np.argmin(vals))]
