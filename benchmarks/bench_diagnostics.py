@@ -11,21 +11,26 @@ For each size (width ``n``, samples ``m``, input dimension ``d``; default
 * **Curvature summary** (everything of ``CurvatureDiagnostics`` except the two
   top eigenvalues): ridges, stability weights of every ridge, merging,
   ``weighted_curvature_``, ``weighted_curvature_per_neuron_``,
-  ``hessian_lower_bound_``, activation rates, knots on data.  Timed as
+  ``hessian_lower_bound_``, activation rates, knots on data, training loss.
+  In 1-D the weights, rates and distances to the data come from the sorted
+  inputs; for ``d > 1`` from one blocked pass over the pre-activations.  Timed as
   ``CurvatureDiagnostics(prefit=True).fit`` minus the time spent in the two
   eigenvalue calls (measured inside the same call, by wrapping
   ``curvature._top_eigenvalue``), and also the free function
   ``weighted_curvature`` alone.
 * **Rank measures**: ``RankDiagnostics(prefit=True).fit`` (SVD, active mask,
-  pairwise angles, greedy line/orientation clustering, cosine matrix), run in
-  a forked child process and abandoned after ``--rank-timeout`` seconds
-  (default 120; printed as ``inf``): the greedy clustering costs
-  ``O(n_clusters * n^2)``, which for unclustered directions in ``d = 10`` is
-  ``O(n^3)`` (about 12 s at ``n = 2000``, so far beyond the timeout at
-  ``n = 10^4``).
+  pairwise angles, greedy line/orientation clustering; the ``n_active^2``
+  ``cosine_matrix_`` is only formed when read, so it is not timed), run in a
+  forked child process and abandoned after ``--rank-timeout`` seconds
+  (default 120; printed as ``inf``).  For ``d = 1`` the hidden vectors
+  ``(w, b)`` are planar and everything comes from their sorted polar angles;
+  for ``d = 10`` from one blocked pass over the cosines (``n^2 (d + 1)``
+  flops), with ``mean_angle_`` over 2^21 sampled pairs (``max_angle_`` and the
+  clusters exact).
 * **Sharpness**: the ``sharpness_`` eigenvalue of the same call (Lanczos,
-  ``which='LA'``, tol 1e-10 on analytic Hessian-vector products), with the
-  number of Hessian-vector products; and one gradient evaluation
+  ``which='LA'``, tol 1e-10 on analytic Hessian-vector products that reuse one
+  forward pass), with the number of Hessian-vector products (the forward pass
+  is inside the timed call); and one gradient evaluation
   (``sklearn_shallowrelu._network.Network.loss_and_grad``, best of 5) in the
   same run.  The ratio "sharpness / gradient" is the cost of the sharpness in
   gradient evaluations.
@@ -89,19 +94,24 @@ class _EigTimer:
 
         def timed(net, params, batch, gauss_newton, with_output_bias):
             count = [0]
-            hvp = net.hvp
+            make = net._hvp_operator
 
-            def counting(*args, **kwargs):
-                count[0] += 1
-                return hvp(*args, **kwargs)
+            def counting_operator(*args, **kwargs):
+                apply = make(*args, **kwargs)
 
-            net.hvp = counting
+                def counted(direction):
+                    count[0] += 1
+                    return apply(direction)
+
+                return counted
+
+            net._hvp_operator = counting_operator
             t = time.perf_counter()
             try:
                 return orig(net, params, batch, gauss_newton, with_output_bias)
             finally:
                 self.calls.append((gauss_newton, time.perf_counter() - t, count[0]))
-                del net.hvp
+                del net._hvp_operator
 
         curvature_module._top_eigenvalue = timed
         return self

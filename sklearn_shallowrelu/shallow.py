@@ -58,6 +58,14 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         random signs, zero bias.  ``'antisymmetric'``: units in pairs with equal
         hidden parameters and opposite output weights, so that the network is
         zero at the start (Jin & Montufar's ASI; needs an even width).
+    fit_intercept : bool, default=True
+        Whether the output bias ``c`` is trained.  False: ``c`` is 0 at the start
+        (the other parameters start as with True, from the same
+        ``random_state``), is never updated and ``intercept_`` is 0, as in the
+        models without output bias of the implicit-bias literature; the
+        sharpness is then that of the trained parameters (the Hessian without
+        the rows and columns of ``c``).  A warm start from a model fitted with
+        an intercept keeps that intercept, fixed.
     solver : {'gd', 'sgd', 'mirror'}, default='gd'
         Full-batch gradient descent, mini-batch SGD, or full-batch mirror descent
         ``phi'(theta_{t+1} - theta_0) = phi'(theta_t - theta_0) - eta grad L``.
@@ -142,6 +150,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         "init": [StrOptions(set(INIT_NAMES)), Initialization, callable, tuple],
         "init_scale": [Interval(Real, 0, None, closed="neither")],
         "output_init": [StrOptions({"auto", "zero", "balanced", "antisymmetric"})],
+        "fit_intercept": ["boolean"],
         "solver": [StrOptions({"gd", "sgd", "mirror"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -168,6 +177,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         init="he",
         init_scale=1.0,
         output_init="auto",
+        fit_intercept=True,
         solver="gd",
         learning_rate=0.01,
         max_iter=200,
@@ -191,6 +201,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         self.init = init
         self.init_scale = init_scale
         self.output_init = output_init
+        self.fit_intercept = fit_intercept
         self.solver = solver
         self.learning_rate = learning_rate
         self.max_iter = max_iter
@@ -211,6 +222,10 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
     # ---------------------------------------------------------------- set-up
     def _network(self):
         return Network(get_activation(self.activation), _OUTPUT_SCALE[self.parametrization](self.n_hidden))
+
+    def _frozen(self):
+        """The parameter groups that training does not move."""
+        return () if self.fit_intercept else ("c",)
 
     def _validate(self, X, y, sample_weight, reset):
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True,
@@ -240,6 +255,8 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
             c = rng.uniform(-bound, bound, n_outputs) if self.parametrization == "standard" else np.zeros(n_outputs)
             if self.output_init == "antisymmetric":
                 v, c = np.vstack([v, -v]), np.zeros(n_outputs)
+        if not self.fit_intercept:
+            c = np.zeros(n_outputs)  # after the draws above, so that W, b and v do not depend on fit_intercept
         k = self.init_scale
         return Params(k * W, k * b, k * v, k * c)
 
@@ -260,13 +277,16 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
     def _check_init_params(self, init_params, d, k, dtype):
         shapes = {"hidden_weights": (self.n_hidden, d), "hidden_bias": (self.n_hidden,),
                   "output_weights": (self.n_hidden, k), "intercept": (k,)}
+        given = dict(init_params) if self.fit_intercept else {"intercept": np.zeros(k), **init_params}
         arrays = []
         for name, shape in shapes.items():
-            a = np.asarray(init_params[name], dtype=dtype)
+            a = np.asarray(given[name], dtype=dtype)
             a = a.reshape(shape) if a.size == np.prod(shape) else a
             if a.shape != shape or not np.all(np.isfinite(a)):
-                raise ValueError(f"init_params[{name!r}] must be finite with shape {shape}; got {np.shape(init_params[name])}.")
+                raise ValueError(f"init_params[{name!r}] must be finite with shape {shape}; got {np.shape(given[name])}.")
             arrays.append(a)
+        if not self.fit_intercept and np.any(arrays[-1]):
+            raise ValueError("With fit_intercept=False, init_params['intercept'] must be zero or left out.")
         return Params(*arrays)
 
     def _potentials(self):
@@ -288,7 +308,9 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
         init_params : dict, default=None
-            Explicit start (keys as returned by :meth:`initialize`).
+            Explicit start (keys as returned by :meth:`initialize`; with
+            ``fit_intercept=False``, ``'intercept'`` may be left out and must be
+            zero otherwise).
 
         Returns
         -------
@@ -386,10 +408,12 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         return out[:, 0, :] if self.output_weights_.ndim == 1 else out
 
     def sharpness(self, X, y, sample_weight=None, gauss_newton=False):
-        """Top eigenvalue of the Hessian of the loss on ``(X, y)`` at the fitted parameters."""
+        """Top eigenvalue of the Hessian of the loss on ``(X, y)`` at the fitted parameters
+        (the trained ones: without the intercept if ``fit_intercept=False``)."""
         check_is_fitted(self)
         X, y, Y, sw = self._validate(X, y, sample_weight, reset=False)
-        return self._network().sharpness(self._params(), Batch(X, Y, sw), gauss_newton=gauss_newton)
+        return self._network().sharpness(self._params(), Batch(X, Y, sw), gauss_newton=gauss_newton,
+                                         frozen=self._frozen())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -432,6 +456,8 @@ class _Trainer:
         """Replace ``state['params']`` (and the mirror dual) by the updated ones; new arrays, so a
         caller holding the old ones can restore them."""
         params, eta = state["params"], self.eta
+        if not self.est.fit_intercept:  # c is no parameter then: it keeps its value, in mirror descent too
+            grad.c = np.zeros_like(grad.c)
         if self.pots is None:
             state["params"] = Params(*(a - eta * g for a, g in zip(params.arrays(), grad.arrays())))
             return
@@ -453,7 +479,7 @@ class _Trainer:
         M = self._preconditioner(state)
         if M is not None and not (np.all(np.isfinite(M)) and np.all(M > 0)):
             return np.nan
-        return self.net.sharpness(state["params"], self.train, preconditioner=M)
+        return self.net.sharpness(state["params"], self.train, preconditioner=M, frozen=self.est._frozen())
 
     def _record(self, state, loss):
         est, t = self.est, state["n_iter"]

@@ -459,3 +459,65 @@ def test_activations():
     r = diagnose(fitted_net([[2.0]], [0.0], [1.0], activation="abs"), X)
     np.testing.assert_allclose(r.ridge_amplitudes_, [4.0])
 
+
+
+# ------------------------------------------------------------------ fast paths = brute force
+def _brute_weight_multi(X, S, w):
+    """The former dense definition: conditional means over the (n_samples, n_hyperplanes) matrix
+    ``S`` of signed distances ``u . x - t`` (given, so that inputs on a hyperplane up to rounding
+    are on the same side as in the code under test)."""
+    def one_sided(S):
+        M = (S > 0) * w[:, None]
+        mass = M.sum(axis=0)
+        safe = np.where(mass > 0, mass, 1.0)
+        g = (mass / w.sum()) ** 2 * np.sum(M * S, axis=0) / safe * np.sqrt(1 + np.sum(((M.T @ X) / safe[:, None]) ** 2, axis=1))
+        return np.where(mass > 0, g, 0.0)
+
+    return np.minimum(one_sided(S), one_sided(-S))
+
+
+def test_weights_rates_and_knot_distances_equal_the_dense_definitions():
+    rng = np.random.RandomState(0)
+    for d in (1, 3):
+        X = np.round(rng.standard_normal((60, d)), 1)  # a grid: inputs on hyperplanes, ties
+        sw = rng.uniform(0.2, 3.0, 60)
+        W = np.round(rng.standard_normal((40, d)), 1)
+        b = np.round(rng.standard_normal(40), 1)
+        W[:5] = 0.0  # no ridge: all or nothing active
+        b[:5] = [1.0, -1.0, 0.0, 0.5, -0.5]
+        W[5:10], b[5:10] = W[10:15], -(X[:5] * W[10:15]).sum(axis=1)  # hyperplanes through inputs
+        b[15] = -np.max(X @ W[15]) - 1.0  # outside the data
+        net = fitted_net(W, b, rng.standard_normal(40))
+        r = CurvatureDiagnostics(net, prefit=True).fit(X, np.zeros(60), sample_weight=sw)
+        pre = X @ W.T + b
+        np.testing.assert_allclose(r.activation_rate_, sw @ (pre > 0) / sw.sum(), rtol=1e-13, atol=1e-15)
+        has = np.linalg.norm(W, axis=1) > 0
+        S = pre[:, has] / np.linalg.norm(W[has], axis=1)  # the signs of the pre-activations
+        assert np.sum(pre[:, has] == 0) >= 3  # ties: inputs on hyperplanes
+        np.testing.assert_allclose(r.ridge_weights_[has], _brute_weight_multi(X, S, sw), rtol=1e-10, atol=1e-14)
+        assert r.ridge_weights_[15] == 0.0 and r.knots_on_data_
+        U, T = rng.standard_normal((20, d)), rng.standard_normal(20)
+        U /= np.linalg.norm(U, axis=1, keepdims=True)
+        np.testing.assert_allclose(stability_weight_multi(X, U, T, sw), _brute_weight_multi(X, X @ U.T - T, sw),
+                                   rtol=1e-10, atol=1e-14)
+        keep = np.flatnonzero(np.linalg.norm(W, axis=1) > 0)[5:]
+        for shift, on_data in ((0.0, True), (0.0123457, False)):  # on the grid, then off it
+            W2, b2 = W[keep], b[keep] + shift * np.linalg.norm(W[keep], axis=1)
+            r2 = CurvatureDiagnostics(fitted_net(W2, b2, np.ones(len(keep))), prefit=True).fit(X, np.zeros(60))
+            dense = np.min(np.abs(X @ r2.normals_.T - r2.offsets_))
+            assert r2.knots_on_data_ == (dense < 1e-6 * max(1, np.abs(X).max())) == on_data
+
+
+def test_merging_equals_the_kd_tree_pairs():
+    from scipy.spatial import cKDTree
+
+    from sklearn_shallowrelu.diagnostics.curvature import _close_pairs
+
+    rng = np.random.RandomState(0)
+    P = rng.standard_normal((300, 4))
+    P[100:150] = P[:50] + 1e-10 * rng.standard_normal((50, 4))  # near duplicates
+    P[150:160] = P[0]  # exact duplicates
+    for tol in (1e-9, 1e-3, 0.5):
+        fast = {tuple(sorted(p)) for p in _close_pairs(P, tol)}
+        ref = {tuple(p) for p in cKDTree(P).query_pairs(r=tol, output_type="ndarray")}
+        assert fast == ref and len(ref) >= 50

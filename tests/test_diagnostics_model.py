@@ -32,3 +32,25 @@ def test_adapter_reads_the_last_pipeline_step_and_refuses_others():
     np.testing.assert_allclose(p.predict(pipe[0].transform(X))[:, 0], pipe.predict(X), rtol=1e-10)
     with pytest.raises(TypeError, match="Cannot read"):
         network_parameters(StandardScaler().fit(X))
+
+
+def test_network_without_output_bias_is_read_as_such():
+    import numpy as np
+
+    from sklearn_shallowrelu import CurvatureDiagnostics, ShallowReLURegressor
+    from sklearn_shallowrelu.diagnostics import network_parameters
+
+    x = np.linspace(-1, 1, 20)[:, None]
+    net = ShallowReLURegressor(n_hidden=8, fit_intercept=False, max_iter=50, learning_rate=0.05,
+                               random_state=0).fit(x, x[:, 0] ** 2)
+    assert network_parameters(net).has_output_bias is False
+    diag = CurvatureDiagnostics(net, prefit=True).fit(x, x[:, 0] ** 2)
+    with_bias = ShallowReLURegressor(n_hidden=8, max_iter=50, learning_rate=0.05, random_state=0).fit(
+        x, x[:, 0] ** 2)
+    # same hidden layer and output weights, but an output bias: the bound gains its constant 1
+    with_bias.hidden_weights_, with_bias.hidden_bias_ = net.hidden_weights_, net.hidden_bias_
+    with_bias.output_weights_, with_bias.intercept_ = net.output_weights_, 0.0
+    other = CurvatureDiagnostics(with_bias, prefit=True).fit(x, x[:, 0] ** 2)
+    assert other.hessian_lower_bound_ == pytest.approx(diag.hessian_lower_bound_ + 1.0, rel=1e-12)
+    # and the sharpness leaves the bias direction out: never above the one with it
+    assert diag.sharpness_ <= other.sharpness_ + 1e-9

@@ -4,6 +4,7 @@ differences, and Lanczos sharpness against the dense Hessian's eigvalsh."""
 import numpy as np
 import pytest
 
+from sklearn_shallowrelu import _network
 from sklearn_shallowrelu._network import Batch, Network, Params
 from sklearn_shallowrelu.activations import ACTIVATIONS
 
@@ -63,3 +64,33 @@ def test_lanczos_sharpness_equals_dense_eigvalsh(act):
     # the Gauss-Newton part alone is (1/m) J^T P J: its top eigenvalue from the m x m side
     J = np.column_stack([net.hvp(params, batch, params.like(e), gauss_newton=True).flat() for e in np.eye(dim)])
     assert net.sharpness(params, batch, gauss_newton=True, tol=1e-10) == pytest.approx(np.linalg.eigvalsh(J)[-1], rel=1e-8)
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh"])
+@pytest.mark.parametrize("k", [1, 2])
+@pytest.mark.parametrize("d", [1, 3])
+def test_row_blocks_give_the_gradient_of_all_rows(monkeypatch, act, k, d):
+    # blocks of 3 rows of the 11 (the last one shorter), against one block of all rows
+    batch, params, _ = _setup(k, seed=3, d=d)
+    loss, grad = Network(ACTIVATIONS[act], 0.5).loss_and_grad(params, batch)
+    monkeypatch.setattr(_network, "_BLOCK_BYTES", 3 * params.W.shape[0] * 8)
+    net = Network(ACTIVATIONS[act], 0.5)
+    for _ in range(2):  # the second call reuses the work buffers of the first
+        loss_b, grad_b = net.loss_and_grad(params, batch)
+        assert loss_b == pytest.approx(loss, rel=1e-14)
+        np.testing.assert_allclose(grad_b.flat(), grad.flat(), rtol=1e-13, atol=1e-15)
+    assert net._buffers[("Z", (3, params.W.shape[0]), np.dtype(float))].shape == (3, 7)
+
+
+def test_float32_gradient_stays_float32():
+    # an np.float64 output scale (NTK) must not promote the float32 gradient
+    batch, params, _ = _setup(1, seed=4)
+    ones = np.ones(len(batch.X))
+    batch32 = Batch(batch.X.astype(np.float32), batch.Y.astype(np.float32), ones)
+    params32 = Params(*(a.astype(np.float32) for a in params.arrays()))
+    net = Network(ACTIVATIONS["relu"], 1 / np.sqrt(7))
+    loss32, grad32 = net.loss_and_grad(params32, batch32)
+    loss, grad = net.loss_and_grad(params, Batch(batch.X, batch.Y, ones))
+    assert all(g.dtype == np.float32 for g in grad32.arrays())
+    assert loss32 == pytest.approx(loss, rel=1e-5)
+    np.testing.assert_allclose(grad32.flat(), grad.flat(), rtol=1e-4, atol=1e-5)

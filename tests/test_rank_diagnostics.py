@@ -353,3 +353,108 @@ def test_default_estimator_is_a_shallow_relu_regressor():
     X = np.random.RandomState(0).standard_normal((20, 2))
     rd = RankDiagnostics().fit(X, X[:, 0])
     assert isinstance(rd.estimator_, ShallowReLURegressor) and rd.transform(X).shape == (20, 100)
+
+
+# ------------------------------------------------------------------------------ fast paths = brute force
+def _brute_angles(U):
+    """The former O(n^2)-memory definition: arccos of every pair i < j."""
+    i, j = np.triu_indices(len(U), k=1)
+    angles = np.degrees(np.arccos(np.clip(np.sum(U[i] * U[j], axis=1), -1.0, 1.0)))
+    return angles.max(), angles.mean()
+
+
+def _brute_clusters(U, threshold, lines):
+    """The former step-by-step greedy loop on the dense neighbour matrix."""
+    S = U @ U.T
+    A = (np.abs(S) if lines else S) >= threshold
+    np.fill_diagonal(A, True)
+    labels, free, k = np.full(len(U), -1), np.ones(len(U), dtype=bool), 0
+    while free.any():
+        centre = int(np.argmax(np.where(free, A[:, free].sum(axis=1), -1)))
+        members = free & A[centre]
+        labels[members], free, k = k, free & ~members, k + 1
+    sizes = np.bincount(labels)
+    first = np.array([np.flatnonzero(labels == c)[0] for c in range(k)])
+    rank = np.empty(k, dtype=int)
+    rank[np.lexsort((first, -sizes))] = np.arange(k)
+    return rank[labels]
+
+
+def _bundles(rng, n, dim, n_bundles, spread):
+    """Unit rows in a few bundles (and their opposites) plus scattered ones: clusters of all sizes."""
+    centres = rng.standard_normal((n_bundles, dim))
+    rows = centres[rng.randint(n_bundles, size=n)] * rng.choice([-1.0, 1.0], size=(n, 1))
+    rows += spread * rng.standard_normal((n, dim))
+    rows[: n // 5] = rng.standard_normal((n // 5, dim))
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3, 11])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fast_angles_and_clusters_equal_the_brute_force(dim, seed):
+    from sklearn_shallowrelu.diagnostics.rank import pairwise_angles
+
+    rng = np.random.RandomState(seed)
+    U = _bundles(rng, 250, dim, 4, 0.05) if dim > 1 else rng.choice([-1.0, 1.0], size=(250, 1))
+    largest, mean = pairwise_angles(U)
+    ref_max, ref_mean = _brute_angles(U)
+    # planar directions use polar angles: arccos of a cosine near 1 is only good to ~1e-6 degrees
+    assert largest == pytest.approx(ref_max, abs=1e-5)
+    assert mean == pytest.approx(ref_mean, abs=1e-6)
+    for threshold in (0.98, 0.9):
+        for lines in (False, True):
+            np.testing.assert_array_equal(cluster_directions(U, threshold, lines), _brute_clusters(U, threshold, lines))
+
+
+def test_mean_angle_is_sampled_beyond_max_pairs():
+    from sklearn_shallowrelu.diagnostics.rank import pairwise_angles
+
+    U = _bundles(np.random.RandomState(0), 400, 5, 3, 0.3)
+    exact = _brute_angles(U)
+    largest, mean = pairwise_angles(U, max_pairs=8000)  # 20 of the 399 shifts
+    assert largest == pytest.approx(exact[0], abs=1e-9)  # the maximum stays exact
+    assert mean == pytest.approx(exact[1], rel=0.02) and mean != pytest.approx(exact[1], rel=1e-9)
+    assert pairwise_angles(U, max_pairs=400 * 399 // 2)[1] == pytest.approx(exact[1], rel=1e-12)
+
+
+@pytest.mark.parametrize("d", [1, 3])
+def test_active_mask_equals_the_dense_definition(d):
+    from sklearn_shallowrelu.diagnostics.rank import active_neurons
+
+    rng = np.random.RandomState(d)
+    X = rng.standard_normal((700, d))  # more inputs than the 256 tried first
+    W = rng.standard_normal((300, d))
+    b = rng.standard_normal(300) * rng.choice([0.1, 3.0], size=300)
+    b[:10] = -np.max(X @ W[:10].T, axis=0)  # exactly zero at their best input: dead
+    b[10:20] = -np.max(X @ W[10:20].T, axis=0) + 1e-9  # positive at one input only
+    v = np.ones(300)
+    dense = np.max(X @ W.T + b, axis=0) > 0
+    assert 20 < dense.sum() < 290
+    np.testing.assert_array_equal(active_neurons(W, b, v, X), dense)
+    assert not active_neurons(W, b, v, X)[:10].any() and active_neurons(W, b, v, X)[10:20].all()
+
+
+def test_cosine_matrix_is_formed_on_demand_and_refreshed_by_refit():
+    X = np.random.RandomState(0).standard_normal((40, 2))
+    rd = _diagnose([_rotation(0), _rotation(30)], [0, 0], [1, 1], X, use_bias=False)
+    c30 = np.cos(np.radians(30))
+    np.testing.assert_allclose(rd.cosine_matrix_, [[1, c30], [c30, 1]])
+    rd.set_params(estimator=_handmade([_rotation(0), _rotation(60)], [0, 0], [1, 1])).fit(X)
+    np.testing.assert_allclose(rd.cosine_matrix_[0, 1], 0.5)
+    assert not hasattr(RankDiagnostics(), "cosine_matrix_")
+
+
+def test_output_sign_positive_restricts_the_angles_to_positive_units():
+    X = np.random.RandomState(0).standard_normal((50, 2))
+    W = [_rotation(0), _rotation(1), _rotation(2), _rotation(120)]
+    v = [1.0, 2.0, 0.5, -0.3]  # the wide unit has a negative output weight
+    anyone = _diagnose(W, [0, 0, 0, 0], v, X, use_bias=False)
+    positive = _diagnose(W, [0, 0, 0, 0], v, X, use_bias=False, output_sign="positive")
+    assert anyone.max_angle_ == pytest.approx(120.0, abs=1e-9) and anyone.n_active_ == 4
+    assert positive.max_angle_ == pytest.approx(2.0, abs=1e-9) and positive.n_active_ == 3
+    assert positive.mean_angle_ == pytest.approx(4.0 / 3, abs=1e-9)
+    np.testing.assert_array_equal(positive.active_mask_, [True, True, True, False])
+    assert positive.cosine_matrix_.shape == (3, 3) and positive.n_lines_ == 1
+    np.testing.assert_allclose(positive.singular_values_, anyone.singular_values_)
+    with pytest.raises(ValueError, match="one output"):
+        RankDiagnostics(ShallowReLURegressor(n_hidden=3, max_iter=2), output_sign="positive").fit(X, X)

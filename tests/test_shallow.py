@@ -8,8 +8,10 @@ import pytest
 from numpy.polynomial import chebyshev
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_shallowrelu import ShallowReLURegressor
+from sklearn_shallowrelu._network import Batch, Params
 from sklearn_shallowrelu.datasets import load_jin_montufar
 from sklearn_shallowrelu.init import Uniform
 from sklearn_shallowrelu.potentials import HyperbolicEntropy
@@ -292,3 +294,65 @@ def test_refit_removes_stale_knots():
     assert not hasattr(net, "knots_") and not hasattr(net, "slope_jumps_")
     net.set_params(activation="relu").fit(np.hstack([X, X]), y)
     assert not hasattr(net, "knots_")
+
+
+@pytest.mark.parametrize("solver", ["gd", "mirror"])
+def test_without_intercept_c_stays_zero_and_the_rest_follows_its_gradient(solver):
+    X, y = _data()
+    kw = dict(n_hidden=20, solver=solver, potential="quadratic", learning_rate=0.1, max_iter=30, random_state=0)
+    with_c = ShallowReLURegressor(**kw)
+    net = ShallowReLURegressor(fit_intercept=False, **kw)
+    p0 = net.initialize(X, y)
+    assert np.all(p0["intercept"] == 0) and np.any(with_c.initialize(X, y)["intercept"] != 0)
+    for key in ("hidden_weights", "hidden_bias", "output_weights"):  # same draws as with an intercept
+        np.testing.assert_array_equal(p0[key], with_c.initialize(X, y)[key])
+    net.fit(X, y)
+    assert net.intercept_ == 0.0
+    # hand-written GD on (W, b, v) with c = 0, from the network's gradient (finite-difference tested)
+    network, batch = net._network(), Batch(X, y[:, None], np.ones(len(y)))
+    p = Params(p0["hidden_weights"], p0["hidden_bias"], p0["output_weights"], p0["intercept"])
+    for _ in range(30):
+        g = network.loss_and_grad(p, batch)[1]
+        p = Params(p.W - 0.1 * g.W, p.b - 0.1 * g.b, p.v - 0.1 * g.v, p.c)
+    np.testing.assert_allclose(net.hidden_weights_, p.W, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(net.output_weights_, p.v[:, 0], rtol=1e-12, atol=1e-14)
+    assert net.loss_curve_[-1] == pytest.approx(network.loss(p, batch), rel=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd", "mirror"])
+def test_without_intercept_multi_output_intercepts_are_zeros(solver):
+    X, y = _data()
+    Y = np.column_stack([y + 3.0, -y])  # an offset the intercept would have taken
+    net = ShallowReLURegressor(n_hidden=10, solver=solver, potential="hyperbolic_entropy", fit_intercept=False,
+                               max_iter=20, random_state=0).fit(X, Y)
+    np.testing.assert_array_equal(net.intercept_, np.zeros(2))
+    assert net.intercept_.shape == (2,) and net.loss_curve_[-1] < net.loss_curve_[0]
+
+
+def test_without_intercept_the_sharpness_leaves_out_c():
+    X, y = _data(m=20, d=1)
+    net = ShallowReLURegressor(n_hidden=8, fit_intercept=False, max_iter=5, compute_sharpness=True,
+                               sharpness_every=5, random_state=0).fit(X, y)
+    params, batch = net._params(), Batch(X, y[:, None], np.ones(len(y)))
+    dim = params.flat().size
+    H = np.column_stack([net._network().hvp(params, batch, params.like(e)).flat() for e in np.eye(dim)])
+    top_trained, top_all = np.linalg.eigvalsh(H[:-1, :-1])[-1], np.linalg.eigvalsh(H)[-1]
+    assert top_all > top_trained * (1 + 1e-3)  # the intercept's curvature would change the answer
+    assert net.sharpness(X, y) == pytest.approx(top_trained, rel=1e-6)
+    assert net.sharpness_curve_[-1] == pytest.approx(top_trained, rel=1e-6)
+
+
+def test_without_intercept_init_params_may_leave_it_out_but_not_set_it():
+    X, y = _data()
+    net = ShallowReLURegressor(n_hidden=6, fit_intercept=False, max_iter=3, random_state=0)
+    p0 = net.initialize(X, y)
+    net.fit(X, y, init_params={k: a for k, a in p0.items() if k != "intercept"})
+    assert net.intercept_ == 0.0
+    with pytest.raises(ValueError, match="must be zero"):
+        net.fit(X, y, init_params={**p0, "intercept": np.ones(1)})
+
+
+@parametrize_with_checks([ShallowReLURegressor(n_hidden=50, fit_intercept=False, learning_rate=0.05, max_iter=300,
+                                               random_state=0)])
+def test_sklearn_checks_without_intercept(estimator, check):
+    check(estimator)

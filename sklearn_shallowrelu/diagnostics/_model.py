@@ -48,7 +48,8 @@ def network_parameters(model):
     check_is_fitted(model)
     if isinstance(model, ShallowReLURegressor):
         v = model.output_weights_.reshape(model.n_hidden, -1) * model.output_scale_
-        return NetworkParameters(model.hidden_weights_, model.hidden_bias_, v, model.intercept_, model.activation)
+        return NetworkParameters(model.hidden_weights_, model.hidden_bias_, v, model.intercept_, model.activation,
+                                 has_output_bias=getattr(model, "fit_intercept", True))
     if isinstance(model, RandomFeatureReLURegressor):
         coef = model.coef_.reshape(-1, model.n_hidden).T / np.sqrt(model.n_hidden)
         return NetworkParameters(model.hidden_weights_, model.hidden_bias_, coef, model.intercept_, "relu",

@@ -24,8 +24,7 @@ from numbers import Real
 import numpy as np
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse import coo_matrix
-from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
-from scipy.spatial import cKDTree
+from scipy.sparse.linalg import ArpackNoConvergence
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import _check_feature_names_in, _check_sample_weight, check_is_fitted, validate_data
@@ -109,15 +108,81 @@ def stability_weight(X_train, c, sample_weight=None):
     return float(g[0]) if c_arr.ndim == 0 else g.reshape(c_arr.shape)
 
 
-def _one_sided(X, S, w, total):
-    """``g~`` for the half-spaces ``S > 0`` (columns of ``S`` are hyperplanes)."""
-    M = (S > 0) * w[:, None]  # (n, m) weights of the points on the positive side
-    mass = M.sum(axis=0)
-    safe = np.where(mass > 0, mass, 1.0)
-    mean_s = np.sum(M * S, axis=0) / safe
-    mean_x = (M.T @ X) / safe[:, None]
-    g = (mass / total) ** 2 * mean_s * np.sqrt(1 + np.sum(mean_x**2, axis=1))
-    return np.where(mass > 0, g, 0.0)
+#: Elements of the per-block temporaries of :func:`_side_sums`: blocks that stay in the
+#: L2 cache run about twice as fast as blocks of sklearn's ``working_memory`` size.
+_BLOCK = 2**17
+
+
+def _side_sums(X, W, b, w, v=None, activation=None):
+    """Weight and weighted input sum of the points strictly on each side of ``W_k . x + b_k = 0``.
+
+    With output weights ``v`` and an activation, the same pass over the
+    pre-activations also gives the network's outputs (without output bias).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    W : ndarray of shape (n_hyperplanes, n_features)
+    b : ndarray of shape (n_hyperplanes,)
+    w : ndarray of shape (n_samples,)
+        Sample weights.
+    v : ndarray of shape (n_hyperplanes, n_outputs), default=None
+    activation : Activation, default=None
+
+    Returns
+    -------
+    sums : ndarray of shape (n_hyperplanes, 2, 1 + n_features)
+        ``sums[k, 0] = sum_{i: W_k.x_i + b_k > 0} w_i (1, x_i)`` and ``sums[k, 1]``
+        the same over ``< 0``; points on the hyperplane count on neither side.
+    closest : ndarray of shape (n_hyperplanes,)
+        ``min_i |W_k . x_i + b_k|``.
+    outputs : ndarray of shape (n_samples, n_outputs) or None
+        ``sum_k v_k act(W_k . x_i + b_k)`` when ``v`` is given.
+    """
+    n, m = W.shape[0], X.shape[0]
+    # point counts (exact in floating point), weights and weighted inputs in one product
+    XW = np.column_stack([np.ones(m), w, w[:, None] * X])
+    everything = XW.sum(axis=0)
+    XT = np.ascontiguousarray(X.T)
+    sums = np.empty((n, 2, XW.shape[1]))
+    closest = np.empty(n)
+    outputs = None if v is None else np.zeros((v.shape[1], m))
+    step = max(1, _BLOCK // max(m, 1))
+    S_buf, P_buf = np.empty((step, m)), np.empty((step, m))
+    for lo in range(0, n, step):
+        c = min(step, n - lo)
+        S = np.matmul(W[lo : lo + c], XT, out=S_buf[:c])
+        S += b[lo : lo + c, None]
+        P = P_buf[:c]
+        np.greater(S, 0, out=P)  # written as 0.0 / 1.0
+        sums[lo : lo + c, 0] = P @ XW
+        if v is not None:
+            outputs += v[lo : lo + c].T @ activation.value(S)
+        closest[lo : lo + c] = np.min(np.abs(S, out=P), axis=1, initial=np.inf)
+        # the negative side is the complement unless a point lies on the hyperplane
+        sums[lo : lo + c, 1] = everything - sums[lo : lo + c, 0]
+        for k in np.flatnonzero(closest[lo : lo + c] == 0):
+            sums[lo + k, 1] = (S[k] < 0) @ XW
+    # exact counts decide emptiness: a complement of rounding noise is no point
+    sums[sums[:, :, 0] == 0] = 0.0
+    return sums[:, :, 1:], closest, (None if outputs is None else outputs.T)
+
+
+def _weights_from_sums(sums, U, T, total):
+    """``g = min(g~(u, t), g~(-u, -t))`` from the side sums of the hyperplanes ``u . x = t``.
+
+    ``E[u.X - t | u.X > t] = u . E[X | u.X > t] - t``, so the conditional means
+    of ``X`` are all that is needed (clipped at 0 against rounding).
+    """
+    g = np.full(len(T), np.inf)
+    for side, sign in ((0, 1.0), (1, -1.0)):
+        mass, sx = sums[:, side, 0], sums[:, side, 1:]
+        safe = np.where(mass > 0, mass, 1.0)
+        mean_x = sx / safe[:, None]
+        mean_s = np.maximum(sign * (np.sum(U * mean_x, axis=1) - T), 0.0)
+        gs = (mass / total) ** 2 * mean_s * np.sqrt(1 + np.sum(mean_x**2, axis=1))
+        g = np.minimum(g, np.where(mass > 0, gs, 0.0))
+    return g
 
 
 def stability_weight_multi(X_train, u, t, sample_weight=None):
@@ -159,12 +224,7 @@ def stability_weight_multi(X_train, u, t, sample_weight=None):
     if U.shape[1] != X.shape[1]:
         raise ValueError(f"u has {U.shape[1]} components but X_train has {X.shape[1]} features.")
     w = _weights(sample_weight, X.shape[0])
-    total = w.sum()
-    out = np.empty(U.shape[0])
-    step = max(1, 2**21 // max(X.shape[0], 1))  # bound the (n, m) temporaries
-    for lo in range(0, U.shape[0], step):
-        S = X @ U[lo : lo + step].T - T[lo : lo + step]
-        out[lo : lo + step] = np.minimum(_one_sided(X, S, w, total), _one_sided(X, -S, w, total))
+    out = _weights_from_sums(_side_sums(X, U, -T, w)[0], U, T, w.sum())
     return float(out[0]) if single else out
 
 
@@ -212,10 +272,34 @@ def _merge_labels(U, T, tol):
     if m == 0:
         return np.zeros(0, dtype=int), 0
     P = np.column_stack([U, T])
-    pairs = cKDTree(np.vstack([P, -P])).query_pairs(r=tol, output_type="ndarray") % m
+    pairs = _close_pairs(np.vstack([P, -P]), tol) % m
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(m, m))
     n_groups, labels = connected_components(graph, directed=False)
     return labels, n_groups
+
+
+def _close_pairs(P, tol):
+    """All pairs ``i < j`` of rows of ``P`` with ``|P_i - P_j| <= tol``, shape (n_pairs, 2).
+
+    Two rows within ``tol`` are within ``tol`` along any unit direction, so the
+    candidates are the pairs that a sorted random projection puts within ``tol``
+    (plus the projection's rounding); their distances are then checked.  For
+    ridges that are not (nearly) coincident this is ``O(n log n)``, where a
+    k-d tree's pair search in ``d + 1`` dimensions is much slower for ``d = 10``.
+    """
+    n = P.shape[0]
+    r = np.random.RandomState(0).standard_normal(P.shape[1])
+    r /= np.linalg.norm(r)
+    proj = P @ r
+    order = np.argsort(proj, kind="stable")
+    ps = proj[order]
+    slack = 4 * P.shape[1] * np.finfo(np.float64).eps * np.max(np.abs(P).sum(axis=1), initial=0.0)
+    count = np.searchsorted(ps, ps + (tol + slack), side="right") - np.arange(n) - 1
+    i = np.repeat(np.arange(n), count)
+    j = i + 1 + np.arange(i.size) - np.repeat(np.cumsum(count) - count, count)
+    a, b = order[i], order[j]
+    close = np.sum((P[a] - P[b]) ** 2, axis=1) <= tol**2
+    return np.column_stack([a[close], b[close]])
 
 
 def _ridge_weights(X, U, T, sample_weight):
@@ -224,8 +308,9 @@ def _ridge_weights(X, U, T, sample_weight):
     return stability_weight_multi(X, U, T, sample_weight)
 
 
-def _merged(U, T, A, g_fun, tol):
-    """Merged ridges: representative ``(u, t)``, summed amplitudes, the sum of ``|a|`` and the weight."""
+def _merged(U, T, A, tol):
+    """Merged ridges: the index of each group's first ridge (its representative ``(u, t)``),
+    the summed amplitudes and the sum of ``|a|`` per group."""
     labels, n_groups = _merge_labels(U, T, tol)
     first = np.full(n_groups, len(labels))
     np.minimum.at(first, labels, np.arange(len(labels)))
@@ -233,7 +318,43 @@ def _merged(U, T, A, g_fun, tol):
     np.add.at(J, labels, A)
     Aabs = np.zeros(n_groups)
     np.add.at(Aabs, labels, np.linalg.norm(A, axis=1))
-    return U[first], T[first], J, Aabs, g_fun(U[first], T[first]), labels
+    return first, J, Aabs
+
+
+def _positive_mass_1d(x, w, b, sample_weight):
+    """``sum_i sample_weight_i [w_k x_i + b_k > 0]`` per neuron, for 1-D inputs, without an ``(m, n)`` array.
+
+    ``fl(w x + b)`` is monotone in ``x`` (rounding is monotone), so on the sorted
+    inputs the positive set is a suffix (``w > 0``), a prefix (``w < 0``), or all
+    or nothing (``w = 0``); its end is found by bisection on the very same
+    floating-point values as the dense ``x w + b > 0``.
+    """
+    order = np.argsort(x, kind="stable")
+    xs, ws = x[order], sample_weight[order]
+    m = xs.size
+    prefix = np.concatenate([[0.0], np.cumsum(ws)])  # weight of xs[:j]
+    suffix = np.concatenate([np.cumsum(ws[::-1])[::-1], [0.0]])  # weight of xs[j:]
+    up = w > 0
+    lo, hi = np.zeros(len(w), dtype=int), np.full(len(w), m)
+    while np.any(lo < hi):  # first j with "xs[j] positive" (w > 0) or "xs[j] not positive" (w <= 0)
+        mid = (lo + hi) // 2
+        found = (w * xs[np.minimum(mid, m - 1)] + b > 0) == up
+        open_ = lo < hi
+        hi = np.where(open_ & found, mid, hi)
+        lo = np.where(open_ & ~found, mid + 1, lo)
+    mass = np.where(up, suffix[lo], prefix[lo])
+    return np.where(w == 0, np.where(b > 0, suffix[0], 0.0), mass)
+
+
+def _distance_to_data_1d(x, knots):
+    """``min_i |x_i - c|`` for each knot ``c`` (inf without data), by sorting."""
+    if x.size == 0:
+        return np.full(len(knots), np.inf)
+    xs = np.sort(x)
+    j = np.searchsorted(xs, knots)
+    right = np.abs(xs[np.minimum(j, xs.size - 1)] - knots)
+    left = np.abs(knots - xs[np.maximum(j - 1, 0)])
+    return np.minimum(left, right)
 
 
 def weighted_curvature(params, X_train, merge_tol=1e-9, per_neuron=False, sample_weight=None):
@@ -283,8 +404,8 @@ def weighted_curvature(params, X_train, merge_tol=1e-9, per_neuron=False, sample
     U, T, A = U[has], T[has], A[has]
     if per_neuron:
         return float(np.linalg.norm(A, axis=1) @ _ridge_weights(X, U, T, sample_weight))
-    _, _, J, _, g, _ = _merged(U, T, A, lambda u, t: _ridge_weights(X, u, t, sample_weight), merge_tol)
-    return float(np.linalg.norm(J, axis=1) @ g)
+    first, J, _ = _merged(U, T, A, merge_tol)
+    return float(np.linalg.norm(J, axis=1) @ _ridge_weights(X, U[first], T[first], sample_weight))
 
 
 # ---------------------------------------------------------------- Hessian
@@ -293,29 +414,26 @@ def _top_eigenvalue(net, params, batch, gauss_newton, with_output_bias):
 
     Without a trained output bias the ``c`` block is projected out.
     """
-    dim = params.flat().size
-    mask = np.ones(dim)
-    if not with_output_bias:
-        mask[dim - params.c.size :] = 0.0
-
-    def mv(x):
-        x = mask * np.asarray(x, dtype=np.float64).ravel()
-        return mask * net.hvp(params, batch, params.like(x), gauss_newton).flat()
-
-    def dense():
-        H = np.column_stack([mv(e) for e in np.eye(dim)])
-        return float(np.linalg.eigvalsh(0.5 * (H + H.T))[-1])
-
-    if dim < 3:
-        return dense()
-    op = LinearOperator((dim, dim), matvec=mv, dtype=np.float64)
-    v0 = mask * np.random.RandomState(0).standard_normal(dim)
+    frozen = () if with_output_bias else ("c",)
     try:
-        return float(eigsh(op, k=1, which="LA", v0=v0, tol=1e-10, return_eigenvectors=False)[0])
+        return net.sharpness(params, batch, gauss_newton, tol=1e-10, frozen=frozen)
     except ArpackNoConvergence:  # pragma: no cover - rare; small problems only
-        if dim <= 3000:
-            return dense()
+        if params.flat().size <= 3000:
+            return net.sharpness(params, batch, gauss_newton, frozen=frozen, method="dense")
         raise
+
+
+def _chunked_loss(net, params, X, Y, sample_weight):
+    """``net.loss`` over the whole data, evaluated on row blocks that stay in cache
+    (the one-shot ``(n_samples, n_hidden)`` temporaries cost more in page faults
+    than in arithmetic)."""
+    rows = max(1, _BLOCK // max(params.W.shape[0], 1))
+    total, loss = sample_weight.sum(), 0.0
+    for lo in range(0, len(X), rows):
+        w = sample_weight[lo : lo + rows]
+        if w.sum() > 0:
+            loss += net.loss(params, Batch(X[lo : lo + rows], Y[lo : lo + rows], w)) * (w.sum() / total)
+    return loss
 
 
 # ---------------------------------------------------------------- estimator
@@ -497,13 +615,28 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         self.knots_ = U[:, 0] * T if d == 1 else None
         self.ridge_amplitudes_ = A[:, 0] if single else A
         g = np.zeros(len(b))
-        g[has] = _ridge_weights(Z, U[has], T[has], sw)
+        total = sw.sum()
+        # ridge weights, activation rates and distances of the ridges to the data
+        if d == 1:
+            g[has] = _ridge_weights(Z, U[has], T[has], sw)
+            positive = _positive_mass_1d(Z[:, 0], W[:, 0], b, sw)
+            distance = _distance_to_data_1d(Z[:, 0], self.knots_)
+            self.training_loss_ = _chunked_loss(Network(get_activation(p.activation), 1.0), Params(W, b, v, c), Z, Y, sw)
+        else:  # one pass over the (n_samples, n_hidden) pre-activations for all four
+            sums, closest, outputs = _side_sums(Z, W, b, sw, v, get_activation(p.activation))
+            R = outputs + c - Y
+            self.training_loss_ = 0.5 * float(sw @ np.sum(R * R, axis=1)) / total
+            g[has] = _weights_from_sums(sums[has], U[has], T[has], total)
+            positive = sums[:, 0, 0]
+            distance = closest / np.where(has, np.linalg.norm(W, axis=1), np.inf)
         self.ridge_weights_ = g
+        self.activation_rate_ = positive / total
+        active = has & (np.linalg.norm(A, axis=1) > 0)
+        closest = np.min(distance[active], initial=np.inf)
+        self.knots_on_data_ = bool(closest < 1e-6 * max(1.0, float(np.max(np.abs(Z), initial=0.0))))
 
-        def g_fun(u, t):
-            return _ridge_weights(Z, u, t, sw)
-
-        mu, mt, J, Jabs, mg, _ = _merged(U[has], T[has], A[has], g_fun, self.merge_tol)
+        first, J, Jabs = _merged(U[has], T[has], A[has], self.merge_tol)
+        mu, mt, mg = U[has][first], T[has][first], g[has][first]  # a representative's ridge, hence its weight
         order = np.argsort(mu[:, 0] * mt, kind="stable") if d == 1 else np.arange(len(mt))
         mu, mt, J, Jabs, mg = mu[order], mt[order], J[order], Jabs[order], mg[order]
         self.merged_normals_, self.merged_offsets_ = mu, mt
@@ -523,15 +656,9 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         net = Network(get_activation(p.activation), 1.0)
         params = Params(W, b, v, c)
         batch = Batch(Z, Y, sw)
-        self.training_loss_ = net.loss(params, batch)
         self.gn_sharpness_ = _top_eigenvalue(net, params, batch, True, p.has_output_bias)
         self.sharpness_ = _top_eigenvalue(net, params, batch, False, p.has_output_bias)
 
-        Zpre = Z @ W.T + b
-        self.activation_rate_ = (sw @ (Zpre > 0)) / sw.sum()
-        active = has & (np.linalg.norm(A, axis=1) > 0)
-        dist = np.abs(Z @ U[active].T - T[active]) if np.any(active) else np.full((1, 1), np.inf)
-        self.knots_on_data_ = bool(np.min(dist) < 1e-6 * max(1.0, float(np.max(np.abs(Z)))))
         if d == 1:
             self.total_variation_derivative_ = float(Jn.sum())
             inside = (self.merged_knots_ > Z.min()) & (self.merged_knots_ < Z.max())

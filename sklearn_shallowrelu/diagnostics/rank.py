@@ -121,7 +121,7 @@ def hidden_matrix(W, b, v=None, use_bias=True, rescale="none"):
     return M if use_bias else M[:, :-1]
 
 
-def active_neurons(W, b, v, X=None, activation="relu", use_bias=True, tol=1e-3):
+def active_neurons(W, b, v, X=None, activation="relu", use_bias=True, tol=1e-3, positive_output=False):
     """Boolean mask of the active hidden units.
 
     Unit ``k`` is active when (i) the norm of its hidden vector (``(w_k, b_k)``,
@@ -130,7 +130,9 @@ def active_neurons(W, b, v, X=None, activation="relu", use_bias=True, tol=1e-3):
     (iii) for ``activation='relu'`` and given ``X``, it is positive on at least
     one input: ``max_i w_k . x_i + b_k > 0``.  Condition (iii) is skipped for
     activations that are not zero on the negative half-line (leaky ReLU,
-    absolute value, smooth ones).
+    absolute value, smooth ones).  With ``positive_output=True`` unit ``k``
+    must also have ``v_k > 0`` (one output only), the units Chistikov et al.
+    count when they measure alignment.
     """
     W = np.asarray(W, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64).reshape(-1)
@@ -140,8 +142,35 @@ def active_neurons(W, b, v, X=None, activation="relu", use_bias=True, tol=1e-3):
     if X is not None and activation in _DEAD_BELOW_ZERO:
         X = np.asarray(X, dtype=np.float64)
         if X.shape[0] > 0:
-            mask &= np.max(X @ W.T + b, axis=0) > 0
+            mask &= _max_preactivation(X, W, b) > 0
+    if positive_output:
+        v = np.asarray(v, dtype=np.float64).reshape(len(b), -1)
+        if v.shape[1] != 1:
+            raise ValueError(f"positive output weights need one output; the network has {v.shape[1]}.")
+        mask &= v[:, 0] > 0
     return mask
+
+
+def _max_preactivation(X, W, b):
+    """``max_i w_k . x_i + b_k`` per unit where it is not positive, else a positive lower bound of it.
+
+    Without an ``(n_samples, n_hidden)`` array.
+
+    With one feature ``fl(w x + b)`` is monotone in ``x``, so the maximum is the
+    value at the smallest or the largest input, bit for bit.
+    """
+    if X.shape[1] == 1:
+        ends = np.array([X[:, 0].min(), X[:, 0].max()])
+        return np.max(ends[:, None] * W[:, 0] + b, axis=0)
+    # a few inputs already show most units positive somewhere; only the others need all inputs
+    few = X[np.linspace(0, X.shape[0] - 1, min(X.shape[0], 256)).astype(int)]
+    out = np.max(W @ few.T, axis=1) + b  # fl(s + b) is monotone in s: max(s) + b is the max of s + b
+    todo = np.flatnonzero(~(out > 0))
+    rows = max(1, _BLOCK // X.shape[0])
+    for lo in range(0, todo.size, rows):
+        k = todo[lo : lo + rows]
+        out[k] = np.max(W[k] @ X.T, axis=1) + b[k]
+    return out
 
 
 def unit_directions(M):
@@ -151,17 +180,221 @@ def unit_directions(M):
     return np.divide(M, norm, out=np.zeros_like(M), where=norm > 0)
 
 
-def pairwise_angles(U):
+#: ``mean_angle_`` is exact up to this many pairs of units, and beyond it the mean
+#: over this many pairs drawn at random (standard error below 0.1% of the mean).
+MAX_ANGLE_PAIRS = 2**21
+
+#: Elements of one block of the cosine matrix: blocks that stay in the L2 cache.
+_BLOCK = 2**17
+
+
+def _cosine_blocks(U):
+    """``(lo, U[lo:hi] @ U.T)`` for cache-sized row blocks: no ``n x n`` array."""
+    rows = max(1, _BLOCK // max(U.shape[0], 1))
+    for lo in range(0, U.shape[0], rows):
+        yield lo, U[lo : lo + rows] @ U.T
+
+
+def _scan_directions(U, threshold, max_pairs=MAX_ANGLE_PAIRS, random_state=0):
+    """One pass over the cosines of the unit rows ``U`` (at least one row), by blocks.
+
+    Returns
+    -------
+    lowest : float
+        Smallest cosine of two different rows (1.0 for one row).
+    mean_angle : float
+        Mean ``arccos`` over the pairs ``i < j``, in degrees (0.0 for one row):
+        exact up to ``max_pairs`` pairs; beyond, over the pairs ``(i, i + s mod n)``
+        for ``max_pairs // n`` random distinct shifts ``s``, which makes every pair
+        equally likely (an unbiased estimate).
+    orientations, lines : tuple of ndarray
+        Neighbour lists in CSR form ``(indptr, indices)``, every row its own
+        neighbour, of ``cos >= threshold`` and of ``|cos| >= threshold``.
+        Memory is proportional to the number of neighbour pairs.
+    """
+    n = U.shape[0]
+    n_pairs = n * (n - 1) // 2
+    exact = n_pairs <= max_pairs
+    if not exact:
+        shifts = np.random.RandomState(random_state).choice(np.arange(1, n), size=max(1, max_pairs // n),
+                                                            replace=False)
+    lowest, angle_sum = 1.0, 0.0
+    parts = {False: [], True: []}
+    for lo, S in _cosine_blocks(U):
+        h = S.shape[0]
+        r = np.arange(h)
+        highest = -np.inf
+        if n > 1:
+            # the diagonal takes an off-diagonal value of its row: it then changes no extremum
+            S[r, lo + r] = S[r, (lo + r + 1) % n]
+            block_lowest = float(S.min())
+            lowest = min(lowest, block_lowest)
+            highest = max(float(S.max()), -block_lowest)
+            if exact:
+                pairs = S[np.arange(n)[None, :] > (lo + r)[:, None]]
+            else:
+                pairs = S[r[:, None], (lo + r[:, None] + shifts[None, :]) % n]
+            angle_sum += float(np.sum(np.arccos(np.clip(pairs, -1.0, 1.0))))
+        for lines in (False, True):
+            if highest < threshold:  # no neighbour but itself (the usual case for unaligned units)
+                rows_, cols = r, lo + r
+            else:
+                A = (np.abs(S) if lines else S) >= threshold
+                A[r, lo + r] = True
+                rows_, cols = np.divmod(np.flatnonzero(A), n)  # much faster than a 2-D nonzero
+            parts[lines].append((np.bincount(rows_, minlength=h), cols.astype(np.int32)))
+    graphs = {}
+    for lines, blocks in parts.items():
+        counts = np.concatenate([c for c, _ in blocks])
+        graphs[lines] = (np.concatenate([[0], np.cumsum(counts)]), np.concatenate([i for _, i in blocks]))
+    n_used = n_pairs if exact else len(shifts) * n
+    mean_angle = float(np.degrees(angle_sum / n_used)) if n > 1 else 0.0
+    return lowest, mean_angle, graphs[False], graphs[True]
+
+
+def pairwise_angles(U, max_pairs=MAX_ANGLE_PAIRS, random_state=0):
     """``(max, mean)`` of ``arccos(u_i . u_j)`` in degrees over pairs ``i < j`` of unit rows.
 
-    Both are 0.0 with fewer than two rows (no spread).
+    Both are 0.0 with fewer than two rows (no spread).  The maximum is exact
+    (``arccos`` of the smallest cosine, found by blocks of the cosine matrix).
+    The mean is exact for up to ``max_pairs`` pairs; with more it is the mean
+    over about ``max_pairs`` pairs ``(i, i + s mod n)`` for random distinct
+    shifts ``s`` (seeded by ``random_state``): an unbiased estimate, within a
+    fraction of a percent of the exact mean for the default ``max_pairs``.
     """
     U = np.asarray(U, dtype=np.float64)
     if U.shape[0] < 2:
         return 0.0, 0.0
-    i, j = np.triu_indices(U.shape[0], k=1)
-    angles = np.degrees(np.arccos(np.clip(np.sum(U[i] * U[j], axis=1), -1.0, 1.0)))
-    return float(np.max(angles)), float(np.mean(angles))
+    largest, mean, _, _ = _direction_summary(U, 1.0, max_pairs, random_state)
+    return largest, mean
+
+
+def _greedy_clusters(indptr, indices):
+    """The greedy clustering of :func:`cluster_directions` on neighbour lists (CSR, symmetric).
+
+    Keeps the number of free neighbours of every vertex and decrements it along
+    the neighbour lists of the vertices a cluster takes, so the work is
+    proportional to the number of neighbour pairs instead of ``n^2`` per cluster.
+    Once no free vertex has a free neighbour but itself, the rest are
+    singletons, taken in index order as the step-by-step loop would.
+    """
+    n = len(indptr) - 1
+    degree = np.diff(indptr)
+    free = np.ones(n, dtype=bool)
+    labels = np.full(n, -1)
+    k = 0
+    while free.any():
+        candidates = np.where(free, degree, -1)
+        centre = int(np.argmax(candidates))
+        if candidates[centre] <= 1:
+            rest = np.flatnonzero(free)
+            labels[rest] = k + np.arange(rest.size)
+            k += rest.size
+            break
+        neighbours = indices[indptr[centre] : indptr[centre + 1]]
+        members = neighbours[free[neighbours]]
+        labels[members] = k
+        free[members] = False
+        k += 1
+        touched = np.concatenate([indices[indptr[r] : indptr[r + 1]] for r in members])
+        degree = degree - np.bincount(touched, minlength=n)
+    return _by_size(labels, k)
+
+
+def _by_size(labels, k):
+    """Renumber clusters ``0..k-1`` by decreasing size, ties by their lowest member."""
+    n = labels.size
+    sizes = np.bincount(labels, minlength=k)
+    first = np.full(k, n)
+    np.minimum.at(first, labels, np.arange(n))
+    rank = np.empty(k, dtype=int)
+    rank[np.lexsort((first, -sizes))] = np.arange(k)
+    return rank[labels]
+
+
+def _polar_angles(U):
+    """Polar angles of unit rows with at most two coordinates (one coordinate: 0 or pi)."""
+    return np.arctan2(U[:, 1] if U.shape[1] > 1 else np.zeros(U.shape[0]), U[:, 0])
+
+
+def _planar_angles(theta):
+    """Exact ``(max, mean)`` pairwise angle in degrees of planar directions of polar angles ``theta``.
+
+    The angle of a pair is ``min(D, 2 pi - D)`` for the difference ``D`` of the
+    sorted polar angles, so prefix sums give the mean and the direction opposite
+    each point the maximum, in ``O(n log n)``.
+    """
+    n = theta.size
+    ts = np.sort(theta)
+    ext = np.concatenate([ts, ts + 2 * np.pi])
+    k = np.searchsorted(ext, ts + np.pi, side="right")  # p <= k - 1, k <= n + p
+    gaps = np.concatenate([ext[k - 1] - ts, ext[np.minimum(k, 2 * n - 1)] - ts])
+    largest = float(np.max(np.minimum(gaps, 2 * np.pi - gaps)))
+    k = np.minimum(k, n)  # for the mean, partners q > p: q < k closer going up, q >= k going round
+    prefix = np.concatenate([[0.0], np.cumsum(ts)])
+    p = np.arange(n)
+    up = prefix[k] - prefix[p + 1] - (k - p - 1) * ts
+    round_ = (n - k) * (2 * np.pi + ts) - (prefix[n] - prefix[k])
+    mean = float(np.sum(up + round_)) / (n * (n - 1) // 2)
+    return np.degrees(largest), np.degrees(mean)
+
+
+def _circle_clusters(theta, period, alpha):
+    """:func:`_greedy_clusters` for points on a circle of length ``period`` whose
+    neighbours are the points within ``alpha`` of them (``cos >= threshold`` for
+    planar directions with ``alpha = arccos(threshold)``).
+
+    Neighbourhoods are arcs of the sorted points, so the numbers of free
+    neighbours come from one prefix sum per cluster, without neighbour lists.
+    """
+    n = theta.size
+    order = np.argsort(theta, kind="stable")
+    ts = theta[order]
+    position = np.empty(n, dtype=int)
+    position[order] = np.arange(n)
+    ext = np.concatenate([ts - period, ts, ts + period])
+    start = np.searchsorted(ext, ts - alpha, side="left")
+    end = np.searchsorted(ext, ts + alpha, side="right")
+    whole = end - start >= n
+    free = np.ones(n, dtype=bool)  # by sorted position
+    labels = np.full(n, -1)
+    k = 0
+    while True:
+        count = np.concatenate([[0], np.cumsum(np.tile(free, 3))])
+        degree = np.where(whole, count[n], count[end] - count[start])[position]
+        candidates = np.where(free[position], degree, -1)
+        centre = position[int(np.argmax(candidates))]
+        if candidates.max(initial=-1) <= 1:
+            break
+        span = np.arange(n) if whole[centre] else np.arange(start[centre], end[centre]) % n
+        span = span[free[span]]
+        labels[order[span]] = k
+        free[span] = False
+        k += 1
+    rest = np.flatnonzero(free[position])  # singletons, in index order
+    labels[rest] = k + np.arange(rest.size)
+    return _by_size(labels, k + rest.size)
+
+
+def _direction_summary(U, threshold, max_pairs=MAX_ANGLE_PAIRS, random_state=0):
+    """``(max_angle, mean_angle, orientation_labels, line_labels)`` of unit rows ``U`` (degrees).
+
+    Planar directions (at most two coordinates: one input feature with its
+    bias) are handled exactly through their sorted polar angles in
+    ``O(n log n)``; others by blocks of the cosine matrix (:func:`_scan_directions`).
+    """
+    n = U.shape[0]
+    if n == 0:
+        return 0.0, 0.0, np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    if U.shape[1] <= 2:
+        theta = _polar_angles(U)
+        alpha = float(np.arccos(np.clip(threshold, -1.0, 1.0)))
+        largest, mean = _planar_angles(theta) if n > 1 else (0.0, 0.0)
+        return (largest, mean, _circle_clusters(theta, 2 * np.pi, alpha),
+                _circle_clusters(np.mod(theta, np.pi), np.pi, alpha))
+    lowest, mean, orientations, lines = _scan_directions(U, threshold, max_pairs, random_state)
+    largest = float(np.degrees(np.arccos(np.clip(lowest, -1.0, 1.0))))
+    return largest, mean, _greedy_clusters(*orientations), _greedy_clusters(*lines)
 
 
 def cluster_directions(U, threshold=0.98, lines=False):
@@ -179,27 +412,10 @@ def cluster_directions(U, threshold=0.98, lines=False):
         Clusters numbered by decreasing size (ties by first appearance).
     """
     U = np.asarray(U, dtype=np.float64)
-    n = U.shape[0]
-    if n == 0:
+    if U.shape[0] == 0:
         return np.zeros(0, dtype=int)
-    S = U @ U.T
-    A = (np.abs(S) if lines else S) >= threshold
-    np.fill_diagonal(A, True)
-    labels = np.full(n, -1)
-    free = np.ones(n, dtype=bool)
-    k = 0
-    while free.any():
-        degree = np.where(free, A[:, free].sum(axis=1), -1)
-        centre = int(np.argmax(degree))
-        members = free & A[centre]
-        labels[members] = k
-        free &= ~members
-        k += 1
-    sizes = np.bincount(labels)
-    first = np.array([np.flatnonzero(labels == c)[0] for c in range(k)])
-    rank = np.empty(k, dtype=int)
-    rank[np.lexsort((first, -sizes))] = np.arange(k)
-    return rank[labels]
+    _, _, orientations, line_labels = _direction_summary(U, threshold, max_pairs=0)
+    return line_labels if lines else orientations
 
 
 def cover_count(labels, fraction=0.8):
@@ -279,6 +495,12 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     cos_threshold : float, default=0.98
         Two active units share an orientation when the cosine of their hidden
         vectors is at least this, and a line when its absolute value is.
+    output_sign : {'any', 'positive'}, default='any'
+        ``'positive'``: only units with a positive output weight ``v_k > 0``
+        count as active (one output only), as in Chistikov et al., where a
+        few small negative units would otherwise set ``max_angle_``.  Affects
+        the active mask and everything measured on it (angles, clusters, the
+        cosine matrix), not the singular values.
     min_cluster_frac : float, default=0.05
         Clusters holding fewer than this fraction of the active units are not
         counted in ``n_orientations_`` and ``n_lines_``.
@@ -362,10 +584,11 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         "active_tol": [Interval(Real, 0, 1, closed="left")],
         "cos_threshold": [Interval(Real, 0, 1, closed="right")],
         "min_cluster_frac": [Interval(Real, 0, 1, closed="both")],
+        "output_sign": [StrOptions({"any", "positive"})],
     }
 
     def __init__(self, estimator=None, *, prefit=False, use_bias=True, rescale="none", rank_tol=1e-6,
-                 active_tol=1e-3, cos_threshold=0.98, min_cluster_frac=0.05):
+                 active_tol=1e-3, cos_threshold=0.98, min_cluster_frac=0.05, output_sign="any"):
         self.estimator = estimator
         self.prefit = prefit
         self.use_bias = use_bias
@@ -374,6 +597,7 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         self.active_tol = active_tol
         self.cos_threshold = cos_threshold
         self.min_cluster_frac = min_cluster_frac
+        self.output_sign = output_sign
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, **fit_params):
@@ -412,24 +636,19 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         for key, value in measures.items():
             setattr(self, key + "_", value)
 
-        mask = active_neurons(W, b, v, Z, p.activation, self.use_bias, self.active_tol)
+        mask = active_neurons(W, b, v, Z, p.activation, self.use_bias, self.active_tol,
+                              positive_output=self.output_sign == "positive")
         idx = np.flatnonzero(mask)
         U = unit_directions(hidden_matrix(W, b, use_bias=self.use_bias))[idx]
         self.active_mask_, self.n_active_ = mask, int(idx.size)
-        self.max_angle_, self.mean_angle_ = pairwise_angles(U)
-
-        lines = cluster_directions(U, self.cos_threshold, lines=True)
-        orient = cluster_directions(U, self.cos_threshold, lines=False)
+        self.max_angle_, self.mean_angle_, orient, lines = _direction_summary(U, self.cos_threshold)
         order = np.lexsort((idx, orient, lines))
         self.cluster_order_ = idx[order]
         self.cluster_labels_ = np.full(n, -1)
         self.cluster_labels_[idx] = lines
         self.orientation_labels_ = np.full(n, -1)
         self.orientation_labels_[idx] = orient
-        S = np.clip(U[order] @ U[order].T, -1.0, 1.0)
-        S = (S + S.T) / 2
-        np.fill_diagonal(S, 1.0)
-        self.cosine_matrix_ = S
+        self._sorted_directions, self._cosine_matrix = U[order], None
         self.n_lines_ = _n_large(lines, self.min_cluster_frac)
         self.n_orientations_ = _n_large(orient, self.min_cluster_frac)
         self.lines_to_cover_80_ = cover_count(lines, 0.8)
@@ -439,6 +658,20 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         v_param = v / scale if scale else v
         self.balance_per_neuron_ = balance(W, b, v_param)
         self.balance_ = float(np.max(np.abs(self.balance_per_neuron_), initial=0.0))
+
+    @property
+    def cosine_matrix_(self):
+        """Cosines of the normalised hidden vectors of the active units, in ``cluster_order_``.
+
+        Formed when first read (``n_active_^2`` floats: 800 MB for 10^4 units), not by ``fit``.
+        """
+        if getattr(self, "_cosine_matrix", None) is None:
+            U = self._sorted_directions  # AttributeError before fit, as for any fitted attribute
+            S = np.clip(U @ U.T, -1.0, 1.0)
+            S = (S + S.T) / 2
+            np.fill_diagonal(S, 1.0)
+            self._cosine_matrix = S
+        return self._cosine_matrix
 
     def transform(self, X):
         """Hidden activations ``act(X W^T + b)``, shape (n_samples, n_hidden), float64."""
