@@ -127,6 +127,10 @@ class Solution:
 
 
 _KL, _KU = 7, 7  # band of the 8-per-point ordering (lamR_prev, R, L, lamL)
+# In-block positions of the unknowns, and of the equations written in their rows:
+# the multipliers of R's equations, R = (value, slope), L = (value, -slope), the
+# multipliers of L's equations.
+_LRA, _LRB, _RV, _RS, _LV, _LS, _LLA, _LLB = range(8)
 _J = np.array([[1.0, 1.0], [0.0, -1.0]])
 
 
@@ -171,51 +175,55 @@ def _system(xs, W, mom, alpha, affine):
     # allocate them here so that the solve works in place (no 100 MB copy).
     full = np.zeros((2 * _KL + _KU + 1, N))
     ab = full[_KL:]
-    base = 8 * np.arange(m)
-    lr0, lr1, r1, r0, l1, l0, ll0, ll1 = (base + j for j in range(8))
-    nxt, prv = slice(0, m - 1), slice(1, m)  # blocks i with a next / a previous block
 
-    def put(rows, cols, vals):
-        ab[_KU + rows - cols, cols] += vals
+    def view(row, col, shift):
+        """``A[8 i + row, 8 (i + shift) + col]`` over the blocks ``i`` that have that neighbour."""
+        diag = _KU + row - col - 8 * shift
+        if not 0 <= diag < _KL + _KU + 1:
+            return None
+        return ab[diag, 8 * max(shift, 0) + col::8][: m - abs(shift)]
 
-    # constraints defining R_i
-    put(lr0, r1, 1.0)
-    put(lr1, r0, 1.0)
-    put(lr0[prv], r1[nxt], -1.0)
-    put(lr0[prv], r0[nxt], -h)
-    put(lr1[prv], r0[nxt], -1.0)
-    put(lr0, lr0, -MR[2])
-    put(lr0, lr1, -MR[1])
-    put(lr1, lr0, -MR[1])
-    put(lr1, lr1, -MR[0])
-    # stationarity in R_i and L_i (the data enter here)
-    for row in (r1, l1):
-        put(row, r1, omega)
-        put(row, l1, omega)
-    put(r1, lr0, 1.0)
-    put(r0, lr1, 1.0)
-    put(r1[nxt], lr0[prv], -1.0)
-    put(r0[nxt], lr0[prv], -h)
-    put(r0[nxt], lr1[prv], -1.0)
-    put(l1, ll0, 1.0)
-    put(l0, ll1, 1.0)
-    put(l1[prv], ll0[nxt], -1.0)
-    put(l0[prv], ll0[nxt], -h)
-    put(l0[prv], ll1[nxt], -1.0)
-    # constraints defining L_i
-    put(ll0, l1, 1.0)
-    put(ll1, l0, 1.0)
-    put(ll0[nxt], l1[prv], -1.0)
-    put(ll0[nxt], l0[prv], -h)
-    put(ll1[nxt], l0[prv], -1.0)
-    put(ll0, ll0, -ML[2])
-    put(ll0, ll1, -ML[1])
-    put(ll1, ll0, -ML[1])
-    put(ll1, ll1, -ML[0])
+    def put(row, col, vals, shift=0):
+        view(row, col, shift)[...] += vals
+
+    # R's equations: R_i - T(h) R_{i-1} - M lam = 0, with their multipliers lam
+    put(_LRA, _RV, 1.0)
+    put(_LRB, _RS, 1.0)
+    put(_LRA, _RV, -1.0, -1)
+    put(_LRA, _RS, -h, -1)
+    put(_LRB, _RS, -1.0, -1)
+    put(_LRA, _LRA, -MR[2])
+    put(_LRA, _LRB, -MR[1])
+    put(_LRB, _LRA, -MR[1])
+    put(_LRB, _LRB, -MR[0])
+    # stationarity in R_i and L_i: the data enter through f(x_i) = R(x_i) + L(x_i)
+    for row in (_RV, _LV):
+        put(row, _RV, omega)
+        put(row, _LV, omega)
+    put(_RV, _LRA, 1.0)
+    put(_RS, _LRB, 1.0)
+    put(_RV, _LRA, -1.0, 1)
+    put(_RS, _LRA, -h, 1)
+    put(_RS, _LRB, -1.0, 1)
+    put(_LV, _LLA, 1.0)
+    put(_LS, _LLB, 1.0)
+    put(_LV, _LLA, -1.0, -1)
+    put(_LS, _LLA, -h, -1)
+    put(_LS, _LLB, -1.0, -1)
+    # L's equations: L_i - T(h) L_{i+1} - M lam = 0
+    put(_LLA, _LV, 1.0)
+    put(_LLB, _LS, 1.0)
+    put(_LLA, _LV, -1.0, 1)
+    put(_LLA, _LS, -h, 1)
+    put(_LLB, _LS, -1.0, 1)
+    put(_LLA, _LLA, -ML[2])
+    put(_LLA, _LLB, -ML[1])
+    put(_LLB, _LLA, -ML[1])
+    put(_LLB, _LLB, -ML[0])
     # A free constant frees the value of R_1 and a free affine part also its
     # slope: the equation goes, and its multiplier is zero (an identity row).
     n_free = {"penalized": 0, "free_constant": 1, "free": 2}[affine]
-    for r in (lr0[0], lr1[0])[:n_free]:
+    for r in (_LRA, _LRB)[:n_free]:
         ab[:, r] = 0.0
         for j in range(max(0, r - _KU), min(N, r + _KL + 1)):
             ab[_KU + r - j, j] = 0.0
@@ -226,20 +234,22 @@ def _system(xs, W, mom, alpha, affine):
     # The information form lam = M^-1 R_1 (a weak penalty on R_1) is exact too
     # and well scaled there.
     if n_free < 2:
-        _information_form(ab, (lr0[0], lr1[0]), (r1[0], r0[0]), MR[:, 0], value_free=n_free == 1)
+        _information_form(ab, (_LRA, _LRB), (_RV, _RS), MR[:, 0], value_free=n_free == 1)
     # Near interpolation omega = W / alpha is huge and the two stationarity rows
     # of a point are nearly equal: keep their difference (free of omega) and
     # divide the first by omega, so that alpha -> 0 tends to the interpolation
     # conditions f(x_i) = y_i instead of overflowing them.
-    for d in range(-2, 7):
-        col = r1 + d
-        ok = col < N
-        ab[_KU + l1[ok] - col[ok], col[ok]] -= ab[_KU + r1[ok] - col[ok], col[ok]]
     shrink = 1.0 / np.maximum(omega, 1.0)
-    for d in range(-_KU, _KL + 1):
-        col = r1 + d
-        ok = (col >= 0) & (col < N)
-        ab[_KU + r1[ok] - col[ok], col[ok]] *= shrink[ok]
+    for shift in (-1, 0, 1):
+        per_block = shrink[max(-shift, 0): m - max(shift, 0)]
+        for col in range(8):
+            src = view(_RV, col, shift)
+            if src is None:
+                continue
+            dst = view(_LV, col, shift)
+            if dst is not None:  # (where it is None, src holds no entry)
+                dst -= src
+            src *= per_block
     return full, omega * shrink, sigma, mass, outer_left
 
 
@@ -288,9 +298,8 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
         raise ValueError(f"Unknown affine option {affine!r}.")
     m, k = Y.shape
     ab, omega, sigma, mass, outer_left = _system(xs, W, mom, alpha, affine)
-    base = 8 * np.arange(m)
     rhs = np.zeros((8 * m, k))
-    rhs[base + 2] = omega[:, None] * Y  # (the data enter one row per point, see _system)
+    rhs[_RV::8] = omega[:, None] * Y  # the data enter one row per point (see _system)
     diag = None
     if leverages:
         G = _inverse_diagonal(*_blocks(ab[_KL:], m))[0]
