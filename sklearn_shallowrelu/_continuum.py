@@ -19,14 +19,19 @@ from ._knots import GapMoments
 __all__ = ["interval_moments", "tail_moments", "gap_moments", "evaluate"]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(10)
+_NODES2, _WEIGHTS2 = np.polynomial.legendre.leggauss(2)
 _PIECE = 0.25  # widest piece, in units of asinh(c / scale)
 
 
 def _pieces(init, a, b):
     """Quadrature pieces ``(owner, lo, hi)`` covering each ``[a_i, b_i]``."""
     s = init._length_scale()
-    fa, fb = np.arcsinh(a / s), np.arcsinh(b / s)
-    count = np.maximum(1, np.ceil((fb - fa) / _PIECE)).astype(np.intp)
+    if s is None:  # g constant between breakpoints: one piece per interval, split at them below
+        count = np.ones(len(a), dtype=np.intp)
+        s, fa, fb = 1.0, np.arcsinh(a), np.arcsinh(b)
+    else:
+        fa, fb = np.arcsinh(a / s), np.arcsinh(b / s)
+        count = np.maximum(1, np.ceil((fb - fa) / _PIECE)).astype(np.intp)
     owner = np.repeat(np.arange(len(a)), count)
     first = np.cumsum(count) - count
     frac = (np.arange(owner.size) - first[owner]) / count[owner]
@@ -52,12 +57,14 @@ def interval_moments(init, a, b):
     """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     owner, lo, hi = _pieces(init, a, b)
+    # a constant g times a quadratic: the two-point rule is exact
+    nodes, weights = (_NODES2, _WEIGHTS2) if init._length_scale() is None else (_NODES, _WEIGHTS)
     half = 0.5 * (hi - lo)
-    c = 0.5 * (hi + lo)[:, None] + half[:, None] * _NODES
-    wq = half[:, None] * _WEIGHTS
+    c = 0.5 * (hi + lo)[:, None] + half[:, None] * nodes
+    wq = half[:, None] * weights
     gp, gm = init.curvature_weight_parts(c)
-    d = (b[owner] - hi)[:, None] + half[:, None] * (1.0 - _NODES)
-    e = (lo - a[owner])[:, None] + half[:, None] * (1.0 + _NODES)
+    d = (b[owner] - hi)[:, None] + half[:, None] * (1.0 - nodes)
+    e = (lo - a[owner])[:, None] + half[:, None] * (1.0 + nodes)
     out = []
     for g, off in ((gp, d), (gm, e)):
         out.append(np.stack([np.bincount(owner, weights=np.sum(wq * g * off**k, axis=1), minlength=len(a))

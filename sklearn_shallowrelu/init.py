@@ -95,7 +95,9 @@ class Initialization:
 
     def _length_scale(self):
         """Width of the central part of ``g``: quadrature pieces are a fraction of
-        ``max(scale, |x|)`` (``g`` varies on the scale ``|x|`` in its tails)."""
+        ``max(scale, |x|)`` (``g`` varies on the scale ``|x|`` in its tails).
+        ``None`` when ``g`` is constant between its breakpoints (then a two-point
+        rule on the pieces between breakpoints is exact)."""
         return 1.0
 
     def cumulative_moments(self, u, side):
@@ -200,8 +202,7 @@ class _ConstantKnotWeight(Initialization):
         return self._interval()
 
     def _length_scale(self):
-        lo, hi = self._interval()
-        return 0.5 * (hi - lo)
+        return None
 
     def knot_density(self, x):
         lo, hi = self._interval()

@@ -9,8 +9,9 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _continuum, _knots, _solvers
+from . import _bregman, _continuum, _knots, _solvers
 from .init import INIT_NAMES, Initialization, check_init
+from .potentials import POTENTIAL_NAMES, Potential, Quadratic, WidthScaled
 
 __all__ = ["SmoothingSplineEquivalent"]
 
@@ -64,6 +65,17 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
     learning_rate : 'auto' or float, default='auto'
         Step of that descent; ``'auto'`` is ``1 / kappa_max``, the limit of the
         network's ``'auto'`` step.
+    potential : str, Potential or None, default=None
+        ``None`` (or the quadratic potential): the quadratic curvature penalty
+        above.  Another potential ``phi`` (a ``WidthScaled`` one is unwrapped),
+        with ``0 < phi''(0) < inf``: the limit of mirror descent with the
+        width-scaled potential (Liang & Montufar; design doc 3 and 6.4), the
+        non-quadratic penalty ``int D_phi(alpha(c), 0) g(c) dc`` on the jump
+        densities, solved by Newton's method on the dual with the banded solver
+        for each step.  ``alpha=0`` is the interpolating limit of mirror descent
+        from zero; ``alpha > 0`` adds the data-fit term (``sum w r^2 / 2``).
+        Needs ``|w| = 1`` initialisations (``'rademacher_uniform'``,
+        ``'uniform_knots'``); ``df_``, leverages and GCV are not defined.
 
     Attributes
     ----------
@@ -88,6 +100,8 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         Weighted mean of the exact leave-one-out squared errors at ``alpha_``.
     cv_alphas_, cv_scores_ : ndarray
         The penalties tried and their criterion (``'gcv'``/``'loo'`` only).
+    n_iter_ : int
+        Newton iterations (non-quadratic ``potential`` only).
     learning_rate_ : float
         The step used (``n_steps`` set only).
     equivalent_alpha_ : float
@@ -125,14 +139,17 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         "affine": [StrOptions({"free_constant", "penalized", "free"})],
         "n_steps": [Interval(Integral, 1, None, closed="left"), None],
         "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "potential": [StrOptions(set(POTENTIAL_NAMES)), Potential, None],
     }
 
-    def __init__(self, init="gaussian", alpha=1.0, affine="free_constant", n_steps=None, learning_rate="auto"):
+    def __init__(self, init="gaussian", alpha=1.0, affine="free_constant", n_steps=None, learning_rate="auto",
+                 potential=None):
         self.init = init
         self.alpha = alpha
         self.affine = affine
         self.n_steps = n_steps
         self.learning_rate = learning_rate
+        self.potential = potential
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -169,7 +186,25 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 f"got {len(xs)}."
             )
         group = np.searchsorted(xs, x).clip(0, len(xs) - 1)
-        if self.n_steps is not None:
+        for name in ("learning_rate_", "equivalent_alpha_", "n_iter_", "cv_alphas_", "cv_scores_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        potential = None if self.potential is None else _bregman._resolve_base(self.potential)
+        if isinstance(potential, Quadratic):
+            potential = None  # the quadratic penalty of the default path
+        if potential is not None:
+            if not isinstance(self.alpha, Real) or self.n_steps is not None:
+                raise ValueError(
+                    "A non-quadratic potential takes a numeric alpha (0 interpolates) and no n_steps; "
+                    f"got alpha={self.alpha!r}, n_steps={self.n_steps!r}."
+                )
+            sol = _bregman.bregman_fit(init, xs, Ym, W, potential, float(self.alpha), self.affine)
+            sol.fitted = sol.fitted_
+            # the affine part is (value at x_1, slope); with a free constant only the value moves
+            sol.intercept = sol.affine_[0] if self.affine == "free_constant" else np.zeros(Ym.shape[1])
+            self.n_iter_ = int(max(sol.n_iter_))
+            crit, lev, alpha = None, None, float(self.alpha)
+        elif self.n_steps is not None:
             if not isinstance(self.alpha, Real) or self.affine == "free":
                 raise ValueError(
                     "n_steps (the gradient-descent limit) takes a numeric alpha (the descent's ridge "
@@ -183,9 +218,6 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             sol, lev = fit, crit.share(fit.leverages)
             alpha = float(self.alpha)
         else:
-            for name in ("learning_rate_", "equivalent_alpha_"):
-                if hasattr(self, name):
-                    delattr(self, name)
             if self.alpha == 0:
                 raise ValueError(
                     "alpha=0 is the interpolation limit: use a small positive alpha (the solver "
@@ -199,10 +231,6 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 # leverages cost two to three solves: computed when first asked for
                 alpha, lev = float(self.alpha), None
                 sol = _knots.solve(xs, Ym, W, crit.mom, alpha, self.affine)
-        if not isinstance(self.alpha, str):
-            for name in ("cv_alphas_", "cv_scores_"):
-                if hasattr(self, name):
-                    delattr(self, name)
         if not np.all(np.isfinite(sol.fitted)):
             raise ValueError(
                 f"The spline fit is not finite at alpha={alpha!r} (overflow in the data?); "
@@ -225,6 +253,8 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
     def _statistic(self, name):
         if not hasattr(self, "_solution"):
             raise AttributeError(f"{name} is set by fit.")
+        if self._criteria is None:
+            raise AttributeError(f"{name} is not defined for a non-quadratic potential (a nonlinear smoother).")
         if self._leverages is None:
             self._leverages = self._criteria.fit(self.alpha_)[1]
         lev = self._leverages
@@ -282,6 +312,8 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
     def _evaluate(self, x, order):
         if isinstance(self._solution, _GDLimit):
             return self._solution.evaluate(x, order)
+        if isinstance(self._solution, _bregman.BregmanFit):
+            return self._solution.predict(x, order)
         return _continuum.evaluate(self.init_, self._solution, x, order)
 
     def predict_derivative(self, X, order=1):
@@ -330,7 +362,9 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         exact limit filter (``n_steps`` and ``learning_rate``: the fitted
         ``n_iter_`` and ``learning_rate_`` when the network is fitted, else
         ``max_iter`` and its ``learning_rate``), whose rough ridge level is
-        reported as ``equivalent_alpha_`` after fitting.
+        reported as ``equivalent_alpha_`` after fitting; mirror descent with a
+        width-scaled potential and no ridge term becomes its interpolating
+        limit (``potential`` = the base potential, ``alpha=0``).
 
         Parameters
         ----------
@@ -364,10 +398,15 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 n_steps=int(estimator.n_iter_) if fitted else estimator.max_iter,
                 learning_rate=float(estimator.learning_rate_) if fitted else estimator.learning_rate,
             )
+        elif isinstance(estimator.potential, WidthScaled) and not estimator.alpha:
+            # t -> infinity of mirror descent from zero: the Bregman projection
+            mapped.update(alpha=0.0, potential=estimator.potential.base)
         elif "alpha" not in params:
             raise ValueError(
-                f"solver={estimator.solver!r}: mirror descent with a quadratic-near-zero potential has "
-                "the gradient-descent limit; pass the limit's parameters explicitly."
+                f"solver={estimator.solver!r} with potential={estimator.potential!r} and alpha="
+                f"{estimator.alpha!r}: only width-scaled potentials without ridge term have a limit "
+                "implemented (the interpolating Bregman projection); an unscaled potential has the "
+                "gradient-descent limit (design doc 3(b)): pass n_steps and learning_rate explicitly."
             )
         mapped.update(params)
         return cls(**mapped)

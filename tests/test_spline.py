@@ -351,3 +351,32 @@ def test_estimator_conventions_in_one_dimension(tmp_path):
 
     with pytest.raises(NotFittedError):
         clone(est).predict(X)
+
+
+def test_width_scaled_mirror_descent_limit_through_the_estimator():
+    from sklearn_shallowrelu.potentials import QuadraticPlusPower, WidthScaled
+
+    x = np.array([-0.8, -0.3, 0.1, 0.5, 0.9])
+    y = np.array([0.3, -0.2, 0.4, 0.1, -0.3])
+    pot = QuadraticPlusPower(p=4, c=1.0)
+    lim = SmoothingSplineEquivalent(init="rademacher_uniform", alpha=0.0, potential=pot).fit(x, y)
+    np.testing.assert_allclose(lim.predict(x), y, atol=1e-10)  # interpolates
+    quad = SmoothingSplineEquivalent(init="rademacher_uniform", alpha=1e-14).fit(x, y)
+    grid = np.linspace(-0.8, 0.9, 200)
+    assert np.max(np.abs(lim.predict(grid) - quad.predict(grid))) > 1e-3  # a different curvature penalty
+    with pytest.raises(AttributeError, match="non-quadratic"):
+        lim.df_
+    # the network's mirror descent with the width-scaled potential, mapped by from_estimator
+    net = RandomFeatureReLURegressor(n_hidden=100, init="rademacher_uniform", solver="mirror", alpha=0.0,
+                                     potential=WidthScaled(pot), max_iter=10_000, random_state=0)
+    mapped = SmoothingSplineEquivalent.from_estimator(net)
+    assert mapped.potential is pot and mapped.alpha == 0.0
+    # the derivative of order 2 is the jump density: it integrates to the change of slope
+    d1 = lim.predict_derivative(grid)
+    d2 = lim.predict_derivative(grid, order=2)
+    trap = np.sum(0.5 * (d2[1:] + d2[:-1]) * np.diff(grid))
+    assert trap == pytest.approx(d1[-1] - d1[0], rel=1e-2, abs=1e-3)
+    with pytest.raises(ValueError, match="numeric alpha"):
+        SmoothingSplineEquivalent(init="rademacher_uniform", alpha="gcv", potential=pot).fit(x, y)
+    with pytest.raises(NotImplementedError, match="product grid"):
+        SmoothingSplineEquivalent(init="gaussian", alpha=0.0, potential=pot).fit(x, y)
