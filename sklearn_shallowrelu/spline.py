@@ -43,9 +43,10 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         An initialisation with a 1-D curvature weight: ``'gaussian'``,
         ``'rademacher_uniform'``, ``'uniform'``, ``'uniform_knots'``, ``'he'`` or
         such an object from :mod:`sklearn_shallowrelu.init`.
-    alpha : float > 0 or {'gcv', 'loo'}, default=1.0
+    alpha : float >= 0 or {'gcv', 'loo'}, default=1.0
         The ridge penalty of the network (scikit-learn's ``Ridge`` units), which
-        is the smoothing parameter ``lam`` of the spline.  ``'gcv'`` or
+        is the smoothing parameter ``lam`` of the spline; 0 interpolates (the
+        minimum-norm interpolant, the limit of gradient descent run to the end).  ``'gcv'`` or
         ``'loo'`` choose it by generalised cross-validation or exact
         leave-one-out over a bounded search of ``log(alpha)`` whose ends are set
         by the data (from nearly affine to nearly interpolating).
@@ -218,11 +219,6 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             sol, lev = fit, crit.share(fit.leverages)
             alpha = float(self.alpha)
         else:
-            if self.alpha == 0:
-                raise ValueError(
-                    "alpha=0 is the interpolation limit: use a small positive alpha (the solver "
-                    "is exact down to alpha ~ 1e-15 times the data scale) or alpha='gcv'."
-                )
             crit = _Criteria(x, Y, sw, xs, Ym, W, group, _continuum.gap_moments(init, xs), self.affine)
             if isinstance(self.alpha, str):
                 alpha, self.cv_alphas_, self.cv_scores_ = crit.search(self.alpha, init)
@@ -230,7 +226,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             else:
                 # leverages cost two to three solves: computed when first asked for
                 alpha, lev = float(self.alpha), None
-                sol = _knots.solve(xs, Ym, W, crit.mom, alpha, self.affine)
+                sol = _knots.solve(xs, Ym, W, crit.mom, _solver_alpha(alpha), self.affine)
         if not np.all(np.isfinite(sol.fitted)):
             raise ValueError(
                 f"The spline fit is not finite at alpha={alpha!r} (overflow in the data?); "
@@ -431,6 +427,12 @@ def _as_column(X):
     return X
 
 
+def _solver_alpha(alpha):
+    """alpha = 0 is the interpolation limit, which the solver reaches continuously
+    (its data rows are shrunk by alpha); 1e-150 is that limit in floating point."""
+    return alpha if alpha > 0 else 1e-150
+
+
 class _Criteria:
     """Fits at a given penalty and the cross-validation criteria, on pooled data,
     scored on the original samples (a tied sample's leverage is its share of
@@ -442,7 +444,7 @@ class _Criteria:
         self.n = int(np.count_nonzero(sw > 0))
 
     def fit(self, alpha):
-        sol = _knots.solve(self.xs, self.Ym, self.W, self.mom, alpha, self.affine, leverages=True)
+        sol = _knots.solve(self.xs, self.Ym, self.W, self.mom, _solver_alpha(alpha), self.affine, leverages=True)
         return sol, self.share(sol.leverages)
 
     def share(self, pooled):

@@ -216,6 +216,12 @@ def test_loo_selection_and_limits():
     # a tiny one interpolates
     interp = SmoothingSplineEquivalent(alpha=1e-16).fit(x, y)
     np.testing.assert_allclose(interp.predict(x[:, None]), y, atol=1e-6)
+    # and alpha = 0 is the interpolating limit itself, which the tiny penalties approach
+    exact = SmoothingSplineEquivalent(alpha=0.0).fit(x, y)
+    np.testing.assert_allclose(exact.predict(x[:, None]), y, atol=1e-10)
+    assert exact.df_ == pytest.approx(len(x))
+    grid = np.linspace(-2, 2, 300)[:, None]
+    assert np.max(np.abs(exact.predict(grid) - interp.predict(grid))) < 1e-5
 
 
 def test_multi_output_weights_and_float32():
