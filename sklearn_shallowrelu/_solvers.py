@@ -78,8 +78,7 @@ def top_eigenvalue(design):
     n = design.n
     if n <= 64:
         return float(max(linalg.eigvalsh(design.gram().astype(np.float64))[-1], 0.0))
-    frob2 = sum(float(np.sum(Ac.astype(np.float64) ** 2)) for _, Ac in design.chunks())
-    if frob2 == 0.0:
+    if design.sum_of_squares() == 0.0:
         return 0.0
 
     def mv(v):

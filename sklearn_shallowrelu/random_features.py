@@ -10,7 +10,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _knots, _solvers
-from ._design import Design, fits_in_memory, rows_per_chunk
+from ._design import (Design, Design1D, fits_in_memory, operator_1d_helps, rows_per_chunk,
+                      spectral_beats_operator_1d)
 from .features import ReLURandomFeatures, relu_features
 from .init import INIT_NAMES, Initialization
 from .potentials import POTENTIAL_NAMES, Potential, Quadratic, resolve_potential
@@ -431,9 +432,12 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             X, X_val, y, y_val, sw, sw_val = train_test_split(
                 X, y, sw, test_size=self.validation_fraction, random_state=rng
             )
-        # None lets the design decide from working_memory
-        explicit = {"dual": True, "chunked": False}.get(self.algorithm)
-        design = Design(X, features.weights_, features.bias_, y, sw, self.fit_intercept, explicit=explicit)
+        if self._use_operator_1d(X):
+            design = Design1D(X, features.weights_, features.bias_, y, sw, self.fit_intercept)
+        else:
+            # None lets the design decide from working_memory
+            explicit = {"dual": True, "chunked": False}.get(self.algorithm)
+            design = Design(X, features.weights_, features.bias_, y, sw, self.fit_intercept, explicit=explicit)
         mu = alpha / design.weight_sum
         out = {"n_iter_": None, "best_iteration_": None, "loss_curve_": None,
                "validation_loss_curve_": None, "learning_rate_": None, "_path_": None,
@@ -459,8 +463,19 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             return "spectral" if self._use_spectral(design) else "iterative"
         return "iterative"
 
+    def _use_operator_1d(self, X):
+        """Descend on 1-D inputs with the ``O(m + n)`` operator of :class:`Design1D`:
+        when it beats the dense products and, for ``algorithm='auto'``, when its
+        iterations beat the eigendecomposition of the spectral algorithm."""
+        m, n = X.shape[0], self.n_hidden
+        if self.solver == "ridge" or X.shape[1] != 1 or not operator_1d_helps(m, n):
+            return False
+        if self.solver == "mirror" or self.algorithm == "iterative":
+            return True
+        return self.algorithm == "auto" and not spectral_beats_operator_1d(m, n, self.max_iter)
+
     def _use_spectral(self, design):
-        if self.solver != "gd" or self.algorithm == "iterative":
+        if self.solver != "gd" or self.algorithm == "iterative" or isinstance(design, Design1D):
             return False
         if self.algorithm == "spectral":
             return True
@@ -622,7 +637,7 @@ class _Validation:
     """The held-out split of early stopping, in the design's centring."""
 
     def __init__(self, design, X, y, sw):
-        self.F = design.centred_features(X).astype(np.float64)
+        self.F = design.centred_features(X, np.float64)
         self.e = (y - design.y_mean).astype(np.float64)
         self.p = (sw / np.sum(sw)).astype(np.float64)
 
