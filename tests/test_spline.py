@@ -101,7 +101,7 @@ def test_constant_weight_and_free_affine_is_the_cubic_smoothing_spline(lam):
 
 
 def test_constant_weight_and_free_affine_is_csaps():
-    csaps = pytest.importorskip("csaps")
+    import csaps  # a test dependency (the "test" extra)
     x, y, w = _data(m=150, seed=4)
     lam = 0.01  # csaps is accurate to 3e-11 here (its error grows with lam, like scipy's)
     est = SmoothingSplineEquivalent(init=RademacherUniform(bias_range=3.0), alpha=lam / 6.0, affine="free")
