@@ -367,16 +367,24 @@ class PiecewiseLinear:
         const = intercept + np.maximum(b[w == 0], 0) @ coef[w == 0]
         has = w != 0
         xi, t = -b[has] / w[has], np.abs(w[has])[:, None] * coef[has]
+        order = np.argsort(xi)
+        self._build(xi[order], w[has][order] > 0, t[order], const)
+
+    @classmethod
+    def from_jumps(cls, knots, right, jumps, const):
+        """The network with slope ``jumps`` (n, k) at ``knots`` sorted ascending."""
+        pl = cls.__new__(cls)
+        pl._build(knots, right, jumps, const)
+        return pl
+
+    def _build(self, knots, right, jumps, const):
         self.const = np.asarray(const, dtype=np.float64)
-        right = w[has] > 0
         self.sides = []
-        for sel in (right, ~right):
-            order = np.argsort(xi[sel], kind="stable")
-            knots, jumps = xi[sel][order], t[sel][order]
-            zero = np.zeros((1, jumps.shape[1]))
-            p0 = np.vstack([zero, np.cumsum(jumps, axis=0)])
-            p1 = np.vstack([zero, np.cumsum(jumps * knots[:, None], axis=0)])
-            self.sides.append((knots, p0, p1))
+        zero = np.zeros((1, jumps.shape[1]))
+        for sel in (right, ~right):  # each side's knots stay sorted
+            k, t = knots[sel], jumps[sel]
+            self.sides.append((k, np.vstack([zero, np.cumsum(t, axis=0)]),
+                               np.vstack([zero, np.cumsum(t * k[:, None], axis=0)])))
 
     def __call__(self, x):
         """Values (p, k) at ``x`` (p,)."""
@@ -395,17 +403,22 @@ class PiecewiseLinear:
         return r0[np.searchsorted(kr, x, side="right")] - (l0[-1] - l0[np.searchsorted(kl, x, side="right")])
 
 
-def set_knot_attributes(est, W, b, v, single):
+def set_knot_attributes(est, W, b, v, single, presorted=None):
     """Set ``knots_`` (sorted ``-b_k / w_k``) and ``slope_jumps_`` (``|w_k| v_k``) on a
     fitted 1-D network; remove them otherwise, so a refit never leaves stale ones.
 
     ``v`` (n, k) is the slope of each unit's output per unit of ``relu``: output
-    weights times the output scale and the activation's jump.
+    weights times the output scale and the activation's jump.  ``presorted``:
+    the knots already sorted and their jumps, when a solver has them.
     """
     for name in ("knots_", "slope_jumps_"):
         if hasattr(est, name):
             delattr(est, name)
     if v is None or W.shape[1] != 1:
+        return
+    if presorted is not None:  # (sorted knots, their jumps) from the exact solver
+        est.knots_, jumps = presorted
+        est.slope_jumps_ = jumps[:, 0] if single else jumps
         return
     w = W[:, 0]
     has = w != 0

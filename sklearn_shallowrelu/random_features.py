@@ -39,7 +39,7 @@ class _RandomFeatureNetwork(RegressorMixin, BaseEstimator):
     def _draw_features(self, X, rng):
         return ReLURandomFeatures(n_components=self.n_hidden, init=self.init, random_state=rng).fit(X)
 
-    def _set_network(self, features, coef, intercept, y):
+    def _set_network(self, features, coef, intercept, y, presorted=None):
         """Store the fitted network; ``coef`` (n, k), ``intercept`` (k,), in the dtype of ``y``."""
         self.random_features_ = features
         self.init_ = features.init_
@@ -51,7 +51,7 @@ class _RandomFeatureNetwork(RegressorMixin, BaseEstimator):
         else:
             self.coef_, self.intercept_ = coef.T.astype(dtype), intercept.astype(dtype)
         _knots.set_knot_attributes(self, self.hidden_weights_, self.hidden_bias_, coef / np.sqrt(self.n_hidden),
-                                   single=y.ndim == 1)
+                                   single=y.ndim == 1, presorted=presorted)
 
     def _coef_2d(self):
         return self.coef_[:, None] if self.coef_.ndim == 1 else self.coef_.T
@@ -341,7 +341,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         result = self._train(X, y2, sw, features, rng, v0)
         # Nothing above touched the estimator: a failed fit leaves a fitted model intact.
         piecewise = result.pop("piecewise", None)
-        self._set_network(features, result.pop("coef"), result.pop("intercept"), y)
+        self._set_network(features, result.pop("coef"), result.pop("intercept"), y, result.pop("presorted", None))
         if piecewise is not None and y.dtype == np.float64:
             self._piecewise_cache = (self.coef_, piecewise)
         for name, value in result.items():
@@ -385,7 +385,10 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             return None
         w, b = features.weights_[:, 0], features.bias_
         n = self.n_hidden
-        has = w != 0
+        has = np.flatnonzero(w != 0)
+        # one sort of the knots serves the moments, the jumps and the prediction
+        order = np.argsort(-b[has] / w[has])
+        has = has[order]
         knots, q, right = -b[has] / w[has], w[has] ** 2 / n, w[has] > 0
         alpha = _resolve_alpha(self.alpha, "ridge")
         gap = _knots.knot_gaps(xs, knots)
@@ -396,12 +399,14 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             except (np.linalg.LinAlgError, ValueError):
                 return self._knots_inaccurate()
             c, fitted = sol.intercept, sol.fitted
+            jumps = _knots.knot_jumps(sol, knots, q, right, gap)
             coef = np.zeros((n, Y.shape[1]))
-            coef[has] = _knots.knot_jumps(sol, knots, q, right, gap) * np.sqrt(n) / np.abs(w[has])[:, None]
+            coef[has] = jumps * np.sqrt(n) / np.abs(w[has])[:, None]
             # The network built from the jumps reproduces the fitted values of the
             # states only if the banded system was solved accurately: a certificate
             # that costs one evaluation (prediction reuses the sorted network).
-            piecewise = _knots.PiecewiseLinear(w, b, coef, 1.0 / np.sqrt(n), c)
+            const = c + np.maximum(b[w == 0], 0) @ coef[w == 0] / np.sqrt(n)
+            piecewise = _knots.PiecewiseLinear.from_jumps(knots, right, jumps, const)
             network = piecewise(xs)
         scale = max(float(np.max(np.abs(fitted))), float(np.max(np.abs(Y))), 1e-300)
         # The discrepancy tracks the true error closely (measured: within ~10%);
@@ -410,7 +415,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             return self._knots_inaccurate()
         return {"coef": coef, "intercept": c, "n_iter_": None, "best_iteration_": None, "loss_curve_": None,
                 "validation_loss_curve_": None, "learning_rate_": None, "_path_": None, "algorithm_": "knots",
-                "piecewise": piecewise}
+                "piecewise": piecewise, "presorted": (knots, jumps)}
 
     def _knots_inaccurate(self):
         if self.algorithm == "knots":
