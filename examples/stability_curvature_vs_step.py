@@ -37,7 +37,10 @@ What to look for
   around 0.34-0.41 for ``eta <= 0.2``, and even creeps up slightly.  The bound
   only says that large steps *forbid* sharp solutions; with ``eta <= 0.2`` the
   bound is never active (``1 / eta - 1 / 2 >= 4.5`` against values below
-  0.5), so nothing forces the curvature down.  What does change is the
+  0.5), so nothing forces the curvature down.  Nor can it go down by much: no
+  interpolant of these data has a weighted curvature below 0.3968 (the linear
+  interpolant's), so values below that only mean the run has not interpolated
+  (see ``doc/diagnostics.md``, "What the step size does and does not order").  What does change is the
   sharpness, which drops sharply once ``2 / eta`` falls below the sharpness of
   the start (catapult at ``eta >= 0.15``).  At ``eta = 0.3`` GD cannot fit the
   data at all (the final loss stays about 0.2): it ends at a function that is

@@ -13,12 +13,14 @@ little curvature where the data are dense.
 
 Loss convention (as everywhere in the package): ``L = sum_i w_i |f(x_i) - y_i|^2
 / (2 sum_i w_i)``.  With the mean squared error *without* the 1/2 every
-``2 / eta`` becomes ``1 / eta``.
+``2 / eta`` becomes ``1 / eta``; ``CurvatureDiagnostics(loss_scale=1.0)`` reports
+the Hessian quantities and the bounds in that convention.
 
 The multivariate weight ``g~`` below is the reconstruction of the design notes
 (``dynamics.md`` section 2, tag [R]); in 1-D it is exactly Mulayoff's weight.
 """
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -42,6 +44,9 @@ __all__ = [
 
 #: Activations whose second derivative is a sum of ridge deltas.
 PIECEWISE_LINEAR = ("relu", "leaky_relu", "abs")
+
+#: ``L = PACKAGE_LOSS_SCALE * sum_i w_i |r_i|^2 / sum_i w_i``: the loss every estimator of the package trains.
+PACKAGE_LOSS_SCALE = 0.5
 
 
 # ---------------------------------------------------------------- weights
@@ -423,6 +428,12 @@ def _top_eigenvalue(net, params, batch, gauss_newton, with_output_bias):
         raise
 
 
+def _last_step(model):
+    from sklearn.pipeline import Pipeline
+
+    return model[-1] if isinstance(model, Pipeline) else model
+
+
 def _chunked_loss(net, params, X, Y, sample_weight):
     """``net.loss`` over the whole data, evaluated on row blocks that stay in cache
     (the one-shot ``(n_samples, n_hidden)`` temporaries cost more in page faults
@@ -434,6 +445,25 @@ def _chunked_loss(net, params, X, Y, sample_weight):
         if w.sum() > 0:
             loss += net.loss(params, Batch(X[lo : lo + rows], Y[lo : lo + rows], w)) * (w.sum() / total)
     return loss
+
+
+def _trained_loss_scale(model):
+    """The ``loss_scale`` of the loss ``model`` was trained on, or None if unknown.
+
+    A model may declare it as a fitted attribute ``loss_scale_``; the networks
+    of the package (the only models the diagnostics read) train
+    ``PACKAGE_LOSS_SCALE``.
+    """
+    from ..random_features import RandomFeatureReLURegressor
+    from ..shallow import ShallowReLURegressor
+
+    model = _last_step(model)
+    value = getattr(model, "loss_scale_", None)
+    if isinstance(value, Real):
+        return float(value)
+    if isinstance(model, (ShallowReLURegressor, RandomFeatureReLURegressor)):
+        return PACKAGE_LOSS_SCALE
+    return None
 
 
 # ---------------------------------------------------------------- estimator
@@ -455,8 +485,11 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
     its slope (1-D) or gradient norm (``d > 1``), and in 1-D the stability
     weight at ``x``.
 
-    Loss convention: ``L = sum_i w_i |f(x_i) - y_i|^2 / (2 sum_i w_i)``.  The
-    curvature quantities need a piecewise-linear activation (``'relu'``,
+    Loss convention: ``L = loss_scale * sum_i w_i |f(x_i) - y_i|^2 / sum_i w_i``,
+    by default ``loss_scale=0.5``, the loss every estimator of the package
+    trains.  The function-space quantities do not depend on it; the Hessian
+    quantities scale with ``2 * loss_scale`` and the admissible step with its
+    inverse.  The curvature quantities need a piecewise-linear activation (``'relu'``,
     ``'leaky_relu'``, ``'abs'``, with amplitudes ``kink_jump * v_k |w_k|``); the
     Hessian bound is proved for ``'relu'`` only and is NaN otherwise.
 
@@ -474,6 +507,19 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
     merge_tol : float, default=1e-9
         Ridges (knots in 1-D) whose ``(u, t)`` agree within this distance are
         merged before the function-space quantities are computed.
+    loss_scale : float, default=0.5
+        The loss in which the Hessian quantities and the step-size bounds are
+        expressed, ``L = loss_scale * sum_i w_i |r_i|^2 / sum_i w_i``: 0.5 is the
+        package's loss (half the mean squared error, stability threshold
+        ``2 / eta``), 1.0 the mean squared error without the half (the
+        threshold becomes ``1 / eta`` in the package's units).
+        ``sharpness_``, ``gn_sharpness_``, ``hessian_lower_bound_`` and
+        ``training_loss_`` are multiplied by ``2 * loss_scale``,
+        ``max_stable_learning_rate_`` and the step in :meth:`stability_bound`
+        are divided by it.  A value that differs from the loss the diagnosed
+        estimator was trained on (0.5 for every estimator of the package)
+        describes gradient descent on another loss than the one that produced
+        the model, and ``fit`` warns.
 
     Attributes
     ----------
@@ -507,7 +553,8 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
     weighted_curvature_per_neuron_ : float
         ``sum_k |a_k| g(u_k, t_k)`` (no merging; never smaller).
     hessian_lower_bound_ : float
-        ``1 + 2 * sum_k |a_k| g(u_k, t_k)``, a lower bound of ``gn_sharpness_``
+        ``2 * loss_scale * (1 + 2 * sum_k |a_k| g(u_k, t_k))`` (``1 + 2 * sum_k
+        |a_k| g(u_k, t_k)`` in the package's loss), a lower bound of ``gn_sharpness_``
         (with several outputs, the largest such bound over the outputs).
         Without a trained output bias the ``1 +`` is dropped (the bound without
         it is not proved, see the design notes); NaN for activations other than
@@ -518,7 +565,12 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         Top algebraic eigenvalue of the loss Hessian (Lanczos, ``which='LA'``,
         on analytic Hessian-vector products), over all parameters (the output
         bias only if the model has one).
+    max_stable_learning_rate_ : float
+        ``2 / sharpness_``: the largest step at which gradient descent on the
+        loss of ``loss_scale`` can stay at these parameters (inf if
+        ``sharpness_ <= 0``).
     training_loss_ : float
+        The loss of ``loss_scale`` on the training data.
     activation_rate_ : ndarray of shape (n_hidden,)
         Weighted fraction of training inputs on which each neuron is active.
     knots_on_data_ : bool
@@ -562,12 +614,14 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         "estimator": [HasMethods(["fit", "predict"]), None],
         "prefit": ["boolean"],
         "merge_tol": [Interval(Real, 0, None, closed="left")],
+        "loss_scale": [Interval(Real, 0, None, closed="neither")],
     }
 
-    def __init__(self, estimator=None, prefit=False, merge_tol=1e-9):
+    def __init__(self, estimator=None, prefit=False, merge_tol=1e-9, loss_scale=0.5):
         self.estimator = estimator
         self.prefit = prefit
         self.merge_tol = merge_tol
+        self.loss_scale = loss_scale
 
     # ---------------------------------------------------------------- fit
     def fit(self, X, y, sample_weight=None, **fit_params):
@@ -594,6 +648,17 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         if sample_weight is not None and not self.prefit:
             fit_params["sample_weight"] = sample_weight
         self.estimator_ = diagnosed_model(self.estimator, self.prefit, X_raw, y, self.n_features_in_, **fit_params)
+        trained = _trained_loss_scale(self.estimator_)
+        if trained is not None and not np.isclose(trained, self.loss_scale, rtol=1e-12, atol=0.0):
+            warnings.warn(
+                f"CurvatureDiagnostics(loss_scale={self.loss_scale:g}) reports the sharpness and the step-size "
+                f"bounds for the loss {self.loss_scale:g} * mean(r^2), but {type(_last_step(self.estimator_)).__name__} "
+                f"was trained on {trained:g} * mean(r^2) (loss_scale={trained:g}): sharpness_ is "
+                f"{self.loss_scale / trained:g} times, and the admissible step {trained / self.loss_scale:g} times, "
+                f"that of the training run's loss.",
+                UserWarning,
+                stacklevel=2,
+            )
         self._measure(hidden_inputs(self.estimator_, X_raw, X), y, sw)
         return self
 
@@ -646,9 +711,12 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         Jn = np.linalg.norm(J, axis=1)
         self.weighted_curvature_ = float(Jn @ mg)
         self.weighted_curvature_per_neuron_ = float(np.linalg.norm(A, axis=1) @ g)
+        # the Hessian of loss_scale * mean(r^2) is 2 * loss_scale times that of the package's loss
+        hscale = 2.0 * self.loss_scale
+        self.training_loss_ *= hscale
         if p.activation == "relu":
             per_output = float(np.max(np.abs(A).T @ g)) if len(b) else 0.0
-            self.hessian_lower_bound_ = (1.0 if p.has_output_bias else 0.0) + 2.0 * per_output
+            self.hessian_lower_bound_ = hscale * ((1.0 if p.has_output_bias else 0.0) + 2.0 * per_output)
         else:
             self.hessian_lower_bound_ = float("nan")
 
@@ -656,8 +724,9 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         net = Network(get_activation(p.activation), 1.0)
         params = Params(W, b, v, c)
         batch = Batch(Z, Y, sw)
-        self.gn_sharpness_ = _top_eigenvalue(net, params, batch, True, p.has_output_bias)
-        self.sharpness_ = _top_eigenvalue(net, params, batch, False, p.has_output_bias)
+        self.gn_sharpness_ = hscale * _top_eigenvalue(net, params, batch, True, p.has_output_bias)
+        self.sharpness_ = hscale * _top_eigenvalue(net, params, batch, False, p.has_output_bias)
+        self.max_stable_learning_rate_ = 2.0 / self.sharpness_ if self.sharpness_ > 0 else float("inf")
 
         if d == 1:
             self.total_variation_derivative_ = float(Jn.sum())
@@ -671,17 +740,47 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- bounds
     def stability_bound(self, eta):
-        """Largest ``weighted_curvature_`` of a stable interpolating minimum for step ``eta``: ``1 / eta - 1 / 2``."""
+        """Largest ``weighted_curvature_`` of a stable interpolating minimum for step ``eta``.
+
+        Gradient descent with step ``eta`` on ``loss_scale * mean(r^2)`` stays
+        only where ``2 * loss_scale * (1 + 2 * weighted_curvature_) <=
+        sharpness_ <= 2 / eta``, so the bound is ``1 / (2 * loss_scale * eta) -
+        1 / 2``: ``1 / eta - 1 / 2`` for the package's loss (Mulayoff et al.
+        2021, Theorem 1), ``1 / (2 eta) - 1 / 2`` for the mean squared error
+        without the half.
+
+        Parameters
+        ----------
+        eta : float
+            Step size (learning rate) of gradient descent, positive.
+
+        Returns
+        -------
+        float
+        """
         eta = float(eta)
         if not eta > 0:
             raise ValueError(f"eta must be positive, got {eta}.")
-        return 1.0 / eta - 0.5
+        return 1.0 / (2.0 * self.loss_scale * eta) - 0.5
 
     def is_linearly_stable(self, eta, rtol=0.01):
         """Whether GD with step ``eta`` can stay here: ``sharpness_ <= 2 / eta * (1 + rtol)``.
 
-        ``rtol`` absorbs the oscillation of the sharpness just above ``2 / eta``
-        at the edge of stability.
+        ``sharpness_`` is that of the loss of ``loss_scale``, so ``eta`` is a
+        step of gradient descent on that loss (with the default, the
+        package's ``learning_rate``).
+
+        Parameters
+        ----------
+        eta : float
+            Step size, positive.
+        rtol : float, default=0.01
+            Absorbs the oscillation of the sharpness just above ``2 / eta``
+            at the edge of stability.
+
+        Returns
+        -------
+        bool
         """
         check_is_fitted(self)
         eta = float(eta)
