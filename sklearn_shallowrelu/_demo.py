@@ -1,7 +1,8 @@
 """The demo that ``python -m sklearn_shallowrelu`` runs.
 
 On a built-in 1-D data set it fits random-feature ReLU networks, selects the
-ridge penalty and the early-stopping time by exact leave-one-out, cross-validates
+ridge penalty and the early-stopping time by exact leave-one-out, fits their
+infinite-width limit (``SmoothingSplineEquivalent``) with GCV, cross-validates
 width and step size with ``GridSearchCV``, compares with scikit-learn's
 ``MLPRegressor``, prints the results and, when matplotlib is installed, writes a
 figure.
@@ -19,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 
 from .datasets import make_wiggly_curve
 from .random_features import RandomFeatureReLURegressor, RandomFeatureReLURegressorCV
+from .spline import SmoothingSplineEquivalent
 
 
 def _timed(est, X, y):
@@ -48,6 +50,9 @@ def run_demo(n_samples=300, widths=(50, 200, 1000), max_iter=20000, plot=True, o
     cv_gd, t, _ = _timed(RandomFeatureReLURegressorCV(solver="gd", stopping_times=stopping_times, n_hidden=width,
                                                       random_state=0), Xs, y_train)
     rows.append(("GD, stopping time by exact LOO", f"steps={cv_gd.n_iter_}", -cv_gd.best_score_, cv_gd, t))
+    spline, t, _ = _timed(SmoothingSplineEquivalent(alpha="gcv"), Xs, y_train)
+    rows.append(("infinite-width spline, GCV alpha", f"alpha={spline.alpha_:.3g}, df={spline.df_:.1f}",
+                 spline.gcv_score_, spline, t))
 
     # Step sizes as fractions of the smallest 'auto' step (1/lambda_max) over
     # the widths: all below the stability limit 2/lambda_max.
@@ -67,7 +72,7 @@ def run_demo(n_samples=300, widths=(50, 200, 1000), max_iter=20000, plot=True, o
                                                                      max_iter=2000, random_state=0)), X_train, y_train)
     rows.append(("sklearn MLPRegressor (lbfgs)", f"width={width}" + ("" if ok else ", max_iter hit"), float("nan"), mlp, t))
 
-    print(f"{'model':34s} {'selected':28s} {'CV MSE':>8s} {'test MSE':>9s} {'fit s':>7s}")
+    print(f"{'model':34s} {'selected':28s} {'CV MSE':>8s} {'test MSE':>9s} {'fit s':>7s}   (CV: LOO, GCV or 5-fold)")
     for name, sel, cv, est, t in rows:
         Xt = X_test if est is search or est is mlp else Xs_test
         test = np.mean((est.predict(Xt) - y_test) ** 2)
@@ -88,11 +93,11 @@ def run_demo(n_samples=300, widths=(50, 200, 1000), max_iter=20000, plot=True, o
     print("are closer to their infinite-width (spline) limit.")
 
     if plot:
-        _plot(X, y, X_train, y_train, scaler, cv_ridge, cv_gd, search, widths, steps, scores, output)
+        _plot(X, y, X_train, y_train, scaler, cv_ridge, cv_gd, search, widths, steps, scores, output, spline)
     return {"rows": rows, "grid_scores": scores, "models": models}
 
 
-def _plot(X, y, X_train, y_train, scaler, cv_ridge, cv_gd, search, widths, steps, scores, output):
+def _plot(X, y, X_train, y_train, scaler, cv_ridge, cv_gd, search, widths, steps, scores, output, spline):
     try:
         import matplotlib
 
@@ -107,6 +112,7 @@ def _plot(X, y, X_train, y_train, scaler, cv_ridge, cv_gd, search, widths, steps
     ax.plot(grid[:, 0], cv_ridge.predict(scaler.transform(grid)), label=f"ridge (LOO alpha={cv_ridge.alpha_:.2g})")
     ax.plot(grid[:, 0], cv_gd.predict(scaler.transform(grid)), "--", label=f"GD (LOO steps={cv_gd.n_iter_})")
     ax.plot(grid[:, 0], search.predict(grid), ":", label="GD (grid search width/step)")
+    ax.plot(grid[:, 0], spline.predict(scaler.transform(grid)), "-.", label="infinite-width spline (GCV)")
     ax.set(xlabel="x", ylabel="y", title="Random-feature ReLU networks")
     ax.legend(fontsize=8)
     im = hm.imshow(scores, cmap="viridis_r", aspect="auto")
