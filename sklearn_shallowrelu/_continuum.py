@@ -16,7 +16,7 @@ import numpy as np
 
 from ._knots import GapMoments
 
-__all__ = ["interval_moments", "tail_moments", "gap_moments", "evaluate"]
+__all__ = ["interval_moments", "tail_moments", "gap_moments", "evaluate", "Combined"]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(10)
 _NODES2, _WEIGHTS2 = np.polynomial.legendre.leggauss(2)
@@ -47,6 +47,31 @@ def _pieces(init, a, b):
             lo = np.concatenate([lo, np.full(int(cut.sum()), float(p))])
             hi = np.concatenate([np.where(cut, p, hi), hi[cut]])
     return owner, lo, hi
+
+
+class Combined:
+    """All units of an initialisation as right-facing ones: ``g_+ + g_-`` on one side.
+
+    With a free affine part this is the same problem (``_knots.solve_free``), and
+    its moments anchored at the right end of each gap keep full accuracy.  The
+    outer knots play no part then, so the tail moments are zero.
+    """
+
+    def __init__(self, init):
+        self.init = init
+
+    def curvature_weight_parts(self, x):
+        gp, gm = self.init.curvature_weight_parts(x)
+        return gp + gm, np.zeros_like(gp)
+
+    def _length_scale(self):
+        return self.init._length_scale()
+
+    def _breakpoints(self):
+        return self.init._breakpoints()
+
+    def cumulative_moments(self, u, side):
+        return np.zeros((3,) + np.shape(u))
 
 
 def interval_moments(init, a, b):

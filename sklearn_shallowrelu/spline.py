@@ -219,14 +219,23 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             sol, lev = fit, crit.share(fit.leverages)
             alpha = float(self.alpha)
         else:
-            crit = _Criteria(x, Y, sw, xs, Ym, W, group, _continuum.gap_moments(init, xs), self.affine)
+            crit = _Criteria(x, Y, sw, xs, Ym, W, group, _continuum.gap_moments(_solver_init(init, self.affine), xs),
+                             self.affine)
             if isinstance(self.alpha, str):
                 alpha, self.cv_alphas_, self.cv_scores_ = crit.search(self.alpha, init)
                 sol, lev = crit.fit(alpha)
             else:
                 # leverages cost two to three solves: computed when first asked for
                 alpha, lev = float(self.alpha), None
-                sol = _knots.solve(xs, Ym, W, crit.mom, _solver_alpha(alpha), self.affine)
+                sol = crit.solve(alpha, leverages=False)
+        interpolating = alpha == 0 and self.n_steps is None and potential is None
+        if interpolating and not np.all(np.abs(sol.fitted - Ym) <= 1e-6 * max(1.0, float(np.max(np.abs(Ym))))):
+            raise ValueError(
+                "alpha=0 asks for an interpolant, and none exists here: the curvature weight of "
+                f"{init!r} vanishes on part of the data range (no knots there, so the fit is "
+                "linear across several data points). Use alpha > 0 or an initialisation whose knots "
+                "cover the data."
+            )
         if not np.all(np.isfinite(sol.fitted)):
             raise ValueError(
                 f"The spline fit is not finite at alpha={alpha!r} (overflow in the data?); "
@@ -310,7 +319,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             return self._solution.evaluate(x, order)
         if isinstance(self._solution, _bregman.BregmanFit):
             return self._solution.predict(x, order)
-        return _continuum.evaluate(self.init_, self._solution, x, order)
+        return _continuum.evaluate(_solver_init(self.init_, self.affine), self._solution, x, order)
 
     def predict_derivative(self, X, order=1):
         """First or second derivative of the spline at ``X``.
@@ -427,6 +436,11 @@ def _as_column(X):
     return X
 
 
+def _solver_init(init, affine):
+    """With a free affine part all units act as right-facing ones (``_knots.solve_free``)."""
+    return _continuum.Combined(init) if affine == "free" else init
+
+
 def _solver_alpha(alpha):
     """alpha = 0 is the interpolation limit, which the solver reaches continuously
     (its data rows are shrunk by alpha); 1e-150 is that limit in floating point."""
@@ -444,8 +458,14 @@ class _Criteria:
         self.n = int(np.count_nonzero(sw > 0))
 
     def fit(self, alpha):
-        sol = _knots.solve(self.xs, self.Ym, self.W, self.mom, _solver_alpha(alpha), self.affine, leverages=True)
+        sol = self.solve(alpha, leverages=True)
         return sol, self.share(sol.leverages)
+
+    def solve(self, alpha, leverages):
+        alpha = _solver_alpha(alpha)
+        if self.affine == "free":  # one chain of 4 unknowns per point (see _knots.solve_free)
+            return _knots.solve_free(self.xs, self.Ym, self.W, self.mom.right, alpha, leverages)
+        return _knots.solve(self.xs, self.Ym, self.W, self.mom, alpha, self.affine, leverages)
 
     def share(self, pooled):
         """Per-sample leverages from those of the pooled points."""
@@ -480,7 +500,11 @@ class _Criteria:
         tried = {}
 
         def evaluate(log_alpha):
-            sol, lev = self.fit(float(np.exp(log_alpha)))
+            try:
+                sol, lev = self.fit(float(np.exp(log_alpha)))
+            except np.linalg.LinAlgError:  # near interpolation over knot-free gaps: not a candidate
+                tried[log_alpha] = (np.inf, len(self.xs))
+                return np.inf
             val = score(sol, lev)
             tried[log_alpha] = (val if np.isfinite(val) else np.inf, lev.sum())
             return tried[log_alpha][0]

@@ -140,3 +140,25 @@ def test_refit_on_several_features_removes_stale_knots():
     assert net.knots_.shape == net.slope_jumps_.shape == (20,)
     net.fit(np.hstack([x, x]), x[:, 0] ** 2)
     assert not hasattr(net, "knots_") and not hasattr(net, "slope_jumps_")
+
+
+@pytest.mark.parametrize("alpha", [1e-8, 1e-4, 0.1, 10.0])
+def test_free_affine_chain_equals_the_general_solver(alpha):
+    """With a free affine part a left-facing unit is a right-facing one plus an
+    affine function: the 4-unknown chain of solve_free gives the same fit."""
+    from sklearn_shallowrelu import _knots
+
+    rng = np.random.RandomState(5)
+    m, n = 120, 400
+    x = np.sort(rng.uniform(-2, 2, m))
+    x[30] = x[29] + 1e-9  # a near-tie
+    Y = np.column_stack([np.sin(2 * x), np.abs(x)]) + 0.1 * rng.standard_normal((m, 2))
+    W = rng.uniform(0.5, 2.0, m)
+    w, b = rng.standard_normal(n), rng.uniform(-2.5, 2.5, n)
+    knots, q, right = -b / w, w**2 / n, w > 0
+    general = _knots.solve(x, Y, W, _knots.knot_moments(x, knots, q, right), alpha, "free", leverages=True)
+    chain = _knots.solve_free(x, Y, W, _knots.knot_moments(x, knots, q, np.ones(n, bool)).right, alpha,
+                              leverages=True)
+    scale = np.max(np.abs(general.fitted))
+    np.testing.assert_allclose(chain.fitted, general.fitted, atol=1e-9 * scale)
+    np.testing.assert_allclose(chain.leverages, general.leverages, atol=1e-9)

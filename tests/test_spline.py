@@ -386,3 +386,16 @@ def test_width_scaled_mirror_descent_limit_through_the_estimator():
         SmoothingSplineEquivalent(init="rademacher_uniform", alpha="gcv", potential=pot).fit(x, y)
     with pytest.raises(NotImplementedError, match="product grid"):
         SmoothingSplineEquivalent(init="gaussian", alpha=0.0, potential=pot).fit(x, y)
+
+
+def test_interpolation_without_knots_over_part_of_the_data_is_refused():
+    x = np.linspace(-3, 3, 30)
+    y = np.sin(2 * x)
+    # knots only on [-1, 1]: no interpolant through the points outside
+    with pytest.raises(ValueError, match="no knots there"):
+        SmoothingSplineEquivalent(init=RademacherUniform(bias_range=1.0), alpha=0.0, affine="free").fit(x, y)
+    # with a positive alpha the fit exists, linear where g = 0, and GCV works
+    fit = SmoothingSplineEquivalent(init=RademacherUniform(bias_range=1.0), alpha="gcv", affine="free").fit(x, y)
+    outside = np.linspace(1.5, 3, 20)
+    assert np.max(np.abs(fit.predict_derivative(outside, order=2))) < 1e-12
+    assert np.isfinite(fit.df_) and 2 <= fit.df_ <= len(x)
