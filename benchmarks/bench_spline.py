@@ -10,9 +10,10 @@ function_space.md section 5).
 (1) Fixed lam, m = 1e3 ... 1e6 random points in (-1, 1), a = 1.  Times (best of
     a few, one BLAS thread, all methods given the same sorted arrays):
       ours      ``SmoothingSplineEquivalent.fit`` (validation, pooling, moments,
-                banded solve, and the exact leverages it always computes for df_);
-      ours solve  the same solve without leverages: ``_continuum.gap_moments``
-                + ``_knots.solve(..., leverages=False)``;
+                banded solve; the leverages are computed only when df_ is read);
+      ours solve  the moments and the solve alone, the path the estimator takes
+                for affine='free': ``_continuum.gap_moments(Combined(init))``
+                + ``_knots.solve_free`` (4 unknowns per point);
       scipy, csaps  the fit only (no evaluation).
     Accuracy: max |difference| of the fitted values at the data, and, to tell
     which of two disagreeing fits is right, the max |difference| of each from a
@@ -158,9 +159,9 @@ def fixed_lam(sizes, a=1.0):
                     tracemalloc.stop()
 
             def solve_only():
-                bound = init.bind(X)
+                bound = _continuum.Combined(init.bind(X))
                 mom = _continuum.gap_moments(bound, x)
-                return bound, _knots.solve(x, y[:, None], np.ones(m), mom, lam / (2 * a), "free", leverages=False)
+                return bound, _knots.solve_free(x, y[:, None], np.ones(m), mom.right, lam / (2 * a))
 
             t["ours solve"], (bound, sol) = best_of(solve_only, repeat)
             if "ours" not in fits:
