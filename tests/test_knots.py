@@ -162,3 +162,46 @@ def test_free_affine_chain_equals_the_general_solver(alpha):
     scale = np.max(np.abs(general.fitted))
     np.testing.assert_allclose(chain.fitted, general.fitted, atol=1e-9 * scale)
     np.testing.assert_allclose(chain.leverages, general.leverages, atol=1e-9)
+
+
+def _naive_hat_basis_fit(x, y, knots, alpha):
+    """Ridge on right-facing units relu(x - knot)/sqrt(n) with a free constant, written in the
+    basis of function values at the sorted knots (hat functions): jumps are divided differences."""
+    ks = np.sort(knots); n = len(ks)
+    E = np.eye(n + 1)  # unknowns: a_0..a_{n-1} (values at the knots), s (slope right of the last knot)
+    H = np.zeros((len(x), n + 1))
+    j = np.searchsorted(ks, x)
+    for i, (xi, ji) in enumerate(zip(x, j)):
+        if ji == 0:
+            H[i] = E[0]
+        elif ji == n:
+            H[i] = E[n - 1] + (xi - ks[-1]) * E[n]
+        else:
+            u = (xi - ks[ji - 1]) / (ks[ji] - ks[ji - 1])
+            H[i] = (1 - u) * E[ji - 1] + u * E[ji]
+    slope = [(E[k + 1] - E[k]) / (ks[k + 1] - ks[k]) for k in range(n - 1)]
+    D = np.array([slope[0]] + [slope[k] - slope[k - 1] for k in range(1, n - 1)] + [E[n] - slope[-1]])
+    P = alpha * n * D.T @ D  # alpha |v|^2 with t = v / sqrt(n)
+    a = np.linalg.solve(H.T @ H + P, H.T @ y)
+    return H @ a
+
+
+@pytest.mark.parametrize("gap", [1e-3, 1e-13])
+def test_a_naive_basis_over_the_knots_breaks_down_where_ours_does_not(gap):
+    # pairs of knots `gap` apart; the values-at-knots (hat) basis divides by the gap
+    x = np.linspace(-1, 1, 40)
+    y = np.sin(3 * x) + 0.05 * np.cos(17 * x)
+    knots = np.repeat(np.linspace(-0.95, 0.95, 150), 2)
+    knots[1::2] += gap
+    n, alpha = len(knots), 1e-3
+    init = ExplicitInit(np.ones((n, 1)), -knots)
+    Phi = ReLURandomFeatures(n, init=init).fit(x[:, None]).transform(x[:, None])
+    v, c = _lstsq_ridge(Phi, y, np.ones(len(x)), alpha, True)
+    ref = (Phi @ v + c)[:, 0]
+    ours = RandomFeatureReLURegressor(n_hidden=n, init=init, alpha=alpha, algorithm="knots").fit(x[:, None], y)
+    assert np.max(np.abs(ours.predict(x[:, None]) - ref)) < 1e-12  # measured 1e-14 for both gaps
+    naive = np.max(np.abs(_naive_hat_basis_fit(x, y, knots, alpha) - ref))
+    if gap == 1e-3:
+        assert naive < 1e-8  # the naive basis is right when the knots are apart (measured 4e-10)...
+    else:
+        assert naive > 0.1  # ...and lost when they nearly coincide (measured 0.99)
