@@ -187,9 +187,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 f"got {len(xs)}."
             )
         group = np.searchsorted(xs, x).clip(0, len(xs) - 1)
-        for name in ("learning_rate_", "equivalent_alpha_", "n_iter_", "cv_alphas_", "cv_scores_"):
-            if hasattr(self, name):
-                delattr(self, name)
+        extra = {}  # mode-specific fitted attributes, set only once the fit has succeeded
         potential = None if self.potential is None else _bregman._resolve_base(self.potential)
         if isinstance(potential, Quadratic):
             potential = None  # the quadratic penalty of the default path
@@ -203,7 +201,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             sol.fitted = sol.fitted_
             # the affine part is (value at x_1, slope); with a free constant only the value moves
             sol.intercept = sol.affine_[0] if self.affine == "free_constant" else np.zeros(Ym.shape[1])
-            self.n_iter_ = int(max(sol.n_iter_))
+            extra["n_iter_"] = int(max(sol.n_iter_))
             crit, lev, alpha = None, None, float(self.alpha)
         elif self.n_steps is not None:
             if not isinstance(self.alpha, Real) or self.affine == "free":
@@ -213,8 +211,8 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                     f"alpha={self.alpha!r}, affine={self.affine!r}."
                 )
             fit = _GDLimit(init, xs, Ym, W, float(self.alpha), self.affine, self.n_steps, self.learning_rate)
-            self.learning_rate_ = fit.eta
-            self.equivalent_alpha_ = float(W.sum() / (fit.eta * self.n_steps) + self.alpha)
+            extra["learning_rate_"] = fit.eta
+            extra["equivalent_alpha_"] = float(W.sum() / (fit.eta * self.n_steps) + self.alpha)
             crit = _Criteria(x, Y, sw, xs, Ym, W, group, None, self.affine)
             sol, lev = fit, crit.share(fit.leverages)
             alpha = float(self.alpha)
@@ -222,7 +220,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             crit = _Criteria(x, Y, sw, xs, Ym, W, group, _continuum.gap_moments(_solver_init(init, self.affine), xs),
                              self.affine)
             if isinstance(self.alpha, str):
-                alpha, self.cv_alphas_, self.cv_scores_ = crit.search(self.alpha, init)
+                alpha, extra["cv_alphas_"], extra["cv_scores_"] = crit.search(self.alpha, init)
                 sol, lev = crit.fit(alpha)
             else:
                 # leverages cost two to three solves: computed when first asked for
@@ -241,6 +239,11 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 f"The spline fit is not finite at alpha={alpha!r} (overflow in the data?); "
                 "rescale y or choose a larger alpha."
             )
+        for name in ("learning_rate_", "equivalent_alpha_", "n_iter_", "cv_alphas_", "cv_scores_"):
+            if hasattr(self, name) and name not in extra:
+                delattr(self, name)
+        for name, value in extra.items():
+            setattr(self, name, value)
         self.init_, self.alpha_, self.lam_ = init, alpha, alpha
         self._solution = sol
         self.X_fit_ = xs

@@ -399,3 +399,16 @@ def test_interpolation_without_knots_over_part_of_the_data_is_refused():
     outside = np.linspace(1.5, 3, 20)
     assert np.max(np.abs(fit.predict_derivative(outside, order=2))) < 1e-12
     assert np.isfinite(fit.df_) and 2 <= fit.df_ <= len(x)
+
+
+def test_a_failed_refit_leaves_the_fitted_model_as_it_was():
+    x = np.linspace(-3, 3, 30)
+    y = np.sin(2 * x)
+    est = SmoothingSplineEquivalent(init=RademacherUniform(bias_range=1.0), alpha="gcv", affine="free").fit(x, y)
+    before = (est.predict(x), est.alpha_, est.cv_alphas_.copy(), est.df_)
+    est.set_params(alpha=0.0)  # no interpolant exists (g = 0 on part of the data)
+    with pytest.raises(ValueError, match="no knots there"):
+        est.fit(x, y)
+    np.testing.assert_array_equal(est.predict(x), before[0])
+    assert est.alpha_ == before[1] and est.df_ == before[3]
+    np.testing.assert_array_equal(est.cv_alphas_, before[2])
