@@ -420,9 +420,9 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
     def _knots_inaccurate(self):
         if self.algorithm == "knots":
             raise ValueError(
-                "The exact 1-D solver lost accuracy on these inputs (very closely spaced "
-                "points make its banded system ill-conditioned); use algorithm='auto', which "
-                "then falls back to the dense solvers."
+                "The exact 1-D solver lost accuracy on these inputs (its certificate, the network "
+                "rebuilt from the jumps against the fitted values, exceeds 1e-8); use "
+                "algorithm='auto', which then falls back to the dense solvers."
             )
         return None
 
