@@ -143,6 +143,44 @@ def _unmatrix(mat):
     return np.array([mat[1, 1], mat[0, 1], mat[0, 0]])
 
 
+def _band_writer(ab, m, p, kl, ku):
+    """``view(row, col, shift)``: the strided view of ``A[p i + row, p (i + shift) + col]``
+    over the blocks ``i`` that have that neighbour (None outside the band), and
+    ``put(row, col, vals, shift=0)`` adding to it."""
+
+    def view(row, col, shift):
+        diag = ku + row - col - p * shift
+        if not 0 <= diag < kl + ku + 1:
+            return None
+        return ab[diag, p * max(shift, 0) + col::p][: m - abs(shift)]
+
+    def put(row, col, vals, shift=0):
+        view(row, col, shift)[...] += vals
+
+    return view, put
+
+
+def _chain(put, a, b, v, s, h, M, step):
+    """One chain of states ``S_i = T(h) S_{i+step} + M lam_i`` (``step=-1``: the
+    right-facing part, built from the left; ``+1``: the left-facing part): its
+    equations in rows ``a, b`` (the positions of ``lam``) and its multipliers'
+    terms in the stationarity rows ``v, s`` of the state (value, slope)."""
+    put(a, v, 1.0)
+    put(b, s, 1.0)
+    put(a, v, -1.0, step)
+    put(a, s, -h, step)
+    put(b, s, -1.0, step)
+    put(a, a, -M[2])
+    put(a, b, -M[1])
+    put(b, a, -M[1])
+    put(b, b, -M[0])
+    put(v, a, 1.0)
+    put(s, b, 1.0)
+    put(v, a, -1.0, -step)
+    put(s, a, -h, -step)
+    put(s, b, -1.0, -step)
+
+
 def _system(xs, W, mom, alpha, affine):
     """The banded KKT matrix in LAPACK band storage, on inputs rescaled to unit range."""
     m = len(xs)
@@ -176,50 +214,14 @@ def _system(xs, W, mom, alpha, affine):
     full = np.zeros((2 * _KL + _KU + 1, N))
     ab = full[_KL:]
 
-    def view(row, col, shift):
-        """``A[8 i + row, 8 (i + shift) + col]`` over the blocks ``i`` that have that neighbour."""
-        diag = _KU + row - col - 8 * shift
-        if not 0 <= diag < _KL + _KU + 1:
-            return None
-        return ab[diag, 8 * max(shift, 0) + col::8][: m - abs(shift)]
-
-    def put(row, col, vals, shift=0):
-        view(row, col, shift)[...] += vals
-
-    # R's equations: R_i - T(h) R_{i-1} - M lam = 0, with their multipliers lam
-    put(_LRA, _RV, 1.0)
-    put(_LRB, _RS, 1.0)
-    put(_LRA, _RV, -1.0, -1)
-    put(_LRA, _RS, -h, -1)
-    put(_LRB, _RS, -1.0, -1)
-    put(_LRA, _LRA, -MR[2])
-    put(_LRA, _LRB, -MR[1])
-    put(_LRB, _LRA, -MR[1])
-    put(_LRB, _LRB, -MR[0])
+    view, put = _band_writer(ab, m, 8, _KL, _KU)
+    # R_i = T(h) R_{i-1} + M lam and L_i = T(h) L_{i+1} + M lam, with their multipliers
+    _chain(put, _LRA, _LRB, _RV, _RS, h, MR, -1)
+    _chain(put, _LLA, _LLB, _LV, _LS, h, ML, 1)
     # stationarity in R_i and L_i: the data enter through f(x_i) = R(x_i) + L(x_i)
     for row in (_RV, _LV):
         put(row, _RV, omega)
         put(row, _LV, omega)
-    put(_RV, _LRA, 1.0)
-    put(_RS, _LRB, 1.0)
-    put(_RV, _LRA, -1.0, 1)
-    put(_RS, _LRA, -h, 1)
-    put(_RS, _LRB, -1.0, 1)
-    put(_LV, _LLA, 1.0)
-    put(_LS, _LLB, 1.0)
-    put(_LV, _LLA, -1.0, -1)
-    put(_LS, _LLA, -h, -1)
-    put(_LS, _LLB, -1.0, -1)
-    # L's equations: L_i - T(h) L_{i+1} - M lam = 0
-    put(_LLA, _LV, 1.0)
-    put(_LLB, _LS, 1.0)
-    put(_LLA, _LV, -1.0, 1)
-    put(_LLA, _LS, -h, 1)
-    put(_LLB, _LS, -1.0, 1)
-    put(_LLA, _LLA, -ML[2])
-    put(_LLA, _LLB, -ML[1])
-    put(_LLB, _LLA, -ML[1])
-    put(_LLB, _LLB, -ML[0])
     # A free constant frees the value of R_1 and a free affine part also its
     # slope: the equation goes, and its multiplier is zero (an identity row).
     n_free = {"penalized": 0, "free_constant": 1, "free": 2}[affine]
@@ -368,24 +370,12 @@ def solve_free(xs, Y, W, right, alpha, leverages=False):
     full = np.zeros((2 * _FKL + _FKU + 1, N))
     ab = full[_FKL:]
 
-    def put(row, col, vals, shift=0):
-        ab[_FKU + row - col - 4 * shift, 4 * max(shift, 0) + col::4][: m - abs(shift)] += vals
-
-    put(_FA, _FV, 1.0)
-    put(_FB, _FS, 1.0)
-    put(_FA, _FV, -1.0, -1)
-    put(_FA, _FS, -h, -1)
-    put(_FB, _FS, -1.0, -1)
-    put(_FA, _FA, -M[2])
-    put(_FA, _FB, -M[1])
-    put(_FB, _FA, -M[1])
-    put(_FB, _FB, -M[0])
-    put(_FV, _FV, omega * shrink)
-    put(_FV, _FA, shrink)
-    put(_FV, _FA, -shrink[:-1], 1)
-    put(_FS, _FB, 1.0)
-    put(_FS, _FA, -h, 1)
-    put(_FS, _FB, -1.0, 1)
+    view, put = _band_writer(ab, m, 4, _FKL, _FKU)
+    _chain(put, _FA, _FB, _FV, _FS, h, M, -1)
+    put(_FV, _FV, omega)
+    for shift in (0, 1):  # the data row, shrunk as in _system
+        view(_FV, _FA, shift)[...] *= shrink[: m - shift]
+    view(_FV, _FV, 0)[...] *= shrink
     for r in (_FA, _FB):  # R_1 is free: no equation, a zero multiplier
         ab[:, r] = 0.0
         for j in range(max(0, r - _FKU), r + _FKL + 1):
