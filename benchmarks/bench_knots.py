@@ -78,7 +78,7 @@ def steps(X, y, n, alpha, X_new):
     knots, q, right = -b[has] / w[has], w[has] ** 2 / n, w[has] > 0
     t["draw units"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    xs, Y, W, _ = _knots.pool_ties(X[:, 0], y[:, None], np.ones(len(y)))
+    xs, Y, W = _knots.pool_ties(X[:, 0], y[:, None], np.ones(len(y)))
     t["sort/pool data"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     mom = _knots.knot_moments(xs, knots, q, right)

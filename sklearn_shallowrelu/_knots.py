@@ -23,9 +23,10 @@ starting from the knots outside the data (``R_1``: right-facing knots left of
 over the jumps of a gap gives ``t_k = q_k (d_k, 1) . lambda_gap`` with the gap's
 multiplier ``lambda_gap``, so the jumps enter only through the 2 x 2 moment
 matrix ``M = sum_gap q_k (d_k, 1)(d_k, 1)^T``.  The optimality conditions in
-``(lambda^R, R, L, lambda^L)`` per data point are a symmetric block-tridiagonal
-system with 8 x 8 blocks (bandwidth 7), solved by LAPACK's banded
-LU with partial pivoting.
+``(lambda^R, R, L, lambda^L)`` per data point are a block-tridiagonal system
+with 8 x 8 blocks (bandwidth 7), solved by LAPACK's banded LU with partial
+pivoting.  With a free affine part one chain of 4 unknowns per point suffices
+(:func:`solve_free`).
 
 Nothing is divided by a gap length and no moment matrix is inverted, so nearly
 coinciding data points, empty gaps and gaps with a single knot cost no
@@ -50,8 +51,8 @@ __all__ = ["pool_ties", "GapMoments", "knot_gaps", "knot_moments", "solve", "sol
 def pool_ties(x, Y, w):
     """Sort, drop zero weights and pool tied inputs.
 
-    Returns the distinct sorted ``x``, the weighted mean targets (m, k), the summed
-    weights, and the within-tie weighted sum of squares (a constant of the fit).
+    Returns the distinct sorted ``x``, the weighted mean targets (m, k) and the
+    summed weights.
     """
     keep = w > 0
     x, Y, w = x[keep], Y[keep], w[keep]
@@ -60,9 +61,7 @@ def pool_ties(x, Y, w):
     xs, start = np.unique(x, return_index=True)
     W = np.add.reduceat(w, start)
     Ym = np.add.reduceat(w[:, None] * Y, start, axis=0) / W[:, None]
-    idx = np.repeat(np.arange(len(xs)), np.diff(np.append(start, len(x))))
-    within = float(np.sum(w[:, None] * (Y - Ym[idx]) ** 2))
-    return xs, Ym, W, within
+    return xs, Ym, W
 
 
 class GapMoments:
@@ -160,6 +159,33 @@ def _band_writer(ab, m, p, kl, ku):
     return view, put
 
 
+def _free_rows(ab, rows, kl, ku):
+    """Drop the equations in ``rows``: their multipliers become zero (identity rows)."""
+    for r in rows:
+        ab[:, r] = 0.0
+        for j in range(max(0, r - ku), min(ab.shape[1], r + kl + 1)):
+            ab[ku + r - j, j] = 0.0
+        ab[ku, r] = 1.0
+
+
+def _scale_row(view, row, p, m, factor):
+    """Multiply the equation in position ``row`` of every block by ``factor`` (m,)."""
+    for shift in (-1, 0, 1):
+        for col in range(p):
+            v = view(row, col, shift)
+            if v is not None:
+                v *= factor[max(-shift, 0): m - max(shift, 0)]
+
+
+def _banded_solve(full, kl, ku, rhs):
+    """LAPACK ``gbsv`` in place on ``full`` (with its ``kl`` spare rows on top)."""
+    gbsv = linalg.get_lapack_funcs("gbsv", (full, rhs))
+    _, _, z, info = gbsv(kl, ku, full, rhs, overwrite_ab=True, overwrite_b=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"The banded system is singular (LAPACK gbsv info={info}).")
+    return z
+
+
 def _chain(put, a, b, v, s, h, M, step):
     """One chain of states ``S_i = T(h) S_{i+step} + M lam_i`` (``step=-1``: the
     right-facing part, built from the left; ``+1``: the left-facing part): its
@@ -225,11 +251,7 @@ def _system(xs, W, mom, alpha, affine):
     # A free constant frees the value of R_1 and a free affine part also its
     # slope: the equation goes, and its multiplier is zero (an identity row).
     n_free = {"penalized": 0, "free_constant": 1, "free": 2}[affine]
-    for r in (_LRA, _LRB)[:n_free]:
-        ab[:, r] = 0.0
-        for j in range(max(0, r - _KU), min(N, r + _KL + 1)):
-            ab[_KU + r - j, j] = 0.0
-        ab[_KU, r] = 1.0
+    _free_rows(ab, (_LRA, _LRB)[:n_free], _KL, _KU)
     # Outer knots that dominate the interior (x far from where the initialisation
     # puts its knots, or squeezed into a tiny range) make the affine part nearly
     # free; the constraint R_1 = M lam then mixes sizes a factor 1e18 apart.
@@ -241,17 +263,13 @@ def _system(xs, W, mom, alpha, affine):
     # of a point are nearly equal: keep their difference (free of omega) and
     # divide the first by omega, so that alpha -> 0 tends to the interpolation
     # conditions f(x_i) = y_i instead of overflowing them.
-    shrink = 1.0 / np.maximum(omega, 1.0)
     for shift in (-1, 0, 1):
-        per_block = shrink[max(-shift, 0): m - max(shift, 0)]
         for col in range(8):
-            src = view(_RV, col, shift)
-            if src is None:
-                continue
-            dst = view(_LV, col, shift)
-            if dst is not None:  # (where it is None, src holds no entry)
+            src, dst = view(_RV, col, shift), view(_LV, col, shift)
+            if src is not None and dst is not None:  # (where only dst is None, src holds no entry)
                 dst -= src
-            src *= per_block
+    shrink = 1.0 / np.maximum(omega, 1.0)
+    _scale_row(view, _RV, 8, m, shrink)
     return full, omega * shrink, sigma, mass, outer_left
 
 
@@ -305,31 +323,27 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
     diag = None
     if leverages:  # d (R(x_i) + L(x_i)) / d Y_i, the data entering row _RV
         diag = omega * _inverse_diagonal_entries(ab, 8, _KL, _KU, _RV, (_RV, _LV))
-    gbsv = linalg.get_lapack_funcs("gbsv", (ab, rhs))
-    _, _, z, info = gbsv(_KL, _KU, ab, rhs, overwrite_ab=True, overwrite_b=True)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"The banded system is singular (LAPACK gbsv info={info}).")
-    z = z.reshape(m, 8, k)
+    z = _banded_solve(ab, _KL, _KU, rhs).reshape(m, 8, k)
+    lam_r, R, L, lam_l = z[:, _LRA:_LRB + 1], z[:, _RV:_RS + 1], z[:, _LV:_LS + 1], z[:, _LLA:_LLB + 1]
     c = np.zeros(k)
     if affine == "free":
-        z[-1, 6:8] = 0.0  # no outer knots: their multiplier carries no jumps
+        lam_l[-1] = 0.0  # no outer knots: their multiplier carries no jumps
     else:
         # Split the merged affine part again: the left-facing outer knots get the
         # multiplier J^T lam_0 and their own state, which R gives back.
-        z[-1, 6:8] = _J.T @ z[0, 0:2]
-        lout = outer_left @ z[-1, 6:8]  # (L(x_m), -L'(x_m)) of the outer left-facing knots
+        lam_l[-1] = _J.T @ lam_r[0]
+        lout = outer_left @ lam_l[-1]  # (L(x_m), -L'(x_m)) of the outer left-facing knots
         along = (xs[-1] - xs)[:, None] / sigma * lout[1]
-        z[:, 4] += lout[0] + along
-        z[:, 5] += lout[1]
-        z[:, 2] -= lout[0] + along
-        z[:, 3] += lout[1]
+        L[:, 0] += lout[0] + along
+        L[:, 1] += lout[1]
+        R[:, 0] -= lout[0] + along
+        R[:, 1] += lout[1]
     if affine == "free_constant":
         # R(x_1) minus what the outer knots make of it (their slope-only multiplier)
-        c = z[0, 2] - _matrix(mom.outer_right * sigma ** (2.0 - np.arange(3)) / mass)[0, 1] * z[0, 1]
-        z[:, 2] -= c
+        c = R[0, 0] - _matrix(mom.outer_right * sigma ** (2.0 - np.arange(3)) / mass)[0, 1] * lam_r[0, 1]
+        R[:, 0] -= c
     unscale = np.array([1.0, sigma])[None, :, None]
-    sol = Solution(xs, z[:, 0:2] * unscale / mass, z[:, 6:8] * unscale / mass, z[:, 2:4] / unscale,
-                   z[:, 4:6] / unscale, c)
+    sol = Solution(xs, lam_r * unscale / mass, lam_l * unscale / mass, R / unscale, L / unscale, c)
     sol.leverages = diag
     return sol
 
@@ -373,24 +387,14 @@ def solve_free(xs, Y, W, right, alpha, leverages=False):
     view, put = _band_writer(ab, m, 4, _FKL, _FKU)
     _chain(put, _FA, _FB, _FV, _FS, h, M, -1)
     put(_FV, _FV, omega)
-    for shift in (0, 1):  # the data row, shrunk as in _system
-        view(_FV, _FA, shift)[...] *= shrink[: m - shift]
-    view(_FV, _FV, 0)[...] *= shrink
-    for r in (_FA, _FB):  # R_1 is free: no equation, a zero multiplier
-        ab[:, r] = 0.0
-        for j in range(max(0, r - _FKU), r + _FKL + 1):
-            ab[_FKU + r - j, j] = 0.0
-        ab[_FKU, r] = 1.0
+    _scale_row(view, _FV, 4, m, shrink)  # the data row, shrunk as in _system
+    _free_rows(ab, (_FA, _FB), _FKL, _FKU)  # R_1 is free: no equation, a zero multiplier
     rhs = np.zeros((N, k))
     rhs[_FV::4] = (omega * shrink)[:, None] * Y
     diag = None
     if leverages:
         diag = omega * shrink * _inverse_diagonal_entries(full, 4, _FKL, _FKU, _FV, (_FV,))
-    gbsv = linalg.get_lapack_funcs("gbsv", (full, rhs))
-    _, _, z, info = gbsv(_FKL, _FKU, full, rhs, overwrite_ab=True, overwrite_b=True)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"The banded system is singular (LAPACK gbsv info={info}).")
-    z = z.reshape(m, 4, k)
+    z = _banded_solve(full, _FKL, _FKU, rhs).reshape(m, 4, k)
     unscale = np.array([1.0, sigma])[None, :, None]
     zeros = np.zeros((m, 2, k))
     sol = Solution(xs, z[:, 0:2] * unscale / mass, zeros, z[:, 2:4] / unscale, zeros, np.zeros(k))

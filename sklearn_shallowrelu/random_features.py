@@ -380,7 +380,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
 
     def _train_knots(self, X, y, sw, features):
         """Exact 1-D ridge in O(n log n + m) (see _knots); None if fewer than 3 distinct inputs."""
-        xs, Y, Wt, _ = _knots.pool_ties(X[:, 0].astype(np.float64), y.astype(np.float64), sw.astype(np.float64))
+        xs, Y, Wt = _knots.pool_ties(X[:, 0].astype(np.float64), y.astype(np.float64), sw.astype(np.float64))
         if len(xs) < 3:
             return None
         w, b = features.weights_[:, 0], features.bias_

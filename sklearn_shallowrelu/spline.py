@@ -180,7 +180,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             raise ValueError(f"init={self.init!r} has no 1-D curvature weight: {exc}") from None
         x = X[:, 0].astype(np.float64)
         Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        xs, Ym, W, _ = _knots.pool_ties(x, Y, sw)
+        xs, Ym, W = _knots.pool_ties(x, Y, sw)
         if len(xs) < 3:
             raise ValueError(
                 f"SmoothingSplineEquivalent needs at least 3 distinct x values with positive weight; "
