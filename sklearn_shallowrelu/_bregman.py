@@ -136,9 +136,7 @@ def _nodes(init, a, b, refine=1, singular=()):
         owner, lo, hi = np.repeat(owner, refine), edges[:, :-1].ravel(), edges[:, 1:].ravel()
     for point in singular:
         owner, lo, hi = _grade(owner, lo, hi, point)
-    half = 0.5 * (hi - lo)
-    c = 0.5 * (hi + lo)[:, None] + half[:, None] * _continuum._NODES
-    wq = half[:, None] * _continuum._WEIGHTS
+    c, wq = _continuum._gauss(lo, hi, _continuum._NODES, _continuum._WEIGHTS)
     k = len(_continuum._NODES)
     return (np.repeat(owner, k), c.ravel(), wq.ravel(), np.repeat(lo, k), np.repeat(hi, k))
 
@@ -576,9 +574,10 @@ class BregmanFit:
         owner, c, wq, lo, hi = _nodes(self.init, a[span], b[span], 1, self._singular)
         jp, jm = self.jump_density(c)
         j = jp if right else jm
-        half = 0.5 * (hi - lo)
-        nodes = np.tile(_continuum._NODES, len(c) // len(_continuum._NODES))
-        off = (b[span][owner] - hi) + half * (1 - nodes) if right else (lo - a[span][owner]) + half * (1 + nodes)
+        per_piece = slice(None, None, len(_continuum._NODES))  # _nodes repeats these per node
+        d, e = _continuum._offsets(a[span], b[span], owner[per_piece], lo[per_piece], hi[per_piece],
+                                   _continuum._NODES)
+        off = (d if right else e).ravel()
         idx = np.flatnonzero(span)
         for col in range(k):
             out0[idx, col] = np.bincount(owner, weights=wq * j[:, col], minlength=len(idx))

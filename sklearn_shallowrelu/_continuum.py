@@ -74,6 +74,19 @@ class Combined:
         return np.zeros((3,) + np.shape(u))
 
 
+def _gauss(lo, hi, nodes, weights):
+    """Gauss-Legendre nodes ``c`` and weights ``wq`` (pieces x nodes) on the pieces ``[lo, hi]``."""
+    half = 0.5 * (hi - lo)
+    return 0.5 * (hi + lo)[:, None] + half[:, None] * nodes, half[:, None] * weights
+
+
+def _offsets(a, b, owner, lo, hi, nodes):
+    """``(b - c, c - a)`` for the nodes of the pieces ``[lo, hi]`` of ``[a, b][owner]``,
+    formed from the piece ends: exact for an interval of width 1e-12 too."""
+    half = 0.5 * (hi - lo)[:, None]
+    return (b[owner] - hi)[:, None] + half * (1.0 - nodes), (lo - a[owner])[:, None] + half * (1.0 + nodes)
+
+
 def interval_moments(init, a, b):
     """Moments of the curvature weights over intervals.
 
@@ -84,12 +97,9 @@ def interval_moments(init, a, b):
     owner, lo, hi = _pieces(init, a, b)
     # a constant g times a quadratic: the two-point rule is exact
     nodes, weights = (_NODES2, _WEIGHTS2) if init._length_scale() is None else (_NODES, _WEIGHTS)
-    half = 0.5 * (hi - lo)
-    c = 0.5 * (hi + lo)[:, None] + half[:, None] * nodes
-    wq = half[:, None] * weights
+    c, wq = _gauss(lo, hi, nodes, weights)
     gp, gm = init.curvature_weight_parts(c)
-    d = (b[owner] - hi)[:, None] + half[:, None] * (1.0 - nodes)
-    e = (lo - a[owner])[:, None] + half[:, None] * (1.0 + nodes)
+    d, e = _offsets(a, b, owner, lo, hi, nodes)
     out = []
     for g, off in ((gp, d), (gm, e)):
         out.append(np.stack([np.bincount(owner, weights=np.sum(wq * g * off**k, axis=1), minlength=len(a))
