@@ -198,9 +198,9 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                     f"got alpha={self.alpha!r}, n_steps={self.n_steps!r}."
                 )
             sol = _bregman.bregman_fit(init, xs, Ym, W, potential, float(self.alpha), self.affine)
-            sol.fitted = sol.fitted_
             # the affine part is (value at x_1, slope); with a free constant only the value moves
-            sol.intercept = sol.affine_[0] if self.affine == "free_constant" else np.zeros(Ym.shape[1])
+            fitted = sol.fitted_
+            intercept = sol.affine_[0] if self.affine == "free_constant" else np.zeros(Ym.shape[1])
             extra["n_iter_"] = int(max(sol.n_iter_))
             crit, lev, alpha = None, None, float(self.alpha)
         elif self.n_steps is not None:
@@ -213,11 +213,11 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             fit = _GDLimit(init, xs, Ym, W, float(self.alpha), self.affine, self.n_steps, self.learning_rate)
             extra["learning_rate_"] = fit.eta
             extra["equivalent_alpha_"] = float(W.sum() / (fit.eta * self.n_steps) + self.alpha)
-            crit = _Criteria(x, Y, sw, xs, Ym, W, group, None, self.affine)
+            crit = _Criteria(Y, sw, xs, Ym, W, group, None, self.affine)
             sol, lev = fit, crit.share(fit.leverages)
             alpha = float(self.alpha)
         else:
-            crit = _Criteria(x, Y, sw, xs, Ym, W, group, _continuum.gap_moments(_solver_init(init, self.affine), xs),
+            crit = _Criteria(Y, sw, xs, Ym, W, group, _continuum.gap_moments(_solver_init(init, self.affine), xs),
                              self.affine)
             if isinstance(self.alpha, str):
                 alpha, extra["cv_alphas_"], extra["cv_scores_"] = crit.search(self.alpha, init)
@@ -226,15 +226,17 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 # leverages cost two to three solves: computed when first asked for
                 alpha, lev = float(self.alpha), None
                 sol = crit.solve(alpha, leverages=False)
+        if potential is None:
+            fitted, intercept = sol.fitted, sol.intercept
         interpolating = alpha == 0 and self.n_steps is None and potential is None
-        if interpolating and not np.all(np.abs(sol.fitted - Ym) <= 1e-6 * max(1.0, float(np.max(np.abs(Ym))))):
+        if interpolating and not np.all(np.abs(fitted - Ym) <= 1e-6 * max(1.0, float(np.max(np.abs(Ym))))):
             raise ValueError(
                 "alpha=0 asks for an interpolant, and none exists here: the curvature weight of "
                 f"{init!r} vanishes on part of the data range (no knots there, so the fit is "
                 "linear across several data points). Use alpha > 0 or an initialisation whose knots "
                 "cover the data."
             )
-        if not np.all(np.isfinite(sol.fitted)):
+        if not np.all(np.isfinite(fitted)):
             raise ValueError(
                 f"The spline fit is not finite at alpha={alpha!r} (overflow in the data?); "
                 "rescale y or choose a larger alpha."
@@ -249,7 +251,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         self.X_fit_ = xs
         self._criteria, self._leverages = crit, lev
         self._single = np.ndim(y) == 1
-        self.intercept_ = float(sol.intercept[0]) if self._single else sol.intercept.copy()
+        self.intercept_ = float(intercept[0]) if self._single else intercept.copy()
         self.curvature_grid_ = np.linspace(xs[0], xs[-1], 200)
         self.curvature_weight_ = init.curvature_weight(self.curvature_grid_)
         g = self.curvature_weight_
@@ -455,8 +457,8 @@ class _Criteria:
     scored on the original samples (a tied sample's leverage is its share of
     its group's)."""
 
-    def __init__(self, x, Y, sw, xs, Ym, W, group, mom, affine):
-        self.x, self.Y, self.sw, self.xs, self.Ym, self.W = x, Y, sw, xs, Ym, W
+    def __init__(self, Y, sw, xs, Ym, W, group, mom, affine):
+        self.Y, self.sw, self.xs, self.Ym, self.W = Y, sw, xs, Ym, W
         self.group, self.mom, self.affine = group, mom, affine
         self.n = int(np.count_nonzero(sw > 0))
 
