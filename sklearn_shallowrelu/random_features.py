@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _knots, _solvers
+from . import _bordered, _knots, _solvers
 from ._design import (Design, Design1D, fits_in_memory, operator_1d_helps, rows_per_chunk,
                       spectral_beats_operator_1d)
 from .features import ReLURandomFeatures, relu_features
@@ -342,7 +342,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         # Nothing above touched the estimator: a failed fit leaves a fitted model intact.
         piecewise = result.pop("piecewise", None)
         self._set_network(features, result.pop("coef"), result.pop("intercept"), y, result.pop("presorted", None))
-        if piecewise is not None and y.dtype == np.float64:
+        if piecewise is not None and y.dtype == np.float64:  # prediction reuses the sorted knots
             self._piecewise_cache = (self.coef_, piecewise)
         for name, value in result.items():
             setattr(self, name, value)
@@ -386,36 +386,48 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         w, b = features.weights_[:, 0], features.bias_
         n = self.n_hidden
         has = np.flatnonzero(w != 0)
+        wh, bh = (w, b) if len(has) == len(w) else (w[has], b[has])
         # one sort of the knots serves the moments, the jumps and the prediction
-        order = np.argsort(-b[has] / w[has])
-        has = has[order]
-        knots, q, right = -b[has] / w[has], w[has] ** 2 / n, w[has] > 0
+        order, knots = _knots.sort_order(-bh / wh)
+        has, wh = has[order], wh[order]
+        q, right = wh * wh / n, wh > 0
         alpha = _resolve_alpha(self.alpha, "ridge")
-        gap = _knots.knot_gaps(xs, knots)
-        mom = _knots.knot_moments(xs, knots, q, right, gap)
-        with np.errstate(all="ignore"):
-            try:
-                sol = _knots.solve(xs, Y, Wt, mom, alpha, "free_constant" if self.fit_intercept else "penalized")
-            except (np.linalg.LinAlgError, ValueError):
-                return self._knots_inaccurate()
-            c, fitted = sol.intercept, sol.fitted
-            jumps = _knots.knot_jumps(sol, knots, q, right, gap)
-            coef = np.zeros((n, Y.shape[1]))
-            coef[has] = jumps * np.sqrt(n) / np.abs(w[has])[:, None]
-            # The network built from the jumps reproduces the fitted values of the
-            # states only if the banded system was solved accurately: a certificate
-            # that costs one evaluation (prediction reuses the sorted network).
-            const = c + np.maximum(b[w == 0], 0) @ coef[w == 0] / np.sqrt(n)
-            piecewise = _knots.PiecewiseLinear.from_jumps(knots, right, jumps, const)
-            network = piecewise(xs)
-        scale = max(float(np.max(np.abs(fitted))), float(np.max(np.abs(Y))), 1e-300)
-        # The discrepancy tracks the true error closely (measured: within ~10%);
-        # 1e-8 relative is the accuracy this path promises.
-        if not np.all(np.isfinite(network)) or np.max(np.abs(network - fitted)) > 1e-8 * scale:
-            return self._knots_inaccurate()
-        return {"coef": coef, "intercept": c, "n_iter_": None, "best_iteration_": None, "loss_curve_": None,
-                "validation_loss_curve_": None, "learning_rate_": None, "_path_": None, "algorithm_": "knots",
-                "piecewise": piecewise, "presorted": (knots, jumps)}
+        affine = "free_constant" if self.fit_intercept else "penalized"
+        blk = _bordered.Blocks(xs, knots, q, right)
+        # The bordered chain first (4 unknowns per point), the general system
+        # (8 per point) if its certificate fails, the dense solvers after that.
+        for solver in (self._solve_bordered, self._solve_general):
+            with np.errstate(all="ignore"):
+                try:
+                    jumps, c, fitted = solver(xs, Y, Wt, blk, alpha, affine)
+                except (np.linalg.LinAlgError, ValueError):
+                    continue
+                # The network rebuilt from the jumps reproduces the fitted values
+                # of the states only if the banded system was solved accurately:
+                # a certificate that costs a few passes over the knots.
+                network = _bordered.network_at_data(blk, jumps, c)
+            scale = max(float(np.max(np.abs(fitted))), float(np.max(np.abs(Y))), 1e-300)
+            # The discrepancy tracks the true error closely (measured: within ~10%);
+            # 1e-8 relative is the accuracy this path promises.
+            if np.all(np.isfinite(network)) and np.max(np.abs(network - fitted)) <= 1e-8 * scale:
+                coef = np.zeros((n, Y.shape[1]))
+                coef[has] = jumps * (np.sqrt(n) / np.abs(wh))[:, None]
+                return {"coef": coef, "intercept": c, "n_iter_": None, "best_iteration_": None,
+                        "loss_curve_": None, "validation_loss_curve_": None, "learning_rate_": None,
+                        "_path_": None, "algorithm_": "knots", "presorted": (knots, jumps),
+                        "piecewise": _knots.PiecewiseLinear.from_jumps(knots, right, jumps, c)}
+        return self._knots_inaccurate()
+
+    @staticmethod
+    def _solve_bordered(xs, Y, W, blk, alpha, affine):
+        sol = _bordered.solve(xs, Y, W, blk, alpha, affine)
+        return _bordered.jumps(blk, sol), sol.intercept, sol.fitted
+
+    @staticmethod
+    def _solve_general(xs, Y, W, blk, alpha, affine):
+        gap = blk.block - 1
+        sol = _knots.solve(xs, Y, W, _knots.knot_moments(xs, blk.knots, blk.q, blk.right, gap), alpha, affine)
+        return _knots.knot_jumps(sol, blk.knots, blk.q, blk.right, gap), sol.intercept, sol.fitted
 
     def _knots_inaccurate(self):
         if self.algorithm == "knots":
