@@ -35,8 +35,28 @@ from ._knots import _FA, _FB, _FKL, _FKU, _FS, _FV
 __all__ = ["Blocks", "BorderedSolution", "solve", "jumps", "network_at_data"]
 
 
-class Blocks:
-    """Sorted knots grouped by the sorted distinct data ``xs`` (m,).
+class ChainMoments:
+    """What :func:`solve` needs of a knot measure on sorted data ``xs`` (m,).
+
+    M : (3, m) ``sum q d^k`` per block over the knots that act on the chain (all
+        in the gaps, the right-facing ones in block 0), ``d`` from the block's
+        right end
+    ML : (3, m) the same over the left-facing knots of the gaps (zero in block 0)
+    hat : (3,) ``sum q (xi - x_1)^k`` over the left-facing knots at or right of ``x_1``
+    beyond : (3,) ``sum q (xi - x_m)^k`` over the left-facing knots at or right of ``x_m``
+
+    For the infinite-width limit the sums are integrals of the curvature
+    weights (:func:`._continuum.chain_moments`).
+    """
+
+    def __init__(self, xs, M, ML, hat, beyond):
+        self.xs, self.M, self.ML = xs, np.asarray(M, float), np.asarray(ML, float)
+        self.hat, self.beyond = np.asarray(hat, float), np.asarray(beyond, float)
+
+
+class Blocks(ChainMoments):
+    """Sorted knots grouped by the sorted distinct data ``xs`` (m,): the
+    :class:`ChainMoments` of a finite network, and what its jumps need.
 
     Parameters
     ----------
@@ -47,10 +67,7 @@ class Blocks:
     Attributes
     ----------
     block : (n,) block of each knot;  d : (n,) its offset from the block's right end
-    M : (3, m) ``sum q d^k`` of the knots that act on the chain in each block
-        (all in the gaps, the right-facing ones in block 0)
-    ML : (3, m) the same over the left-facing knots of the gaps (zero in block 0)
-    hat : (3,) ``sum q (xi - x_1)^k`` over the left-facing knots at or right of ``x_1``
+    M, ML, hat, beyond : as in :class:`ChainMoments`
     start, stop : index range of the knots in the gaps, ``[start, stop)``
     """
 
@@ -82,6 +99,8 @@ class Blocks:
         lq = q[self.start:] * ~right[self.start:]
         xh = knots[self.start:] - xs[0]
         self.hat = np.array([lq.sum(), lq @ xh, (lq * xh) @ xh])
+        lq, e = lq[self.stop - self.start:], -self.d[self.stop:]
+        self.beyond = np.array([lq.sum(), lq @ e, (lq * e) @ e])
 
     def sums(self, rows):
         """Sums (r, m + 1) over the knots of each block of ``rows`` (r, n)."""
@@ -93,29 +112,20 @@ class Blocks:
 
 class BorderedSolution:
     """``lam`` (m + 1, 2, k) per block in the units of the data (block ``m``
-    zero), ``fitted`` (m, k) at ``xs``, ``intercept`` (k,)."""
+    zero), ``fitted`` (m, k) and ``slope`` (m, k) of the fit at ``xs`` (its
+    free constant included), ``intercept`` (k,), ``leverages`` (m,) or None."""
 
-    def __init__(self, lam, fitted, intercept):
-        self.lam, self.fitted, self.intercept = lam, fitted, intercept
+    def __init__(self, lam, fitted, slope, intercept, leverages=None):
+        self.lam, self.fitted, self.slope, self.intercept = lam, fitted, slope, intercept
+        self.leverages = leverages
 
 
-def solve(xs, Y, W, blk, alpha, affine="free_constant"):
-    """Solve the network's ridge problem on pooled data (see the module docstring).
-
-    Parameters
-    ----------
-    xs, Y, W, alpha : as in :func:`._knots.solve`
-    blk : Blocks
-    affine : {'free_constant', 'penalized'}
-
-    Returns
-    -------
-    BorderedSolution
-    """
-    m, k = Y.shape
-    full, omega, shrink, sigma, mass = _knots.free_system(xs, W, blk.M[:, 1:], alpha)
-    pw = (sigma ** (2.0 - np.arange(3))) / mass  # moments in the rescaled units of free_system
-    ML = blk.ML[:, 1:] * pw[:, None]
+def _border(xs, mom, sigma, mass):
+    """``N_b`` (m - 1, 2, 2), the coupling of gap ``b``'s equations to ``lam_0``, and
+    ``M00`` (2, 2), the moment matrix of the initial state, in the rescaled units."""
+    m = len(xs)
+    pw = (sigma ** (2.0 - np.arange(3))) / mass
+    ML = mom.ML[:, 1:] * pw[:, None]
     xhat = (xs[1:] - xs[0]) / sigma
     # N_b = sum_L q (d, 1) (xi - x_1, -1)^T over the left-facing knots of gap b, with xi - x_1 = xhat_b - d
     N = np.empty((m - 1, 2, 2))
@@ -123,33 +133,103 @@ def solve(xs, Y, W, blk, alpha, affine="free_constant"):
     N[:, 0, 1] = -ML[1]
     N[:, 1, 0] = xhat * ML[0] - ML[1]
     N[:, 1, 1] = -ML[0]
-    outer, hat = blk.M[:, 0] * pw, blk.hat * pw
+    outer, hat = mom.M[:, 0] * pw, mom.hat * pw
     M00 = np.array([[outer[2] + hat[2], outer[1] - hat[1]], [outer[1] - hat[1], outer[0] + hat[0]]])
+    return N, M00
+
+
+def _border_columns(m, N, comps, first):
+    """The columns (4 m, nb) of ``lam_0``'s entries in the chain's rows: ``-N_b``
+    in the equations of gap ``b``, and its own terms ``first`` in the
+    stationarity rows (value, slope) of ``R_1``; and the rows (4 m, 2) of the
+    border equations, which pick ``R_1 - sum_b N_b^T lam_b``."""
+    E = np.zeros((4 * m, 2), order="F")
+    for c in range(2):
+        E[4 + _FA::4, c], E[4 + _FB::4, c] = -N[:, 0, c], -N[:, 1, c]
+        E[(_FV, _FS)[c], c] = 1.0
+    B = E[:, comps] * np.where(np.arange(4 * m) == _FV, first[0], 1.0)[:, None]
+    return B, E
+
+
+def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
+    """Solve the ridge problem of a knot measure on pooled data (see the module docstring).
+
+    Parameters
+    ----------
+    xs, Y, W, alpha : as in :func:`._knots.solve`
+    mom : ChainMoments (a :class:`Blocks` for a finite network)
+    affine : {'free_constant', 'penalized'}
+    leverages : bool, default=False
+        Also the diagonal of the smoother: that of the chain (block cyclic
+        reduction, as :func:`._knots.solve_free`) plus a rank-``nb`` correction
+        for the border, at the cost of ``nb`` transposed solves.
+
+    Returns
+    -------
+    BorderedSolution
+    """
+    m, k = Y.shape
+    full, omega, shrink, sigma, mass = _knots.free_system(xs, W, mom.M[:, 1:], alpha)
+    N, M00 = _border(xs, mom, sigma, mass)
     comps = [0, 1] if affine == "penalized" else [1]  # with a free constant lam_0 has no value part
     nb = len(comps)
-    rhs = np.zeros((4 * m, k + nb))
-    rhs[_FV::4, :k] = (omega * shrink)[:, None] * Y
-    # lam_0's entries in the chain's rows, moved to the right-hand side: -N_b in
-    # the equations of gap b, and its own terms in the stationarity of R_1
-    # (the value row shrunk as free_system shrinks it)
-    for j, c in enumerate(comps):
-        rhs[4 + _FA::4, k + j] = N[:, 0, c]
-        rhs[4 + _FB::4, k + j] = N[:, 1, c]
-        rhs[(_FV, _FS)[c], k + j] = -(shrink[0] if c == 0 else 1.0)
-    Z = _knots._banded_solve(full, _FKL, _FKU, rhs).reshape(m, 4, k + nb)
+    B, E = _border_columns(m, N, comps, (shrink[0], 1.0))  # R_1's value row is shrunk as free_system shrinks it
+    data = omega * shrink
+    diag = None
+    if leverages:
+        diag = _knots._inverse_diagonal_entries(full, 4, _FKL, _FKU, _FV, (_FV,))
+    rhs = np.zeros((4 * m, k + nb), order="F")
+    rhs[_FV::4, :k] = data[:, None] * Y
+    rhs[:, k:] = -B
+    lu, piv = _knots._banded_lu(full, _FKL, _FKU)
+    Z = _knots._lu_solve(lu, piv, _FKL, _FKU, rhs)
     # The border rows R_1 - M00 lam_0 - sum_b N_b^T lam_b = (c, 0): E^T z - M00 lam_0
-    ET = Z[0, _FV:_FS + 1] - np.stack([N[:, 0, j] @ Z[1:, _FA] + N[:, 1, j] @ Z[1:, _FB] for j in range(2)])
-    S = M00[np.ix_(comps, comps)] - ET[comps][:, k:]
+    ET = E.T @ Z
+    S = M00[np.ix_(comps, comps)] - ET[comps, k:]
     lam0 = np.zeros((2, k))
-    lam0[comps] = np.linalg.solve(S, ET[comps][:, :k])
-    z = Z[..., :k] + Z[..., k:] @ lam0[comps]
+    lam0[comps] = np.linalg.solve(S, ET[comps, :k])
+    z = (Z[:, :k] + Z[:, k:] @ lam0[comps]).reshape(m, 4, k)
     c = np.zeros(k)
     if affine == "free_constant":
         c = ET[0, :k] + ET[0, k:] @ lam0[comps] - M00[0] @ lam0
+    if leverages:
+        # d lam_0 / d Y_i = S^-1 (E^T A^-1)[:, v_i] data_i: the rows of A^-T E at the value rows
+        U = _knots._lu_solve(lu, piv, _FKL, _FKU, np.asfortranarray(E[:, comps]), trans=1)
+        ZB = Z[_FV::4, k:]
+        diag = data * (diag + np.einsum("ip,pq,iq->i", ZB, np.linalg.inv(S), U[_FV::4]))
     lam = np.zeros((m + 1, 2, k))
     lam[0], lam[1:m] = lam0, z[1:, _FA:_FB + 1]
     lam *= np.array([1.0, sigma])[None, :, None] / mass
-    return BorderedSolution(lam, z[:, _FV], c)
+    return BorderedSolution(lam, z[:, _FV], z[:, _FS] / sigma, c, diag)
+
+
+def to_solution(xs, mom, sol):
+    """The same fit as a :class:`._knots.Solution` (right- and left-facing parts
+    apart, multipliers of the left-facing knots anchored at the left end of
+    each gap), which :func:`._continuum.evaluate` and :func:`._knots.knot_jumps` read."""
+    m, k = len(xs), sol.fitted.shape[1]
+    h = np.diff(xs)[:, None]
+    lam, lam0 = sol.lam, sol.lam[0]
+    # a left-facing knot of gap b: t = q (d, 1) . (lam_b + (-lam0_a, xhat_b lam0_a - lam0_b)),
+    # xhat_b the gap's right end from x_1; in offsets e = h - d from the left end
+    xr = (xs[1:] - xs[0])[:, None]
+    la = lam[1:m, 0] - lam0[0]
+    lb = lam[1:m, 1] + xr * lam0[0] - lam0[1]
+    lam_left = np.empty((m, 2, k))
+    lam_left[:-1, 0], lam_left[:-1, 1] = -la, h * la + lb
+    lam_left[-1, 0], lam_left[-1, 1] = lam0[0], (xs[-1] - xs[0]) * lam0[0] - lam0[1]  # at or right of x_m
+    # the left-facing part's state (L(x_i), -L'(x_i)), built leftwards from x_m
+    ML = mom.ML[:, 1:, None]
+    mass = ML[1] * la + ML[0] * lb  # sum t over the gap
+    moment = ML[2] * la + ML[1] * lb  # sum t d
+    Lm = mom.beyond[1] * lam_left[-1, 0] + mom.beyond[0] * lam_left[-1, 1]
+    Lm_value = mom.beyond[2] * lam_left[-1, 0] + mom.beyond[1] * lam_left[-1, 1]
+    slope = np.concatenate([np.cumsum((mass[::-1]), axis=0)[::-1], np.zeros((1, k))]) + Lm
+    steps = h * slope[1:] + h * mass - moment  # T(h) L_{b+1} plus the gap's sum t (h - d)
+    value = np.concatenate([np.cumsum(steps[::-1], axis=0)[::-1], np.zeros((1, k))]) + Lm_value
+    L = np.stack([value, slope], axis=1)
+    R = np.stack([sol.fitted - sol.intercept - value, sol.slope + slope], axis=1)
+    return _knots.Solution(xs, lam[:m].copy(), lam_left, R, L, sol.intercept)
 
 
 def jumps(blk, sol):

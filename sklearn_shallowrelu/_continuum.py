@@ -14,9 +14,10 @@ would lose it all).
 
 import numpy as np
 
+from ._bordered import ChainMoments
 from ._knots import GapMoments
 
-__all__ = ["interval_moments", "tail_moments", "gap_moments", "evaluate", "Combined"]
+__all__ = ["interval_moments", "tail_moments", "gap_moments", "chain_moments", "evaluate", "Combined"]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(10)
 _NODES2, _WEIGHTS2 = np.polynomial.legendre.leggauss(2)
@@ -120,6 +121,25 @@ def gap_moments(init, xs):
     """:class:`GapMoments` of the initialisation's curvature weights on sorted data ``xs``."""
     right, left = interval_moments(init, xs[:-1], xs[1:])
     return GapMoments(right, left, tail_moments(init, xs[:1], "+")[:, 0], tail_moments(init, xs[-1:], "-")[:, 0])
+
+
+def chain_moments(init, xs):
+    """:class:`._bordered.ChainMoments` of the curvature weights on sorted data ``xs``:
+    over each gap the moments of ``g_+ + g_-`` and of ``g_-`` anchored at its
+    right end (one quadrature for both), and the tails."""
+    a, b = xs[:-1], xs[1:]
+    owner, lo, hi = _pieces(init, a, b)
+    nodes, weights = (_NODES2, _WEIGHTS2) if init._length_scale() is None else (_NODES, _WEIGHTS)
+    c, wq = _gauss(lo, hi, nodes, weights)
+    gp, gm = init.curvature_weight_parts(c)
+    d = _offsets(a, b, owner, lo, hi, nodes)[0]
+    M = np.empty((3, len(xs)))
+    ML = np.zeros((3, len(xs)))
+    M[:, 0] = tail_moments(init, xs[:1], "+")[:, 0]
+    for k in range(3):
+        M[k, 1:] = np.bincount(owner, weights=np.sum(wq * (gp + gm) * d**k, axis=1), minlength=len(a))
+        ML[k, 1:] = np.bincount(owner, weights=np.sum(wq * gm * d**k, axis=1), minlength=len(a))
+    return ChainMoments(xs, M, ML, tail_moments(init, xs[:1], "-")[:, 0], tail_moments(init, xs[-1:], "-")[:, 0])
 
 
 def evaluate(init, sol, x, order=0):

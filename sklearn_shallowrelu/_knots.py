@@ -210,6 +210,24 @@ def _banded_solve(full, kl, ku, rhs):
     return z
 
 
+def _banded_lu(full, kl, ku):
+    """LAPACK ``gbtrf`` in place on ``full``: the factors and pivots for :func:`_lu_solve`."""
+    gbtrf = linalg.get_lapack_funcs("gbtrf", (full,))
+    lu, piv, info = gbtrf(full, kl, ku, overwrite_ab=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"The banded system is singular (LAPACK gbtrf info={info}).")
+    return lu, piv
+
+
+def _lu_solve(lu, piv, kl, ku, rhs, trans=0):
+    """LAPACK ``gbtrs``: ``A^-1 rhs`` (``trans=1``: ``A^-T rhs``) from :func:`_banded_lu`."""
+    gbtrs = linalg.get_lapack_funcs("gbtrs", (lu,))
+    z, info = gbtrs(lu, kl, ku, rhs, piv, trans=trans)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"LAPACK gbtrs info={info}.")
+    return z
+
+
 def _chain(put, a, b, v, s, h, M, step):
     """One chain of states ``S_i = T(h) S_{i+step} + M lam_i`` (``step=-1``: the
     right-facing part, built from the left; ``+1``: the left-facing part): its
@@ -261,7 +279,7 @@ def _system(xs, W, mom, alpha, affine):
     N = 8 * m
     # LAPACK's gbsv wants KL spare rows on top for the fill-in of pivoting:
     # allocate them here so that the solve works in place (no 100 MB copy).
-    full = np.zeros((2 * _KL + _KU + 1, N))
+    full = np.zeros((2 * _KL + _KU + 1, N), order="F")  # LAPACK's layout: no copy
     ab = full[_KL:]
 
     view, put = _band_writer(ab, m, 8, _KL, _KU)
@@ -342,7 +360,7 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
         raise ValueError(f"Unknown affine option {affine!r}.")
     m, k = Y.shape
     ab, omega, sigma, mass, outer_left = _system(xs, W, mom, alpha, affine)
-    rhs = np.zeros((8 * m, k))
+    rhs = np.zeros((8 * m, k), order="F")
     rhs[_RV::8] = omega[:, None] * Y  # the data enter one row per point (see _system)
     diag = None
     if leverages:  # d (R(x_i) + L(x_i)) / d Y_i, the data entering row _RV
@@ -393,7 +411,7 @@ def free_system(xs, W, right, alpha):
     M = M / mass
     omega = W * mass / alpha
     shrink = 1.0 / np.maximum(omega, 1.0)  # as in _system: alpha -> 0 tends to interpolation
-    full = np.zeros((2 * _FKL + _FKU + 1, 4 * m))
+    full = np.zeros((2 * _FKL + _FKU + 1, 4 * m), order="F")  # LAPACK's layout: no copy
     ab = full[_FKL:]
     view, put = _band_writer(ab, m, 4, _FKL, _FKU)
     _chain(put, _FA, _FB, _FV, _FS, h, M, -1)
@@ -427,7 +445,7 @@ def solve_free(xs, Y, W, right, alpha, leverages=False):
     full, omega, shrink, sigma, mass = free_system(xs, W, right, alpha)
     data = omega * shrink
     N = 4 * m
-    rhs = np.zeros((N, k))
+    rhs = np.zeros((N, k), order="F")
     rhs[_FV::4] = data[:, None] * Y
     diag = None
     if leverages:

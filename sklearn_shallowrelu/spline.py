@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _bregman, _continuum, _knots, _solvers
+from . import _bordered, _bregman, _continuum, _knots, _solvers
 from .init import INIT_NAMES, Initialization, check_init
 from .potentials import POTENTIAL_NAMES, Potential, Quadratic, WidthScaled
 
@@ -217,8 +217,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             sol, lev = fit, crit.share(fit.leverages)
             alpha = float(self.alpha)
         else:
-            crit = _Criteria(Y, sw, xs, Ym, W, group, _continuum.gap_moments(_solver_init(init, self.affine), xs),
-                             self.affine)
+            crit = _Criteria(Y, sw, xs, Ym, W, group, _solver_moments(init, self.affine, xs), self.affine)
             if isinstance(self.alpha, str):
                 alpha, extra["cv_alphas_"], extra["cv_scores_"] = crit.search(self.alpha, init)
                 sol, lev = crit.fit(alpha)
@@ -324,7 +323,8 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             return self._solution.evaluate(x, order)
         if isinstance(self._solution, _bregman.BregmanFit):
             return self._solution.predict(x, order)
-        return _continuum.evaluate(_solver_init(self.init_, self.affine), self._solution, x, order)
+        init = _continuum.Combined(self.init_) if self.affine == "free" else self.init_
+        return _continuum.evaluate(init, self._solution, x, order)
 
     def predict_derivative(self, X, order=1):
         """First or second derivative of the spline at ``X``.
@@ -441,9 +441,13 @@ def _as_column(X):
     return X
 
 
-def _solver_init(init, affine):
-    """With a free affine part all units act as right-facing ones (``_knots.solve_free``)."""
-    return _continuum.Combined(init) if affine == "free" else init
+def _solver_moments(init, affine, xs):
+    """What the solver of ``affine`` needs of the curvature weights: with a free
+    affine part all units act as right-facing ones (``_knots.solve_free``),
+    otherwise the chain and its border (``_bordered``)."""
+    if affine == "free":
+        return _continuum.gap_moments(_continuum.Combined(init), xs)
+    return _continuum.chain_moments(init, xs)
 
 
 def _solver_alpha(alpha):
@@ -470,7 +474,11 @@ class _Criteria:
         alpha = _solver_alpha(alpha)
         if self.affine == "free":  # one chain of 4 unknowns per point (see _knots.solve_free)
             return _knots.solve_free(self.xs, self.Ym, self.W, self.mom.right, alpha, leverages)
-        return _knots.solve(self.xs, self.Ym, self.W, self.mom, alpha, self.affine, leverages)
+        # the same chain bordered by the affine part's two unknowns
+        sol = _bordered.solve(self.xs, self.Ym, self.W, self.mom, alpha, self.affine, leverages)
+        out = _bordered.to_solution(self.xs, self.mom, sol)
+        out.leverages = sol.leverages
+        return out
 
     def share(self, pooled):
         """Per-sample leverages from those of the pooled points."""

@@ -75,6 +75,27 @@ def test_bordered_chain_equals_the_general_system(case, affine, alpha):
         assert np.all(sol.intercept == 0)
 
 
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("affine", ["free_constant", "penalized"])
+def test_states_multipliers_and_leverages_equal_the_general_system(case, affine):
+    # to_solution splits the fit into right- and left-facing parts as the general
+    # system does; the leverages add the border's rank-one or rank-two correction
+    xs, Y, W, knots, q, right = _problem(**case)
+    alpha = 1e-3
+    blk = _bordered.Blocks(xs, knots, q, right)
+    sol = _bordered.solve(xs, Y, W, blk, alpha, affine, leverages=True)
+    out = _bordered.to_solution(xs, blk, sol)
+    ref = _knots.solve(xs, Y, W, _knots.knot_moments(xs, knots, q, right), alpha, affine, leverages=True)
+    scale = np.max(np.abs(ref.fitted))
+    for name in ("R", "L"):
+        assert np.max(np.abs(getattr(out, name) - getattr(ref, name))) < 1e-9 * scale, name
+    for name in ("lam_right", "lam_left"):
+        assert _rel(getattr(out, name), getattr(ref, name)) < 1e-9, name
+    np.testing.assert_allclose(out.fitted, ref.fitted, rtol=0, atol=1e-9 * scale)
+    np.testing.assert_allclose(sol.leverages, ref.leverages, rtol=0, atol=1e-9)
+    assert np.all((sol.leverages > 0) & (sol.leverages < 1))
+
+
 @pytest.mark.parametrize("affine", ["free_constant", "penalized"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_bordered_chain_equals_dense_least_squares(affine, seed):
