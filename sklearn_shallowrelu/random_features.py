@@ -1,5 +1,6 @@
 """Shallow ReLU networks with a random, frozen first layer and a trained output layer."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -124,6 +125,51 @@ def _resolve_alpha(alpha, solver):
     if alpha is None:
         return 1.0 if solver == "ridge" else 0.0
     return float(alpha)
+
+
+class _KnotsAttempt:
+    """What the exact 1-D path measured when its certificate failed.
+
+    Its states' fitted values at the pooled inputs ``xs`` are accurate even
+    where a network built from jumps is not (x spread far wider than the knots
+    makes the output weights ill-conditioned), so they judge the candidates:
+    the knots networks offered here and the dense solvers' network.
+    """
+
+    def __init__(self, xs, fitted, scale, knots):
+        self.xs, self.fitted, self.scale = xs, fitted, scale
+        self.spread = (xs[-1] - xs[0]) / max(np.subtract(*np.percentile(knots, [75, 25])), 1e-300)
+        self.best, self.error = None, np.inf
+
+    def _error(self, network):
+        err = float(np.max(np.abs(network - self.fitted))) / self.scale
+        return err if np.isfinite(err) else np.inf
+
+    def offer(self, result, network):
+        """Relative discrepancy of a knots network; the best one is kept."""
+        err = self._error(network)
+        if err < self.error:
+            self.best, self.error = result, err
+        return err
+
+    def closer(self, dense, features, n_hidden):
+        """The dense result or the best knots network, whichever is closer to the
+        states; a warning when even that one is off by more than 1e-4."""
+        pl = _knots.PiecewiseLinear(features.weights_[:, 0], features.bias_, dense["coef"],
+                                    1.0 / np.sqrt(n_hidden), np.atleast_1d(dense["intercept"]))
+        err, out = self._error(pl(self.xs)), dense
+        if self.best is not None and self.error < err:
+            err, out = self.error, self.best
+        if err > 1e-4:
+            warnings.warn(
+                f"The fitted network reproduces the exact ridge fit at the training inputs only to "
+                f"{err:.1e} relative: the inputs span {self.spread:.1e} times the interquartile range of "
+                "the knots, which makes the output weights ill-conditioned. Standardize X (for example "
+                "with StandardScaler in a Pipeline) or choose an init whose knots cover the data.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return out
 
 
 class RandomFeatureReLURegressor(_RandomFeatureNetwork):
@@ -396,6 +442,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         blk = _bordered.Blocks(xs, knots, q, right)
         # The bordered chain first (4 unknowns per point), the general system
         # (8 per point) if its certificate fails, the dense solvers after that.
+        attempt = None
         for solver in (self._solve_bordered, self._solve_general):
             with np.errstate(all="ignore"):
                 try:
@@ -406,17 +453,20 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
                 # of the states only if the banded system was solved accurately:
                 # a certificate that costs a few passes over the knots.
                 network = _bordered.network_at_data(blk, jumps, c)
-            scale = max(float(np.max(np.abs(fitted))), float(np.max(np.abs(Y))), 1e-300)
+            if attempt is None:  # the bordered chain's states: the reference for what follows
+                scale = max(float(np.max(np.abs(fitted))), float(np.max(np.abs(Y))), 1e-300)
+                attempt = _KnotsAttempt(xs, fitted, scale, knots)
+            coef = np.zeros((n, Y.shape[1]))
+            coef[has] = jumps * (np.sqrt(n) / np.abs(wh))[:, None]
+            result = {"coef": coef, "intercept": c, "n_iter_": None, "best_iteration_": None,
+                      "loss_curve_": None, "validation_loss_curve_": None, "learning_rate_": None,
+                      "_path_": None, "algorithm_": "knots", "presorted": (knots, jumps),
+                      "piecewise": _knots.PiecewiseLinear.from_jumps(knots, right, jumps, c)}
             # The discrepancy tracks the true error closely (measured: within ~10%);
             # 1e-8 relative is the accuracy this path promises.
-            if np.all(np.isfinite(network)) and np.max(np.abs(network - fitted)) <= 1e-8 * scale:
-                coef = np.zeros((n, Y.shape[1]))
-                coef[has] = jumps * (np.sqrt(n) / np.abs(wh))[:, None]
-                return {"coef": coef, "intercept": c, "n_iter_": None, "best_iteration_": None,
-                        "loss_curve_": None, "validation_loss_curve_": None, "learning_rate_": None,
-                        "_path_": None, "algorithm_": "knots", "presorted": (knots, jumps),
-                        "piecewise": _knots.PiecewiseLinear.from_jumps(knots, right, jumps, c)}
-        return self._knots_inaccurate()
+            if attempt.offer(result, network) <= 1e-8:
+                return result
+        return self._knots_inaccurate(attempt)
 
     @staticmethod
     def _solve_bordered(xs, Y, W, blk, alpha, affine):
@@ -429,20 +479,27 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         sol = _knots.solve(xs, Y, W, _knots.knot_moments(xs, blk.knots, blk.q, blk.right, gap), alpha, affine)
         return _knots.knot_jumps(sol, blk.knots, blk.q, blk.right, gap), sol.intercept, sol.fitted
 
-    def _knots_inaccurate(self):
+    def _knots_inaccurate(self, attempt):
         if self.algorithm == "knots":
             raise ValueError(
                 "The exact 1-D solver lost accuracy on these inputs (its certificate, the network "
                 "rebuilt from the jumps against the fitted values, exceeds 1e-8); use "
                 "algorithm='auto', which then falls back to the dense solvers."
             )
-        return None
+        return attempt
 
     def _train(self, X, y, sw, features, rng, v0):
+        attempt = None
         if self._use_knots(X, features):
-            out = self._train_knots(X, y, sw, features)
-            if out is not None:
-                return out
+            attempt = self._train_knots(X, y, sw, features)
+            if isinstance(attempt, dict):
+                return attempt
+        out = self._train_dense(X, y, sw, features, rng, v0)
+        if attempt is not None:  # the exact path failed its certificate: keep the closer of the two
+            out = attempt.closer(out, features, self.n_hidden)
+        return out
+
+    def _train_dense(self, X, y, sw, features, rng, v0):
         alpha = _resolve_alpha(self.alpha, self.solver)
         X_val = y_val = sw_val = None
         if self.solver != "ridge" and self.early_stopping:

@@ -181,3 +181,36 @@ def test_estimator_without_intercept_uses_the_penalized_border():
     grid = np.linspace(-1, 4, 60)[:, None]
     assert est.intercept_ == 0.0
     assert _rel(est.predict(grid), dense.predict(grid)) < 1e-8
+
+
+def test_badly_scaled_inputs_keep_the_network_closest_to_the_exact_fit_and_warn():
+    # x spread 1e8 times wider than the knots: the output weights are so
+    # ill-conditioned that no network reproduces the exact fit; the estimator
+    # keeps the candidate closest to the exact states' values and says so.
+    import warnings
+
+    from sklearn_shallowrelu import ReLURandomFeatures
+
+    from test_knots import _lstsq_ridge
+
+    rng = np.random.RandomState(0)
+    x0 = np.sort(rng.uniform(-1, 1, 100))
+    y = np.sin(3 * x0) + 0.1 * rng.standard_normal(100)
+    for scale, fit_intercept, should_warn in ((1e4, False, False), (1e8, True, True)):
+        x = (x0 * scale)[:, None]
+        Phi = ReLURandomFeatures(300, random_state=0).fit(x).transform(x)
+        v, c = _lstsq_ridge(Phi, y, np.ones(100), 1e-3, fit_intercept)
+        ref = (Phi @ v + c)[:, 0]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est = RandomFeatureReLURegressor(n_hidden=300, alpha=1e-3, fit_intercept=fit_intercept,
+                                             random_state=0).fit(x, y)
+        told = any("Standardize X" in str(w.message) for w in caught)
+        assert told == should_warn
+        # what 'auto' falls back to with fewer samples than units
+        dense = RandomFeatureReLURegressor(n_hidden=300, alpha=1e-3, fit_intercept=fit_intercept, random_state=0,
+                                           algorithm="dual").fit(x, y)
+        err = np.max(np.abs(est.predict(x) - ref))
+        assert err <= np.max(np.abs(dense.predict(x) - ref))
+        if not should_warn:
+            assert err < 1e-6 * np.max(np.abs(ref))
