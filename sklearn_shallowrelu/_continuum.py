@@ -88,6 +88,24 @@ def _offsets(a, b, owner, lo, hi, nodes):
     return (b[owner] - hi)[:, None] + half * (1.0 - nodes), (lo - a[owner])[:, None] + half * (1.0 + nodes)
 
 
+def _quadrature(init, a, b):
+    """Nodes on the pieces of each ``[a_i, b_i]``: ``(owner, wq, gp, gm, d, e)`` with
+    the piece of each row, the weights, ``g_+`` and ``g_-`` at the nodes and the
+    offsets ``(b - c, c - a)``."""
+    owner, lo, hi = _pieces(init, a, b)
+    # a constant g times a quadratic: the two-point rule is exact
+    nodes, weights = (_NODES2, _WEIGHTS2) if init._length_scale() is None else (_NODES, _WEIGHTS)
+    c, wq = _gauss(lo, hi, nodes, weights)
+    gp, gm = init.curvature_weight_parts(c)
+    d, e = _offsets(a, b, owner, lo, hi, nodes)
+    return owner, wq, gp, gm, d, e
+
+
+def _moments(owner, n, density, off):
+    """``sum density off^k`` per interval (3, n) from the quadrature rows."""
+    return np.stack([np.bincount(owner, weights=np.sum(density * off**k, axis=1), minlength=n) for k in range(3)])
+
+
 def interval_moments(init, a, b):
     """Moments of the curvature weights over intervals.
 
@@ -95,17 +113,8 @@ def interval_moments(init, a, b):
     g_+(c) (b - c)^k dc`` and ``left[k] = int_a^b g_-(c) (c - a)^k dc``.
     """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    owner, lo, hi = _pieces(init, a, b)
-    # a constant g times a quadratic: the two-point rule is exact
-    nodes, weights = (_NODES2, _WEIGHTS2) if init._length_scale() is None else (_NODES, _WEIGHTS)
-    c, wq = _gauss(lo, hi, nodes, weights)
-    gp, gm = init.curvature_weight_parts(c)
-    d, e = _offsets(a, b, owner, lo, hi, nodes)
-    out = []
-    for g, off in ((gp, d), (gm, e)):
-        out.append(np.stack([np.bincount(owner, weights=np.sum(wq * g * off**k, axis=1), minlength=len(a))
-                             for k in range(3)]))
-    return out[0], out[1]
+    owner, wq, gp, gm, d, e = _quadrature(init, a, b)
+    return _moments(owner, len(a), wq * gp, d), _moments(owner, len(a), wq * gm, e)
 
 
 def tail_moments(init, x, side):
@@ -128,17 +137,12 @@ def chain_moments(init, xs):
     over each gap the moments of ``g_+ + g_-`` and of ``g_-`` anchored at its
     right end (one quadrature for both), and the tails."""
     a, b = xs[:-1], xs[1:]
-    owner, lo, hi = _pieces(init, a, b)
-    nodes, weights = (_NODES2, _WEIGHTS2) if init._length_scale() is None else (_NODES, _WEIGHTS)
-    c, wq = _gauss(lo, hi, nodes, weights)
-    gp, gm = init.curvature_weight_parts(c)
-    d = _offsets(a, b, owner, lo, hi, nodes)[0]
+    owner, wq, gp, gm, d, _ = _quadrature(init, a, b)
     M = np.empty((3, len(xs)))
     ML = np.zeros((3, len(xs)))
     M[:, 0] = tail_moments(init, xs[:1], "+")[:, 0]
-    for k in range(3):
-        M[k, 1:] = np.bincount(owner, weights=np.sum(wq * (gp + gm) * d**k, axis=1), minlength=len(a))
-        ML[k, 1:] = np.bincount(owner, weights=np.sum(wq * gm * d**k, axis=1), minlength=len(a))
+    M[:, 1:] = _moments(owner, len(a), wq * (gp + gm), d)
+    ML[:, 1:] = _moments(owner, len(a), wq * gm, d)
     return ChainMoments(xs, M, ML, tail_moments(init, xs[:1], "-")[:, 0], tail_moments(init, xs[-1:], "-")[:, 0])
 
 

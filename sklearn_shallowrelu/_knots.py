@@ -47,7 +47,8 @@ inverse, by block cyclic reduction.
 import numpy as np
 from scipy import linalg
 
-__all__ = ["pool_ties", "sort_order", "GapMoments", "knot_gaps", "knot_moments", "solve", "solve_free", "Solution", "knot_jumps"]
+__all__ = ["pool_ties", "sort_order", "GapMoments", "knot_gaps", "knot_moments", "solve", "solve_free", "Solution",
+           "knot_jumps"]
 
 
 def pool_ties(x, Y, w):

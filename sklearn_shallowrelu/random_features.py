@@ -137,8 +137,7 @@ class _KnotsAttempt:
     """
 
     def __init__(self, xs, fitted, scale, knots):
-        self.xs, self.fitted, self.scale = xs, fitted, scale
-        self.spread = (xs[-1] - xs[0]) / max(np.subtract(*np.percentile(knots, [75, 25])), 1e-300)
+        self.xs, self.fitted, self.scale, self.knots = xs, fitted, scale, knots  # knots sorted
         self.best, self.error = None, np.inf
 
     def _error(self, network):
@@ -161,9 +160,12 @@ class _KnotsAttempt:
         if self.best is not None and self.error < err:
             err, out = self.error, self.best
         if err > 1e-4:
+            n = len(self.knots)
+            iqr = self.knots[(3 * n) // 4] - self.knots[n // 4] if n else 0.0
+            spread = (self.xs[-1] - self.xs[0]) / max(iqr, 1e-300)
             warnings.warn(
                 f"The fitted network reproduces the exact ridge fit at the training inputs only to "
-                f"{err:.1e} relative: the inputs span {self.spread:.1e} times the interquartile range of "
+                f"{err:.1e} relative: the inputs span {spread:.1e} times the interquartile range of "
                 "the knots, which makes the output weights ill-conditioned. Standardize X (for example "
                 "with StandardScaler in a Pipeline) or choose an init whose knots cover the data.",
                 UserWarning,

@@ -323,8 +323,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             return self._solution.evaluate(x, order)
         if isinstance(self._solution, _bregman.BregmanFit):
             return self._solution.predict(x, order)
-        init = _continuum.Combined(self.init_) if self.affine == "free" else self.init_
-        return _continuum.evaluate(init, self._solution, x, order)
+        return _continuum.evaluate(_solver_init(self.init_, self.affine), self._solution, x, order)
 
     def predict_derivative(self, X, order=1):
         """First or second derivative of the spline at ``X``.
@@ -441,12 +440,17 @@ def _as_column(X):
     return X
 
 
+def _solver_init(init, affine):
+    """With a free affine part all units act as right-facing ones (``_knots.solve_free``)."""
+    return _continuum.Combined(init) if affine == "free" else init
+
+
 def _solver_moments(init, affine, xs):
-    """What the solver of ``affine`` needs of the curvature weights: with a free
-    affine part all units act as right-facing ones (``_knots.solve_free``),
-    otherwise the chain and its border (``_bordered``)."""
+    """What the solver of ``affine`` needs of the curvature weights: the one
+    chain of :func:`_solver_init` with a free affine part, otherwise the chain
+    and its border (``_bordered``)."""
     if affine == "free":
-        return _continuum.gap_moments(_continuum.Combined(init), xs)
+        return _continuum.gap_moments(_solver_init(init, affine), xs)
     return _continuum.chain_moments(init, xs)
 
 
