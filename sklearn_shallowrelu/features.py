@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .init import INIT_NAMES, Initialization, check_init
+from ._atomic import atomic_fit
 
 __all__ = ["ReLURandomFeatures"]
 
@@ -87,6 +88,7 @@ class ReLURandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         self.init = init
         self.random_state = random_state
 
+    @atomic_fit
     def fit(self, X, y=None):
         """Draw the hidden units (``X`` is used for its shape and, for data-dependent inits, its range)."""
         self._validate_params()

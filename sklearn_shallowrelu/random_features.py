@@ -16,6 +16,7 @@ from ._design import (Design, Design1D, fits_in_memory, operator_1d_helps, rows_
 from .features import ReLURandomFeatures, relu_features
 from .init import INIT_NAMES, Initialization
 from .potentials import POTENTIAL_NAMES, Potential, Quadratic, resolve_potential
+from ._atomic import atomic_fit
 
 __all__ = ["RandomFeatureReLURegressor", "RandomFeatureReLURegressorCV"]
 
@@ -354,6 +355,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y, sample_weight=None, coef_init=None):
         """Draw the hidden layer and train the output layer.
 
@@ -837,6 +839,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
     alpha = None
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y, sample_weight=None):
         """Fit on the grid, select by leave-one-out (or GCV), keep the selected network."""
         X, y, sw = self._validate_X_y(X, y, sample_weight)

@@ -19,6 +19,7 @@ from ._solvers import NoImprovement
 from .activations import ACTIVATIONS, get_activation
 from .init import INIT_NAMES, Initialization, check_init
 from .potentials import POTENTIAL_NAMES, Potential, resolve_potential
+from ._atomic import atomic_fit
 
 __all__ = ["ShallowReLURegressor"]
 
@@ -299,6 +300,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y, sample_weight=None, init_params=None):
         """Train for ``max_iter`` iterations (or until a stopping rule fires).
 
@@ -319,6 +321,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         warm = self.warm_start and hasattr(self, "_state")
         return self._fit(X, y, sample_weight, init_params, warm, self.max_iter)
 
+    @atomic_fit
     def partial_fit(self, X, y, sample_weight=None):
         """One more iteration (one step, or one epoch for SGD) on the same trajectory."""
         if not hasattr(self, "_state"):

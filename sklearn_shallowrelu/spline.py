@@ -12,6 +12,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import _bordered, _bregman, _continuum, _knots, _solvers
 from .init import INIT_NAMES, Initialization, check_init
 from .potentials import POTENTIAL_NAMES, Potential, Quadratic, WidthScaled
+from ._atomic import atomic_fit
 
 __all__ = ["SmoothingSplineEquivalent"]
 
@@ -154,6 +155,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y, sample_weight=None):
         """Fit the limit spline.
 

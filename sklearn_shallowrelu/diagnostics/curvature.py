@@ -34,6 +34,7 @@ from sklearn.utils.validation import _check_feature_names_in, _check_sample_weig
 from .._network import Batch, Network, Params
 from ..activations import get_activation
 from ._model import diagnosed_model, hidden_inputs, network_parameters
+from .._atomic import atomic_fit
 
 __all__ = [
     "CurvatureDiagnostics",
@@ -624,6 +625,7 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         self.loss_scale = loss_scale
 
     # ---------------------------------------------------------------- fit
+    @atomic_fit
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the network (unless ``prefit``) and measure it on ``(X, y)``.
 

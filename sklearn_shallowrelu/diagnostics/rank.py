@@ -19,6 +19,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 
 from ..activations import get_activation
 from ._model import diagnosed_model, hidden_inputs, network_parameters
+from .._atomic import atomic_fit
 
 __all__ = [
     "RankDiagnostics",
@@ -600,6 +601,7 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         self.output_sign = output_sign
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @atomic_fit
     def fit(self, X, y=None, **fit_params):
         """Fit a clone of ``estimator`` on ``(X, y)`` (unless ``prefit``) and compute the diagnostics.
 
