@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .init import INIT_NAMES, Initialization, check_init
 from ._atomic import atomic_fit
+from ._coverage import init_name, warn_if_affine_on_data
 
 __all__ = ["ReLURandomFeatures"]
 
@@ -95,6 +96,7 @@ class ReLURandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         init = check_init(self.init).bind(X)
         W, b = init.sample(self.n_components, X.shape[1], self.random_state)
+        warn_if_affine_on_data(W, b, X, init_name(self.init))
         self.init_ = init
         self.weights_, self.bias_ = W, b
         self._n_features_out = self.n_components
