@@ -218,6 +218,24 @@ def test_the_unscaled_warning_is_right_about_the_fit():
         assert knots.score(X, Y1) > good - 0.05
 
 
+@pytest.mark.parametrize("init", ["gaussian", "rademacher_uniform", "uniform", "he"])
+def test_standardised_inputs_never_warn_at_any_width(init):
+    """The false-alarm side of the check, over widths, sample sizes and skewed samples."""
+    from sklearn_shallowrelu._coverage import warn_if_affine_on_data
+    from sklearn_shallowrelu.init import check_init
+
+    rng = np.random.RandomState(2)
+    for m in (10, 60, 2000):
+        for x in (rng.uniform(-2, 2, m), rng.standard_normal(m), rng.lognormal(size=m)):
+            x = ((x - x.mean()) / x.std())[:, None]
+            for n in (5, 40, 200, 5000):
+                for seed in range(3):
+                    W, b = check_init(init).sample(n, 1, seed)
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("error", UserWarning)
+                        assert not warn_if_affine_on_data(W, b, x, repr(init))
+
+
 def test_gcv_spline_adapts_to_the_scale_and_does_not_warn():
     ref = SmoothingSplineEquivalent(alpha="gcv").fit(X1, Y1).score(X1, Y1)
     for X in UNSCALED.values():
