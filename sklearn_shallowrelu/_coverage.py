@@ -11,29 +11,26 @@ initialisation meant for standardised inputs does to raw ones: the knots of
 age) see about one knot in a hundred, inputs of size ``1e-4`` see none, and
 inputs of size ``1e4`` see them all crowded into the one gap around zero.
 
-Two counts measure it.  The *bending units* are those active on some inputs
+Two numbers measure it.  The *bending units* are those active on some inputs
 and inactive on others (in 1-D, whose knot lies within the range of the
 inputs): the others add only an affine function there, so a layer with few
-bending units is in effect a much narrower one.  The *pieces* are the gaps
-between consecutive distinct inputs that hold a knot (1-D), or in several
-dimensions the distinct activation patterns of the bending units over the
-inputs; they catch knots that are all in range but crowded together.
+bending units is in effect a much narrower one.  In 1-D the *spread* of the
+knots within the data (their interquartile range over the inputs' range)
+catches knots that are all in range but crowded together.
 
 The thresholds come from a measurement over the four data-independent
 built-in initialisations, widths 3 to 50,000 and 10 to 20,000 standardised
 inputs (uniform, normal, exponential and log-normal samples), 4,960 draws in
 all: at widths of 1000 and more at least 32% of the units bend (57% for
-``init='gaussian'``), and where 20 or more pieces are possible they fill at
-least 15%.  The raw-data failures above have under 10% bending units or under
-6% of the pieces, and train R^2 below 0.65 where standardised inputs give
-0.98.  The estimators warn when the number of bending units is below the
-0.1% quantile of a binomial with rate 0.2 (so a width of 200 warns below 23
-bending units, and widths under 31 never do), or when the pieces fill under 10% of
-at least 20 possible; none of the 4,960 standardised draws warned.  Milder
-cases are not flagged: inputs shifted or shrunk by a factor of a few (R^2 0.2
-to 0.7 with 8% to 40% of the units bending), or of size about 100, whose knots
-crowd the middle gaps while a few reach out (R^2 0.3 to 0.6 with 12% to 19% of
-the pieces), where a stricter rule would also flag well-scaled samples.
+``init='gaussian'``), and the spread is 0.04 or more.  The raw-data failures
+above have under 10% bending units or a spread under 1e-3, and train R^2
+below 0.65 where standardised inputs give 0.98.  The estimators warn when the
+number of bending units is below the 0.1% quantile of a binomial with rate 0.25
+(so a width of 200 warns below 32 bending units, and widths under 25 never
+do), or when the spread is below 0.01; none of the standardised draws warns.
+Milder cases are not flagged: inputs shrunk by a factor of 3 to 6, or shifted
+by about their own spread (R^2 0.3 to 0.6 at 200 units, against 0.98), where
+a stricter rule would also flag well-scaled samples.
 
 The warning names two fixes: standardise ``X``, or use
 ``init='uniform_knots'``, which places the knots over the range of the data
@@ -46,7 +43,7 @@ from scipy.special import bdtr
 
 from ._warn import warn
 
-__all__ = ["init_name", "pieces_on_data", "warn_if_affine_on_data", "warn_if_limit_affine_on_data"]
+__all__ = ["init_name", "layer_coverage", "warn_if_affine_on_data", "warn_if_limit_affine_on_data"]
 
 #: On standardised inputs at least 32% of the units bend (the least, for
 #: init='uniform' at widths of 1000 and more; see the module docstring).  The
@@ -54,14 +51,15 @@ __all__ = ["init_name", "pieces_on_data", "warn_if_affine_on_data", "warn_if_lim
 #: rate of REFERENCE_RATE would give that few with probability below
 #: FALSE_ALARM: a binomial tail, so that small widths, where a few units more
 #: or less are chance, are judged as fairly as large ones.
-REFERENCE_RATE, FALSE_ALARM = 0.2, 1e-3
-#: ... or when, with at least MIN_POSSIBLE possible pieces, the bending units make
-#: fewer than this fraction of them (knots crowded into a few gaps).
-MIN_PIECE_FRACTION, MIN_POSSIBLE = 0.1, 20
+REFERENCE_RATE, FALSE_ALARM = 0.25, 1e-3
+#: 1-D: ... or when the knots within the data are crowded, their interquartile
+#: range below this fraction of the inputs' range (judged from at least
+#: MIN_INSIDE knots).  Standardised inputs give 0.04 or more.
+MIN_SPREAD, MIN_INSIDE = 0.01, 20
 #: Bounds on the rows and units looked at, so that the check costs little next to
-#: any fit: 1-D, a sort of 2e4 inputs and a search of 2e4 knots; several
-#: dimensions, a (512 x 4096) boolean array of activation patterns (2 MB).
-_MAX_ROWS_1D, _MAX_UNITS_1D = 20_000, 20_000
+#: any fit: 1-D, 2e4 knots against the inputs' range; several dimensions, a
+#: (512 x 4096) boolean array of activations (2 MB).
+_MAX_UNITS_1D = 20_000
 _MAX_ROWS, _MAX_UNITS = 512, 4096
 
 
@@ -70,8 +68,8 @@ def _evenly(n, k):
     return np.arange(n) if n <= k else np.linspace(0, n - 1, k).astype(np.intp)
 
 
-def pieces_on_data(W, b, X):
-    """Count the units that bend on the training inputs, and the pieces they make.
+def layer_coverage(W, b, X):
+    """How much of the first layer bends on the training inputs.
 
     Parameters
     ----------
@@ -83,40 +81,35 @@ def pieces_on_data(W, b, X):
     -------
     bending : int
         Units that are active on some inputs and inactive on others (in 1-D:
-        whose knot lies within the range of the inputs); the others are affine
-        on the data.
+        whose knot lies strictly within the range of the inputs); the others
+        are affine on the data.
     units : int
-        Units looked at.
-    pieces : int
-        1-D: the gaps between consecutive distinct inputs that hold at least
-        one knot; otherwise, the distinct activation patterns over the
-        distinct inputs among the bending units.
-    possible : int
-        ``min(units, n_distinct_inputs - 1)``: the most pieces there could be.
-
-    Notes
-    -----
-    Both counts look at a bounded, evenly spread subset of the inputs and
-    units, so the check costs little next to any fit.
+        Units looked at (an evenly spread subset of at most 20,000 in 1-D and
+        4096 otherwise, against at most 512 distinct inputs in several
+        dimensions, so that the check costs little next to any fit).
+    spread : float or None
+        1-D, with at least 20 knots within the inputs' range: the
+        interquartile range of those knots over the range of the inputs.
+        Otherwise None.
     """
     if X.shape[1] == 1:
-        xs = np.unique(X[_evenly(len(X), _MAX_ROWS_1D), 0].astype(np.float64))
+        lo, hi = float(np.min(X)), float(np.max(X))
         idx = _evenly(W.shape[0], _MAX_UNITS_1D)
         w = W[idx, 0].astype(np.float64)
         has = w != 0
-        knots = -b[idx][has] / w[has]
-        inside = knots[(knots > xs[0]) & (knots <= xs[-1])]
-        # a knot strictly between xs[j-1] and xs[j] (or on xs[j]) bends gap j
-        gap = np.searchsorted(xs, inside, side="left")
-        pieces = np.count_nonzero(np.bincount(gap, minlength=xs.size))
-        return int(inside.size), int(idx.size), int(pieces), int(min(idx.size, xs.size - 1))
+        knots = -b[idx][has].astype(np.float64) / w[has]
+        inside = knots[(knots > lo) & (knots < hi)]
+        spread = None
+        if inside.size >= MIN_INSIDE:
+            q1, q3 = np.percentile(inside, [25, 75])
+            spread = float((q3 - q1) / (hi - lo))
+        return int(inside.size), int(idx.size), spread
     rows = np.unique(X, axis=0)
     rows = rows[_evenly(len(rows), _MAX_ROWS)].astype(np.float64)
     units = _evenly(W.shape[0], _MAX_UNITS)
     active = rows @ W[units].T.astype(np.float64) + b[units] > 0
-    mixed = active.any(axis=0) & ~active.all(axis=0)
-    patterns = np.unique(np.packbits(active[:, mixed], axis=0).T, axis=0)
-    return int(np.count_nonzero(mixed)), int(units.size), int(len(patterns)), int(min(units.size, len(rows) - 1))
+    bending = np.count_nonzero(active.any(axis=0) & ~active.all(axis=0))
+    return int(bending), int(units.size), None
 
 
 def init_name(init):
@@ -145,32 +138,29 @@ def warn_if_affine_on_data(W, b, X, init_name, limit=False):
     bool
         Whether it warned.
     """
-    bending, units, pieces, possible = pieces_on_data(W, b, X)
+    bending, units, spread = layer_coverage(W, b, X)
     few_units = bdtr(bending, units, REFERENCE_RATE) < FALSE_ALARM
-    few_pieces = possible >= MIN_POSSIBLE and pieces < MIN_PIECE_FRACTION * possible
-    if not (few_units or few_pieces):
+    crowded = spread is not None and spread < MIN_SPREAD
+    if not (few_units or crowded):
         return False
     lo, hi = np.min(X, axis=0), np.max(X, axis=0)
-    one_d = X.shape[1] == 1
-    span = f"[{lo[0]:.3g}, {hi[0]:.3g}]" if one_d else f"from {lo.min():.3g} to {hi.max():.3g}"
+    span = f"[{lo[0]:.3g}, {hi[0]:.3g}]" if X.shape[1] == 1 else f"from {lo.min():.3g} to {hi.max():.3g}"
     if few_units:
         where = (f"only {bending} of {units} units bend within the range of the training inputs "
                  "(the others are affine there)")
-    elif one_d:
-        where = f"only {pieces} of the {possible} gaps between distinct training inputs hold a knot -b/w"
     else:
-        where = (f"the hidden units split the training inputs in only {pieces} distinct ways "
-                 f"(of up to {possible})")
+        where = (f"the knots -b/w within the range of the inputs are crowded together (their "
+                 f"interquartile range is {spread:.1e} of the inputs' range), so the fit is affine "
+                 "on most of it")
     if limit:
-        head = ("The initialisation puts its curvature weight in few of the gaps between the "
-                f"training inputs: of {len(b)} knots drawn from it, {where}. With a "
-                "fixed alpha the limit is then nearly affine on the data.")
+        head = (f"A network of {units} units drawn from this initialisation is nearly affine on the "
+                f"training inputs: {where}. With a fixed alpha the limit is then nearly affine on "
+                "the data as well.")
         fix = ("Choose alpha='gcv' (or 'loo'), which adapts to the scale, standardize X, or use "
                "init='uniform_knots'.")
     else:
-        head = (f"The random first layer is nearly affine on the training inputs: {where}, so "
-                "the network has little freedom to bend on the data and may fit little more than "
-                "a line.")
+        head = (f"The random first layer is nearly affine on the training inputs: {where}; the "
+                "network may fit little more than a line.")
         fix = ("Standardize X (make_pipeline(StandardScaler(), ...)), or use init='uniform_knots', "
                "which places the knots over the range of the data, with alpha chosen on that scale "
                "(RandomFeatureReLURegressorCV over a wide grid of alphas).")
@@ -182,10 +172,9 @@ def warn_if_affine_on_data(W, b, X, init_name, limit=False):
 def warn_if_limit_affine_on_data(init, xs, init_param):
     """:func:`warn_if_affine_on_data` for an infinite-width limit.
 
-    The limit has a density of knots rather than a count; it stands for it a
-    network as wide as there are gaps between the inputs (drawn with a fixed
-    seed, so the check is deterministic): the width at which a finite network
-    could bend once in every gap.
+    The limit has a density of knots rather than a count; a network as wide as
+    there are gaps between the inputs (at least 200 units, drawn with a fixed
+    seed so that the check is deterministic) stands for it.
 
     Parameters
     ----------
@@ -201,8 +190,6 @@ def warn_if_limit_affine_on_data(init, xs, init_param):
     bool
         Whether it warned.
     """
-    n = int(min(len(xs) - 1, _MAX_UNITS_1D))
-    if n < 1:
-        return False
+    n = int(min(max(len(xs) - 1, 200), _MAX_UNITS_1D))
     W, b = init.sample(n, 1, np.random.RandomState(0))
     return warn_if_affine_on_data(W, b, xs[:, None], init_name(init_param), limit=True)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sklearn_shallowrelu import (CurvatureDiagnostics, RandomFeatureReLURegressor, RandomFeatureReLURegressorCV,
                                  RankDiagnostics, ReLURandomFeatures, ShallowReLURegressor,
                                  SmoothingSplineEquivalent)
-from sklearn_shallowrelu._coverage import pieces_on_data
+from sklearn_shallowrelu._coverage import layer_coverage
 
 RNG = np.random.RandomState(0)
 X1 = np.sort(RNG.uniform(-2, 2, 60))[:, None]
@@ -246,19 +246,22 @@ def test_gcv_spline_adapts_to_the_scale_and_does_not_warn():
             assert SmoothingSplineEquivalent(alpha="gcv").fit(X, Y1).score(X, Y1) > ref - 0.05
 
 
-def test_pieces_count_against_a_direct_count():
-    """pieces_on_data against counting activation patterns over all inputs and units."""
+def test_layer_coverage_against_a_direct_count():
+    """layer_coverage against counting, over all inputs and units, the units that change sign."""
     rng = np.random.RandomState(1)
     for X in (X1, X1 * 1e3, X3, X3 * 1e-3):
         W, b = rng.standard_normal((300, X.shape[1])), rng.standard_normal(300)
         active = X @ W.T + b > 0
-        mixed = active.any(0) & ~active.all(0)
-        patterns = {tuple(col) for col in active[:, mixed].T}
-        if X.shape[1] == 1:  # the two directions at one knot are one piece in 1-D
-            patterns = {p if p[0] else tuple(not v for v in p) for p in patterns}
-        bending, units, pieces, possible = pieces_on_data(W, b, X)
-        assert (bending, units, pieces, possible) == (np.count_nonzero(mixed), 300, len(patterns),
-                                                      min(300, len(np.unique(X, axis=0)) - 1))
+        bending, units, spread = layer_coverage(W, b, X)
+        assert (bending, units) == (np.count_nonzero(active.any(0) & ~active.all(0)), 300)
+        if X.shape[1] == 1:
+            knots = np.sort(-b / W[:, 0])
+            inside = knots[(knots > X.min()) & (knots < X.max())]
+            n = len(inside)  # the interquartile range by hand (linear interpolation, as numpy's default)
+            q = [np.interp(f * (n - 1), np.arange(n), inside) for f in (0.25, 0.75)]
+            assert spread == pytest.approx((q[1] - q[0]) / np.ptp(X), rel=1e-12)
+        else:
+            assert spread is None
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
