@@ -8,13 +8,16 @@ at a fixed number of steps ``max_iter``, by 5-fold cross-validation on a seeded
 noisy 1-D problem (:func:`sklearn_shallowrelu.datasets.make_wiggly_curve`, 200
 points, noise standard deviation 0.3).
 
-Divergence is detected per fit, in the worker that ran it: the scorer is a
-callable returning two metrics, the test MSE and whether that fold's fit
-diverged.  Plain gradient descent (no ``tol``, no early stopping) runs exactly
-``max_iter`` steps unless it diverges, in which case ``fit`` warns
-``ConvergenceWarning`` (with the sharpness against ``2 / learning_rate``) and
-keeps the last finite parameters, so ``n_iter_ < max_iter`` marks a diverged
-fit.  The table is built from ``cv_results_['params']`` (GridSearchCV walks the
+The steps are fixed (a float ``learning_rate``; the default ``'auto'`` would
+adapt the step and never diverge).  Divergence is detected per fit, in the
+worker that ran it: the scorer is a callable returning two metrics, the test
+MSE and whether that fold's fit diverged.  Plain gradient descent (no ``tol``,
+no early stopping) runs exactly ``max_iter`` steps unless it diverges, in which
+case ``fit`` keeps its best finite iterate and warns ``ConvergenceWarning``
+(with the cause and the fix), so ``n_iter_ < max_iter`` marks a diverged fit;
+a fit in which no step improved on the start raises ``ValueError`` instead,
+and ``GridSearchCV`` records its scores as NaN (``error_score``), which the
+table counts as diverged too.  The table is built from ``cv_results_['params']`` (GridSearchCV walks the
 grid in sorted key order, so the order of the results is not the order of the
 lists below).
 
@@ -76,8 +79,8 @@ def make_pipeline():
 def mse_and_divergence(estimator, X, y):
     """Scorer: test MSE (negated, larger is better) and 1.0 if this fit diverged.
 
-    A diverged fit kept its last finite parameters, which can still predict
-    huge values: the MSE is computed without scikit-learn's finiteness checks.
+    A diverged fit kept its best finite parameters, which can still predict
+    large values: the MSE is computed without scikit-learn's finiteness checks.
     """
     net = estimator[-1]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -102,12 +105,14 @@ def run_search(X, y, n_jobs=2):
         {"net__n_hidden": list(WIDTHS), "net__learning_rate": list(LEARNING_RATES)},
         cv=KFold(n_splits=N_SPLITS, shuffle=True, random_state=0),
         scoring=mse_and_divergence,
+        error_score=np.nan,  # a fit that diverges at once raises: NaN scores, counted as diverged
         refit="neg_mse",
         n_jobs=n_jobs,
     )
     with warnings.catch_warnings():
-        # ConvergenceWarning from diverging fits (in this process when n_jobs=1)
-        # and "non-finite test scores": expected, reported in the table instead.
+        # ConvergenceWarning from diverging fits (in this process when n_jobs=1),
+        # FitFailedWarning from fits that diverged at once, and "non-finite test
+        # scores": expected, reported in the table instead.
         warnings.simplefilter("ignore")
         search.fit(X, y)
     return search
@@ -121,7 +126,9 @@ def result_grids(search):
     for k, params in enumerate(res["params"]):  # sorted-key order, not the order of the lists
         i, j = WIDTHS.index(params["net__n_hidden"]), LEARNING_RATES.index(params["net__learning_rate"])
         mse[i, j] = -res["mean_test_neg_mse"][k]
-        diverged[i, j] = sum(int(res[f"split{s}_test_diverged"][k]) for s in range(N_SPLITS))
+        # NaN: the fit raised (no step improved on the start)
+        diverged[i, j] = sum(int(np.isnan(res[f"split{s}_test_diverged"][k]) or res[f"split{s}_test_diverged"][k] > 0)
+                             for s in range(N_SPLITS))
     return mse, diverged
 
 
@@ -178,14 +185,19 @@ def main(plot_figure=True, n_jobs=2):
     for width, s in sharp.items():
         print(f"  n_hidden={width:>4}: sharpness {s:7.2f}, 2 / sharpness = {2 / s:.3f}")
 
-    # What a diverging fit does: a ConvergenceWarning, and the last finite parameters are kept.
+    # What a diverging fit does: it keeps its best finite iterate with a ConvergenceWarning, or
+    # raises ValueError when no step improved on the start.
     worst = make_pipeline().set_params(net__n_hidden=max(WIDTHS), net__learning_rate=max(LEARNING_RATES))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        worst.fit(X, y)
+        try:
+            worst.fit(X, y)
+            outcome = f"n_iter_={worst[-1].n_iter_} of max_iter={MAX_ITER}"
+        except ValueError as error:
+            outcome = f"ValueError: {error}"
     messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
-    print(f"n_hidden={max(WIDTHS)}, learning_rate={max(LEARNING_RATES):g}: n_iter_={worst[-1].n_iter_} "
-          f"of max_iter={MAX_ITER}; ConvergenceWarning: {messages[0].split('. Those')[0] if messages else 'none'}.")
+    print(f"n_hidden={max(WIDTHS)}, learning_rate={max(LEARNING_RATES):g}: {outcome}"
+          + (f"; ConvergenceWarning: {messages[0]}" if messages else ""))
 
     search = run_search(X, y, n_jobs=n_jobs)
     mse, diverged = result_grids(search)

@@ -9,8 +9,11 @@ stability threshold is ``2 / eta``.  Shapes: ``W`` (n, d), ``b`` (n,), ``v``
 (n, k), ``c`` (k,).
 """
 
+import os
+
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigsh
+from sklearn import get_config
 
 GROUPS = ("W", "b", "v", "c")
 # Network.loss_and_grad goes through the rows in blocks of m x n work arrays of about this
@@ -18,6 +21,67 @@ GROUPS = ("W", "b", "v", "c")
 # does not, and a step costs 1.6x the time of 4 MB blocks; blocks below 1 MB pay more in
 # per-call overhead than they gain)
 _BLOCK_BYTES = 1 << 22
+# Peak memory of the curvature estimates, in float64 vectors of the parameters' size on
+# top of the m x n activation cache (tracemalloc, n = 10^5, m = 60, d = 1 and 5, k = 1):
+# a Hessian-vector product with the power iteration's one vector peaked at 8 to 9.1 (the
+# flat in/out copies, the direction in the data's dtype, the stacked (n, k (d + 1)) blocks
+# and their product with the cached derivatives), Lanczos (eigsh, k=1: its 20 basis
+# vectors and ARPACK's work arrays) at 45 to 46; a margin is added to both
+_LANCZOS_VECTORS = 40
+_HVP_VECTORS = 12
+
+
+def available_memory():
+    """Bytes of memory the system can still give this process, or None when unknown.
+
+    Linux's ``MemAvailable`` (free memory plus the caches that can be dropped);
+    elsewhere the free physical pages from ``sysconf``.
+    """
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def working_memory_bytes():
+    """scikit-learn's ``working_memory`` (MiB) in bytes: the budget for chunked work arrays."""
+    return int(get_config()["working_memory"] * 2**20)
+
+
+def n_params(n, d, k):
+    """Number of parameters of a network of width ``n``, ``d`` inputs and ``k`` outputs."""
+    return n * (d + 1 + k) + k
+
+
+def activation_cache_bytes(m, n, dtype, smooth=False):
+    """Bytes of the ``m x n`` arrays of :meth:`Network._hvp_operator`.
+
+    Piecewise-linear activations: the activation derivatives, kept when they fit in
+    ``working_memory``, else recomputed in row chunks of at most that much.  Smooth
+    activations keep ``act``, ``act'``, ``act''`` and form three more per product.
+    """
+    full = m * n * np.dtype(dtype).itemsize
+    return 7 * full if smooth else min(full, working_memory_bytes())
+
+
+def curvature_bytes(m, n, d, k, dtype, method="power", smooth=False):
+    """Predicted peak memory (bytes) of :meth:`Network.sharpness` by ``method``.
+
+    ``'power'`` keeps one vector, ``'lanczos'`` ``_LANCZOS_VECTORS`` of them, on top
+    of the work arrays of a Hessian-vector product and the cached activations.
+    """
+    vectors = _HVP_VECTORS + (_LANCZOS_VECTORS if method == "lanczos" else 1)
+    P = n_params(n, d, k)
+    if method == "dense":
+        return 8 * P * P + 8 * (_HVP_VECTORS + 1) * P + activation_cache_bytes(m, n, dtype, smooth)
+    return 8 * vectors * P + activation_cache_bytes(m, n, dtype, smooth) + 8 * m * 4 * k * (d + 1)
 
 
 def _tn_product(Y, A):
@@ -104,7 +168,17 @@ class Network:
         return Z
 
     def predict(self, params, X):
-        return self.s * (self.act.value(self.pre(params, X)) @ params.v) + params.c
+        """Network output, through row blocks of ``_BLOCK_BYTES``: the ``m x n``
+        activations of a wide network are never formed at once."""
+        n, k = params.v.shape
+        dt = np.result_type(X.dtype, params.W.dtype)
+        out = np.empty((X.shape[0], k), dtype=dt)
+        rows = max(1, _BLOCK_BYTES // (max(n, 1) * dt.itemsize))
+        for i in range(0, X.shape[0], rows):
+            out[i : i + rows] = self.act.value(self.pre(params, X[i : i + rows])) @ params.v
+        out *= self.s
+        out += params.c
+        return out
 
     def loss(self, params, batch):
         R = self.predict(params, batch.X) - batch.Y
@@ -178,7 +252,7 @@ class Network:
         return self._hvp_operator(params, batch, gauss_newton)(direction)
 
     def sharpness(self, params, batch, gauss_newton=False, tol=1e-6, preconditioner=None, method="lanczos",
-                  frozen=None):
+                  frozen=None, max_bytes=None, n_iter=30):
         """Top eigenvalue of the loss Hessian by Lanczos (``which='LA'``) on
         analytic Hessian-vector products; ``method='dense'`` forms the matrix.
 
@@ -187,8 +261,23 @@ class Network:
         ``frozen``: names of parameter groups (``GROUPS``) that are not trained
         (e.g. ``('c',)`` without an output bias); their rows and columns of the
         Hessian are projected out.
+
+        ``method='power'``: ``n_iter`` steps of the power iteration with one
+        vector, which estimate the largest *absolute* eigenvalue from below
+        (``|H x|`` for a unit ``x``); the memory of one vector instead of
+        Lanczos' ``_LANCZOS_VECTORS``.  ``max_bytes``: if the predicted memory
+        (:func:`curvature_bytes`) exceeds it, raise ``MemoryError`` before
+        allocating anything.
         """
-        dim = params.flat().size
+        m, (n, d), k = batch.X.shape[0], params.W.shape, params.v.shape[1]
+        dim = n_params(n, d, k)
+        if method != "dense" and dim < 3:
+            method = "dense"
+        need = curvature_bytes(m, n, d, k, batch.X.dtype, method, smooth=self.act.kink_jump is None)
+        if max_bytes is not None and need > max_bytes:
+            raise MemoryError(
+                f"The {method} estimate of the sharpness of {dim} parameters on {m} samples needs about "
+                f"{need / 2**20:.0f} MiB, more than the {max_bytes / 2**20:.0f} MiB allowed.")
         scale = None if preconditioner is None else 1.0 / np.sqrt(preconditioner)
         if frozen:
             keep = params.like(np.ones(dim))
@@ -206,13 +295,15 @@ class Network:
             out = hvp(params.like(x.astype(dtype, copy=False))).flat().astype(np.float64, copy=False)
             return out if scale is None else scale * out
 
-        if method == "dense" or dim < 3:
+        if method == "dense":
             H = np.column_stack([mv(e) for e in np.eye(dim)])
             return float(np.linalg.eigvalsh(0.5 * (H + H.T))[-1])
-        op = LinearOperator((dim, dim), matvec=mv, dtype=np.float64)
         v0 = np.random.RandomState(0).standard_normal(dim)
         if scale is not None:
             v0 *= scale != 0  # a start inside the frozen block would waste a Krylov direction
+        if method == "power":
+            return _power_iteration(mv, v0, n_iter)
+        op = LinearOperator((dim, dim), matvec=mv, dtype=np.float64)
         return float(eigsh(op, k=1, which="LA", v0=v0, tol=tol, return_eigenvectors=False)[0])
 
     def _hvp_operator(self, params, batch, gauss_newton=False, chunk=2**19):
@@ -242,40 +333,69 @@ class Network:
         if self.act.kink_jump is None:
             return self._hvp_operator_smooth(params, batch, W1, gauss_newton)
 
-        A1 = np.empty((m, n), dtype=dt)
-        rows = max(1, chunk // max(n, 1))
-        for lo in range(0, m, rows):
-            Z = X1[lo : lo + rows] @ W1.T
-            if self.act.name == "relu":  # written straight as 0.0 / 1.0, no boolean temporary
-                np.greater(Z, 0, out=A1[lo : lo + rows])
-            else:
-                A1[lo : lo + rows] = self.act.first(Z)
+        # act'(Z) for a block of rows: kept for all rows when m x n fits in working_memory
+        # (every product then reuses it), recomputed block by block otherwise, so that
+        # the memory stays bounded for any width
+        cached = m * n * dt.itemsize <= working_memory_bytes()
+        if cached:
+            rows = m
+        else:  # the block and its pre-activations: two m_block x n arrays
+            rows = max(1, working_memory_bytes() // (2 * max(n, 1) * dt.itemsize))
+        chunks = [slice(lo, min(lo + rows, m)) for lo in range(0, m, rows)]
 
-        def rowdot(B):
+        def derivative(block):
+            out = np.empty((block.stop - block.start, n), dtype=dt)
+            sub = max(1, chunk // max(n, 1))
+            for lo in range(0, out.shape[0], sub):
+                Z = X1[block.start + lo : min(block.start + lo + sub, block.stop)] @ W1.T
+                if self.act.name == "relu":  # written straight as 0.0 / 1.0, no boolean temporary
+                    np.greater(Z, 0, out=out[lo : lo + sub])
+                else:
+                    out[lo : lo + sub] = self.act.first(Z)
+            return out
+
+        A1_all = derivative(chunks[0]) if cached else None
+
+        def A1_of(block):
+            return A1_all if cached else derivative(block)
+
+        def rowdot(A1, B, x1):
             """``sum_l x_il (A1 @ B)_i(j,l)`` for ``B`` of ``k`` blocks of ``d + 1`` columns."""
             if B.shape[1] <= 3:  # matrix-vector products beat the thin matrix product
                 F = np.stack([A1 @ col for col in B.T], axis=1)
             else:
                 F = A1 @ B
-            return np.einsum("ijl,il->ij", F.reshape(m, k, d1), X1)
+            return np.einsum("ijl,il->ij", F.reshape(x1.shape[0], k, d1), x1)
 
         def blocks(a, B):  # (n, k) times (n, d+1) -> (n, k (d+1)), block j = a[:, j] * B
             return (a[:, :, None] * B[:, None, :]).reshape(n, k * d1)
 
         PR = None
         if not gauss_newton:
-            R = s * rowdot(blocks(v, W1)) + params.c - batch.Y
+            Bv = blocks(v, W1)
+            R = np.empty((m, k), dtype=dt)
+            for block in chunks:
+                R[block] = s * rowdot(A1_of(block), Bv, X1[block])
+            R += params.c - batch.Y
             PR = R * p
+            del Bv
 
         def apply(direction):
             dW1 = np.empty_like(W1)
             dW1[:, :-1], dW1[:, -1] = direction.W, direction.b
             dv = direction.v
-            Jp = s * rowdot(blocks(v, dW1) + blocks(dv, W1)) + direction.c
-            PJ = Jp * p
-            factors = [PJ] if gauss_newton else [PJ, PR]
-            C = np.concatenate([(F[:, :, None] * X1[:, None, :]).reshape(m, k * d1) for F in factors], axis=1)
-            Q = _tn_product(C, A1).T.reshape(n, len(factors), k, d1)
+            B = blocks(v, dW1) + blocks(dv, W1)
+            nf = 1 if gauss_newton else 2
+            QT, PJ = None, np.empty((m, k), dtype=dt)
+            for block in chunks:
+                A1, x1 = A1_of(block), X1[block]
+                PJ[block] = (s * rowdot(A1, B, x1) + direction.c) * p[block]
+                factors = [PJ[block]] if gauss_newton else [PJ[block], PR[block]]
+                C = np.concatenate([(F[:, :, None] * x1[:, None, :]).reshape(x1.shape[0], k * d1)
+                                    for F in factors], axis=1)
+                part = _tn_product(C, A1)
+                QT = part if QT is None else QT + part
+            Q = QT.T.reshape(n, nf, k, d1)
             G1 = s * np.einsum("nj,njl->nl", v, Q[:, 0])
             gv = s * np.einsum("njl,nl->nj", Q[:, 0], W1)
             if not gauss_newton:
@@ -312,3 +432,17 @@ class Network:
             return Params(D.T @ X, D.sum(axis=0), gv, PJ.sum(axis=0))
 
         return apply
+
+
+def _power_iteration(mv, x, n_iter):
+    """``|H x_t|`` after ``n_iter`` power steps ``x_{t+1} = H x_t / |H x_t|`` from ``x``:
+    a lower bound of the largest absolute eigenvalue that converges to it."""
+    x = x / np.linalg.norm(x)
+    top = 0.0
+    for _ in range(n_iter):
+        y = mv(x)
+        top = float(np.linalg.norm(y))
+        if not top > 0 or not np.isfinite(top):  # H x = 0: zero curvature along everything reached
+            return top if np.isfinite(top) else np.inf
+        x = y / top
+    return top

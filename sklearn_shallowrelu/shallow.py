@@ -2,7 +2,6 @@
 or mirror descent, with the knobs the implicit-bias theory studies."""
 
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,17 +13,32 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._knots import set_knot_attributes
-from ._network import GROUPS, Batch, Network, Params
+from ._network import (_BLOCK_BYTES, GROUPS, Batch, Network, Params, available_memory, curvature_bytes, n_params,
+                       working_memory_bytes)
 from ._solvers import NoImprovement
 from .activations import ACTIVATIONS, get_activation
 from .init import INIT_NAMES, Initialization, check_init
 from .potentials import POTENTIAL_NAMES, Potential, resolve_potential
 from ._atomic import atomic_fit
+from ._warn import warn
 
 __all__ = ["ShallowReLURegressor"]
 
 _OUTPUT_SCALE = {"standard": lambda n: 1.0, "ntk": lambda n: 1.0 / np.sqrt(n), "mean_field": lambda n: 1.0 / n}
 _GROUP_OF = {"W": "hidden", "b": "hidden", "v": "output", "c": "output"}
+_PARAM_KEYS = ("hidden_weights", "hidden_bias", "output_weights", "intercept")
+# learning_rate='auto': power-iteration steps for the curvature at the start.  The estimate
+# approaches the largest absolute eigenvalue from below; an underestimate costs at most a
+# few rejected (halved) steps, which is cheaper than more products at the start
+_AUTO_POWER_STEPS = 20
+# ... and the halvings of one step after which the loss is taken to be at its rounding floor
+_MAX_HALVINGS = 60
+# Peak memory of a training step, in arrays of the parameters' size: the current, previous,
+# best and initial parameters, the gradient, the transposed [W | b] and its gradient, the
+# update's temporary; mirror descent adds the dual variables (old and new) and the inverse
+# mirror map's temporaries.  tracemalloc (m = 60; n = 10^6, d = 1 and n = 3 10^5, d = 5)
+# measured 7.9 to 8.4 (gd), 6.9 to 7.4 (sgd), 9.9 to 10.4 (mirror)
+_TRAIN_ARRAYS = {"gd": 9, "sgd": 9, "mirror": 13}
 
 
 class ShallowReLURegressor(RegressorMixin, BaseEstimator):
@@ -35,6 +49,26 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
     for one output and unit weights), so gradient descent with step ``eta`` is
     stable at a minimum only if its sharpness (top Hessian eigenvalue) is at
     most ``2 / eta``.
+
+    Divergence: a run with a fixed ``learning_rate`` that diverges (the
+    parameters or the training loss stop being finite, or the loss exceeds
+    ``1e8 (L_0 + 1)``) ends there and keeps its best finite iterate, the one
+    with the lowest training loss seen in this call: the parameters, the
+    counters and the curves are rolled back to it, and a ``ConvergenceWarning``
+    names the cause and the fix (the targets' scale when it is large, the
+    sharpness at the kept parameters against ``2 / learning_rate``).  If no
+    step improved on the start of the call, there is nothing worth keeping:
+    ``fit`` (or ``partial_fit``) raises ``ValueError`` with the cause and the
+    fix, and a previously fitted model is left exactly as it was.  With
+    ``learning_rate='auto'`` no step that raises the loss is taken, so the run
+    does not diverge.
+
+    Memory: before anything is allocated, ``fit`` predicts the peak memory of
+    the training state (about ``9`` arrays of the parameters' size, ``13``
+    for mirror descent, plus ``param_history_``) and of the curvature
+    estimates, and raises ``MemoryError`` naming the fix if it exceeds the
+    memory available.  No ``m x n`` array is formed whole unless it fits in
+    scikit-learn's ``working_memory``.
 
     Parameters
     ----------
@@ -70,7 +104,21 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
     solver : {'gd', 'sgd', 'mirror'}, default='gd'
         Full-batch gradient descent, mini-batch SGD, or full-batch mirror descent
         ``phi'(theta_{t+1} - theta_0) = phi'(theta_t - theta_0) - eta grad L``.
-    learning_rate : float, default=0.01
+    learning_rate : 'auto' or float, default='auto'
+        A float: that fixed step, as in ``MLPRegressor``.  ``'auto'``: the step
+        starts at ``1 / lambda``, half the linear stability limit ``2 / lambda``,
+        with ``lambda`` the largest absolute eigenvalue of the Hessian of the
+        loss at the start (the full Hessian, whose residual term grows with
+        the targets' scale; for mirror descent, of ``M^{-1/2} H M^{-1/2}`` with
+        ``M`` the potential's curvature at the start, 1 where that is zero or
+        infinite), estimated by 20 power iterations on Hessian-vector products.
+        The curvature grows along the run when the targets are large (the
+        output weights grow to fit them), so the start does not bound it: a
+        step (an epoch for ``'sgd'``) that would raise the training loss is
+        undone and retried with half the step, which is kept from then on.
+        ``loss_curve_`` then never increases; the step used at the end is
+        ``learning_rate_``.  A ``warm_start`` fit or ``partial_fit`` continues
+        with that step.
     max_iter : int, default=200
         Steps (``'gd'``, ``'mirror'``) or epochs (``'sgd'``); exactly this many
         unless a stopping rule is asked for.
@@ -113,12 +161,18 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
     intercept_ : float or ndarray of shape (n_outputs,)
     output_scale_ : float
         ``s``.
+    learning_rate_ : float
+        The step in use at the end of the fit: ``learning_rate`` when it is a
+        float; with ``'auto'``, the estimate at the start halved once per
+        rejected step.
     loss_curve_ : ndarray
         Training loss after ``t = 0, 1, ..., n_iter_`` iterations (a warm start
         appends to it).
     validation_loss_curve_ : ndarray or None
     best_iteration_ : int or None
-        With early stopping, the iteration whose parameters were kept.
+        With early stopping, the iteration whose parameters were kept.  (After
+        a divergence the run is rolled back to the kept iterate, so
+        ``n_iter_`` is that iteration.)
     n_iter_ : int
         Iterations run in total.
     t_ : int
@@ -153,7 +207,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         "output_init": [StrOptions({"auto", "zero", "balanced", "antisymmetric"})],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions({"gd", "sgd", "mirror"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
@@ -180,7 +234,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         output_init="auto",
         fit_intercept=True,
         solver="gd",
-        learning_rate=0.01,
+        learning_rate="auto",
         max_iter=200,
         batch_size="auto",
         shuffle=True,
@@ -273,11 +327,24 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False) if hasattr(self, "n_features_in_") \
             else np.asarray(X, dtype=float)
         k = 1 if y is None or np.ndim(y) == 1 else np.shape(y)[1]
+        self._check_memory(X.shape[0], X.shape[1], k, X.dtype)
         return _as_dict(self._initial_params(X, k, check_random_state(self.random_state)))
 
     def _check_init_params(self, init_params, d, k, dtype):
         shapes = {"hidden_weights": (self.n_hidden, d), "hidden_bias": (self.n_hidden,),
                   "output_weights": (self.n_hidden, k), "intercept": (k,)}
+        if not hasattr(init_params, "keys"):
+            raise ValueError(f"init_params must be a dict with the keys {list(_PARAM_KEYS)} (as returned by "
+                             f"initialize); got {type(init_params).__name__}.")
+        optional = set() if self.fit_intercept else {"intercept"}
+        missing = [key for key in _PARAM_KEYS if key not in init_params and key not in optional]
+        unexpected = sorted(str(key) for key in init_params if key not in shapes)
+        if missing or unexpected:
+            raise ValueError(
+                f"init_params needs the keys {list(_PARAM_KEYS)}"
+                + (" ('intercept' may be left out with fit_intercept=False)" if optional else "")
+                + f", as returned by initialize(X, y); missing: {missing or 'none'}, unexpected: "
+                f"{unexpected or 'none'}.")
         given = dict(init_params) if self.fit_intercept else {"intercept": np.zeros(k), **init_params}
         arrays = []
         for name, shape in shapes.items():
@@ -289,6 +356,48 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         if not self.fit_intercept and np.any(arrays[-1]):
             raise ValueError("With fit_intercept=False, init_params['intercept'] must be zero or left out.")
         return Params(*arrays)
+
+    def _check_memory(self, m, d, k, dtype, warm=False):
+        """Raise ``MemoryError`` naming the fix if the predicted peak memory of the fit
+        exceeds the memory available; called before the parameters are allocated."""
+        n, item = self.n_hidden, np.dtype(dtype).itemsize
+        P = n_params(n, d, k)
+        arrays = _TRAIN_ARRAYS[self.solver]
+        # the row blocks of a step, [X, 1], residuals, and a mini-batch's copy of its rows
+        rows = 2 * _BLOCK_BYTES + 3 * m * (d + 1 + 2 * k) * item
+        need = {"training": arrays * P * item + rows}
+        smooth = get_activation(self.activation).kink_jump is None
+        # the curvature estimates run while the current and initial parameters and a
+        # gradient are alive, and for mirror descent three float64 vectors of the
+        # preconditioner (tracemalloc, same sizes as above: 31.4 arrays with 'auto' for gd,
+        # 35.4 for mirror, of 36 and 39 predicted)
+        alive = 3 * P * item + (3 * 8 * P if self.solver == "mirror" else 0)
+        if self.learning_rate == "auto" and not warm:
+            need["the curvature estimate of learning_rate='auto'"] = (
+                alive + curvature_bytes(m, n, d, k, dtype, "power", smooth))
+        if self.compute_sharpness:
+            need["compute_sharpness (Lanczos)"] = alive + curvature_bytes(m, n, d, k, dtype, "lanczos", smooth)
+        what = max(need, key=need.get)
+        total = need[what]
+        if self.record_every:
+            total += (self.max_iter // self.record_every + 1) * P * item
+        available = available_memory()
+        if available is None or total <= available:
+            return
+        fixes = [f"a smaller n_hidden (the memory grows linearly with it; about {max(1, int(n * available / total))} "
+                 "would fit)"]
+        if what.startswith("compute_sharpness"):
+            fixes.append("compute_sharpness=False")
+        if self.record_every:
+            fixes.append("a larger record_every or record_every=None")
+        if smooth and what != "training":
+            fixes.append("a piecewise-linear activation (whose curvature needs no m x n arrays)")
+        raise MemoryError(
+            f"Fitting ShallowReLURegressor(n_hidden={n}) on {m} samples with {d} features "
+            f"({P} parameters) needs about {total / 2**20:.0f} MiB (peak: {what}"
+            + (", plus param_history_" if self.record_every else "")
+            + f"), more than the {available / 2**20:.0f} MiB of memory available. Use "
+            + ", or ".join(fixes) + ".")
 
     def _potentials(self):
         pot = self.potential
@@ -334,8 +443,13 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
             raise ValueError("y has a different number of outputs than the fitted model.")
         if self.early_stopping and X.shape[0] < 4:
             raise ValueError(f"early_stopping needs at least 4 samples; got {X.shape[0]}.")
+        # a warm start already on 'auto' keeps its step: no curvature estimate then
+        self._check_memory(X.shape[0], X.shape[1], Y.shape[1], X.dtype, warm and self._state.get("auto", False))
         if warm:
-            state = {key: (val.copy() if isinstance(val, Params) else val) for key, val in self._state.items()}
+            # copies, lists too: the run appends to them, and a fit that raises must leave
+            # the previous state as it was
+            state = {key: (val.copy() if isinstance(val, Params) else list(val) if isinstance(val, list) else val)
+                     for key, val in self._state.items()}
         else:
             rng = check_random_state(self.random_state)
             if init_params is not None:
@@ -367,6 +481,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         params = state.get("best", state["params"])
         single = np.ndim(y) == 1
         self.output_scale_ = self._network().s
+        self.learning_rate_ = float(state["eta"])
         self.hidden_weights_, self.hidden_bias_ = params.W, params.b
         self.output_weights_ = params.v[:, 0] if single else params.v
         self.intercept_ = float(params.c[0]) if single else params.c
@@ -406,8 +521,11 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         net, p = self._network(), self._params()
-        A1 = net.act.first(net.pre(p, X))
-        out = net.s * np.einsum("mn,nk,nd->mkd", A1, p.v, p.W)
+        out = np.empty((X.shape[0], p.v.shape[1], X.shape[1]), dtype=np.result_type(X.dtype, p.W.dtype))
+        # row blocks: the m x n derivatives of a wide network are never formed whole
+        rows = max(1, _BLOCK_BYTES // (self.n_hidden * out.itemsize))
+        for i in range(0, X.shape[0], rows):
+            out[i : i + rows] = net.s * np.einsum("mn,nk,nd->mkd", net.act.first(net.pre(p, X[i : i + rows])), p.v, p.W)
         return out[:, 0, :] if self.output_weights_.ndim == 1 else out
 
     def sharpness(self, X, y, sample_weight=None, gauss_newton=False):
@@ -441,7 +559,8 @@ class _Trainer:
     def __init__(self, est, train, val):
         self.est, self.train, self.val = est, train, val
         self.net = est._network()
-        self.eta = est.learning_rate
+        self.auto = est.learning_rate == "auto"
+        self.eta = None if self.auto else float(est.learning_rate)
         self.pots = est._potentials() if est.solver == "mirror" else None
 
     def _batches(self, rng):
@@ -495,6 +614,45 @@ class _Trainer:
         if est.record_every and t % est.record_every == 0:
             state["history"].append((t, state["params"].copy()))
 
+    def _initial_step(self, state):
+        """``learning_rate='auto'``: ``1 / lambda`` with ``lambda`` the largest absolute
+        eigenvalue of the (preconditioned) Hessian at the current parameters, by power
+        iteration; a warm start that was already on 'auto' keeps its step."""
+        if state.get("auto") and state.get("eta"):
+            return state["eta"]
+        M = self._preconditioner(state)
+        if M is not None:
+            # where phi'' is zero or infinite (|x|^p at the start) the local scale is
+            # undefined; 1 is the scale of a unit displacement (Potential.step_scale)
+            M = np.where(np.isfinite(M) & (M > 0), M, 1.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            top = self.net.sharpness(state["params"], self.train, preconditioner=M, frozen=self.est._frozen(),
+                                     method="power", n_iter=_AUTO_POWER_STEPS)
+        if not np.isfinite(top):
+            raise ValueError(
+                "learning_rate='auto': the curvature of the loss at the start is not finite (the targets or "
+                "the initial parameters are too large to square in this dtype). Standardize y, e.g. with "
+                "TransformedTargetRegressor(transformer=StandardScaler()), or use float64 inputs.")
+        # zero curvature: nothing to train along any direction reached (all units dead and
+        # no intercept); any step does, 1 keeps the numbers of order one
+        return 1.0 / top if top > 0 else 1.0
+
+    def _snapshot(self, state, loss, grad=None):
+        """What a rollback restores.  References suffice: an update makes new arrays
+        and never writes into the old ones."""
+        return {"params": state["params"], "dual": state.get("dual"), "t": state["t"], "n_iter": state["n_iter"],
+                "loss": loss, "grad": grad, "best": state.get("best"), "best_iter": state.get("best_iter"),
+                "lengths": {key: len(state[key]) for key in ("losses", "val_losses", "sharpness", "sharpness_at",
+                                                             "history")}}
+
+    @staticmethod
+    def _restore(state, snap):
+        state["params"], state["t"], state["n_iter"] = snap["params"], snap["t"], snap["n_iter"]
+        if snap["dual"] is not None:
+            state["dual"] = snap["dual"]
+        for key, length in snap["lengths"].items():
+            del state[key][length:]
+
     def run(self, state, n_iter):
         est = self.est
         tol = est.tol if est.tol is not None else (0.0 if self.val is not None else None)
@@ -509,53 +667,134 @@ class _Trainer:
                 loss, grad = self.net.loss(state["params"], self.train), None
         if not state["losses"]:
             self._record(state, loss)
+        if self.auto:
+            self.eta = self._initial_step(state)
+        state["eta"], state["auto"] = self.eta, self.auto
         blow_up = 1e8 * (state["losses"][0] + 1.0)
+        # 'auto' rejects a step that raises the loss by more than its rounding: 64 ulps
+        slack = 1.0 + 64 * np.finfo(self.train.X.dtype).eps
+        best = self._snapshot(state, loss)  # the lowest training loss of this call so far
         best_val, t0, started = np.inf, state["n_iter"], time.perf_counter()
         for _ in range(n_iter):
-            saved = (state["params"], state.get("dual"), state["t"])
-            # overflow is how divergence shows itself; it is reported just below
-            with np.errstate(over="ignore", invalid="ignore"):
-                if full_batch:
-                    self._step(state, grad)
-                    state["t"] += 1
-                    loss, grad = self.net.loss_and_grad(state["params"], self.train)
-                else:
-                    for batch in self._batches(state["rng"]):
-                        self._step(state, self.net.loss_and_grad(state["params"], batch)[1])
+            saved = self._snapshot(state, loss, grad)
+            for _halving in range(_MAX_HALVINGS + 1):
+                # overflow is how divergence shows itself; it is handled just below
+                with np.errstate(over="ignore", invalid="ignore"):
+                    if full_batch:
+                        self._step(state, saved["grad"])
                         state["t"] += 1
-                    loss = self.net.loss(state["params"], self.train)
-            if not np.isfinite(loss) or loss > blow_up or not state["params"].all_finite():
-                state["params"], dual, state["t"] = saved
-                if dual is not None:
-                    state["dual"] = dual
-                self._warn_divergence(state)
+                        loss, grad = self.net.loss_and_grad(state["params"], self.train)
+                    else:
+                        for batch in self._batches(state["rng"]):
+                            self._step(state, self.net.loss_and_grad(state["params"], batch)[1])
+                            state["t"] += 1
+                        loss = self.net.loss(state["params"], self.train)
+                diverged = not np.isfinite(loss) or loss > blow_up or not state["params"].all_finite()
+                if not (self.auto and (diverged or loss > saved["loss"] * slack)):
+                    break
+                self._restore(state, saved)
+                self.eta *= 0.5
+                state["eta"] = self.eta
+            else:  # no step, however small, lowers the loss: it is at its rounding floor
+                loss, grad = saved["loss"], saved["grad"]
+                break
+            if diverged:
+                self._restore(state, saved)  # the last finite iterate, for the message
+                self._diverged(state, best, t0)
                 break
             state["n_iter"] += 1
             self._record(state, loss)
             if self.val is not None and state["val_losses"][-1] < best_val:
                 best_val = state["val_losses"][-1]
                 state["best"], state["best_iter"] = state["params"].copy(), state["n_iter"]
+            if loss < best["loss"]:
+                best = self._snapshot(state, loss)
             if est.verbose and (state["n_iter"] - t0) % max(1, n_iter // 10) == 0:
                 print(f"Iteration {state['n_iter']}, loss = {loss:.6g} ({time.perf_counter() - started:.1f} s)")
             if rule is not None:
                 monitored = state["val_losses"][-1] if self.val is not None else loss
                 if rule.update(monitored, state["n_iter"]):
                     break
+        self._check_not_worse(state, t0)
         return state
 
-    def _warn_divergence(self, state):
-        sharp = self._sharpness(state)
-        limit = 2.0 / self.eta
-        if np.isfinite(sharp):
-            detail = (f"The sharpness at the last finite parameters is {sharp:.4g} against 2/learning_rate = "
-                      f"{limit:.4g} ({sharp / limit:.3g} times the limit). Those parameters were kept; use a "
-                      f"learning_rate below {2.0 / max(sharp, 1e-300):.4g}.")
+    def _check_not_worse(self, state, t0):
+        """A fixed step that neither diverged nor helped: the loss ended well above where this
+        call started (twice, more than SGD's noise), so the model is worse than its start."""
+        first, last = state["losses"][t0], state["losses"][-1]
+        if self.auto or not last > 2.0 * first:
+            return
+        warn(f"The training loss ended at {last:.4g}, above its value at the start of this fit ({first:.4g}): "
+             f"learning_rate={self.eta:.4g} is too large for this problem, and the model is worse than its "
+             f"initialisation. {self._divergence_cause(state)}", ConvergenceWarning)
+
+    def _diverged(self, state, best, t0):
+        """A fixed step diverged after ``state['n_iter']`` iterations: roll back to the best
+        iterate of this call and warn, or raise if that is where the call started."""
+        last = state["n_iter"] + 1
+        first_loss = state["losses"][t0]
+        self._restore(state, best)
+        # early stopping: its kept iterate must be one of the iterations kept here, so it
+        # goes back to what it was at the kept iteration
+        state.pop("best", None)
+        state.pop("best_iter", None)
+        if best["best_iter"] is not None:
+            state["best"], state["best_iter"] = best["best"], best["best_iter"]
+        cause = self._divergence_cause(state)
+        if best["n_iter"] == t0:
+            raise ValueError(
+                f"Training diverged at iteration {last} with learning_rate={self.eta:.4g}, and no step improved "
+                f"on the start (training loss {first_loss:.4g}), so there is no trained model to keep (a "
+                f"previously fitted model is left unchanged). {cause}")
+        warn(f"Training diverged at iteration {last} with learning_rate={self.eta:.4g}. The best finite iterate "
+             f"was kept: iteration {best['n_iter']}, training loss {best['loss']:.4g} (the lowest seen; "
+             f"{first_loss:.4g} at the start of this fit). {cause}", ConvergenceWarning)
+
+    def _divergence_cause(self, state):
+        """The cause and the fix: the targets' scale when it is large, and the sharpness at
+        the kept parameters against ``2 / eta``, estimated within ``working_memory``."""
+        budget = working_memory_bytes()
+        sharp, how = None, ""
+        M = self._preconditioner(state)
+        if M is not None and not (np.all(np.isfinite(M)) and np.all(M > 0)):
+            how = ("The potential's curvature is zero or infinite at the kept parameters, so no sharpness is "
+                   "defined there.")
         else:
-            detail = ("The potential's curvature is zero or infinite there, so no sharpness is defined. "
-                      "Those parameters were kept; use a smaller learning_rate.")
-        warnings.warn(
-            f"Training diverged after {state['n_iter']} iterations: learning_rate={self.eta:.4g} exceeds the "
-            f"stability limit. {detail}",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
+            for method in ("lanczos", "power"):
+                try:
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        sharp = self.net.sharpness(state["params"], self.train, preconditioner=M,
+                                                   frozen=self.est._frozen(), method=method, max_bytes=budget)
+                except MemoryError:
+                    continue
+                how = "sharpness" if method == "lanczos" else "largest absolute Hessian eigenvalue (power iteration)"
+                break
+            else:
+                m, (n, d), k = self.train.X.shape[0], state["params"].W.shape, state["params"].v.shape[1]
+                need = curvature_bytes(m, n, d, k, self.train.X.dtype, "power")
+                how = (f"The sharpness was not estimated: even a power iteration needs about {need / 2**20:.0f} "
+                       f"MiB, more than working_memory = {budget / 2**20:.0f} MiB "
+                       "(sklearn.set_config(working_memory=...) raises it).")
+        limit = 2.0 / self.eta
+        below = "a smaller learning_rate"
+        if sharp is not None and np.isfinite(sharp) and sharp > 0:
+            how = (f"The {how} at the kept parameters is {sharp:.4g} against 2/learning_rate = {limit:.4g} "
+                   f"({sharp / limit:.3g} times the limit)")
+            if sharp > limit:
+                how += "."
+                below = f"a learning_rate below {2.0 / sharp:.4g}"
+            else:  # stable where it was kept: the curvature rose past the limit further on
+                how += ", so the curvature grew past the limit further along the run."
+        Y, p = self.train.Y.astype(np.float64), self.train.p.astype(np.float64)
+        mean = p @ Y
+        std = np.sqrt(p @ (Y - mean) ** 2)
+        j = int(np.argmax(np.hypot(mean, std)))
+        if np.hypot(mean[j], std[j]) > 10.0:
+            # the network starts at outputs of order one (with standardized X), so the
+            # residuals, and the curvature they bring, are of the targets' size
+            return (f"The targets have standard deviation {std[j]:.3g} and mean {mean[j]:.3g}: the curvature of "
+                    "the loss grows with their scale (through the residuals and the output weights that fit "
+                    f"them), and this step is too large for it. {how} Standardize y, e.g. "
+                    "TransformedTargetRegressor(regressor=ShallowReLURegressor(...), transformer=StandardScaler()), "
+                    f"or use learning_rate='auto', or {below}.")
+        return f"The step exceeds the stability limit. {how} Use learning_rate='auto' or {below}."
