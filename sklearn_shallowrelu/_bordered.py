@@ -38,7 +38,8 @@ import numpy as np
 from . import _knots
 from ._knots import _FA, _FB, _FKL, _FKU, _FS, _FV
 
-__all__ = ["ChainMoments", "Blocks", "BorderedSolution", "solve", "to_solution", "jumps", "network_at_data"]
+__all__ = ["ChainMoments", "from_gap_moments", "Blocks", "BorderedSolution", "solve", "to_solution", "jumps",
+           "network_at_data"]
 
 
 class ChainMoments:
@@ -58,6 +59,30 @@ class ChainMoments:
     def __init__(self, xs, M, ML, hat, beyond):
         self.xs, self.M, self.ML = xs, np.asarray(M, float), np.asarray(ML, float)
         self.hat, self.beyond = np.asarray(hat, float), np.asarray(beyond, float)
+
+
+def from_gap_moments(xs, mom):
+    """The :class:`ChainMoments` of the knot measure that :class:`._knots.GapMoments` ``mom`` describes.
+
+    A left-facing knot of gap ``[x_j, x_{j+1})`` at offset ``e`` from the left
+    end lies at ``d = h_j - e`` from the right end and at ``(x_j - x_1) + e``
+    from ``x_1``; the moments in those offsets follow by the binomial theorem.
+    Every term of ``hat`` is non-negative, and the shifted gap moments lose at
+    most ``eps q h^2`` (absolute) to cancellation, the rounding of the offsets
+    themselves.
+    """
+    m = len(xs)
+    h = np.diff(xs)
+    L0, L1, L2 = mom.left
+    ML = np.zeros((3, m))
+    ML[:, 1:] = [L0, h * L0 - L1, h * h * L0 - 2.0 * h * L1 + L2]
+    M = ML.copy()
+    M[:, 0] = mom.outer_right
+    M[:, 1:] += mom.right
+    hat = np.zeros(3)
+    for (s0, s1, s2), a in ((mom.left, xs[:-1] - xs[0]), (mom.outer_left, xs[-1] - xs[0])):
+        hat += [np.sum(s0), np.sum(s1 + a * s0), np.sum(s2 + 2.0 * a * s1 + a * a * s0)]
+    return ChainMoments(xs, M, ML, hat, mom.outer_left)
 
 
 class Blocks(ChainMoments):

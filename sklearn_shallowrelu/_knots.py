@@ -35,13 +35,14 @@ coinciding data points, empty gaps and gaps with a single knot cost no
 accuracy; absolute positions never appear (only gaps and local offsets), and
 the inputs are rescaled to unit range inside :func:`solve`.
 
-Affine part (function_space.md section 4): ``'free_constant'`` is scikit-learn's
+Affine part: ``'free_constant'`` is scikit-learn's
 unpenalised intercept (the value of ``R_1`` is freed); ``'penalized'`` has no
 constant (the plain network); ``'free'`` leaves the affine part unpenalised (a
 skip connection), i.e. ``R_1`` free and no outer knots.
 
 Leverages (the diagonal of the smoother) come from the diagonal blocks of the
-inverse, by block cyclic reduction.
+inverse of the one-chain system, by block cyclic reduction; see
+:func:`_chain_leverages` for why not of this system's.
 """
 
 import numpy as np
@@ -363,9 +364,7 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
     ab, omega, sigma, mass, outer_left = _system(xs, W, mom, alpha, affine)
     rhs = np.zeros((8 * m, k), order="F")
     rhs[_RV::8] = omega[:, None] * Y  # the data enter one row per point (see _system)
-    diag = None
-    if leverages:  # d (R(x_i) + L(x_i)) / d Y_i, the data entering row _RV
-        diag = omega * _inverse_diagonal_entries(ab, 8, _KL, _KU, _RV, (_RV, _LV))
+    diag = _chain_leverages(xs, W, mom, alpha, affine) if leverages else None
     z = _banded_solve(ab, _KL, _KU, rhs).reshape(m, 8, k)
     lam_r, R, L, lam_l = z[:, _LRA:_LRB + 1], z[:, _RV:_RS + 1], z[:, _LV:_LS + 1], z[:, _LLA:_LLB + 1]
     c = np.zeros(k)
@@ -389,6 +388,29 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
     sol = Solution(xs, lam_r * unscale / mass, lam_l * unscale / mass, R / unscale, L / unscale, c)
     sol.leverages = diag
     return sol
+
+
+def _chain_leverages(xs, W, mom, alpha, affine):
+    """The leverages of :func:`solve`'s problem, from its one-chain form.
+
+    Block cyclic reduction pivots only within a block.  On this module's
+    8-unknown blocks that is unstable near interpolation: against a 50-digit
+    dense reference (120 points, 400 knots, a near-tie) it lost 6e-7 of a
+    leverage at ``alpha = 1e-8`` and 7 (all digits) at ``alpha = 1e-14``, with
+    every reduction level contributing, although the fitted values from the
+    pivoted LU were right to 1e-14.  On the 4-unknown chain of
+    :func:`solve_free` (and its border, :mod:`._bordered`) the same reduction
+    stays within a few ``eps`` times the componentwise condition of the
+    leverages (6e-15 and 3e-10 there).  The problem is the same, so its
+    leverages come from the chain.
+    """
+    from . import _bordered  # imported here: _bordered builds on this module
+
+    chain = _bordered.from_gap_moments(xs, mom)
+    zero = np.zeros((len(xs), 1))  # leverages do not depend on the targets
+    if affine == "free":
+        return solve_free(xs, zero, W, chain.M[:, 1:], alpha, leverages=True).leverages
+    return _bordered.solve(xs, zero, W, chain, alpha, affine, leverages=True).leverages
 
 
 _FA, _FB, _FV, _FS = range(4)  # in-block positions of the free-affine chain: (lam_a, lam_b, value, slope)
@@ -585,9 +607,11 @@ def _inverse_diagonal_entries(full, p, kl, ku, row, cols):
     """``sum_c (A^-1)[p i + c, p i + row]`` for every block ``i``, ``c`` in ``cols``.
 
     By block cyclic reduction (:func:`_inverse_diagonal`), which pivots within
-    blocks only.  Near interpolation a gap without knots can make a pivot block
-    singular; then, up to ``_COLUMNS_FALLBACK`` points, the columns of the
-    inverse come from the pivoted banded LU instead (``O(m^2)``).
+    blocks only: used on the 4-unknown chain (``p = 4``), where it is accurate,
+    not on the 8-unknown system (see :func:`_chain_leverages`).  Near
+    interpolation a gap without knots can make a pivot block singular; then, up
+    to ``_COLUMNS_FALLBACK`` points, the columns of the inverse come from the
+    pivoted banded LU instead (``O(m^2)``).
     """
     m = full.shape[1] // p
     try:

@@ -13,6 +13,7 @@ from . import _bordered, _bregman, _continuum, _knots, _solvers
 from .init import INIT_NAMES, Initialization, check_init
 from .potentials import POTENTIAL_NAMES, Potential, Quadratic, WidthScaled
 from ._atomic import atomic_fit
+from ._coverage import warn_if_limit_affine_on_data
 
 __all__ = ["SmoothingSplineEquivalent"]
 
@@ -27,8 +28,8 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
 
         sum_i w_i (y_i - f(x_i))^2 + alpha * (int f''(x)^2 / g(x) dx + affine penalty)
 
-    with the curvature weight ``g`` of the initialisation (design doc
-    ``function_space.md`` section 4): a smoothing spline whose local stiffness
+    with the curvature weight ``g`` of the initialisation (``doc/theory.md``,
+    section 2): a smoothing spline whose local stiffness
     is set by where the initialisation puts its knots.  With a constant ``g``
     (``init='rademacher_uniform'`` or ``'uniform_knots'``, inside its support)
     and ``affine='free'`` it is the classical cubic smoothing spline of
@@ -71,7 +72,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         ``None`` (or the quadratic potential): the quadratic curvature penalty
         above.  Another potential ``phi`` (a ``WidthScaled`` one is unwrapped),
         with ``0 < phi''(0) < inf``: the limit of mirror descent with the
-        width-scaled potential (Liang & Montufar; design doc 3 and 6.4), the
+        width-scaled potential (Liang & Montufar; ``doc/theory.md`` section 4), the
         non-quadratic penalty ``int D_phi(alpha(c), 0) g(c) dc`` on the jump
         densities, solved by Newton's method on the dual with the banded solver
         for each step.  ``alpha=0`` is the interpolating limit of mirror descent
@@ -188,6 +189,8 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 f"SmoothingSplineEquivalent needs at least 3 distinct x values with positive weight; "
                 f"got {len(xs)}."
             )
+        if isinstance(self.alpha, Real) and (self.alpha > 0 or self.n_steps is not None):
+            warn_if_limit_affine_on_data(init, xs, self.init)  # GCV/LOO adapt alpha to the scale
         group = np.searchsorted(xs, x).clip(0, len(xs) - 1)
         extra = {}  # mode-specific fitted attributes, set only once the fit has succeeded
         potential = None if self.potential is None else _bregman._resolve_base(self.potential)
@@ -251,6 +254,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         self._solution = sol
         self.X_fit_ = xs
         self._criteria, self._leverages = crit, lev
+        self._stats = self._refit = None  # what a pickle keeps instead (see __getstate__)
         self._single = np.ndim(y) == 1
         self.intercept_ = float(intercept[0]) if self._single else intercept.copy()
         self.curvature_grid_ = np.linspace(xs[0], xs[-1], 200)
@@ -264,6 +268,11 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
     def _statistic(self, name):
         if not hasattr(self, "_solution"):
             raise AttributeError(f"{name} is set by fit.")
+        stats = getattr(self, "_stats", None)
+        if stats is not None:  # an unpickled model: computed when it was pickled
+            if "error" in stats:
+                raise np.linalg.LinAlgError(stats["error"])
+            return stats[name]
         if self._criteria is None:
             raise AttributeError(f"{name} is not defined for a non-quadratic potential (a nonlinear smoother).")
         if self._leverages is None:
@@ -321,18 +330,52 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         return self._out(self._evaluate(X[:, 0].astype(np.float64), 0), X)
 
     def _evaluate(self, x, order):
+        if getattr(self, "_solution", None) is None and getattr(self, "_refit", None) is not None:
+            # unpickled: the states are rebuilt by the same solve that fit ran, so
+            # the predictions are bit for bit those of the pickled model
+            xs, Ym, W = self._refit
+            mom = _solver_moments(self.init_, self.affine, xs)
+            self._solution = _solve_quadratic(xs, Ym, W, mom, self.affine, self.alpha_, leverages=False)
         if isinstance(self._solution, _GDLimit):
             return self._solution.evaluate(x, order)
         if isinstance(self._solution, _bregman.BregmanFit):
             return self._solution.predict(x, order)
         return _continuum.evaluate(_solver_init(self.init_, self.affine), self._solution, x, order)
 
+    # ------------------------------------------------------------ pickling
+    _STATISTICS = ("leverages_", "df_", "gcv_score_", "loo_score_")
+
+    def __getstate__(self):
+        """What a pickle keeps of a fitted model.
+
+        The solver's states and multipliers (eight numbers per distinct input and
+        target), the moments of the curvature weights (six) and the per-sample
+        copies kept for the smoother statistics would make a pickle about 21
+        times the size of ``x``.  A pickle keeps instead the pooled data (inputs,
+        mean targets, weights), from which the first prediction after loading
+        rebuilds the states by the same deterministic solve, and the smoother
+        statistics, computed now if they were not yet (about two solves).
+        """
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ may return __dict__ itself
+        if state.get("_criteria") is not None:
+            try:
+                state["_stats"] = {name: getattr(self, name) for name in self._STATISTICS}
+            except np.linalg.LinAlgError as exc:  # raised again on access after loading, as it would be now
+                state["_stats"] = {"error": str(exc)}
+            crit = state["_criteria"]
+            if isinstance(state.get("_solution"), _knots.Solution):
+                state["_refit"] = (crit.xs, crit.Ym, crit.W)
+            state["_criteria"], state["_leverages"] = None, None
+        if state.get("_refit") is not None:
+            state["_solution"] = None
+        return state
+
     def predict_derivative(self, X, order=1):
         """First or second derivative of the spline at ``X``.
 
         The second derivative is ``g_+(x) a_+(x) + g_-(x) a_-(x)`` with linear
         ``a_+-`` between data points: the curvature weight times a piecewise-linear
-        function (design doc section 4).
+        function (``doc/theory.md`` section 2).
 
         Parameters
         ----------
@@ -417,7 +460,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 f"solver={estimator.solver!r} with potential={estimator.potential!r} and alpha="
                 f"{estimator.alpha!r}: only width-scaled potentials without ridge term have a limit "
                 "implemented (the interpolating Bregman projection); an unscaled potential has the "
-                "gradient-descent limit (design doc 3(b)): pass n_steps and learning_rate explicitly."
+                "gradient-descent limit (doc/theory.md, section 3): pass n_steps and learning_rate explicitly."
             )
         mapped.update(params)
         return cls(**mapped)
@@ -462,6 +505,18 @@ def _solver_alpha(alpha):
     return alpha if alpha > 0 else 1e-150
 
 
+def _solve_quadratic(xs, Ym, W, mom, affine, alpha, leverages):
+    """The quadratic-penalty fit on pooled data, as a :class:`._knots.Solution`."""
+    alpha = _solver_alpha(alpha)
+    if affine == "free":  # one chain of 4 unknowns per point (see _knots.solve_free)
+        return _knots.solve_free(xs, Ym, W, mom.right, alpha, leverages)
+    # the same chain bordered by the affine part's two unknowns
+    sol = _bordered.solve(xs, Ym, W, mom, alpha, affine, leverages)
+    out = _bordered.to_solution(xs, mom, sol)
+    out.leverages = sol.leverages
+    return out
+
+
 class _Criteria:
     """Fits at a given penalty and the cross-validation criteria, on pooled data,
     scored on the original samples (a tied sample's leverage is its share of
@@ -477,14 +532,7 @@ class _Criteria:
         return sol, self.share(sol.leverages)
 
     def solve(self, alpha, leverages):
-        alpha = _solver_alpha(alpha)
-        if self.affine == "free":  # one chain of 4 unknowns per point (see _knots.solve_free)
-            return _knots.solve_free(self.xs, self.Ym, self.W, self.mom.right, alpha, leverages)
-        # the same chain bordered by the affine part's two unknowns
-        sol = _bordered.solve(self.xs, self.Ym, self.W, self.mom, alpha, self.affine, leverages)
-        out = _bordered.to_solution(self.xs, self.mom, sol)
-        out.leverages = sol.leverages
-        return out
+        return _solve_quadratic(self.xs, self.Ym, self.W, self.mom, self.affine, alpha, leverages)
 
     def share(self, pooled):
         """Per-sample leverages from those of the pooled points."""
@@ -599,7 +647,7 @@ def _kernel_derivative(init, x, xs, order):
     if order == 0:
         return init.kernel(x, xs)
     X, Z = np.meshgrid(x, xs, indexing="ij")
-    if order == 2:  # design doc section 4: g_+(x) [x' - x]_+ + g_-(x) [x - x']_+
+    if order == 2:  # the curvature of the kernel: g_+(x) [x' - x]_+ + g_-(x) [x - x']_+
         gp, gm = init.curvature_weight_parts(X)
         return gp * np.maximum(Z - X, 0) + gm * np.maximum(X - Z, 0)
     lo, hi = np.minimum(X, Z), np.maximum(X, Z)

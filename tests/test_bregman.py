@@ -52,7 +52,7 @@ def test_quadratic_potential_is_the_banded_ridge_solver(affine, alpha):
 
 @pytest.mark.parametrize("potential", [QuadraticPlusPower(p=4, c=0.01), HyperbolicEntropy(beta=2.0)])
 def test_mirror_descent_converges_to_the_newton_projection(potential):
-    # design doc 3(d): scaled mirror descent from v = 0 ends at the Bregman projection
+    # scaled mirror descent from v = 0 ends at the Bregman projection (doc/theory.md, section 4)
     x = np.array([-0.9, -0.3, 0.3, 0.9])
     y = 0.3 * np.array([1.0, -1.0, 1.5, 0.0])
     n = 100

@@ -142,26 +142,136 @@ def test_refit_on_several_features_removes_stale_knots():
     assert not hasattr(net, "knots_") and not hasattr(net, "slope_jumps_")
 
 
+# Tolerances of the exact solvers.  A backward-stable solve of the banded
+# system A z = b returns the exact solution of (A + dA) z = b + db with
+# |dA| <= c eps |A|, |db| <= c eps |b| entrywise; to first order that moves a
+# leverage omega_i (A^-1)_rr by at most c eps omega_i (|A^-1| |A| |A^-1|)_rr and a
+# solution entry by at most c eps (|A^-1| (|A| |z| + |b|))_r (componentwise
+# condition numbers; Higham, Accuracy and Stability, ch. 7).  The bound on c
+# for banded LU with partial pivoting grows with the band and the pivot growth
+# (ch. 9); the chain's band is 2 + 2 and the moments and gaps entering A carry
+# one rounding each.  _C = 1000 covers that with room: the largest error seen
+# against 50-digit references was 40 eps kappa (block cyclic reduction, 40
+# points at alpha = 1e-11), the defect fixed in _knots._chain_leverages 1e8
+# eps kappa.  kappa is computed here from the dense chain matrix, whatever
+# machine runs the test.
+_C = 1000.0
+_EPS = np.finfo(float).eps
+
+
+def _chain_condition(x, Y, W, knots, q, alpha):
+    """Componentwise condition numbers of the free-affine chain's leverages (m,)
+    and fitted values (m, k), from its matrix as a dense array."""
+    from sklearn_shallowrelu import _knots
+
+    m = len(x)
+    mom = _knots.knot_moments(x, knots, q, np.ones(len(q), bool)).right
+    full, omega, shrink, _, _ = _knots.free_system(x, W, mom, alpha)
+    D, U, L = _knots._band_blocks(full[_knots._FKL:], m, 4, _knots._FKL, _knots._FKU)
+    A = np.zeros((4 * m, 4 * m))
+    for i in range(m):
+        A[4 * i:4 * i + 4, 4 * i:4 * i + 4] = D[i]
+        if i < m - 1:
+            A[4 * i:4 * i + 4, 4 * i + 4:4 * i + 8] = U[i]
+            A[4 * i + 4:4 * i + 8, 4 * i:4 * i + 4] = L[i]
+    b = np.zeros((4 * m, Y.shape[1]))
+    r = 4 * np.arange(m) + _knots._FV
+    b[r] = (omega * shrink)[:, None] * Y
+    Ai = np.linalg.inv(A)
+    z = Ai @ b
+    absAi = np.abs(Ai)
+    lev = omega * shrink * np.einsum("ij,jk,ki->i", absAi[r], np.abs(A), absAi[:, r])
+    fit = absAi[r] @ (np.abs(A) @ np.abs(z) + np.abs(b))
+    return lev, fit
+
+
+def _mp_reference(x, y, W, knots, q, right, alpha, affine, dps=30):
+    """Leverages and fitted values of min sum W (f - y)^2 + alpha sum t^2 / q with
+    f = affine part + sum t_k relu(+-(x - knot_k)), from the dual (kernel) system
+    [[K + alpha W^-1, P], [P^T, 0]] solved in ``dps``-digit arithmetic: the
+    residual is alpha W^-1 c, so the smoother is I - alpha W^-1 G_11.  The
+    float64 inputs are taken exactly; 30 digits leave more than 15 after the
+    condition number (< 1e13 here) has taken its share."""
+    import mpmath as mp
+
+    with mp.workdps(dps):
+        m = len(x)
+        X = [mp.mpf(float(v)) for v in x]
+        Phi = mp.matrix(m, len(knots))
+        for j, (kn, qq, r) in enumerate(zip(knots, q, right)):
+            k, s = mp.mpf(float(kn)), mp.sqrt(mp.mpf(float(qq)))
+            for i in range(m):
+                d = X[i] - k if r else k - X[i]
+                Phi[i, j] = s * d if d > 0 else 0
+        K = Phi * Phi.T
+        P = {"penalized": [], "free_constant": [[1] * m], "free": [[1] * m, X]}[affine]
+        nb = len(P)
+        a = mp.mpf(float(alpha))
+        B = mp.matrix(m + nb, m + nb)
+        for i in range(m):
+            for j in range(m):
+                B[i, j] = K[i, j]
+            B[i, i] += a / mp.mpf(float(W[i]))
+            for c in range(nb):
+                B[i, m + c] = B[m + c, i] = P[c][i]
+        G = B ** -1
+        c = G * mp.matrix([mp.mpf(float(v)) for v in y] + [0] * nb)
+        lev = np.array([float(1 - a / mp.mpf(float(W[i])) * G[i, i]) for i in range(m)])
+        fit = np.array([float(mp.mpf(float(y[i])) - a / mp.mpf(float(W[i])) * c[i]) for i in range(m)])
+    return lev, fit
+
+
+def _chain_problem(m, n, seed=5):
+    rng = np.random.RandomState(seed)
+    x = np.sort(rng.uniform(-2, 2, m))
+    x[30] = x[29] + 1e-9  # a near-tie
+    Y = np.column_stack([np.sin(2 * x), np.abs(x)]) + 0.1 * rng.standard_normal((m, 2))
+    W = rng.uniform(0.5, 2.0, m)
+    w, b = rng.standard_normal(n), rng.uniform(-2.5, 2.5, n)
+    return x, Y, W, -b / w, w**2 / n, w > 0
+
+
 @pytest.mark.parametrize("alpha", [1e-8, 1e-4, 0.1, 10.0])
 def test_free_affine_chain_equals_the_general_solver(alpha):
     """With a free affine part a left-facing unit is a right-facing one plus an
     affine function: the 4-unknown chain of solve_free gives the same fit."""
     from sklearn_shallowrelu import _knots
 
-    rng = np.random.RandomState(5)
-    m, n = 120, 400
-    x = np.sort(rng.uniform(-2, 2, m))
-    x[30] = x[29] + 1e-9  # a near-tie
-    Y = np.column_stack([np.sin(2 * x), np.abs(x)]) + 0.1 * rng.standard_normal((m, 2))
-    W = rng.uniform(0.5, 2.0, m)
-    w, b = rng.standard_normal(n), rng.uniform(-2.5, 2.5, n)
-    knots, q, right = -b / w, w**2 / n, w > 0
+    x, Y, W, knots, q, right = _chain_problem(120, 400)
+    n = len(q)
     general = _knots.solve(x, Y, W, _knots.knot_moments(x, knots, q, right), alpha, "free", leverages=True)
     chain = _knots.solve_free(x, Y, W, _knots.knot_moments(x, knots, q, np.ones(n, bool)).right, alpha,
                               leverages=True)
-    scale = np.max(np.abs(general.fitted))
-    np.testing.assert_allclose(chain.fitted, general.fitted, atol=1e-9 * scale)
-    np.testing.assert_allclose(chain.leverages, general.leverages, atol=1e-9)
+    kappa_lev, kappa_fit = _chain_condition(x, Y, W, knots, q, alpha)
+    # each is within _C eps kappa of the exact fit, so they are within twice that of each other
+    assert np.max(np.abs(chain.fitted - general.fitted)) <= 2 * _C * _EPS * np.max(kappa_fit)
+    assert np.max(np.abs(chain.leverages - general.leverages)) <= 2 * _C * _EPS * np.max(kappa_lev)
+
+
+@pytest.mark.parametrize("affine", ["free", "free_constant", "penalized"])
+@pytest.mark.parametrize("alpha", [1e-11, 1e-8])
+def test_leverages_and_fit_equal_a_high_precision_reference(affine, alpha):
+    # The problem above at 40 points, near interpolation, where block
+    # cyclic reduction on the 8-unknown system lost 1e-7 to 1e-4 of a leverage.
+    from sklearn_shallowrelu import _bordered, _knots
+
+    x, Y, W, knots, q, right = _chain_problem(40, 130)
+    lev, fit = _mp_reference(x, Y[:, 0], W, knots, q, right, alpha, affine)
+    kappa_lev, kappa_fit = _chain_condition(x, Y[:, :1], W, knots, q, alpha)
+    tol_lev = _C * _EPS * np.max(kappa_lev)
+    general = _knots.solve(x, Y[:, :1], W, _knots.knot_moments(x, knots, q, right), alpha, affine, leverages=True)
+    if affine == "free":
+        chain = _knots.solve_free(x, Y[:, :1], W, _knots.knot_moments(x, knots, q, np.ones(len(q), bool)).right,
+                                  alpha, leverages=True)
+    else:
+        order = np.argsort(knots)
+        blk = _bordered.Blocks(x, knots[order], q[order], right[order])
+        chain = _bordered.solve(x, Y[:, :1], W, blk, alpha, affine, leverages=True)
+    assert np.max(np.abs(general.leverages - lev)) <= tol_lev
+    assert np.max(np.abs(chain.leverages - lev)) <= tol_lev
+    # the fit of the chain (the estimators' path); its condition stands in for
+    # that of the bordered system, whose border adds two unknowns
+    assert np.max(np.abs(chain.fitted[:, 0] - fit)) <= _C * _EPS * np.max(kappa_fit)
 
 
 def _naive_hat_basis_fit(x, y, knots, alpha):
@@ -182,8 +292,9 @@ def _naive_hat_basis_fit(x, y, knots, alpha):
     slope = [(E[k + 1] - E[k]) / (ks[k + 1] - ks[k]) for k in range(n - 1)]
     D = np.array([slope[0]] + [slope[k] - slope[k - 1] for k in range(1, n - 1)] + [E[n] - slope[-1]])
     P = alpha * n * D.T @ D  # alpha |v|^2 with t = v / sqrt(n)
-    a = np.linalg.solve(H.T @ H + P, H.T @ y)
-    return H @ a
+    N = H.T @ H + P
+    a = np.linalg.solve(N, H.T @ y)
+    return H @ a, np.linalg.cond(N)
 
 
 @pytest.mark.parametrize("gap", [1e-3, 1e-13])
@@ -199,9 +310,18 @@ def test_a_naive_basis_over_the_knots_breaks_down_where_ours_does_not(gap):
     v, c = _lstsq_ridge(Phi, y, np.ones(len(x)), alpha, True)
     ref = (Phi @ v + c)[:, 0]
     ours = RandomFeatureReLURegressor(n_hidden=n, init=init, alpha=alpha, algorithm="knots").fit(x[:, None], y)
-    assert np.max(np.abs(ours.predict(x[:, None]) - ref)) < 1e-12  # measured 1e-14 for both gaps
-    naive = np.max(np.abs(_naive_hat_basis_fit(x, y, knots, alpha) - ref))
+    # The dense reference is a least-squares solve of the stacked matrix S: its
+    # error is at most about eps (kappa + kappa^2 |r| / (|S| |v|)) <= 2 eps kappa^2
+    # relative (Higham, ch. 20), kappa = cond(S) ~ 220 here whatever the gap.
+    S = np.vstack([np.hstack([Phi, np.ones((len(x), 1))]), np.sqrt(alpha) * np.eye(n, n + 1)])
+    tol_ref = _C * _EPS * np.linalg.cond(S) ** 2 * np.max(np.abs(y))
+    assert np.max(np.abs(ours.predict(x[:, None]) - ref)) < tol_ref
+    naive, cond_naive = _naive_hat_basis_fit(x, y, knots, alpha)
+    naive = np.max(np.abs(naive - ref))
     if gap == 1e-3:
-        assert naive < 1e-8  # the naive basis is right when the knots are apart (measured 4e-10)...
+        # the naive basis is right when the knots are apart: within its normal
+        # equations' condition (6e7) times eps, 1.4e-5 with _C (measured 4e-10)...
+        assert naive < _C * _EPS * cond_naive * np.max(np.abs(y)) + tol_ref
+        assert _C * _EPS * cond_naive < 1e-2  # (so the bound above says something)
     else:
         assert naive > 0.1  # ...and lost when they nearly coincide (measured 0.99)
