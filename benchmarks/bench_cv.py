@@ -22,15 +22,27 @@ relative difference ``max |mse - mse_ref| / mse_ref`` of the LOO MSE curves,
 both wall times (ours: best of 3; the grid search: one run, as it takes far
 longer and varies little relative to its length) and their ratio.
 
+With ``--scale`` it instead times the sizes where the exact leave-one-out
+must not form what grows with the problem (time and tracemalloc peak):
+
+* 60 samples, ``n_hidden=10**7`` (ridge): the 60 x 60 kernel accumulated over
+  blocks of units, never the 60 x 1e7 features nor the 1e7 x 1e7 Gram matrix;
+* 60 samples, ``solver='gd'``, every stopping time up to ``max_iter=10**6``:
+  the scores are summed in blocks of steps, never ``max_iter x m`` residuals;
+* ``10**6`` samples on 41 distinct inputs (ridge and gd): tied inputs pooled
+  into one row of the design.
+
 Run::
 
     python benchmarks/bench_cv.py            # full sizes, a few minutes on 2 cores
     python benchmarks/bench_cv.py --quick    # reduced sizes, a few seconds
+    python benchmarks/bench_cv.py --scale    # about a minute (--scale --quick: seconds)
 """
 
 import argparse
 import os
 import time
+import tracemalloc
 
 import numpy as np
 import sklearn
@@ -140,10 +152,53 @@ def bench_gd(X, y, n_hidden, T, repeats):
     }
 
 
+def measured(fn):
+    """Wall time and tracemalloc peak of one call."""
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    out = fn()
+    elapsed = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return out, elapsed, peak
+
+
+def scale(quick):
+    rng = np.random.RandomState(SEED)
+    X = np.sort(rng.uniform(-2, 2, 60))[:, None]
+    y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(60)
+    wide, T, m_tied = (10**5, 10**4, 10**4) if quick else (10**7, 10**6, 10**6)
+    Xt = np.round(rng.uniform(-2, 2, (m_tied, 1)) * 10) / 10
+    yt = np.sin(2 * Xt[:, 0]) + 0.1 * rng.standard_normal(m_tied)
+    cases = [
+        (f"ridge, m=60, n_hidden={wide:.0e}", lambda: RandomFeatureReLURegressorCV(
+            n_hidden=wide, random_state=SEED).fit(X, y)),
+        (f"gd, m=60, every t <= {T:.0e}", lambda: RandomFeatureReLURegressorCV(
+            solver="gd", max_iter=T, random_state=SEED).fit(X, y)),
+        (f"ridge, m={m_tied:.0e} on 41 inputs", lambda: RandomFeatureReLURegressorCV(
+            random_state=SEED).fit(Xt, yt)),
+        (f"gd T=1000, m={m_tied:.0e} on 41 inputs", lambda: RandomFeatureReLURegressorCV(
+            solver="gd", random_state=SEED).fit(Xt, yt)),
+    ]
+    print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    head = f"{'':<34}{'selected':>16}{'LOO MSE':>12}{'time [s]':>10}{'peak [MiB]':>12}"
+    print(head)
+    print("-" * len(head))
+    for label, fit in cases:
+        cv, elapsed, peak = measured(fit)
+        sel = f"alpha={cv.alpha_:.3g}" if cv.n_iter_ is None else f"t={cv.n_iter_}"
+        print(f"{label:<34}{sel:>16}{-cv.best_score_:>12.5g}{elapsed:>10.2f}{peak / 2**20:>12.1f}")
+    print(f"load average (1 min) at end: {os.getloadavg()[0]:.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="reduced sizes for a smoke test")
+    parser.add_argument("--scale", action="store_true", help="the large sizes (no grid search)")
     args = parser.parse_args()
+    if args.scale:
+        scale(args.quick)
+        return
     m, n_hidden, T, repeats = (30, 100, 200, 1) if args.quick else (120, 300, 2000, 3)
     X, y = make_data(m, np.random.RandomState(SEED))
     alphas = np.logspace(-5, 2, N_GRID)

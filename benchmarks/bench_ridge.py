@@ -18,6 +18,12 @@ Two measurements:
     traced.  Correctness is checked on 200 test points against a chunked ridge
     solve written here with plain numpy.
 
+(c) Wide (m=200, n_hidden=1 000 000, d=10): the explicit features would take
+    1.6 GB and the n x n Gram matrix 8 TB.  ``algorithm='auto'`` picks the
+    dual system, its 200 x 200 kernel accumulated over blocks of units, under
+    ``working_memory=256``; timed once and traced.  Checked against a dual
+    ridge solve written here with plain numpy over blocks of units.
+
 "Max rel diff" is ``max |p - p_ref| / max |p_ref|`` over the test predictions
 (an elementwise ratio would blow up wherever a prediction crosses zero).
 
@@ -214,6 +220,47 @@ def bench_out_of_core(m, n, d, working_memory):
     return t_ours, peak_ours, explicit, diff
 
 
+# --------------------------------------------------------------------- (c)
+def reference_dual_ridge(X, y, W, b, alpha, block):
+    """``v = Phi_c^T (Phi_c Phi_c^T + alpha I)^{-1} (y - ybar)`` with the features in column blocks."""
+    n = W.shape[0]
+    cols = [slice(i, min(i + block, n)) for i in range(0, n, block)]
+
+    def features(c):
+        return np.maximum(X @ W[c].T + b[c], 0) / np.sqrt(n)
+
+    mean = np.concatenate([features(c).mean(axis=0) for c in cols])
+    K = sum((features(c) - mean[c]) @ (features(c) - mean[c]).T for c in cols)
+    a = np.linalg.solve(K + alpha * np.eye(len(y)), y - y.mean())
+    coef = np.concatenate([(features(c) - mean[c]).T @ a for c in cols])
+    return coef, y.mean() - mean @ coef
+
+
+def bench_wide(m, n, d, working_memory):
+    rng = np.random.RandomState(SEED + 2)
+    X, y, X_test = make_data(m, d, rng, m_test=200)
+
+    def ours():
+        with sklearn.config_context(working_memory=working_memory):
+            return RandomFeatureReLURegressor(n_hidden=n, solver="ridge", alpha=ALPHA, random_state=SEED).fit(X, y)
+
+    (net, t_ours), peak_ours = traced_peak(lambda: timed(ours))
+    with sklearn.config_context(working_memory=working_memory):
+        pred = net.predict(X_test)
+    (coef, intercept), t_ref = timed(
+        lambda: reference_dual_ridge(X, y, net.hidden_weights_, net.hidden_bias_, ALPHA, 2**14))
+    ref = np.maximum(X_test @ net.hidden_weights_.T + net.hidden_bias_, 0) / np.sqrt(n) @ coef + intercept
+    diff = rel_diff(pred, ref)
+    print(f"(c) wide: m={m}, n_hidden={n}, d={d}, alpha={ALPHA}, working_memory={working_memory} MiB "
+          f"-> auto algorithm {net.algorithm_!r}")
+    print(f"    explicit features would need {m * n * 8 / GiB:.2f} GiB, the n x n Gram {n * n * 8 / GiB:.3g} GiB")
+    print(f"    {'method':<44}{'time [s]':>10}{'peak [MiB]':>12}")
+    print(f"    {'RandomFeatureReLURegressor (auto)':<44}{t_ours:>10.1f}{peak_ours / MiB:>12.1f}")
+    print(f"    {'numpy dual reference (check only)':<44}{t_ref:>10.1f}{'-':>12}")
+    print(f"    prediction max rel diff on {len(X_test)} test points vs numpy reference: {diff:.2e}")
+    return t_ours, peak_ours, diff
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="reduced sizes for a smoke test")
@@ -221,18 +268,22 @@ def main():
     if args.quick:
         # working_memory is shrunk with the problem so that (b) still goes through the chunked path
         sizes_a, repeats, sizes_b, wm = (2000, 400, 10), 1, (20000, 300, 10), 4
+        sizes_c = (100, 50_000, 10)
     else:
         sizes_a, repeats, sizes_b, wm = (10_000, 2000, 10), 3, (500_000, 2200, 10), 256
+        sizes_c = (200, 1_000_000, 10)
     print(f"numpy {np.__version__}, scikit-learn {sklearn.__version__}"
           f"{'  [--quick: reduced sizes]' if args.quick else ''}")
     # Other jobs on a 2-core machine distort BLAS timings badly; make that visible.
     print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     t_ratio, mem_ratio, diff_a = bench_in_memory(*sizes_a, repeats)
     t_b, peak_b, need_b, diff_b = bench_out_of_core(*sizes_b, wm)
+    t_c, peak_c, diff_c = bench_wide(*sizes_c, wm)
     print(f"load average (1 min) at end: {os.getloadavg()[0]:.2f}")
     print(f"SUMMARY ridge: (a) Ridge-pipeline/ours time {t_ratio:.2f}x, peak memory {mem_ratio:.2f}x, "
           f"pred diff {diff_a:.1e} | (b) chunked m={sizes_b[0]} n={sizes_b[1]}: {t_b:.1f} s, "
-          f"peak {peak_b / MiB:.0f} MiB vs {need_b / GiB:.1f} GiB explicit, pred diff {diff_b:.1e}")
+          f"peak {peak_b / MiB:.0f} MiB vs {need_b / GiB:.1f} GiB explicit, pred diff {diff_b:.1e} | "
+          f"(c) wide m={sizes_c[0]} n={sizes_c[1]}: {t_c:.1f} s, peak {peak_c / MiB:.0f} MiB, pred diff {diff_c:.1e}")
 
 
 if __name__ == "__main__":

@@ -9,11 +9,10 @@ stability threshold is ``2 / eta``.  Shapes: ``W`` (n, d), ``b`` (n,), ``v``
 (n, k), ``c`` (k,).
 """
 
-import os
-
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigsh
-from sklearn import get_config
+
+from ._memory import working_memory_bytes
 
 GROUPS = ("W", "b", "v", "c")
 # Network.loss_and_grad goes through the rows in blocks of m x n work arrays of about this
@@ -29,30 +28,6 @@ _BLOCK_BYTES = 1 << 22
 # vectors and ARPACK's work arrays) at 45 to 46; a margin is added to both
 _LANCZOS_VECTORS = 40
 _HVP_VECTORS = 12
-
-
-def available_memory():
-    """Bytes of memory the system can still give this process, or None when unknown.
-
-    Linux's ``MemAvailable`` (free memory plus the caches that can be dropped);
-    elsewhere the free physical pages from ``sysconf``.
-    """
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def working_memory_bytes():
-    """scikit-learn's ``working_memory`` (MiB) in bytes: the budget for chunked work arrays."""
-    return int(get_config()["working_memory"] * 2**20)
 
 
 def n_params(n, d, k):

@@ -13,6 +13,10 @@ from scipy import linalg
 from scipy.sparse.linalg import LinearOperator, eigsh
 from sklearn.exceptions import ConvergenceWarning
 
+from ._design import rows_per_chunk
+from ._memory import fits_in_ram, require_memory
+from ._warn import warn
+
 # ----------------------------------------------------------------- spectrum
 
 
@@ -22,7 +26,7 @@ class Spectrum:
     Attributes
     ----------
     lam : (r,) positive eigenvalues of ``A^T A``, descending.
-    V : (n, r) right singular vectors.
+    V : (n, r) right singular vectors, or None when not formed (see :meth:`combine`).
     d : (r, k) coordinates ``U^T b`` of the target.
     resid2 : (k,) squared norm of the part of ``b`` outside the range of ``A``.
     U : (m, r) or None; left singular vectors when the design was explicit.
@@ -35,6 +39,16 @@ class Spectrum:
     def lam_max(self):
         return float(self.lam[0]) if self.lam.size else 0.0
 
+    def combine(self, e, design):
+        """``V e`` for coordinates ``e`` (r, k): the coefficients with those coordinates.
+
+        Without ``V`` (dual form, ``V`` not kept) it is ``A^T U diag(lam^-1/2) e``,
+        one pass over the features.
+        """
+        if self.V is not None:
+            return self.V @ e
+        return design.rmatvec((self.U @ (e / np.sqrt(self.lam)[:, None])).astype(design.dtype)).astype(np.float64)
+
 
 def _rank_cut(lam):
     lam = np.clip(lam, 0, None)
@@ -43,23 +57,72 @@ def _rank_cut(lam):
     return lam > top * max(lam.size, 1) * eps * 10
 
 
-def spectrum(design, mode="auto", need_U=False):
+def spectrum_bytes(mode, m, n, need_U=False, need_V=True):
+    """Predicted peak bytes of :func:`spectrum` beyond the design itself.
+
+    The square matrix, its copy inside the LAPACK eigensolver and its
+    eigenvectors (3 squares), the singular vectors of the other side and the
+    features formed in chunks (``working_memory``, not counted here).
+    """
+    r = min(m, n)
+    if mode == "dual":
+        return 8 * (3 * m * m + (n * r if need_V else 0))
+    return 8 * (3 * n * n + (m * r if need_U else 0))
+
+
+_SPECTRUM_FIX = (
+    "Use fewer hidden units (n_hidden) or fewer samples, or RandomFeatureReLURegressor with "
+    "solver='gd' and algorithm='iterative', whose memory grows as m + n."
+)
+
+
+def spectrum_mode(m, n, need_U=False, need_V=True, mode="auto", fix=_SPECTRUM_FIX):
+    """Primal or dual eigendecomposition for an ``m x n`` design, by predicted memory and time.
+
+    ``'auto'`` eigendecomposes the smaller of the two squares (time
+    ``min(m, n)^2 max(m, n)``) unless only the other fits in the available
+    memory.  Refuses, before allocating, what cannot fit.
+
+    Raises
+    ------
+    MemoryError
+        When the chosen (or every) form exceeds the available memory.
+    """
+    if mode != "auto":
+        require_memory(spectrum_bytes(mode, m, n, need_U, need_V),
+                       f"The {mode} eigendecomposition of the {m} x {n} design", fix)
+        return mode
+    order = ("dual", "primal") if m < n else ("primal", "dual")
+    for mode in order:
+        if fits_in_ram(spectrum_bytes(mode, m, n, need_U, need_V)):
+            return mode
+    need = min(spectrum_bytes(mode, m, n, need_U, need_V) for mode in order)
+    require_memory(need, f"An eigendecomposition of the {m} x {n} design", fix)
+    return order[0]  # memory was freed in between
+
+
+def spectrum(design, mode="auto", need_U=False, need_V=True):
     """Eigendecompose the design in primal (``A^T A``) or dual (``A A^T``) form.
 
     ``need_U`` also forms the left singular vectors (m x r) in the primal form,
-    over row chunks if the design is not explicit.
+    over row chunks if the design is not explicit; ``need_V=False`` keeps the
+    dual form from forming the n x r right singular vectors (then
+    :meth:`Spectrum.combine` gives ``V e``).  ``'auto'`` chooses by
+    :func:`spectrum_mode`; neither form needs the m x n features at once.
     """
-    if mode == "auto":
-        mode = "dual" if design.explicit and design.m < design.n else "primal"
+    mode = spectrum_mode(design.m, design.n, need_U, need_V, mode)
     b = design.b.astype(np.float64)
     if mode == "dual":
-        A = design.A.astype(np.float64)
-        lam, U = linalg.eigh(A @ A.T)
+        lam, U = linalg.eigh(design.kernel_gram().astype(np.float64))
         keep = _rank_cut(lam)
         resid2 = np.sum((U[:, ~keep].T @ b) ** 2, axis=0)
         lam, U = lam[keep][::-1], U[:, keep][:, ::-1]
         d = U.T @ b
-        V = (A.T @ U) / np.sqrt(lam)
+        V = None
+        if need_V:
+            # n x r: one copy only (no dtype round trip, divided in place)
+            V = design.rmatvec(U.astype(design.dtype)).astype(np.float64, copy=False)
+            V /= np.sqrt(lam)
         return Spectrum(lam, V, d, resid2, U)
     lam, V = linalg.eigh(design.gram().astype(np.float64))
     keep = _rank_cut(lam)
@@ -94,29 +157,62 @@ def top_eigenvalue(design):
 # -------------------------------------------------------------------- ridge
 
 
+def ridge_bytes(algorithm, m, n):
+    """Predicted peak bytes of :func:`ridge`: the square system and the solver's copy of it."""
+    side = m if algorithm == "dual" else n
+    return 8 * 2 * side * side
+
+
+def ridge_algorithm(design, algorithm="auto"):
+    """The ridge algorithm to run, chosen by predicted memory and time.
+
+    ``'auto'``: the dual m x m system when ``m < n``, the primal n x n one
+    otherwise (the smaller system is also the faster: ``min(m, n)^2 max(m,
+    n)``), unless only the other fits in the available memory; the primal one
+    is ``'chunked'`` when the features do not fit in ``working_memory``.
+    Neither needs the m x n features at once.
+
+    Raises
+    ------
+    MemoryError
+        When the system exceeds the available memory, before it is allocated.
+    """
+    m, n = design.m, design.n
+    fix = ("Use fewer hidden units (n_hidden) or fewer samples"
+           + (", or algorithm='auto'." if algorithm != "auto" else "."))
+    if algorithm == "auto":
+        order = ("dual", "primal") if m < n else ("primal", "dual")
+        fitting = [a for a in order if fits_in_ram(ridge_bytes(a, m, n))]
+        algorithm = fitting[0] if fitting else order[0]
+        if algorithm == "primal" and not design.explicit:
+            algorithm = "chunked"
+    if algorithm == "knots":  # the estimator falls through to here only then
+        raise ValueError("algorithm='knots' needs at least 3 distinct inputs with positive weight; "
+                         "use algorithm='auto'.")
+    if algorithm not in ("primal", "dual", "chunked"):
+        raise ValueError(f"Unknown ridge algorithm {algorithm!r}.")
+    side = "m x m kernel" if algorithm == "dual" else "n x n Gram"
+    require_memory(ridge_bytes(algorithm, m, n), f"The {side} system of ridge ({algorithm!r}, m={m}, n={n})", fix)
+    return algorithm
+
+
 def ridge(design, mu, algorithm="auto"):
     """Exact ridge coefficients ``argmin 1/2||A v - b||^2 + mu/2 ||v||^2`` (n, k).
 
     ``algorithm``: ``'primal'`` solves the n x n normal equations, ``'dual'`` the
-    m x m kernel system, ``'chunked'`` the primal system with the Gram matrix
-    accumulated over row chunks (peak memory about ``n^2`` plus one chunk).
+    m x m kernel system (the kernel accumulated over blocks of units when the
+    features do not fit in ``working_memory``), ``'chunked'`` the primal system
+    with the Gram matrix accumulated over row chunks (peak memory about ``n^2``
+    plus one chunk); ``'auto'``: :func:`ridge_algorithm`.
     """
-    if algorithm == "auto":
-        if not design.explicit:
-            algorithm = "chunked"
-        else:
-            algorithm = "dual" if design.m < design.n else "primal"
+    algorithm = ridge_algorithm(design, algorithm)
     b = design.b
     if algorithm == "dual":
-        A = design.A
-        K = A @ A.T
-        return A.T @ _psd_solve(K, b, mu)
-    if algorithm in ("primal", "chunked"):
-        if algorithm == "chunked" and design.explicit:
-            design = _as_chunked(design)
-        G = design.gram()
-        return _psd_solve(G, design.rmatvec(b), mu)
-    raise ValueError(f"Unknown ridge algorithm {algorithm!r}.")
+        return design.rmatvec(_psd_solve(design.kernel_gram(), b, mu))
+    if algorithm == "chunked" and design.explicit:
+        design = _as_chunked(design)
+    G = design.gram()
+    return _psd_solve(G, design.rmatvec(b), mu)
 
 
 def _as_chunked(design):
@@ -133,9 +229,14 @@ def _psd_solve(M, rhs, mu):
     M = M.copy()
     M.flat[:: M.shape[0] + 1] += mu
     if mu > 0:
+        # mu far below the scale of M leaves it numerically singular: scipy then
+        # warns (LinAlgWarning) and its Cholesky solution is noise in the null
+        # space; the least-norm solution below is the one the limit mu -> 0 picks
         try:
-            return linalg.solve(M, rhs, assume_a="pos", overwrite_a=True)
-        except linalg.LinAlgError:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", linalg.LinAlgWarning)
+                return linalg.solve(M.copy(), rhs, assume_a="pos", overwrite_a=True)
+        except (linalg.LinAlgError, linalg.LinAlgWarning):
             pass
     return linalg.lstsq(M, rhs, cond=None)[0].astype(rhs.dtype, copy=False)
 
@@ -307,51 +408,113 @@ def divergence_warning(solver, eta, iteration, limit):
             "map is strongly nonlinear at the scale of these targets"
         )
     msg += ". The last finite coefficients were kept; use a smaller learning_rate or learning_rate='auto'."
-    warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    warn(msg, ConvergenceWarning)
 
 
 # ------------------------------------------------------- leave-one-out paths
 
 
-def _loo_setup(design, spec):
-    """Per-sample quantities for exact leave-one-out on the centred design.
+class LooRows:
+    """Where leave-one-out is evaluated, and how the squared residuals are summed.
 
-    Returns ``e`` (centred targets, m x k), ``z`` (coordinates of the centred
-    feature row in the V basis, m x r), ``w`` (sample weights, m), ``W`` and
-    ``inv`` (m x 1), the factor from a row of ``A`` back to the centred row.
+    One class per sample, or per set of samples that share both their row of
+    the design (tied inputs pooled into one row) and their weight.  Leaving
+    out any member of a class downdates the fit in the same way; the left-out
+    residual differs between members only through the member's own target,
+    on which it depends affinely: ``res_i = res_c + slope_c (e_i - e_c)``
+    with ``e_c`` the class mean.  So the weighted sum of squared residuals
+    over a class is ``mass_c res_c^2 + slope_c^2 within_c`` exactly.
+
+    Parameters
+    ----------
+    group : ndarray of int of shape (c,)
+        The row of the design the class sits at.
+    weight : ndarray of shape (c,)
+        The weight of one sample of the class, in the design's unit weights
+        (``sample_weight / design.weight_scale``).
+    e : ndarray of shape (c, k)
+        Mean centred target ``y - y_mean`` of the class.
+    mass : ndarray of shape (c,)
+        The class's share ``sum_{i in c} w_i / W`` of the weighted mean.
+    within : ndarray of shape (c, k) or None
+        ``sum_{i in c} (w_i / W) (e_i - e_c)^2``; None when every class is one sample.
+    n_samples : int
+        Samples with positive weight (the ``m`` of GCV).
     """
-    W = design.weight_sum
-    w = (design.scale.astype(np.float64) ** 2) * W
-    sw = np.sqrt(w / W)
-    # A zero-weight sample has a zero row in A, so its own quantities cannot be
+
+    def __init__(self, group, weight, e, mass, within, n_samples):
+        self.group, self.weight, self.e, self.mass = group, weight, e, mass
+        self.within, self.n_samples = within, n_samples
+
+    @classmethod
+    def of_design(cls, design):
+        """Every sample of the design a class of its own."""
+        inv = np.divide(1.0, design.scale.astype(np.float64),
+                        out=np.zeros(design.m), where=design.scale > 0)[:, None]
+        e = design.b.astype(np.float64) * inv
+        return cls(np.arange(design.m), design.weights, e, design.p, None, int(np.sum(design.weights > 0)))
+
+    def mse(self, res, slope):
+        """Weighted mean squared residual over all samples for residuals ``res`` (..., c, k)."""
+        out = np.einsum("c,...ck->...", self.mass, res**2)
+        if self.within is not None:
+            out = out + slope**2 @ self.within.sum(axis=1)
+        return out
+
+
+def _loo_setup(design, spec, rows):
+    """Per-class quantities for exact leave-one-out on the centred design.
+
+    Returns ``u`` (rows of ``U`` scaled back to unit weight, c x r), ``z = u
+    sqrt(lam)`` (the centred feature row in the V basis), the unit weights
+    ``w`` (c,) and their total ``W``.  The formulas are homogeneous of degree
+    zero in the weights, so the unit weights give the fit of the raw ones.
+    """
+    W = design.weight_total
+    pg = design.p[rows.group]
+    # A zero-weight row has a zero row in A, so its own quantities cannot be
     # read back; it enters every criterion with weight zero, so zeros will do.
-    inv = np.divide(1.0, sw, out=np.zeros_like(sw), where=sw > 0)[:, None]
-    e = design.b.astype(np.float64) * inv
-    z = spec.U * np.sqrt(spec.lam) * inv
-    return e, z, w, W, inv
+    inv = np.divide(1.0, np.sqrt(pg), out=np.zeros_like(pg), where=pg > 0)
+    u = spec.U[rows.group] * inv[:, None]
+    return u, u * np.sqrt(spec.lam), rows.weight, W
 
 
-def loo_ridge(design, spec, mus):
-    """Exact leave-one-out residuals of ridge for each ``mu`` (len(mus), m, k).
+def loo_ridge_mse(design, spec, mus, rows=None):
+    """Exact leave-one-out weighted mean squared error of ridge for each ``mu`` (len(mus),).
 
     Ridge is a linear smoother whose leave-one-out fit equals the full fit with
-    ``y_i`` replaced by its own prediction, so the residual is ``r_i / (1 - H_ii)``
-    (leverages from the thin SVD; the free intercept adds ``w_i / W``).
+    ``y_i`` replaced by its own prediction, so the residual is ``r_i / (1 -
+    h_i)`` (leverages from the thin SVD; the free intercept adds ``w_i / W``).
+    A sample of a pooled row has leverage ``w_i`` times the pooled row's
+    leverage per unit weight: leaving it out is not leaving the row out.
     """
-    e, z, w, W, inv = _loo_setup(design, spec)
+    rows = rows or LooRows.of_design(design)
+    u, _, w, W = _loo_setup(design, spec, rows)
     lam = spec.lam
-    U2 = spec.U**2
+    u2 = u**2
     out = []
     for mu in mus:
         f = lam / (lam + mu)
-        fitted_c = (spec.U * f) @ spec.d * inv
-        h = U2 @ f + (w / W if design.fit_intercept else 0.0)
-        out.append((e - fitted_c) / (1.0 - h)[:, None])
+        fitted = u @ (f[:, None] * spec.d)
+        h = (w / W) * (u2 @ f + (1.0 if design.fit_intercept else 0.0))
+        slope = 1.0 / (1.0 - h)
+        out.append(rows.mse((rows.e - fitted) * slope[:, None], slope))
     return np.asarray(out)
 
 
 def loo_gd(design, spec, eta, mu, steps, method="auto"):
-    """Exact leave-one-out residuals of ``t`` GD steps for each ``t`` in ``steps``.
+    """Exact leave-one-out residuals of ``t`` GD steps, every sample, shape (len(steps), m, k).
+
+    See :func:`loo_gd_mse`, which sums them in blocks of steps without
+    keeping them.
+    """
+    rows = LooRows.of_design(design)
+    steps = np.asarray(steps, dtype=np.int64)
+    return np.concatenate([res for _, res, _ in _loo_gd_blocks(design, spec, eta, mu, steps, rows, method)])
+
+
+def loo_gd_mse(design, spec, eta, mu, steps, rows=None, method="auto"):
+    """Exact leave-one-out weighted mean squared error of ``t`` GD steps for each ``t`` in ``steps``.
 
     Leaving sample ``i`` out is a rank-one downdate of the scatter matrix
     (``S - kappa_i a_i a_i^T`` with ``kappa_i = w_i W / (W - w_i)`` when the
@@ -366,32 +529,78 @@ def loo_gd(design, spec, eta, mu, steps, method="auto"):
     - ``'eigen'``: eigendecompose the ``r x r`` downdated matrix of each left-out
       run, then any stopping time costs ``O(r)``: ``O(m r^3 + m r |steps|)``.
 
-    ``'auto'`` takes the cheaper.  Returns residuals of shape (len(steps), m, k).
+    ``'auto'`` takes the cheaper (the recursion only when its ``m x T``
+    arrays fit in ``working_memory``).  ``m`` counts classes of ``rows``
+    (:class:`LooRows`), not samples.  Residuals are formed and summed in
+    blocks of steps, so memory does not grow with ``len(steps) x m``.
+    Returns shape (len(steps),).
     """
+    rows = rows or LooRows.of_design(design)
     steps = np.asarray(steps, dtype=np.int64)
-    e, z, w, W, _ = _loo_setup(design, spec)
-    m = e.shape[0]
+    out = np.empty(len(steps))
+    done = 0
+    for block, res, slope in _loo_gd_blocks(design, spec, eta, mu, steps, rows, method):
+        out[done : done + len(block)] = rows.mse(res, slope)
+        done += len(block)
+    return out
+
+
+_BLOCK = 2**22  # entries of a temporary block (32 MiB in float64)
+
+
+def _loo_gd_blocks(design, spec, eta, mu, steps, rows, method):
+    """Yield ``(steps_block, res (B, c, k), slope (B, c) or None)`` over blocks of ``steps``."""
+    _, z, w, W = _loo_setup(design, spec, rows)
+    e = rows.e
+    c, k = e.shape
     r = spec.lam.size
     T = int(steps.max())
+    pooled = rows.within is not None
     if method == "auto":
-        method = "eigen" if r**3 < 1.5 * T**2 else "recursion"
+        fits = 4 * c * (T + 1) * (k + pooled) * 8 <= _working_bytes()
+        method = "eigen" if (r**3 < 1.5 * T**2 or not fits) else "recursion"
     Wi = W - w
     if design.fit_intercept:
         kappa, res_scale = w * W / Wi, W / Wi
     else:
-        kappa, res_scale = w, np.ones(m)
+        kappa, res_scale = w, np.ones(c)
     Vr = W * np.sqrt(spec.lam)[:, None] * spec.d  # V^T r, r = sum_j w_j a_j e_j
+    if pooled:
+        # The prediction is affine in the left-out target: one more column with
+        # no data term and unit target gives its coefficient, hence the slope.
+        e = np.column_stack([e, np.ones(c)])
+        Vr = np.column_stack([Vr, np.zeros(r)])
+
+    def split(block, s):
+        res = res_scale[None, :, None] * (e[None, :, :k] - s[..., :k])
+        slope = res_scale[None, :] * (1.0 - s[..., k]) if pooled else None
+        return block, res, slope
+
     if method == "eigen":
-        s = _loo_gd_eigen(spec.lam, z, e, kappa, Wi, W, Vr, eta, mu, steps)
+        beta, coef = _loo_gd_eigen_setup(spec.lam, z, e, kappa, Wi, W, Vr, mu)
+        width = max(1, _BLOCK // max(1, c * r))
+        table = _ConsecutiveFilters(beta, coef, eta, width) if len(steps) > 2 * width else None
+        for lo in range(0, len(steps), width):
+            block = steps[lo : lo + width]
+            yield split(block, _loo_gd_eigen_eval(beta, coef, eta, block, table))
     else:
-        s = _loo_gd_recursion(spec.lam, z, e, kappa, Wi, W, Vr, eta, mu, T)[steps - 1]
-    return res_scale[None, :, None] * (e[None] - s)
+        s = _loo_gd_recursion(spec.lam, z, e, kappa, Wi, W, Vr, eta, mu, T)
+        width = max(1, _BLOCK // max(1, c * (k + pooled)))
+        for lo in range(0, len(steps), width):
+            block = steps[lo : lo + width]
+            yield split(block, s[block - 1])
 
 
-def _loo_gd_eigen(lam, z, e, kappa, Wi, W, Vr, eta, mu, steps):
-    """Left-out predictions ``a_i^T v_t`` (len(steps), m, k) by one small eigh per sample."""
+def _working_bytes():
+    return rows_per_chunk(1, np.uint8)  # working_memory in bytes
+
+
+def _loo_gd_eigen_setup(lam, z, e, kappa, Wi, W, Vr, mu):
+    """Per class: eigenvalues ``beta`` (c, r) of the left-out run's matrix and the
+    coefficients (c, r, k) with which its filters add up to the left-out prediction."""
     m, r = z.shape
-    out = np.empty((len(steps), m, e.shape[1]))
+    beta = np.empty((m, r))
+    coef = np.empty((m, r, e.shape[1]))
     batch = max(1, int(2**24 // max(1, r * r)))  # bound the stacked r x r matrices
     for start in range(0, m, batch):
         idx = np.arange(start, min(start + batch, m))
@@ -399,14 +608,77 @@ def _loo_gd_eigen(lam, z, e, kappa, Wi, W, Vr, eta, mu, steps):
         B = -kappa[idx, None, None] * zi[:, :, None] * zi[:, None, :]
         B[:, np.arange(r), np.arange(r)] += W * (lam + mu)
         B /= Wi[idx, None, None]
-        beta, Q = np.linalg.eigh(B)
+        beta[idx], Q = np.linalg.eigh(B)
         g = (Vr[None] - kappa[idx, None, None] * zi[:, :, None] * e[idx][:, None, :]) / Wi[idx, None, None]
         zq = np.einsum("ir,irj->ij", zi, Q)  # z^T q_j
         qg = np.einsum("irj,irk->ijk", Q, g)  # q_j^T g
-        for b, i in enumerate(idx):
-            F = gd_filter(beta[b], eta, 0.0, steps)  # (len(steps), r)
-            out[:, i, :] = F @ (zq[b][:, None] * qg[b])
+        coef[idx] = zq[:, :, None] * qg
+    return beta, coef
+
+
+def _loo_gd_eigen_eval(beta, coef, eta, steps, table=None):
+    """Left-out predictions ``a_i^T v_t`` (len(steps), c, k), in blocks of classes.
+
+    ``sum_j coef_j F_t(beta_j)`` with the filter of :func:`gd_filter`; a run of
+    consecutive steps reuses ``table`` (:class:`_ConsecutiveFilters`).
+    """
+    m, r = beta.shape
+    if table is not None and len(steps) <= table.B and steps[-1] - steps[0] == len(steps) - 1:
+        return table(int(steps[0]), len(steps))
+    out = np.empty((len(steps), m, coef.shape[2]))
+    batch = max(1, _BLOCK // max(1, r * len(steps)))
+    for start in range(0, m, batch):
+        idx = slice(start, min(start + batch, m))
+        F = gd_filter(beta[idx].ravel(), eta, 0.0, steps).reshape(len(steps), -1, r)
+        out[:, idx] = np.einsum("tcr,crk->tck", F, coef[idx])
     return out
+
+
+class _ConsecutiveFilters:
+    """``sum_j coef_j F_t(beta_j)`` for runs ``t = t0, ..., t0 + b - 1`` (b <= B): (b, c, k).
+
+    With ``q = 1 - eta beta``, ``F_t = (1 - q^t) / beta``.  Where ``0 < q`` and
+    ``q != 1``, ``1 - q^t = -expm1(t log q)`` (exact when ``q`` is close to one)
+    and ``expm1((t0 + j) L) = E_t0 + (1 + E_t0) E_j``; elsewhere ``q^t = q^t0 q^j``
+    (no cancellation: ``q <= 0``); ``beta = 0`` gives ``F_t = eta t``.  The
+    tables ``E_j``, ``q^j`` over ``j < B`` are built once; a run is then one
+    product of a table with per-class vectors, a multiply-add per entry
+    instead of a logarithm and an exponential.
+    """
+
+    def __init__(self, beta, coef, eta, B):
+        self.eta, self.coef, self.B = eta, coef, B
+        x = eta * beta
+        self.q = 1.0 - x
+        self.smooth = (self.q > 0) & (x != 0)
+        self.zero = beta == 0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            self.L = np.where(self.smooth, np.log1p(-np.where(self.smooth, x, 0.0)), 0.0)
+            w = np.where(self.zero, 0.0, 1.0 / np.where(self.zero, 1.0, beta))  # F = (1 - q^t) w
+            j = np.arange(B, dtype=np.float64)[None, :, None]
+            self.E_j = np.expm1(j * self.L[:, None, :])  # (c, B, r)
+            self.direct = bool(np.any(~self.smooth & ~self.zero))
+            if self.direct:
+                self.P_j = np.where(self.smooth[:, None, :], 0.0, self.q[:, None, :] ** j)
+        cw = coef * w[:, :, None]  # (c, r, k)
+        self.cw_smooth = np.where(self.smooth[:, :, None], cw, 0.0)
+        self.cw_direct = np.where((~self.smooth & ~self.zero)[:, :, None], cw, 0.0)
+        self.c_zero = np.einsum("cr,crk->ck", self.zero, coef)
+
+    def __call__(self, t0, b):
+        E_j = self.E_j[:, :b]
+        with np.errstate(over="ignore", invalid="ignore"):
+            E0 = np.expm1(t0 * self.L)
+            # smooth: 1 - q^t = -(E0 + (1 + E0) E_j); direct: 1 - q^t0 q^j
+            base = np.einsum("cr,crk->ck", -E0, self.cw_smooth) + self.cw_direct.sum(axis=1)
+            out = base[None] - np.einsum("cbr,crk->bck", E_j, (1.0 + E0)[:, :, None] * self.cw_smooth)
+            if self.direct:
+                P0 = np.where(self.smooth, 0.0, self.q**t0)
+                out -= np.einsum("cbr,crk->bck", self.P_j[:, :b], P0[:, :, None] * self.cw_direct)
+        if np.any(self.zero):
+            t = t0 + np.arange(b, dtype=np.float64)
+            out += self.eta * t[:, None, None] * self.c_zero[None]
+        return out
 
 
 def _loo_gd_recursion(lam, z, e, kappa, Wi, W, Vr, eta, mu, T):

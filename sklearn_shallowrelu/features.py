@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .init import INIT_NAMES, Initialization, check_init
 from ._atomic import atomic_fit
 from ._coverage import init_name, warn_if_affine_on_data
+from ._memory import require_memory
 
 __all__ = ["ReLURandomFeatures"]
 
@@ -95,6 +96,9 @@ class ReLURandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         self._validate_params()
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         init = check_init(self.init).bind(X)
+        require_memory(8 * self.n_components * (X.shape[1] + 1),
+                       f"The hidden layer (n_components={self.n_components}, {X.shape[1]} features)",
+                       "Use a smaller n_components.")
         W, b = init.sample(self.n_components, X.shape[1], self.random_state)
         warn_if_affine_on_data(W, b, X, init_name(self.init))
         self.init_ = init

@@ -20,7 +20,9 @@ from numbers import Real
 
 import numpy as np
 from scipy import integrate
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, gen_batches
+
+from ._memory import working_memory_bytes
 
 __all__ = [
     "Initialization",
@@ -305,6 +307,9 @@ class UniformKnots(_ConstantKnotWeight):
                 )
             pad = self.margin * (hi - lo)
             self._range = (lo - pad, hi + pad)
+            # in 1-D the range of u . x over the data is that over its two ends: keep
+            # those, not the training inputs (a fitted model would carry them along)
+            self._X = np.array([[lo], [hi]])
 
     def bind(self, X):
         return UniformKnots(margin=self.margin, X=X)
@@ -323,8 +328,12 @@ class UniformKnots(_ConstantKnotWeight):
         return self._range
 
     def _sample_offsets(self, W, rng):
-        proj = self._X @ W.T
-        lo, hi = proj.min(axis=0), proj.max(axis=0)
+        # the range of u . x over the data, unit block by unit block: the whole
+        # (n_samples, n_units) projection would not fit for wide layers on large data
+        lo, hi = np.empty(len(W)), np.empty(len(W))
+        for units in gen_batches(len(W), max(1, working_memory_bytes() // (8 * max(len(self._X), 1)))):
+            proj = self._X @ W[units].T
+            lo[units], hi[units] = proj.min(axis=0), proj.max(axis=0)
         pad = self.margin * (hi - lo)
         return rng.uniform(lo - pad, hi + pad)
 

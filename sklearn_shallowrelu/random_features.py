@@ -1,6 +1,5 @@
 """Shallow ReLU networks with a random, frozen first layer and a trained output layer."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,11 +11,13 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _bordered, _knots, _solvers
 from ._design import (Design, Design1D, fits_in_memory, operator_1d_helps, rows_per_chunk,
-                      spectral_beats_operator_1d)
+                      spectral_beats_operator_1d, unit_weights)
+from ._memory import fits_in_ram, require_memory
 from .features import ReLURandomFeatures, relu_features
 from .init import INIT_NAMES, Initialization
 from .potentials import POTENTIAL_NAMES, Potential, Quadratic, resolve_potential
 from ._atomic import atomic_fit
+from ._warn import warn
 
 __all__ = ["RandomFeatureReLURegressor", "RandomFeatureReLURegressorCV"]
 
@@ -128,6 +129,11 @@ def _resolve_alpha(alpha, solver):
     return float(alpha)
 
 
+#: Inputs spanning more than this many interquartile ranges of the knots are
+#: called spread too wide for them (standardised inputs: of order one).
+_WIDE_SPREAD = 100.0
+
+
 class _KnotsAttempt:
     """What the exact 1-D path measured when its certificate failed.
 
@@ -137,8 +143,9 @@ class _KnotsAttempt:
     the knots networks offered here and the dense solvers' network.
     """
 
-    def __init__(self, xs, fitted, scale, knots):
+    def __init__(self, xs, fitted, scale, knots, alpha):
         self.xs, self.fitted, self.scale, self.knots = xs, fitted, scale, knots  # knots sorted
+        self.alpha = alpha
         self.best, self.error = None, np.inf
 
     def _error(self, network):
@@ -154,7 +161,11 @@ class _KnotsAttempt:
 
     def closer(self, dense, features, n_hidden):
         """The dense result or the best knots network, whichever is closer to the
-        states; a warning when even that one is off by more than 1e-4."""
+        states; a warning when even that one is off by more than 1e-4.  States that
+        overflowed (alpha far below the scale of the kernel) judge nothing: the
+        dense solvers, stable at any alpha, are then taken as they are."""
+        if not np.all(np.isfinite(self.fitted)):
+            return dense
         pl = _knots.PiecewiseLinear(features.weights_[:, 0], features.bias_, dense["coef"],
                                     1.0 / np.sqrt(n_hidden), np.atleast_1d(dense["intercept"]))
         err, out = self._error(pl(self.xs)), dense
@@ -164,14 +175,20 @@ class _KnotsAttempt:
             n = len(self.knots)
             iqr = self.knots[(3 * n) // 4] - self.knots[n // 4] if n else 0.0
             spread = (self.xs[-1] - self.xs[0]) / max(iqr, 1e-300)
-            warnings.warn(
-                f"The fitted network reproduces the exact ridge fit at the training inputs only to "
-                f"{err:.1e} relative: the inputs span {spread:.1e} times the interquartile range of "
-                "the knots, which makes the output weights ill-conditioned. Standardize X (for example "
-                "with StandardScaler in a Pipeline) or choose an init whose knots cover the data.",
-                UserWarning,
-                stacklevel=4,
-            )
+            # Two causes make the output weights ill-conditioned: inputs spread far
+            # wider than the knots (standardised inputs give a spread of order one
+            # for every built-in init), or an alpha so small that the fit is an
+            # interpolation whose weights the data barely determine.
+            if spread > _WIDE_SPREAD:
+                cause = (f"the inputs span {spread:.1e} times the interquartile range of the knots, "
+                         "which makes the output weights ill-conditioned. Standardize X (for example "
+                         "with StandardScaler in a Pipeline) or choose an init whose knots cover the data.")
+            else:
+                cause = (f"at alpha={self.alpha:.1e} the fit is nearly an interpolation, whose output "
+                         "weights are ill-conditioned. Use a larger alpha (RandomFeatureReLURegressorCV "
+                         "chooses it by leave-one-out).")
+            warn(f"The fitted network reproduces the exact ridge fit at the training inputs only to "
+                 f"{err:.1e} relative: {cause}", UserWarning)
         return out
 
 
@@ -396,7 +413,6 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             self._piecewise_cache = (self.coef_, piecewise)
         for name, value in result.items():
             setattr(self, name, value)
-        self._weight_sum = float(np.sum(sw))  # turns the descent loss into Ridge units (from_estimator)
         return self
 
     def _check_coef_init(self, coef_init, k):
@@ -459,7 +475,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
                 network = _bordered.network_at_data(blk, jumps, c)
             if attempt is None:  # the bordered chain's states: the reference for what follows
                 scale = max(float(np.max(np.abs(fitted))), float(np.max(np.abs(Y))), 1e-300)
-                attempt = _KnotsAttempt(xs, fitted, scale, knots)
+                attempt = _KnotsAttempt(xs, fitted, scale, knots, alpha)
             coef = np.zeros((n, Y.shape[1]))
             coef[has] = jumps * (np.sqrt(n) / np.abs(wh))[:, None]
             result = {"coef": coef, "intercept": c, "n_iter_": None, "best_iteration_": None,
@@ -513,15 +529,16 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         if self._use_operator_1d(X):
             design = Design1D(X, features.weights_, features.bias_, y, sw, self.fit_intercept)
         else:
-            # None lets the design decide from working_memory
-            explicit = {"dual": True, "chunked": False}.get(self.algorithm)
+            # None lets the design decide from working_memory (every algorithm
+            # works without the explicit m x n features)
+            explicit = {"chunked": False}.get(self.algorithm)
             design = Design(X, features.weights_, features.bias_, y, sw, self.fit_intercept, explicit=explicit)
-        mu = alpha / design.weight_sum
+        mu = design.penalty(alpha)
         out = {"n_iter_": None, "best_iteration_": None, "loss_curve_": None,
                "validation_loss_curve_": None, "learning_rate_": None, "_path_": None,
                "algorithm_": self._resolved_algorithm(design)}
         if self.solver == "ridge":
-            coef = _solvers.ridge(design, mu, self.algorithm)
+            coef = _solvers.ridge(design, mu, out["algorithm_"])
         else:
             val = None if X_val is None else _Validation(design, X_val, y_val, sw_val)
             coef, extra = self._descend(design, mu, val, v0)
@@ -531,12 +548,10 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         return out
 
     def _resolved_algorithm(self, design):
+        if self.solver == "ridge":  # by predicted memory and time; refuses what cannot fit
+            return _solvers.ridge_algorithm(design, self.algorithm)
         if self.algorithm != "auto":
             return self.algorithm
-        if self.solver == "ridge":
-            if not design.explicit:
-                return "chunked"
-            return "dual" if design.m < design.n else "primal"
         if self.solver == "gd":
             return "spectral" if self._use_spectral(design) else "iterative"
         return "iterative"
@@ -555,10 +570,15 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
     def _use_spectral(self, design):
         if self.solver != "gd" or self.algorithm == "iterative" or isinstance(design, Design1D):
             return False
+        m, n = design.m, design.n
         if self.algorithm == "spectral":
-            return True
-        r = min(design.m, design.n)
-        return r <= 2000 or r**3 <= design.m * design.n * self.max_iter
+            return True  # spectrum() refuses, before allocating, what cannot fit
+        # the path keeps V (n x r); iterating needs only O(m + n) beyond the features
+        mode = ("dual", "primal") if m < n else ("primal", "dual")
+        if not any(fits_in_ram(_solvers.spectrum_bytes(f, m, n)) for f in mode):
+            return False
+        r = min(m, n)
+        return r <= 2000 or r**3 <= m * n * self.max_iter
 
     def _descend(self, design, mu, val, v0):
         tol = self.tol
@@ -717,7 +737,8 @@ class _Validation:
     def __init__(self, design, X, y, sw):
         self.F = design.centred_features(X, np.float64)
         self.e = (y - design.y_mean).astype(np.float64)
-        self.p = (sw / np.sum(sw)).astype(np.float64)
+        unit = unit_weights(sw)[0]  # a sum of raw weights may overflow
+        self.p = unit / np.sum(unit)
 
     def loss(self, coef):
         r = self.F @ coef - self.e
@@ -843,8 +864,13 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
     def fit(self, X, y, sample_weight=None):
         """Fit on the grid, select by leave-one-out (or GCV), keep the selected network."""
         X, y, sw = self._validate_X_y(X, y, sample_weight)
-        if X.shape[0] < 3:
-            raise ValueError(f"Leave-one-out needs at least 3 samples; got n_samples={X.shape[0]}.")
+        unit, top = unit_weights(sw)
+        n_positive = int(np.count_nonzero(unit))
+        if n_positive < 3:
+            raise ValueError(
+                f"Leave-one-out needs at least 3 samples with positive sample_weight; got {n_positive} "
+                f"(of n_samples={X.shape[0]}). Give more samples a positive weight."
+            )
         alphas = np.asarray(
             (0.1, 1.0, 10.0) if self.alphas is None and self.solver == "ridge"
             else (0.0,) if self.alphas is None else self.alphas, dtype=np.float64
@@ -853,31 +879,41 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
             raise ValueError(f"alphas must be a non-empty list of non-negative numbers; got {alphas}.")
         if self.solver == "ridge" and self.criterion == "loo" and np.any(alphas == 0):
             raise ValueError("alpha=0 makes ridge interpolate, so leave-one-out is undefined; use alphas > 0.")
+        # cv_results_ keeps three numbers per grid value; the scores are computed
+        # in blocks of stopping times, so that is what grows with max_iter
+        n_grid = alphas.size * (1 if self.solver == "ridge" else
+                                self.max_iter if self.stopping_times is None else np.size(self.stopping_times))
+        require_memory(4 * 8 * n_grid, f"cv_results_ for {n_grid} grid values",
+                       "Pass stopping_times, for example np.unique(np.geomspace(1, max_iter, 40).astype(int)).")
+        steps = self._stopping_times() if self.solver == "gd" else None
         y2 = y.reshape(len(y), -1)
         rng = check_random_state(self.random_state)
         features = self._draw_features(X, rng)
-        design = Design(X, features.weights_, features.bias_, y2, sw, self.fit_intercept)
-        spec = _solvers.spectrum(design, need_U=self.criterion == "loo")
-        mus = alphas / design.weight_sum
-        p = (sw / np.sum(sw)).astype(np.float64)
+        design, rows = self._cv_design(X, y2, unit, top, features)
+        # the dual form needs V only for the selected coefficients: A^T U then costs one pass
+        spec = _solvers.spectrum(design, need_U=self.criterion == "loo", need_V=False)
+        mus = np.array([design.penalty(a) for a in alphas])
         if self.solver == "ridge":
-            mse = self._ridge_scores(design, spec, mus, p)
+            mse = self._ridge_scores(design, spec, mus, rows)
             best = int(np.argmin(mse))
             alpha_, n_iter = alphas[best], None
-            coef = spec.V @ ((np.sqrt(spec.lam) / (spec.lam + mus[best]))[:, None] * spec.d)
+            coef = spec.combine((np.sqrt(spec.lam) / (spec.lam + mus[best]))[:, None] * spec.d, design)
             results = {"param_alpha": alphas, "mean_squared_error": mse}
             eta = None
         else:
-            steps = self._stopping_times()
             eta = self._cv_step(spec, mus)
-            mse = self._gd_scores(design, spec, eta, mus, p, steps)  # (n_alphas, n_steps)
+            mse = self._gd_scores(design, spec, eta, mus, rows, steps)  # (n_alphas, n_steps)
             a_best, t_best = np.unravel_index(int(np.argmin(mse)), mse.shape)
             alpha_, n_iter = alphas[a_best], int(steps[t_best])
-            path = _solvers.GDPath(spec, eta, mus[a_best])
-            coef = path.coef(n_iter)
+            coef = spec.combine(_solvers.GDPath(spec, eta, mus[a_best]).range_coords([n_iter])[0], design)
             results = {"param_alpha": np.repeat(alphas, steps.size),
                        "param_n_iter": np.tile(steps, alphas.size),
                        "mean_squared_error": mse.ravel()}
+        if not np.all(np.isfinite(mse)):
+            raise ValueError(
+                "The leave-one-out scores are not finite (a sample with leverage 1, or data at the limit "
+                "of floating point); standardize X and y, or use criterion='gcv'."
+            )
         self._set_network(features, coef, design.intercept(coef.astype(design.dtype)), y)
         self.alpha_, self.n_iter_, self.learning_rate_ = float(alpha_), n_iter, eta
         self.algorithm_ = "eigendecomposition"
@@ -886,6 +922,42 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         self.loss_curve_ = self.validation_loss_curve_ = self.best_iteration_ = None
         self._path_ = None
         return self
+
+    def _cv_design(self, X, y, unit, top, features):
+        """The design and the leave-one-out classes (:class:`_solvers.LooRows`).
+
+        Tied 1-D inputs become one row of the design with their summed weight
+        and weighted mean target (``_knots.pool_ties``), which leaves ``A^T A``
+        and ``A^T b`` unchanged; the spread of the targets within a row is a
+        constant of every loss, and the left-out residual of each sample
+        follows from its class (row and weight).  So the cost depends on the
+        number of distinct inputs, not of samples.
+        """
+        W, bias = features.weights_, features.bias_
+        if X.shape[1] != 1:
+            design = Design(X, W, bias, y, unit, self.fit_intercept, weight_unit=top)
+            return design, _solvers.LooRows.of_design(design)
+        x = X[:, 0].astype(np.float64)
+        xs, Ym, Wg = _knots.pool_ties(x, y.astype(np.float64), unit)
+        if len(xs) == len(x):
+            design = Design(X, W, bias, y, unit, self.fit_intercept, weight_unit=top)
+            return design, _solvers.LooRows.of_design(design)
+        design = Design(xs.astype(X.dtype)[:, None], W, bias, Ym, Wg, self.fit_intercept, weight_unit=top)
+        keep = np.flatnonzero(unit > 0)
+        group, w, Y = np.searchsorted(xs, x[keep]), unit[keep], y[keep].astype(np.float64)
+        order = np.lexsort((w, group))
+        group, w, Y = group[order], w[order], Y[order]
+        new = np.flatnonzero(np.diff(group) | (np.diff(w) != 0)) + 1
+        starts = np.concatenate([[0], new])
+        count = np.diff(np.append(starts, len(group)))
+        mean = np.add.reduceat(Y, starts, axis=0) / count[:, None]
+        cls = np.repeat(np.arange(len(starts)), count)
+        total = float(np.sum(w))
+        within = np.add.reduceat((w / total)[:, None] * (Y - mean[cls]) ** 2, starts, axis=0)
+        rows = _solvers.LooRows(group[starts], w[starts] / np.max(Wg),  # the design's unit weights
+                                mean - design.y_mean.astype(np.float64), count * w[starts] / total,
+                                within, len(keep))
+        return design, rows
 
     def _stopping_times(self):
         if self.stopping_times is None:
@@ -899,26 +971,34 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         # the largest penalty has the largest Hessian: a step stable there is stable on the grid
         return self._step_size(spec.lam_max, float(np.max(mus)), Quadratic())
 
-    def _ridge_scores(self, design, spec, mus, p):
+    def _ridge_scores(self, design, spec, mus, rows):
         if self.criterion == "loo":
-            res = _solvers.loo_ridge(design, spec, mus)
-            return np.einsum("m,amk->a", p, res**2)
-        f = spec.lam[None] / (spec.lam[None] + mus[:, None])
-        return self._gcv(spec, f, design)
+            return _solvers.loo_ridge_mse(design, spec, mus, rows)
+        return self._gcv(spec, spec.lam[None] / (spec.lam[None] + mus[:, None]), design, rows)
 
-    def _gd_scores(self, design, spec, eta, mus, p, steps):
+    def _gd_scores(self, design, spec, eta, mus, rows, steps):
         out = []
         for mu in mus:
             if self.criterion == "loo":
-                res = _solvers.loo_gd(design, spec, eta, mu, steps)
-                out.append(np.einsum("m,tmk->t", p, res**2))
+                out.append(_solvers.loo_gd_mse(design, spec, eta, mu, steps, rows))
             else:
-                f = spec.lam[None] * _solvers.gd_filter(spec.lam, eta, mu, steps)
-                out.append(self._gcv(spec, f, design))
+                # in blocks of steps: the filters are len(steps) x rank
+                width = max(1, _solvers._BLOCK // max(1, spec.lam.size))
+                out.append(np.concatenate([
+                    self._gcv(spec, spec.lam[None] * _solvers.gd_filter(spec.lam, eta, mu, steps[lo : lo + width]),
+                              design, rows)
+                    for lo in range(0, steps.size, width)]))
         return np.asarray(out)
 
-    def _gcv(self, spec, f, design):
-        """GCV = (weighted mean squared residual) / (1 - df / m)^2 for filters ``f`` (g, r)."""
+    def _gcv(self, spec, f, design, rows):
+        """GCV = (weighted mean squared residual) / (1 - df / m)^2 for filters ``f`` (g, r).
+
+        ``m`` counts the samples of positive weight; pooled ties add their
+        spread around the row's mean to the residual and nothing to ``df``
+        (the trace of the hat matrix is the same pooled or not).
+        """
         res2 = np.einsum("gr,rk->g", (1 - f) ** 2, spec.d**2) + np.sum(spec.resid2)
+        if rows.within is not None:
+            res2 = res2 + float(np.sum(rows.within))
         df = f.sum(axis=1) + (1.0 if design.fit_intercept else 0.0)
-        return res2 / (1.0 - df / design.m) ** 2
+        return res2 / (1.0 - df / rows.n_samples) ** 2

@@ -13,8 +13,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._knots import set_knot_attributes
-from ._network import (_BLOCK_BYTES, GROUPS, Batch, Network, Params, available_memory, curvature_bytes, n_params,
-                       working_memory_bytes)
+from ._memory import available_memory, working_memory_bytes
+from ._network import _BLOCK_BYTES, GROUPS, Batch, Network, Params, curvature_bytes, n_params
 from ._solvers import NoImprovement
 from .activations import ACTIVATIONS, get_activation
 from .init import INIT_NAMES, Initialization, check_init

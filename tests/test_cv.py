@@ -1,5 +1,7 @@
 """RandomFeatureReLURegressorCV: exact leave-one-out and GCV against brute force."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -168,3 +170,200 @@ def test_recursion_stays_exact_when_eigenvalues_are_tiny():
     eig = _solvers.loo_gd(design, spec, 1.0 / spec.lam_max, 0.0, steps, method="eigen")
     mse_rec, mse_eig = np.mean(rec**2, axis=(1, 2)), np.mean(eig**2, axis=(1, 2))
     np.testing.assert_allclose(mse_rec, mse_eig, rtol=1e-11)
+
+
+# ------------------------------------------------ tied inputs pooled into one row
+def _tied_data(m=36, levels=9, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randint(0, levels, m).astype(float)[:, None] * 0.4 - 1.6  # 1-D, many ties
+    y = np.sin(2 * X[:, 0]) + 0.2 * rng.standard_normal(m)
+    sw = rng.randint(1, 4, m).astype(float)  # several weights inside a tied group
+    return X, y, sw
+
+
+def _unpooled_scores(X, y, sw, cv, solver, alphas, steps, fit_intercept):
+    """The scores computed on the unpooled design (one row per sample)."""
+    from sklearn_shallowrelu import _solvers
+    from sklearn_shallowrelu._design import Design
+
+    design = Design(X, cv.hidden_weights_, cv.hidden_bias_, y.reshape(-1, 1), sw, fit_intercept)
+    spec = _solvers.spectrum(design, need_U=True)
+    mus = np.array([design.penalty(a) for a in alphas])
+    if solver == "ridge":
+        return _solvers.loo_ridge_mse(design, spec, mus)
+    return np.concatenate([_solvers.loo_gd_mse(design, spec, cv.learning_rate_, mu, steps) for mu in mus])
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("solver", ["ridge", "gd"])
+def test_pooled_ties_give_the_unpooled_leave_one_out(solver, fit_intercept):
+    X, y, sw = _tied_data()
+    assert len(np.unique(X)) < len(X) // 3
+    alphas = [0.05, 0.5, 5.0] if solver == "ridge" else [0.0, 0.5]
+    T = 40
+    cv = RandomFeatureReLURegressorCV(solver=solver, alphas=alphas, n_hidden=30, max_iter=T,
+                                      fit_intercept=fit_intercept, random_state=0).fit(X, y, sample_weight=sw)
+    mse = cv.cv_results_["mean_squared_error"]
+    ref = _unpooled_scores(X, y, sw, cv, solver, alphas, np.arange(1, T + 1), fit_intercept)
+    np.testing.assert_allclose(mse, ref, rtol=1e-9)
+    assert np.argmin(mse) == np.argmin(ref)
+    # and against refits without each sample (independent of every formula above)
+    if solver == "ridge":
+        brute = [_brute_force_loo(X, y, sw, lambda a=a: RandomFeatureReLURegressor(
+            n_hidden=30, alpha=a, fit_intercept=fit_intercept, random_state=0), staged=False) for a in alphas]
+    else:
+        brute = np.concatenate([_brute_force_loo(X, y, sw, lambda a=a: RandomFeatureReLURegressor(
+            solver="gd", n_hidden=30, max_iter=T, alpha=a, learning_rate=cv.learning_rate_,
+            fit_intercept=fit_intercept, random_state=0), staged=True) for a in alphas])
+    np.testing.assert_allclose(mse, brute, rtol=1e-7)
+
+
+@pytest.mark.parametrize("solver", ["ridge", "gd"])
+def test_pooled_ties_gcv_against_the_explicit_smoother_matrix(solver):
+    X, y, _ = _tied_data(30, levels=7, seed=1)
+    m = len(y)
+    if solver == "ridge":
+        alphas = [0.05, 1.0]
+        cv = RandomFeatureReLURegressorCV(alphas=alphas, criterion="gcv", n_hidden=25, random_state=0).fit(X, y)
+        makes = [lambda a=a: RandomFeatureReLURegressor(n_hidden=25, alpha=a, random_state=0) for a in alphas]
+    else:
+        cv = RandomFeatureReLURegressorCV(solver="gd", criterion="gcv", n_hidden=25, max_iter=20,
+                                          random_state=0).fit(X, y)
+        makes = [lambda t=t: RandomFeatureReLURegressor(n_hidden=25, solver="gd", max_iter=t,
+                                                        learning_rate=cv.learning_rate_, random_state=0)
+                 for t in range(1, 21)]
+    ref = []
+    for make in makes:
+        H = _hat_matrix(lambda yy: make().fit(X, yy).predict(X), m)
+        r = y - H @ y
+        ref.append(np.mean(r**2) / (1 - np.trace(H) / m) ** 2)
+    np.testing.assert_allclose(cv.cv_results_["mean_squared_error"], ref, rtol=1e-8)
+
+
+def test_pooled_ties_scale_with_distinct_inputs_not_samples():
+    rng = np.random.RandomState(0)
+    X = np.round(rng.uniform(-2, 2, (1000, 1)) * 10) / 10  # 41 distinct inputs
+    y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(len(X))
+    sw = rng.randint(1, 3, len(X)).astype(float)
+    cv = RandomFeatureReLURegressorCV(solver="gd", n_hidden=60, max_iter=300, random_state=0)
+    cv.fit(X, y, sample_weight=sw)
+    ref = _unpooled_scores(X, y, sw, cv, "gd", [0.0], np.arange(1, 301), True)
+    np.testing.assert_allclose(cv.cv_results_["mean_squared_error"], ref, rtol=1e-9)
+    # the selected network: pooling leaves A^T A and A^T b, hence the fit, unchanged
+    net = RandomFeatureReLURegressor(solver="gd", n_hidden=60, max_iter=cv.n_iter_, learning_rate=cv.learning_rate_,
+                                     random_state=0).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(cv.predict(X), net.predict(X), rtol=1e-9, atol=1e-12)
+    # 100_000 samples: memory of a few arrays of length m, not m x m nor m x n_hidden
+    big = np.round(rng.uniform(-2, 2, (100_000, 1)) * 10) / 10
+    yb = np.sin(2 * big[:, 0]) + 0.1 * rng.standard_normal(len(big))
+    tracemalloc.start()
+    RandomFeatureReLURegressorCV(solver="gd", n_hidden=100, max_iter=300, random_state=0).fit(big, yb)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 20 * big.nbytes  # m x 100 features alone would be 100 times X
+
+
+def test_few_positive_weights():
+    X, y = _data(20, d=1)
+    for n_positive in (1, 2):
+        sw = np.zeros(20)
+        sw[:n_positive] = 1.0
+        with pytest.raises(ValueError, match="at least 3 samples with positive sample_weight"):
+            RandomFeatureReLURegressorCV(solver="gd", max_iter=10).fit(X, y, sample_weight=sw)
+    sw = np.zeros(20)
+    sw[:3] = 1.0
+    for solver in ("ridge", "gd"):
+        cv = RandomFeatureReLURegressorCV(solver=solver, max_iter=10, n_hidden=30, random_state=0).fit(
+            X, y, sample_weight=sw)
+        assert np.isfinite(cv.best_score_) and np.all(np.isfinite(cv.predict(X)))
+
+
+# ---------------------------------------------------------- memory and blocks
+def test_gd_scores_in_blocks_equal_all_at_once(monkeypatch):
+    from sklearn_shallowrelu import _solvers
+    from sklearn_shallowrelu._design import Design
+
+    X, y = _data(25)
+    sw = np.random.RandomState(3).randint(1, 3, 25).astype(float)
+    rf = ReLURandomFeatures(40, random_state=0).fit(X)
+    design = Design(X, rf.weights_, rf.bias_, y.reshape(-1, 1), sw, True)
+    spec = _solvers.spectrum(design, need_U=True)
+    eta = 1.0 / spec.lam_max
+    T = 3000
+    steps = np.arange(1, T + 1)
+    ref = np.einsum("m,tmk->t", design.p, _solvers.loo_gd(design, spec, eta, 0.01, steps, method="eigen") ** 2)
+    # tiny blocks: the consecutive-step tables and many blocks of steps
+    monkeypatch.setattr(_solvers, "_BLOCK", 2**12)
+    blocked = _solvers.loo_gd_mse(design, spec, eta, 0.01, steps, method="eigen")
+    np.testing.assert_allclose(blocked, ref, rtol=1e-10)
+    # the tables against the filter evaluated step by step, for a start past the tables
+    beta = np.abs(np.random.RandomState(0).standard_normal((3, 5)))
+    beta[0, 0] = 0.0  # F_t = eta t
+    coef = np.random.RandomState(1).standard_normal((3, 5, 2))
+    for eta_ in (0.3, 1.9 / beta.max()):  # q > 0 and q < 0
+        table = _solvers._ConsecutiveFilters(beta, coef, eta_, 16)
+        for t0 in (1, 5, 700):
+            got = table(t0, 16)
+            want = np.stack([np.einsum("cr,crk->ck", _solvers.gd_filter(beta.ravel(), eta_, 0.0, [t]).reshape(3, 5),
+                                       coef) for t in range(t0, t0 + 16)])
+            np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12 * np.abs(want).max())
+
+
+def test_gd_cv_memory_does_not_grow_with_the_stopping_grid(monkeypatch):
+    from sklearn_shallowrelu import _solvers
+
+    X, y = _data(40, d=1)
+    T = 100_000
+    monkeypatch.setattr(_solvers, "_BLOCK", 2**16)
+    tracemalloc.start()
+    cv = RandomFeatureReLURegressorCV(solver="gd", n_hidden=40, max_iter=T, random_state=0).fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # the leave-one-out residuals of every step would be T x m floats (32 MB);
+    # cv_results_ is 3 x T floats (2.4 MB)
+    assert peak < 8 * 40 * T / 4
+    assert cv.cv_results_["mean_squared_error"].shape == (T,)
+
+
+def test_refuses_what_does_not_fit_before_allocating(monkeypatch):
+    from sklearn_shallowrelu import _memory
+
+    X, y = _data(30, d=2)
+    monkeypatch.setattr(_memory, "available_memory", lambda: 2 * 2**20)  # 2 MiB
+    with pytest.raises(MemoryError, match="stopping_times"):
+        RandomFeatureReLURegressorCV(solver="gd", max_iter=10**6).fit(X, y)
+    # 30 samples, 2000 units: the 30 x 30 dual fits, the 2000 x 2000 primal does not
+    cv = RandomFeatureReLURegressorCV(n_hidden=2000, random_state=0).fit(X, y)
+    assert np.isfinite(cv.best_score_)
+    with pytest.raises(MemoryError, match="n_hidden"):
+        RandomFeatureReLURegressorCV(n_hidden=2000, random_state=0).fit(np.repeat(X, 20, axis=0) + np.arange(600)[:, None] * 1e-3,
+                                                                          np.repeat(y, 20))
+    with pytest.raises(MemoryError, match="algorithm='auto'"):
+        RandomFeatureReLURegressor(n_hidden=2000, algorithm="primal", random_state=0).fit(X, y)
+    net = RandomFeatureReLURegressor(n_hidden=2000, random_state=0).fit(X, y)
+    assert net.algorithm_ == "dual"
+
+
+def test_wide_cv_needs_neither_the_features_nor_the_right_singular_vectors():
+    from sklearn import config_context
+
+    X, y = _data(30, d=2)
+    n = 40_000
+    ref = RandomFeatureReLURegressorCV(n_hidden=n, random_state=0).fit(X, y)
+    gd_ref = RandomFeatureReLURegressorCV(solver="gd", max_iter=50, n_hidden=n, random_state=0).fit(X, y)
+    with config_context(working_memory=1):  # 30 x 40_000 features take 9.6 MB
+        tracemalloc.start()
+        ReLURandomFeatures(n, random_state=0).fit(X)
+        draw = tracemalloc.get_traced_memory()[1]  # the hidden layer's own checks
+        tracemalloc.reset_peak()
+        cv = RandomFeatureReLURegressorCV(n_hidden=n, random_state=0).fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        gd = RandomFeatureReLURegressorCV(solver="gd", max_iter=50, n_hidden=n, random_state=0).fit(X, y)
+    # V (n x 30) would be as large as the features: a few vectors of length n and 1 MiB blocks
+    assert peak < draw + 0.3 * 30 * n * 8
+    np.testing.assert_allclose(cv.cv_results_["mean_squared_error"], ref.cv_results_["mean_squared_error"], rtol=1e-9)
+    np.testing.assert_allclose(cv.coef_, ref.coef_, rtol=1e-8, atol=1e-10 * np.abs(ref.coef_).max())
+    np.testing.assert_allclose(gd.cv_results_["mean_squared_error"], gd_ref.cv_results_["mean_squared_error"],
+                               rtol=1e-9)
+    np.testing.assert_allclose(gd.predict(X), gd_ref.predict(X), rtol=1e-9)

@@ -442,3 +442,136 @@ def test_failed_refit_keeps_the_path_of_the_fitted_model():
         net.set_params(learning_rate=10 * net.learning_rate_).fit(X, y)
     for a, b in zip(staged, net.staged_predict(X)):
         np.testing.assert_array_equal(a, b)
+
+
+# ----------------------------------------------------- scale of sample_weight
+# The documented objective sum_i w_i r_i^2 + alpha ||v||^2 depends on the
+# weights only through their ratios and alpha / sum(w): scaling both by c
+# changes nothing, however large or small c (sums of raw weights overflow).
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from sklearn_shallowrelu import RandomFeatureReLURegressorCV  # noqa: E402
+
+_SCALES = st.builds(lambda e, f: f * 10.0**e, st.integers(-300, 300), st.floats(1.0, 9.99))
+
+
+def _issue_data():
+    r = np.random.RandomState(0)
+    X = np.sort(r.uniform(-2, 2, 60))[:, None]
+    y = np.sin(2 * X[:, 0]) + 0.1 * r.standard_normal(60)
+    return X, y, 1.0 + np.arange(60) % 3
+
+
+def _same_fit(a, b):
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-9, atol=1e-9 * np.abs(b.coef_).max())
+    np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("c", [1e-300, 1e300, 1e307])
+def test_cv_gd_with_huge_or_tiny_weights_is_the_unit_weight_fit(c):
+    X, y, sw = _issue_data()
+    kw = dict(solver="gd", n_hidden=200, max_iter=300, random_state=0)
+    ref = RandomFeatureReLURegressorCV(**kw).fit(X, y, sample_weight=sw)
+    cv = RandomFeatureReLURegressorCV(**kw).fit(X, y, sample_weight=c * sw)  # sum(c * sw) overflows for 1e307
+    assert np.isfinite(cv.best_score_) and cv.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(cv.cv_results_["mean_squared_error"], ref.cv_results_["mean_squared_error"], rtol=1e-9)
+    _same_fit(cv, ref)
+
+
+@settings(max_examples=12, deadline=None)
+@given(c=_SCALES)
+def test_cv_scaling_weights_and_alphas_together_changes_nothing(c):
+    X, y, sw = _issue_data()
+    gd = dict(solver="gd", n_hidden=60, max_iter=80, random_state=0)
+    a, b = (RandomFeatureReLURegressorCV(**gd).fit(X, y, sample_weight=s) for s in (sw, c * sw))
+    assert a.n_iter_ == b.n_iter_ and b.best_score_ == pytest.approx(a.best_score_, rel=1e-9)
+    _same_fit(b, a)
+    alphas = np.array([0.01, 0.3, 3.0])
+    a = RandomFeatureReLURegressorCV(alphas=alphas, n_hidden=60, random_state=0).fit(X, y, sample_weight=sw)
+    b = RandomFeatureReLURegressorCV(alphas=c * alphas, n_hidden=60, random_state=0).fit(X, y, sample_weight=c * sw)
+    assert b.alpha_ == c * a.alpha_ and b.best_score_ == pytest.approx(a.best_score_, rel=1e-9)
+    _same_fit(b, a)
+
+
+_SOLVERS = [dict(alpha=0.3), dict(alpha=0.3, algorithm="dual"), dict(solver="gd", max_iter=40),
+            dict(solver="gd", max_iter=40, alpha=0.5, algorithm="iterative"),
+            dict(solver="mirror", max_iter=20, potential="hyperbolic_entropy")]
+
+
+@settings(max_examples=8, deadline=None)
+@given(c=_SCALES)
+def test_scaling_weights_and_alpha_together_changes_nothing(c):
+    X1, y, sw = _issue_data()
+    for X in (X1, np.column_stack([X1[:, 0], np.cos(3 * X1[:, 0])])):
+        for kw in _SOLVERS:
+            scaled = dict(kw, alpha=c * kw["alpha"]) if "alpha" in kw else kw
+            a = RandomFeatureReLURegressor(n_hidden=60, random_state=0, **kw).fit(X, y, sample_weight=sw)
+            b = RandomFeatureReLURegressor(n_hidden=60, random_state=0, **scaled).fit(X, y, sample_weight=c * sw)
+            _same_fit(b, a)
+
+
+@pytest.mark.parametrize("kw", _SOLVERS)
+def test_one_or_two_positive_weights_give_finite_fits(kw):
+    X, y, _ = _issue_data()
+    for positive in ([7], [7, 40]):
+        sw = np.zeros(60)
+        sw[positive] = 1.0
+        net = RandomFeatureReLURegressor(n_hidden=60, random_state=0, **kw).fit(X, y, sample_weight=sw)
+        pred = net.predict(X)
+        assert np.all(np.isfinite(pred))
+        if len(positive) == 1:  # the free intercept fits the one sample exactly
+            np.testing.assert_allclose(pred, y[7], rtol=1e-10)
+    with pytest.raises(ValueError, match="non-zero"):
+        RandomFeatureReLURegressor(n_hidden=60, **kw).fit(X, y, sample_weight=np.zeros(60))
+
+
+# -------------------------------------------- algorithms chosen by memory
+@pytest.mark.parametrize("kw", [dict(alpha=0.3), dict(alpha=0.3, algorithm="dual"),
+                                dict(solver="gd", max_iter=30), dict(solver="gd", max_iter=30, algorithm="iterative")])
+def test_wide_design_over_blocks_of_units_equals_explicit(kw):
+    X, y = _data(100, d=3)
+    n = 20_000  # 100 x 20_000 features: 16 MB
+    ref = RandomFeatureReLURegressor(n_hidden=n, random_state=0, **kw).fit(X, y)
+    with config_context(working_memory=1):
+        tracemalloc.start()
+        ReLURandomFeatures(n, random_state=0).fit(X)
+        draw = tracemalloc.get_traced_memory()[1]  # the hidden layer's own checks
+        tracemalloc.reset_peak()
+        net = RandomFeatureReLURegressor(n_hidden=n, random_state=0, **kw).fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert _rel(net.coef_, ref.coef_) < 1e-9 and abs(net.intercept_ - ref.intercept_) < 1e-9
+    if kw.get("solver") != "gd":  # the GD path keeps V (n x 100), as large as the features
+        assert peak < draw + 0.3 * 100 * n * 8  # a few vectors of length n and blocks of 1 MiB
+    if "algorithm" not in kw and "solver" not in kw:
+        assert net.algorithm_ == "dual"
+
+
+def test_auto_never_picks_what_exceeds_the_memory(monkeypatch):
+    from sklearn_shallowrelu import _memory
+
+    X, y = _data(30, d=2)
+    monkeypatch.setattr(_memory, "available_memory", lambda: 4 * 2**20)  # 4 MiB
+    # ridge: the 3000 x 3000 primal system (144 MB) does not fit, the dual does
+    net = RandomFeatureReLURegressor(n_hidden=3000, random_state=0).fit(X, y)
+    assert net.algorithm_ == "dual"
+    with pytest.raises(MemoryError, match="n x n Gram.*algorithm='auto'"):
+        RandomFeatureReLURegressor(n_hidden=3000, algorithm="chunked", random_state=0).fit(X, y)
+    # gd: the spectral path would keep V (3000 x 30 and the 30 x 30 kernel): 0.7 MB fits;
+    # with 300 samples and 3000 units neither the 300 x 300 kernel with V (7.4 MB) nor the primal fits
+    gd = RandomFeatureReLURegressor(solver="gd", n_hidden=3000, max_iter=20, random_state=0).fit(X, y)
+    assert gd.algorithm_ == "spectral"
+    X3, y3 = _data(300, d=2)
+    gd = RandomFeatureReLURegressor(solver="gd", n_hidden=3000, max_iter=20, random_state=0).fit(X3, y3)
+    assert gd.algorithm_ == "iterative"
+    with pytest.raises(MemoryError, match="eigendecomposition"):
+        RandomFeatureReLURegressor(solver="gd", n_hidden=3000, max_iter=20, algorithm="spectral",
+                                   random_state=0).fit(X3, y3)
+
+
+def test_knots_on_fewer_than_three_distinct_inputs_says_so():
+    X, y = np.array([[0.0], [1.0], [0.0], [1.0]]), np.array([0.0, 1.0, 0.1, 1.1])
+    with pytest.raises(ValueError, match="3 distinct inputs.*algorithm='auto'"):
+        RandomFeatureReLURegressor(n_hidden=20, algorithm="knots", random_state=0).fit(X, y)
+    net = RandomFeatureReLURegressor(n_hidden=20, random_state=0).fit(X, y)
+    assert np.all(np.isfinite(net.predict(X)))

@@ -504,7 +504,6 @@ def test_init_params_with_wrong_keys_names_them():
 
 def test_a_network_that_cannot_fit_in_memory_is_refused_before_allocating():
     import time
-    import sklearn_shallowrelu.shallow as shallow
 
     X, y = _data(m=60, d=1)
     started = time.perf_counter()
