@@ -6,6 +6,7 @@ stderr), or a fit whose outputs are finite.  A refit that fails leaves every
 fitted attribute the same object and predictions bit-identical.
 """
 
+import os
 import pickle
 import warnings
 
@@ -14,11 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import sklearn_shallowrelu
 from sklearn_shallowrelu import (CurvatureDiagnostics, RandomFeatureReLURegressor, RandomFeatureReLURegressorCV,
                                  RankDiagnostics, ReLURandomFeatures, ShallowReLURegressor,
                                  SmoothingSplineEquivalent)
 from sklearn_shallowrelu._coverage import layer_coverage
 
+PACKAGE_DIR = os.path.dirname(os.path.abspath(sklearn_shallowrelu.__file__)) + os.sep
 RNG = np.random.RandomState(0)
 X1 = np.sort(RNG.uniform(-2, 2, 60))[:, None]
 Y1 = np.sin(2 * X1[:, 0]) + 0.1 * RNG.standard_normal(60)
@@ -55,8 +58,8 @@ def _output(est, X):
 def _clear_error_or_finite(est, X, y, sw, capfd):
     """The contract: a clear error, or a fit with finite outputs on X."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # warnings are allowed; what they say is tested elsewhere
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
             est.fit(X, y, sample_weight=sw)
     except (ValueError, TypeError) as exc:
         msg = str(exc)
@@ -64,6 +67,10 @@ def _clear_error_or_finite(est, X, y, sw, capfd):
         err = capfd.readouterr().err
         assert "LAPACK" not in err and "On entry" not in err, err
         return "error"
+    # warnings are allowed, but each points at the caller's line, never inside the package
+    # (a numpy RuntimeWarning there would mean an unguarded overflow or division)
+    inside = [f"{r.filename}:{r.lineno}: {r.message}" for r in record if r.filename.startswith(PACKAGE_DIR)]
+    assert not inside, inside
     out = np.asarray(_output(est, X), dtype=float)
     assert np.all(np.isfinite(out)), f"non-finite output after a fit that did not raise: {type(est).__name__}"
     return "fit"
