@@ -12,7 +12,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import _bordered, _knots, _solvers
 from ._design import (Design, Design1D, fits_in_memory, operator_1d_helps, rows_per_chunk,
                       spectral_beats_operator_1d, unit_weights)
-from ._memory import fits_in_ram, require_memory
+from ._memory import fits_in_ram, require_memory, working_memory_bytes
 from .features import ReLURandomFeatures, relu_features
 from .init import INIT_NAMES, Initialization
 from .potentials import POTENTIAL_NAMES, Potential, Quadratic, resolve_potential
@@ -559,13 +559,16 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
     def _use_operator_1d(self, X):
         """Descend on 1-D inputs with the ``O(m + n)`` operator of :class:`Design1D`:
         when it beats the dense products and, for ``algorithm='auto'``, when its
-        iterations beat the eigendecomposition of the spectral algorithm."""
+        iterations beat the eigendecomposition of the spectral algorithm or that
+        one's stored path (``n x min(m, n)`` singular vectors) exceeds
+        ``working_memory`` while the operator needs ``O(m + n)``."""
         m, n = X.shape[0], self.n_hidden
         if self.solver == "ridge" or X.shape[1] != 1 or not operator_1d_helps(m, n):
             return False
         if self.solver == "mirror" or self.algorithm == "iterative":
             return True
-        return self.algorithm == "auto" and not spectral_beats_operator_1d(m, n, self.max_iter)
+        spectral_fits = 8 * n * min(m, n) <= working_memory_bytes()
+        return self.algorithm == "auto" and not (spectral_fits and spectral_beats_operator_1d(m, n, self.max_iter))
 
     def _use_spectral(self, design):
         if self.solver != "gd" or self.algorithm == "iterative" or isinstance(design, Design1D):
