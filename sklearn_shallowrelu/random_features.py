@@ -402,6 +402,11 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
                 f"early_stopping needs at least 4 samples to hold out a validation "
                 f"set; got {X.shape[0]}. Set early_stopping=False."
             )
+        if self.solver != "ridge" and self.tol is None and not self.early_stopping:
+            # without a stopping rule the loss curve grows to max_iter + 1 entries, kept
+            # as Python floats while the descent runs (32 bytes each)
+            require_memory(32 * (self.max_iter + 1), f"The loss curve of max_iter={self.max_iter} steps",
+                           "Use a smaller max_iter, or a stopping rule (tol=..., early_stopping=True).")
         rng = check_random_state(self.random_state)
         features = self._draw_features(X, rng)
         v0 = self._check_coef_init(coef_init, y2.shape[1])

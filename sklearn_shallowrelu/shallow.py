@@ -39,6 +39,9 @@ _MAX_HALVINGS = 60
 # mirror map's temporaries.  tracemalloc (m = 60; n = 10^6, d = 1 and n = 3 10^5, d = 5)
 # measured 7.9 to 8.4 (gd), 6.9 to 7.4 (sgd), 9.9 to 10.4 (mirror)
 _TRAIN_ARRAYS = {"gd": 9, "sgd": 9, "mirror": 13}
+# the loss curve grows as a list of Python floats while training: an 8-byte pointer
+# and a 24-byte float object per entry
+_CURVE_ENTRY_BYTES = 32
 
 
 class ShallowReLURegressor(RegressorMixin, BaseEstimator):
@@ -381,6 +384,8 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         total = need[what]
         if self.record_every:
             total += (self.max_iter // self.record_every + 1) * P * item
+        curve = _CURVE_ENTRY_BYTES * (self.max_iter + 1) if self.tol is None and not self.early_stopping else 0
+        total += curve  # without a stopping rule the loss curve grows to max_iter + 1 entries
         available = available_memory()
         if available is None or total <= available:
             return
@@ -390,12 +395,15 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
             fixes.append("compute_sharpness=False")
         if self.record_every:
             fixes.append("a larger record_every or record_every=None")
+        if curve > total / 2:
+            fixes.append("a smaller max_iter or a stopping rule (tol=..., early_stopping=True)")
         if smooth and what != "training":
             fixes.append("a piecewise-linear activation (whose curvature needs no m x n arrays)")
         raise MemoryError(
             f"Fitting ShallowReLURegressor(n_hidden={n}) on {m} samples with {d} features "
             f"({P} parameters) needs about {total / 2**20:.0f} MiB (peak: {what}"
             + (", plus param_history_" if self.record_every else "")
+            + (f", plus a loss curve of {self.max_iter + 1} entries" if curve else "")
             + f"), more than the {available / 2**20:.0f} MiB of memory available. Use "
             + ", or ".join(fixes) + ".")
 

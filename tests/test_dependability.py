@@ -289,3 +289,68 @@ def test_pickled_models_predict_identically():
         est = make().fit(X1, Y1)
         clone = pickle.loads(pickle.dumps(est))
         np.testing.assert_array_equal(_output(clone, X1), _output(est, X1))
+
+
+# ---------------------------------------------------------- absurd settings
+HUGE = 10**12  # 8 TB per vector of this length: refused on any machine
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ReLURandomFeatures(HUGE),
+    lambda: RandomFeatureReLURegressor(n_hidden=HUGE),
+    lambda: RandomFeatureReLURegressorCV(n_hidden=HUGE),
+    lambda: ShallowReLURegressor(n_hidden=HUGE),
+    lambda: RandomFeatureReLURegressor(n_hidden=50, solver="gd", max_iter=HUGE),
+    lambda: ShallowReLURegressor(n_hidden=5, max_iter=HUGE),
+], ids=["features", "rf", "cv", "shallow", "rf_gd_max_iter", "shallow_max_iter"])
+def test_what_cannot_fit_is_refused_before_it_is_allocated(make):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(MemoryError, match="smaller"):
+            make().fit(X1, Y1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20  # nothing of the refused size was allocated
+
+
+@pytest.mark.parametrize("make", [
+    lambda: RandomFeatureReLURegressor(n_hidden=10**6, alpha=1e-2, random_state=0),
+    lambda: RandomFeatureReLURegressor(n_hidden=10**6, solver="gd", max_iter=10, random_state=0),
+    lambda: RandomFeatureReLURegressorCV(n_hidden=10**6, random_state=0),
+], ids=["rf_ridge", "rf_gd", "cv_ridge"])
+def test_a_wide_layer_on_few_samples_takes_memory_linear_in_the_width(make):
+    """10^6 units on 60 samples: the n x n Gram matrix (8 TB) must never be formed."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        est = make().fit(X1, Y1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.all(np.isfinite(est.predict(X1)))
+    assert peak < 200 * 8 * 10**6  # 200 vectors of the width; the Gram matrix would be 10^6 of them
+
+
+@pytest.mark.parametrize("alpha", [1e-300, 1e300])
+def test_extreme_penalties_give_finite_fits(alpha):
+    for est in (RandomFeatureReLURegressor(n_hidden=100, alpha=alpha, random_state=0),
+                RandomFeatureReLURegressorCV(n_hidden=100, alphas=[alpha], random_state=0),
+                SmoothingSplineEquivalent(alpha=alpha)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a nearly interpolating fit may warn; it must not be NaN
+            pred = est.fit(X1, Y1).predict(X1)
+        assert np.all(np.isfinite(pred))
+        if alpha > 1:  # a penalty beyond any data term leaves the free constant: the mean
+            np.testing.assert_allclose(pred, np.mean(Y1), atol=1e-8)
+
+
+def test_absurd_steps_raise_before_changing_anything():
+    for est in (RandomFeatureReLURegressor(n_hidden=50, solver="gd", learning_rate=1e300, random_state=0),
+                ShallowReLURegressor(n_hidden=5, learning_rate=1e300, max_iter=10, random_state=0)):
+        with pytest.raises(ValueError, match="learning_rate"):
+            est.fit(X1, Y1)
+        assert not hasattr(est, "n_features_in_")
