@@ -41,8 +41,20 @@ met).  Each is marked ``+`` (met) or ``-`` (missed); the summary line says
 whether all are met.  ``--profile`` adds a cProfile of the slowest part per
 size.
 
+``--widths`` instead times ``RankDiagnostics(prefit=True).fit`` against the width
+``n = 10^3 .. 10^6`` (``--max-width``) at fixed ``m = 200`` samples, for ``d = 10``
+with spread hidden vectors (Gaussian rows: the hardest case for the neighbour
+search; above ``EXACT_UNITS`` active units the clusters come from hashing, the
+angles from sampling), ``d = 10`` with condensed ones (a few bundles, the case
+of trained networks; their neighbour graph grows like ``n^2``: one exact blocked
+pass where that is cheaper than hashing, refused when its neighbour lists would
+not fit in the memory available, printed as ``mem``) and ``d = 1``; each beside
+``np.linalg.svd`` of the same ``n x (d + 1)`` matrix (a linear-time numpy
+reference: the ratio should stay roughly flat in ``n``), with the load average.
+
 Run::
 
+    python benchmarks/bench_diagnostics.py --widths   # time vs width, 1e3 .. 1e6 (minutes)
     python benchmarks/bench_diagnostics.py            # n = m = 1e4, d = 1 and 10 (about a minute or more)
     python benchmarks/bench_diagnostics.py --quick    # n = m = 2000, a few seconds
     python benchmarks/bench_diagnostics.py --profile  # plus cProfile of the slow parts
@@ -209,6 +221,72 @@ def run_size(n_hidden, n_samples, d, profile=False, rank_timeout=120.0):
     return out
 
 
+def _net_with(W, b, v):
+    """A ShallowReLURegressor carrying the given parameters (fitted on a tiny problem, then overwritten)."""
+    d = W.shape[1]
+    X = np.random.RandomState(0).standard_normal((4, d))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = ShallowReLURegressor(n_hidden=2, max_iter=1, random_state=0).fit(X, X[:, 0])
+    net.set_params(n_hidden=len(b))
+    net.hidden_weights_, net.hidden_bias_, net.output_weights_ = W, b, v
+    return net
+
+
+def width_problem(kind, n, seed=0):
+    rng = np.random.RandomState(seed)
+    d = 1 if kind == "d=1" else 10
+    if kind == "condensed":
+        centres = rng.standard_normal((4, d + 1))
+        M = centres[rng.randint(4, size=n)] * rng.choice([-1.0, 1.0], size=(n, 1)) + 0.02 * rng.standard_normal(
+            (n, d + 1))
+    else:
+        M = rng.standard_normal((n, d + 1))
+    X = rng.standard_normal((200, d))  # a Gaussian unit is positive somewhere on 200 inputs: nearly all active
+    return X, _net_with(M[:, :-1], M[:, -1], rng.standard_normal(n)), M
+
+
+def _width_child(conn, net, X):
+    t = time.perf_counter()
+    try:
+        rd = RankDiagnostics(net, prefit=True).fit(X)
+        conn.send((time.perf_counter() - t, rd.n_active_, rd.n_lines_, None))
+    except MemoryError as exc:
+        conn.send((float("nan"), -1, -1, str(exc)[:60]))
+
+
+def run_widths(max_width, timeout):
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"(1, 5, 15 min; {os.cpu_count()} CPUs); OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    widths = [w for w in (1_000, 10_000, 100_000, 1_000_000) if w <= max_width]
+    head = f"{'kind':>10} {'n':>8} | {'rank fit':>9} {'svd':>8} {'ratio':>7} | {'active':>7} {'lines':>5} | load"
+    print(head)
+    print("-" * len(head))
+    ctx = multiprocessing.get_context("fork")
+    for kind in ("spread", "condensed", "d=1"):
+        for n in widths:
+            X, net, M = width_problem(kind, n)
+            t = time.perf_counter()
+            np.linalg.svd(M, compute_uv=False)
+            svd = time.perf_counter() - t
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_width_child, args=(child, net, X))
+            proc.start()
+            if parent.poll(timeout):
+                elapsed, n_active, n_lines, error = parent.recv()
+                proc.join()
+            else:
+                proc.terminate()
+                proc.join()
+                elapsed, n_active, n_lines, error = float("inf"), -1, -1, None
+            shown = "mem" if error else f"{elapsed:.3f}s"
+            print(f"{kind:>10} {n:>8} | {shown:>9} {svd:>7.4f}s {elapsed / svd:>7.0f} | {n_active:>7} {n_lines:>5} | "
+                  f"{os.getloadavg()[0]:.2f}", flush=True)
+    print("(rank fit: RankDiagnostics(prefit=True).fit, m = 200 samples, in a forked child given up after "
+          f"{timeout:g} s (inf); mem: refused, the neighbour lists would not fit in the memory available; svd: "
+          "np.linalg.svd(M, compute_uv=False) of the same n x (d + 1) matrix; ratio: rank fit / svd)")
+
+
 def mark(ok):
     return "+" if ok else "-"
 
@@ -219,7 +297,11 @@ def main(argv=None):
     parser.add_argument("--profile", action="store_true", help="cProfile of the diagnostics per size")
     parser.add_argument("--rank-timeout", type=float, default=120.0,
                         help="give up RankDiagnostics.fit after this many seconds (default 120)")
+    parser.add_argument("--widths", action="store_true", help="RankDiagnostics time vs width, 1e3 .. --max-width")
+    parser.add_argument("--max-width", type=int, default=1_000_000)
     args = parser.parse_args(argv)
+    if args.widths:
+        return run_widths(args.max_width, args.rank_timeout)
     size = 2000 if args.quick else 10_000
     print(f"load average at start: {os.getloadavg()[0]:.2f}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
     rows = [run_size(size, size, d, args.profile, args.rank_timeout) for d in (1, 10)]

@@ -1,4 +1,4 @@
-"""CurvatureDiagnostics: stability weights, weighted curvature, sharpness (tests C1-C6 of dynamics.md 8.1; C7, C8 in test_stability_checks.py).
+"""CurvatureDiagnostics: stability weights, weighted curvature, sharpness (checks C1-C6; C7, C8 in test_stability_checks.py).
 
 References are closed forms or independent computations: brute-force conditional
 means, explicit Jacobians, finite-difference Hessians.
@@ -227,7 +227,7 @@ def test_c5_gauss_newton_sharpness_bounds_the_weighted_curvature():
     The same trials also check that the test has power: the bound is nearly
     attained in some trials, and a bound 1.5 times larger (or with P instead of
     P^2) is violated.  Without the output bias, lambda_max >= 2 sum |a| g held
-    in every trial as well (design notes: [U], checked here empirically).
+    in every trial as well (not proved; checked here empirically).
     """
     rng = np.random.RandomState(0)
     n_trials, violations, violations_nobias, mutant, ratios = 1500, 0, 0, 0, []
@@ -302,16 +302,139 @@ def test_c6_without_output_bias_the_intercept_is_not_a_parameter():
     rng = np.random.RandomState(0)
     X = rng.standard_normal((20, 1))
     y = np.sin(3 * X[:, 0])
-    model = RandomFeatureReLURegressor(n_hidden=10, fit_intercept=False, random_state=0).fit(X, y)
+    model = ShallowReLURegressor(n_hidden=10, fit_intercept=False, learning_rate=0.05, max_iter=50,
+                                 random_state=0).fit(X, y)
     r = CurvatureDiagnostics(model, prefit=True).fit(X, y)
     p = r.params_
-    assert not p.has_output_bias
+    assert not p.has_output_bias and r.trained_parameters_ == "all"
     H = fd_hessian(Network(get_activation("relu"), 1.0), Params(p.W, p.b, p.v, p.c), Batch(X, y[:, None], np.ones(20)),
                    fixed_c=True)
     assert r.sharpness_ == pytest.approx(np.linalg.eigvalsh(H)[-1], rel=1e-6)
     assert r.gn_sharpness_ == pytest.approx(gn_top(X, p.W, p.b, p.v[:, 0], output_bias=False), rel=1e-7)
     assert r.hessian_lower_bound_ == pytest.approx(2 * r.weighted_curvature_per_neuron_)
     assert r.gn_sharpness_ >= r.hessian_lower_bound_
+
+
+# ------------------------------------------------------------------ random-feature networks: the output layer
+def output_layer_hessian(X, model, sample_weight=None, centred=True):
+    """``F_c^T diag(w) F_c / sum w`` of the features ``relu(X W^T + b) / sqrt(n)``, dense, numpy only.
+
+    The Hessian in ``coef_`` of ``sum w r^2 / (2 sum w)`` with the intercept at
+    its optimum (the weighted-centred features), or of the raw features.
+    """
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    F = np.maximum(X @ model.hidden_weights_.T + model.hidden_bias_, 0.0) / np.sqrt(model.n_hidden)
+    if centred:
+        F = F - (w @ F) / w.sum()
+    return F.T @ (w[:, None] * F) / w.sum()
+
+
+# Tolerance of the comparisons below: the diagnostic runs ARPACK with tol 1e-8 (relative accuracy
+# of the Ritz value) on a positive semi-definite matrix, numpy's eigvalsh is backward stable
+# (error ~ n eps |H|, 1e-13 here), so 1e-7 relative leaves an order of magnitude.
+RF_RTOL = 1e-7
+
+
+@pytest.mark.parametrize("d,k,weighted,intercept", [(1, 1, False, True), (3, 1, True, True), (2, 2, False, True),
+                                                    (3, 1, True, False)])
+def test_random_feature_sharpness_is_the_output_layer_hessian(d, k, weighted, intercept):
+    rng = np.random.RandomState(d + k)
+    X = rng.standard_normal((40, d))
+    Y = np.column_stack([np.sin(2 * X[:, 0]), X[:, -1] ** 2])[:, :k]
+    y = Y if k > 1 else Y[:, 0]
+    sw = rng.uniform(0.0, 3.0, 40) if weighted else None
+    model = RandomFeatureReLURegressor(n_hidden=80, solver="gd", max_iter=50, fit_intercept=intercept,
+                                       random_state=0).fit(X, y, sample_weight=sw)
+    r = CurvatureDiagnostics(model, prefit=True).fit(X, y, sample_weight=sw)
+    lam = np.linalg.eigvalsh(output_layer_hessian(X, model, sw, centred=intercept))[-1]
+    assert r.trained_parameters_ == "output_layer"
+    assert r.sharpness_ == pytest.approx(lam, rel=RF_RTOL)
+    assert r.gn_sharpness_ == pytest.approx(lam, rel=RF_RTOL)  # the loss is quadratic in coef_
+    assert r.max_stable_learning_rate_ == pytest.approx(2 / lam, rel=RF_RTOL)
+    # 'auto' is half the estimator's limit 2 / lambda_max
+    assert model.learning_rate_ == pytest.approx(1 / lam, rel=RF_RTOL)
+    assert np.isnan(r.hessian_lower_bound_) and r.stability_bound(0.1) == np.inf
+    # the function-space side is that of the network as before
+    assert r.weighted_curvature_ == pytest.approx(weighted_curvature(model, X, sample_weight=sw), rel=1e-12)
+
+
+def test_random_feature_stability_agrees_with_the_estimators_limit_on_both_sides():
+    # a well-conditioned step of the issue's kind: far below the all-parameter sharpness
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, (60, 2))
+    y = np.sin(3 * X[:, 0]) * X[:, 1]
+    lam = np.linalg.eigvalsh(output_layer_hessian(
+        X, RandomFeatureReLURegressor(n_hidden=100, random_state=0).fit(X, y)))[-1]
+    limit = 2 / lam
+    for factor, stable in ((0.95, True), (1.05, False)):
+        eta = factor * limit
+        est = RandomFeatureReLURegressor(n_hidden=100, solver="gd", learning_rate=eta, max_iter=30, random_state=0)
+        if stable:
+            est.fit(X, y)
+        else:  # the estimator refuses a step above its limit ...
+            with pytest.raises(ValueError, match="stability limit"):
+                est.fit(X, y)
+            est = RandomFeatureReLURegressor(n_hidden=100, solver="gd", max_iter=30, random_state=0).fit(X, y)
+        r = CurvatureDiagnostics(est, prefit=True).fit(X, y)
+        # ... and the diagnostic agrees on which side of 2 / lambda_max the step is
+        assert r.is_linearly_stable(eta) is stable
+        assert r.is_linearly_stable(eta, rtol=0.0) is stable
+    # the all-parameter sharpness of the same network is far larger: that was the old, wrong answer
+    p = r.params_
+    H = fd_hessian(Network(get_activation("relu"), 1.0), Params(p.W, p.b, p.v, p.c), Batch(X, y[:, None], np.ones(60)))
+    assert np.linalg.eigvalsh(H)[-1] > 10 * r.sharpness_
+
+
+def test_random_feature_penalty_enters_the_sharpness():
+    rng = np.random.RandomState(1)
+    X = rng.standard_normal((30, 2))
+    y = X[:, 0] - X[:, 1] ** 2
+    sw = rng.uniform(0.5, 2.0, 30)
+    alpha = 3.0
+    model = RandomFeatureReLURegressor(n_hidden=50, solver="gd", alpha=alpha, max_iter=20, random_state=0).fit(
+        X, y, sample_weight=sw)
+    r = CurvatureDiagnostics(model, prefit=True).fit(X, y, sample_weight=sw)
+    lam = np.linalg.eigvalsh(output_layer_hessian(X, model, sw))[-1]
+    top = lam + alpha / sw.sum()  # Hessian of L + alpha |coef|^2 / (2 sum w)
+    assert r.sharpness_ == pytest.approx(top, rel=RF_RTOL)
+    assert r.gn_sharpness_ == pytest.approx(lam, rel=RF_RTOL)
+    assert model.learning_rate_ == pytest.approx(1 / top, rel=RF_RTOL)
+    # the same objective with ridge: the default alpha=1 of solver='ridge' is in it too
+    ridge = RandomFeatureReLURegressor(n_hidden=50, random_state=0).fit(X, y, sample_weight=sw)
+    rr = CurvatureDiagnostics(ridge, prefit=True).fit(X, y, sample_weight=sw)
+    assert rr.sharpness_ == pytest.approx(lam + 1.0 / sw.sum(), rel=RF_RTOL)
+    # loss_scale multiplies the whole objective's Hessian
+    with pytest.warns(UserWarning, match="loss_scale"):
+        r1 = CurvatureDiagnostics(model, prefit=True, loss_scale=1.0).fit(X, y, sample_weight=sw)
+    assert r1.sharpness_ == pytest.approx(2 * top, rel=RF_RTOL)
+
+
+def test_random_feature_cv_uses_its_selected_alpha_and_the_1d_operator():
+    from sklearn_shallowrelu import RandomFeatureReLURegressorCV
+    from sklearn_shallowrelu._design import operator_1d_helps
+
+    rng = np.random.RandomState(2)
+    X = np.sort(rng.uniform(-2, 2, 600))[:, None]
+    y = np.sin(2 * X[:, 0])
+    n = 2000
+    assert operator_1d_helps(len(X), n)  # the O(m + n) operator path of the diagnostic
+    model = RandomFeatureReLURegressorCV(n_hidden=n, alphas=[0.1, 1.0], random_state=0).fit(X, y)
+    r = CurvatureDiagnostics(model, prefit=True).fit(X, y)
+    lam = np.linalg.eigvalsh(output_layer_hessian(X, model))[-1]
+    assert r.sharpness_ == pytest.approx(lam + model.alpha_ / len(X), rel=RF_RTOL)
+
+
+def test_random_feature_in_a_pipeline_and_as_a_scorer():
+    from sklearn_shallowrelu.diagnostics import diagnostic_scorer
+
+    rng = np.random.RandomState(3)
+    X = rng.uniform(0, 10, (40, 2))
+    y = np.sin(X[:, 0])
+    pipe = make_pipeline(StandardScaler(), RandomFeatureReLURegressor(n_hidden=60, solver="gd", max_iter=10,
+                                                                      random_state=0)).fit(X, y)
+    lam = np.linalg.eigvalsh(output_layer_hessian(pipe[0].transform(X), pipe[-1]))[-1]
+    assert CurvatureDiagnostics(pipe, prefit=True).fit(X, y).sharpness_ == pytest.approx(lam, rel=RF_RTOL)
+    assert diagnostic_scorer("sharpness_")(pipe, X, y) == pytest.approx(lam, rel=RF_RTOL)
 
 
 # C7 (trained networks on chebyshev-3-20) and C8 (loss_scale) are in test_stability_checks.py
@@ -422,7 +545,10 @@ def test_1d_summaries_on_a_hand_built_network():
 
 def test_stability_bound_and_is_linearly_stable():
     X = np.linspace(-1, 1, 10)[:, None]
+    with pytest.raises(NotFittedError):
+        CurvatureDiagnostics().stability_bound(0.1)
     r = diagnose(fitted_net([[1.0]], [0.0], [1.0]), X)
+    assert r.trained_parameters_ == "all"
     assert r.stability_bound(0.1) == pytest.approx(9.5)
     assert r.is_linearly_stable(2 / r.sharpness_)
     assert r.is_linearly_stable(2 / r.sharpness_ * 1.005)
@@ -506,3 +632,92 @@ def test_merging_equals_the_kd_tree_pairs():
         fast = {tuple(sorted(p)) for p in _close_pairs(P, tol)}
         ref = {tuple(p) for p in cKDTree(P).query_pairs(r=tol, output_type="ndarray")}
         assert fast == ref and len(ref) >= 50
+
+
+# ------------------------------------------------------------------ sample weights are checked
+@pytest.mark.parametrize("weights,message", [
+    ([1.0, -0.5, 1.0, 1.0], "negative"),
+    ([0.0, 0.0, 0.0, 0.0], "sums to zero"),
+    ([1.0, np.nan, 1.0, 1.0], "finite"),
+    ([1.0, np.inf, 1.0, 1.0], "finite"),
+    ([1.0, 1.0], "one weight per sample"),
+])
+@pytest.mark.parametrize("prefit", [True, False])
+def test_bad_sample_weights_raise_a_clear_error(weights, message, prefit, capfd):
+    X = np.linspace(-1, 1, 4)[:, None]
+    y = X[:, 0] ** 2
+    net = ShallowReLURegressor(n_hidden=5, max_iter=3, random_state=0)
+    if prefit:
+        net.fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        CurvatureDiagnostics(net, prefit=prefit).fit(X, y, sample_weight=weights)
+    assert capfd.readouterr().err == ""  # no solver (LAPACK, ARPACK) message on the way
+    w = np.asarray(weights)
+    if w.size == 4:
+        for call in (lambda: stability_weight(X[:, 0], 0.0, w), lambda: stability_weight_multi(X, [1.0], 0.0, w),
+                     lambda: weighted_curvature(net.fit(X, y), X, sample_weight=w)):
+            with pytest.raises(ValueError, match=message):
+                call()
+
+
+def test_zero_weights_leave_samples_out():
+    X = np.linspace(-1, 1, 9)[:, None]
+    y = np.abs(X[:, 0])
+    net = ShallowReLURegressor(n_hidden=6, max_iter=20, random_state=0).fit(X, y)
+    keep = np.arange(9) % 3 != 0
+    a = CurvatureDiagnostics(net, prefit=True).fit(X, y, sample_weight=keep.astype(float))
+    b = CurvatureDiagnostics(net, prefit=True).fit(X[keep], y[keep])
+    for name in ("weighted_curvature_", "sharpness_", "gn_sharpness_", "training_loss_"):
+        assert getattr(a, name) == pytest.approx(getattr(b, name), rel=1e-9)
+
+
+# ------------------------------------------------------------------ a failed refit changes nothing
+def _snapshot(obj):
+    """Every attribute: the object itself and a deep copy of its value."""
+    import copy
+
+    return {k: (v, copy.deepcopy(v)) for k, v in vars(obj).items()}
+
+
+def _assert_unchanged(obj, snap):
+    assert set(vars(obj)) == set(snap)
+    for k, (ref, value) in snap.items():
+        now = vars(obj)[k]
+        assert now is ref, k  # the same object ...
+        if isinstance(value, np.ndarray):  # ... with the same contents (nothing modified in place)
+            np.testing.assert_array_equal(now, value, err_msg=k)
+        elif isinstance(value, (float, int, bool, str)) or value is None:
+            assert now == value or (now != now and value != value), k
+
+
+@pytest.mark.parametrize("model", ["shallow", "random_features"])
+def test_failed_refit_leaves_every_attribute_unchanged(model, monkeypatch):
+    from sklearn_shallowrelu.diagnostics import curvature
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((30, 2))
+    y = np.sin(X[:, 0])
+    net = (ShallowReLURegressor(n_hidden=6, max_iter=5, random_state=0) if model == "shallow"
+           else RandomFeatureReLURegressor(n_hidden=20, solver="gd", max_iter=5, random_state=0))
+    r = CurvatureDiagnostics(net).fit(X, y)
+    r.transform(X[:3])
+    snap = _snapshot(r)
+    # fails late, after the new data passed validation and most attributes were measured
+    def broken(*args, **kwargs):
+        raise RuntimeError("eigensolver failed")
+
+    monkeypatch.setattr(curvature, "_top_eigenvalue", broken)
+    monkeypatch.setattr(curvature, "_output_layer_top_eigenvalue", broken)
+    with pytest.raises(RuntimeError, match="eigensolver"):
+        r.fit(rng.standard_normal((12, 2)), rng.standard_normal(12))
+    _assert_unchanged(r, snap)
+    monkeypatch.undo()
+    # fails early: other features than the prefit network's
+    r.set_params(estimator=r.estimator_, prefit=True)
+    snap = _snapshot(r)
+    with pytest.raises(ValueError, match="features"):
+        r.fit(rng.standard_normal((12, 3)), rng.standard_normal(12))
+    _assert_unchanged(r, snap)
+    with pytest.raises(ValueError, match="negative"):
+        r.fit(X, y, sample_weight=-np.ones(30))
+    _assert_unchanged(r, snap)

@@ -1,4 +1,4 @@
-"""RankDiagnostics after training: checks R2-R5 of dynamics.md 8.2.
+"""RankDiagnostics after training: checks R2-R5.
 
 Each check trains (or optimises) a small network the way the paper does, then
 reads it with :class:`RankDiagnostics`; where the paper's setting is not a
@@ -156,7 +156,7 @@ def test_r4_condensation_at_most_multiplicity_lines():
     **not** condense to one line at |cos| >= 0.98 by epoch 1000 (3 lines cover 80% on all
     seeds, clusters 36/27/20; its loss is still on the linear plateau, 0.248): the units
     lie in a band of about +-30 degrees around one line, which |cos| >= 0.85 counts as
-    one line.  That, not the design notes' <= 1 at 0.98, is what is asserted for tanh.
+    one line.  That, not the expected single line at 0.98, is what is asserted for tanh.
     """
     X = np.linspace(-1, 1.5, 40).reshape(-1, 1)
     y = np.sin(3 * X[:, 0]) + np.sin(6 * X[:, 0]) / 2
@@ -166,7 +166,7 @@ def test_r4_condensation_at_most_multiplicity_lines():
             net = carrier(X, y, p.W, p.b, p.v[:, 0], activation)
             rd = RankDiagnostics(net, prefit=True, active_tol=0.1).fit(X, y)
             if activation == "tanh":
-                assert rd.lines_to_cover_80_ > 1  # the design notes' claim fails here, see the docstring
+                assert rd.lines_to_cover_80_ > 1  # one line at 0.98 is not reached, see the docstring
                 loose = RankDiagnostics(net, prefit=True, active_tol=0.1, cos_threshold=0.85).fit(X, y)
                 assert loose.lines_to_cover_80_ == p_mult
                 continue

@@ -458,3 +458,140 @@ def test_output_sign_positive_restricts_the_angles_to_positive_units():
     np.testing.assert_allclose(positive.singular_values_, anyone.singular_values_)
     with pytest.raises(ValueError, match="one output"):
         RankDiagnostics(ShallowReLURegressor(n_hidden=3, max_iter=2), output_sign="positive").fit(X, X)
+
+
+# ------------------------------------------------------------------------------ beyond EXACT_UNITS: hashing, sampling
+@pytest.mark.parametrize("dim", [3, 5, 11])
+@pytest.mark.parametrize("threshold", [0.98, 0.9, 0.5])
+def test_hashed_clusters_equal_the_all_pairs_greedy(dim, threshold, monkeypatch):
+    from sklearn_shallowrelu.diagnostics import rank
+
+    # a low threshold makes the graph dense and the candidates many: fewer units there
+    U = _bundles(np.random.RandomState(dim), 600 if threshold > 0.5 else 250, dim, 5, 0.05)
+    n = len(U)
+    exact = [cluster_directions(U, threshold, lines) for lines in (False, True)]
+    monkeypatch.setattr(rank, "EXACT_UNITS", 0)  # the near-linear path at a width the brute force can check
+    monkeypatch.setattr(rank, "HASH_WORK_LIMIT", np.inf)  # hashing even where one blocked pass is cheaper
+    for lines, reference in zip((False, True), exact):
+        hashed = cluster_directions(U, threshold, lines)
+        np.testing.assert_array_equal(hashed, _brute_clusters(U, threshold, lines))
+        np.testing.assert_array_equal(hashed, reference)
+    pairs = rank._line_pairs(U, threshold)
+    S = np.abs(U @ U.T) >= threshold
+    np.testing.assert_array_equal(np.sort(pairs[:, 0] * n + pairs[:, 1]), np.flatnonzero(np.triu(S, 1)))
+
+
+def test_sampled_angles_beyond_exact_units(monkeypatch):
+    from sklearn_shallowrelu.diagnostics import rank
+    from sklearn_shallowrelu.diagnostics.rank import pairwise_angles
+
+    U = _bundles(np.random.RandomState(0), 700, 6, 3, 0.3)
+    ref_max, ref_mean = _brute_angles(U)
+    exact_sampled_mean = pairwise_angles(U, max_pairs=7000)[1]  # the shift estimator, by cosine blocks
+    monkeypatch.setattr(rank, "EXACT_UNITS", 0)
+    largest, mean = pairwise_angles(U, max_pairs=7000)
+    # the same 10 shifts, the same pairs: equal up to the rounding of the dot products
+    assert mean == pytest.approx(exact_sampled_mean, rel=1e-12) and mean == pytest.approx(ref_mean, rel=0.02)
+    # 4M random pairs of 244650: every pair is drawn about 17 times, missing the largest has probability e^-17
+    assert largest <= ref_max + 1e-9 and largest == pytest.approx(ref_max, abs=1e-9)
+    assert pairwise_angles(U, max_pairs=700 * 699 // 2)[1] == pytest.approx(ref_mean, rel=1e-12)
+
+
+def test_dense_neighbour_graphs_are_refused_before_they_are_stored(monkeypatch):
+    from sklearn_shallowrelu import _memory
+    from sklearn_shallowrelu.diagnostics import rank
+
+    rng = np.random.RandomState(0)
+    U = np.tile([1.0, 2.0, 2.0], (3000, 1)) / 3.0 + 1e-4 * rng.standard_normal((3000, 3))
+    U /= np.linalg.norm(U, axis=1, keepdims=True)  # 3000 units along one line: 4.5e6 neighbour pairs
+    monkeypatch.setattr(rank, "EXACT_UNITS", 0)
+    monkeypatch.setattr(_memory, "available_memory", lambda: 8 * 2**20)  # room for about 87,000 pairs
+    for limit in (np.inf, 1.0):  # refused by the hashing, and before the blocked pass that replaces it here
+        monkeypatch.setattr(rank, "HASH_WORK_LIMIT", limit)
+        with pytest.raises(MemoryError, match=r"concentrated.*4.5e\+06 pairs.*Raise cos_threshold"):
+            cluster_directions(U, 0.98, lines=True)
+        assert np.all(cluster_directions(U[:400], 0.98, lines=True) == 0)  # 400 of the units: 79,800 pairs fit
+
+
+def test_heap_greedy_equals_the_step_by_step_greedy_on_random_graphs():
+    from sklearn_shallowrelu.diagnostics.rank import _greedy_clusters, _neighbour_lists
+
+    for seed in range(5):
+        rng = np.random.RandomState(seed)
+        n = 80
+        A = np.triu(rng.uniform(size=(n, n)) < rng.choice([0.02, 0.1, 0.4]), 1)
+        pairs = np.column_stack(np.nonzero(A))
+        labels = _greedy_clusters(*_neighbour_lists(pairs, n))
+        # reference: the dense loop of _brute_clusters on the same graph
+        G = A | A.T
+        np.fill_diagonal(G, True)
+        ref, free, k = np.full(n, -1), np.ones(n, dtype=bool), 0
+        while free.any():
+            centre = int(np.argmax(np.where(free, G[:, free].sum(axis=1), -1)))
+            members = free & G[centre]
+            ref[members], free, k = k, free & ~members, k + 1
+        sizes = np.bincount(ref)
+        first = np.array([np.flatnonzero(ref == c)[0] for c in range(k)])
+        rank_ = np.empty(k, dtype=int)
+        rank_[np.lexsort((first, -sizes))] = np.arange(k)
+        np.testing.assert_array_equal(labels, rank_[ref])
+
+
+# ------------------------------------------------------------------------------ sample weights, failed refits
+@pytest.mark.parametrize("weights,message", [
+    (-np.ones(30), "negative"), (np.zeros(30), "sums to zero"), (np.full(30, np.nan), "finite"),
+    (np.ones(3), "one weight"),
+])
+@pytest.mark.parametrize("prefit", [True, False])
+def test_rank_bad_sample_weights_raise_a_clear_error(weights, message, prefit):
+    X = np.random.RandomState(0).standard_normal((30, 2))
+    net = ShallowReLURegressor(n_hidden=4, max_iter=2, random_state=0)
+    if prefit:
+        net.fit(X, X[:, 0])
+    with pytest.raises(ValueError, match=message):
+        RankDiagnostics(net, prefit=prefit).fit(X, X[:, 0], sample_weight=weights)
+
+
+def test_rank_zero_weight_inputs_do_not_make_a_unit_active():
+    X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    net = _handmade([[1.0], [-1.0]], [-1.5, -1.5], [1.0, 1.0])  # unit 0 positive at x = 2 only, unit 1 at x = -2
+    w = np.array([0.0, 1.0, 1.0, 1.0])
+    rd = RankDiagnostics(net, prefit=True).fit(X, sample_weight=w)
+    np.testing.assert_array_equal(rd.active_mask_, [True, False])
+    np.testing.assert_array_equal(RankDiagnostics(net, prefit=True).fit(X[w > 0]).active_mask_, [True, False])
+    np.testing.assert_array_equal(RankDiagnostics(net, prefit=True).fit(X).active_mask_, [True, True])
+    # without prefit the weights reach the estimator's fit
+    fitted = RankDiagnostics(ShallowReLURegressor(n_hidden=3, max_iter=3, random_state=0)).fit(
+        X, X[:, 0], sample_weight=w)
+    plain = ShallowReLURegressor(n_hidden=3, max_iter=3, random_state=0).fit(X, X[:, 0], sample_weight=w)
+    np.testing.assert_allclose(fitted.estimator_.hidden_weights_, plain.hidden_weights_)
+
+
+def test_rank_failed_refit_leaves_every_attribute_unchanged(monkeypatch):
+    import copy
+
+    from sklearn_shallowrelu.diagnostics import rank
+
+    X = np.random.RandomState(0).standard_normal((40, 3))
+    rd = RankDiagnostics(ShallowReLURegressor(n_hidden=12, max_iter=3, random_state=0)).fit(X, X[:, 0])
+    rd.cosine_matrix_  # the lazily formed cache is an attribute too
+    snap = {k: (v, copy.deepcopy(v)) for k, v in vars(rd).items()}
+
+    def check():
+        assert set(vars(rd)) == set(snap)
+        for k, (ref, value) in snap.items():
+            assert vars(rd)[k] is ref, k
+            if isinstance(value, np.ndarray):
+                np.testing.assert_array_equal(vars(rd)[k], value, err_msg=k)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("late failure")
+
+    monkeypatch.setattr(rank, "_direction_summary", broken)  # after the rank measures were set
+    with pytest.raises(RuntimeError, match="late failure"):
+        rd.fit(np.random.RandomState(1).standard_normal((25, 3)), np.zeros(25))
+    check()
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="negative"):
+        rd.fit(X, X[:, 0], sample_weight=-np.ones(40))
+    check()

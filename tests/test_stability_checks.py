@@ -1,12 +1,12 @@
-"""Minima stability after training (dynamics.md 8.1, C7) and the loss-normalisation guard (C8).
+"""Minima stability after training (check C7) and the loss-normalisation guard (C8).
 
-C7 as written in the design notes -- "``weighted_curvature_`` at eta = 0.2 is
+C7 as first stated -- "``weighted_curvature_`` at eta = 0.2 is
 below that at eta = 0.02 on chebyshev-3-20" (0.326 against 0.414 there) -- was
 not reproduced, and the tests below document why instead of asserting it:
 
 * every interpolant of chebyshev-3-20 has ``weighted_curvature_ >= T* =
   0.3968`` (the linear interpolant, optimal in a linear programme over 2000
-  knots), so the design notes' 0.326 at a final loss of 3.7e-4 describes a run
+  knots), so the 0.326 reported for it at a final loss of 3.7e-4 describes a run
   that had not interpolated, not a flatter interpolant;
 * where GD still interpolates (eta <= 0.2) the bound ``1 / eta - 1 / 2 >= 4.5``
   is at least ten times the weighted curvature: the stability constraint is not
@@ -14,7 +14,7 @@ not reproduced, and the tests below document why instead of asserting it:
   the data;
 * measured over three seeds and four step sizes, the converged runs all land
   within about 12% of T*; at equal numbers of steps the median even *rises*
-  with eta (larger steps fit further), and at the design notes' 60k steps the
+  with eta (larger steps fit further), and at 60k steps the
   sign of ``TV(0.2) - TV(0.02)`` depends on the seed (+0.000, +0.013, +0.062).
 
 What the step size does order is the sharpness (edge of stability and
@@ -32,7 +32,7 @@ from sklearn_shallowrelu.diagnostics import CurvatureDiagnostics, stability_weig
 
 ETAS = (0.02, 0.05, 0.1, 0.2)
 SEEDS = (0, 1, 2)
-# 8k steps instead of the design notes' 60k: enough for every run with eta >= 0.05
+# 8k steps instead of the 60k of the original statement: enough for every run with eta >= 0.05
 # to reach a final loss below CONVERGED and for eta = 0.1 to sit at the edge of
 # stability; eta = 0.02 is then still fitting and is excluded from the checks that
 # need convergence (at 60k steps its loss is 1.6e-4 to 5.5e-4, its curvature no lower)
@@ -87,7 +87,7 @@ def test_chebyshev_interpolants_have_weighted_curvature_at_least_0_3968():
     linear_interpolant = np.sum(np.abs(np.diff(slopes)) * stability_weight(x, x[1:-1]))
     assert t_star == pytest.approx(linear_interpolant, rel=1e-6)
     assert t_star == pytest.approx(0.3968, abs=1e-4)
-    # the design notes' eta = 0.2 value is out of reach for any interpolant
+    # the 0.326 once reported at eta = 0.2 is out of reach for any interpolant
     assert 0.326 < 0.85 * t_star
 
 
@@ -123,7 +123,7 @@ def test_step_size_orders_the_sharpness_not_the_weighted_curvature(step_size_run
         assert runs[0.2, s].sharpness_ <= 0.6 * 2 / 0.2
     assert sharp[0.2] < sharp[0.1] < min(sharp[0.02], sharp[0.05])
 
-    # the design notes' ordering TV(0.2) < TV(0.02) does not hold at equal step counts:
+    # the ordering TV(0.2) < TV(0.02) of the original statement does not hold at equal step counts:
     # the large-step runs have fitted further and sit at (not below) the interpolation floor
     tv = {eta: np.median([runs[eta, s].weighted_curvature_ for s in SEEDS]) for eta in ETAS}
     assert tv[0.2] >= tv[0.02]

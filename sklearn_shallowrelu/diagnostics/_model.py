@@ -6,6 +6,38 @@ from sklearn.utils.validation import check_is_fitted
 __all__ = ["NetworkParameters", "network_parameters"]
 
 
+def checked_sample_weight(sample_weight, n_samples):
+    """Sample weights as a float64 array of shape ``(n_samples,)``, ones for None.
+
+    Weights define a distribution of the inputs and the normalised loss
+    ``sum w r^2 / (2 sum w)``: they must be finite and non-negative with a
+    positive sum.  Anything else raises a ``ValueError`` that says so, before
+    it could become a negative loss, a division by zero or a failed
+    eigensolver.
+    """
+    if sample_weight is None:
+        return np.ones(n_samples)
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("sample_weight must be an array of numbers, one weight per sample.") from None
+    if w.ndim == 0:  # a scalar weighs every sample alike, as in scikit-learn
+        w = np.full(n_samples, float(w))
+    if w.shape != (n_samples,):
+        raise ValueError(f"sample_weight has shape {w.shape}; pass one weight per sample, shape ({n_samples},).")
+    if not np.all(np.isfinite(w)):
+        raise ValueError("sample_weight contains NaN or infinite values; pass finite weights.")
+    if np.any(w < 0):
+        raise ValueError(
+            f"sample_weight has {int(np.sum(w < 0))} negative entries (smallest {w.min():.4g}); weights must "
+            "be non-negative: give a sample weight 0 to leave it out."
+        )
+    if not np.sum(w) > 0:
+        raise ValueError("sample_weight sums to zero (no sample carries weight); give at least one sample a "
+                         "positive weight.")
+    return w
+
+
 class NetworkParameters:
     """``f(x) = sum_k v_k act(w_k . x + b_k) + c`` with the output scale folded into ``v``.
 
@@ -15,15 +47,34 @@ class NetworkParameters:
     v : (n, k) output weights (times the output scale);  c : (k,) output bias
     activation : str
     has_output_bias : bool
-        Whether ``c`` is a trained parameter (it enters the Hessian bounds).
+        Whether the network has an output bias ``c`` fitted to the data (it
+        enters the Hessian bounds).
+    trained : {'all', 'output_layer'}
+        Which parameters training moves.  ``'all'``: ``W``, ``b``, ``v`` (and
+        ``c`` with an output bias), by gradient descent on all of them
+        (``ShallowReLURegressor``).  ``'output_layer'``: the first layer is
+        frozen and only the output coefficients ``v / coef_scale`` are trained
+        (random-feature networks); the output bias is then not a descent
+        parameter but kept at its optimum for the current ``v``.
+    coef_scale : float
+        ``v = coef_scale * coef`` for the trained output coefficients ``coef``
+        of an ``'output_layer'`` network (``1 / sqrt(n_hidden)`` for the
+        random-feature networks); 1.0 otherwise.
+    penalty : float
+        ``alpha`` of the objective ``sum_i w_i r_i^2 + alpha |coef|^2`` the
+        trained coefficients minimise (0.0 without a penalty).
     """
 
-    def __init__(self, W, b, v, c, activation="relu", has_output_bias=True):
+    def __init__(self, W, b, v, c, activation="relu", has_output_bias=True, trained="all", coef_scale=1.0,
+                 penalty=0.0):
         self.W = np.asarray(W, dtype=np.float64)
         self.b = np.asarray(b, dtype=np.float64)
         self.v = np.asarray(v, dtype=np.float64).reshape(len(self.b), -1)
         self.c = np.atleast_1d(np.asarray(c, dtype=np.float64))
         self.activation, self.has_output_bias = activation, has_output_bias
+        if trained not in ("all", "output_layer"):
+            raise ValueError(f"trained must be 'all' or 'output_layer'; got {trained!r}.")
+        self.trained, self.coef_scale, self.penalty = trained, float(coef_scale), float(penalty)
 
     def predict(self, X):
         from ..activations import get_activation
@@ -51,13 +102,25 @@ def network_parameters(model):
         return NetworkParameters(model.hidden_weights_, model.hidden_bias_, v, model.intercept_, model.activation,
                                  has_output_bias=getattr(model, "fit_intercept", True))
     if isinstance(model, RandomFeatureReLURegressor):
-        coef = model.coef_.reshape(-1, model.n_hidden).T / np.sqrt(model.n_hidden)
+        scale = 1.0 / np.sqrt(model.n_hidden)
+        coef = model.coef_.reshape(-1, model.n_hidden).T * scale
         return NetworkParameters(model.hidden_weights_, model.hidden_bias_, coef, model.intercept_, "relu",
-                                 has_output_bias=model.fit_intercept)
+                                 has_output_bias=model.fit_intercept, trained="output_layer", coef_scale=scale,
+                                 penalty=_random_feature_penalty(model))
     raise TypeError(
         f"Cannot read network parameters from {type(model).__name__}; pass a fitted "
         "ShallowReLURegressor or RandomFeatureReLURegressor."
     )
+
+
+def _random_feature_penalty(model):
+    """The ``alpha`` a fitted random-feature network's coefficients minimise with."""
+    from ..random_features import _resolve_alpha
+
+    chosen = getattr(model, "alpha_", None)  # RandomFeatureReLURegressorCV: the alpha it selected
+    if chosen is not None:
+        return float(chosen)
+    return float(_resolve_alpha(model.alpha, model.solver))
 
 
 def diagnosed_model(estimator, prefit, X, y, n_features, **fit_params):

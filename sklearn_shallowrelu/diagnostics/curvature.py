@@ -16,11 +16,10 @@ Loss convention (as everywhere in the package): ``L = sum_i w_i |f(x_i) - y_i|^2
 ``2 / eta`` becomes ``1 / eta``; ``CurvatureDiagnostics(loss_scale=1.0)`` reports
 the Hessian quantities and the bounds in that convention.
 
-The multivariate weight ``g~`` below is the reconstruction of the design notes
-(``dynamics.md`` section 2, tag [R]); in 1-D it is exactly Mulayoff's weight.
+The multivariate weight ``g~`` below is a reconstruction from a restatement of
+Nacson et al. (2023); in 1-D it is exactly Mulayoff's weight.
 """
 
-import warnings
 from numbers import Real
 
 import numpy as np
@@ -29,12 +28,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.linalg import ArpackNoConvergence
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import _check_feature_names_in, _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from .._network import Batch, Network, Params
 from ..activations import get_activation
-from ._model import diagnosed_model, hidden_inputs, network_parameters
+from ._model import checked_sample_weight, diagnosed_model, hidden_inputs, network_parameters
 from .._atomic import atomic_fit
+from .._warn import warn
 
 __all__ = [
     "CurvatureDiagnostics",
@@ -52,12 +52,7 @@ PACKAGE_LOSS_SCALE = 0.5
 
 # ---------------------------------------------------------------- weights
 def _weights(sample_weight, n):
-    if sample_weight is None:
-        return np.ones(n)
-    w = np.asarray(sample_weight, dtype=np.float64).ravel()
-    if w.shape != (n,):
-        raise ValueError(f"sample_weight has shape {w.shape}, expected ({n},).")
-    return w
+    return checked_sample_weight(sample_weight, n)
 
 
 def stability_weight(X_train, c, sample_weight=None):
@@ -429,6 +424,34 @@ def _top_eigenvalue(net, params, batch, gauss_newton, with_output_bias):
         raise
 
 
+def _output_layer_top_eigenvalue(Z, Y, sw, p):
+    """Top eigenvalue of the Hessian of ``sum_i w_i |r_i|^2 / (2 sum_i w_i)`` in the trained output
+    coefficients of a network whose first layer is frozen (``p.trained == 'output_layer'``).
+
+    With the intercept kept at its optimum (``p.has_output_bias``) the loss of the coefficients
+    alone is that of the weighted-centred features, whose Hessian is ``F_c^T diag(w) F_c / sum w``
+    (the Schur complement of the intercept block); without an intercept, of the features as they
+    are.  It is evaluated with the design and the Lanczos routine of the random-feature solvers,
+    so that it is the estimator's own ``lambda_max`` on the same data; the design is formed
+    explicitly only when it fits in scikit-learn's ``working_memory`` (row chunks otherwise, and
+    an ``O(m + n)`` operator for 1-D inputs when that is cheaper).
+    """
+    from .._design import Design, Design1D, operator_1d_helps
+    from .._solvers import top_eigenvalue
+
+    if p.activation != "relu":
+        raise ValueError(f"An output-layer network needs the ReLU activation here; got {p.activation!r}.")
+    m, n = Z.shape[0], p.W.shape[0]
+    if n == 0:
+        return 0.0
+    if Z.shape[1] == 1 and operator_1d_helps(m, n):
+        design = Design1D(Z, p.W, p.b, Y, sw, p.has_output_bias)
+    else:
+        design = Design(Z, p.W, p.b, Y, sw, p.has_output_bias)
+    # the design's features are relu(.) / sqrt(n); the network's are coef_scale * relu(.)
+    return float(top_eigenvalue(design)) * (p.coef_scale**2 * n)
+
+
 def _last_step(model):
     from sklearn.pipeline import Pipeline
 
@@ -485,6 +508,20 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
     ``transform(X)`` returns per-sample local quantities: the network's value,
     its slope (1-D) or gradient norm (``d > 1``), and in 1-D the stability
     weight at ``x``.
+
+    The Hessian quantities are about the parameters training moves (see
+    ``trained_parameters_``).  For ``ShallowReLURegressor`` that is every
+    parameter, and the chain above applies.  A random-feature network
+    (``RandomFeatureReLURegressor``, ``RandomFeatureReLURegressorCV``) trains
+    its output coefficients only, with the intercept at its optimum:
+    ``sharpness_`` is then the top eigenvalue of the centred feature Gram matrix
+    in the coefficients (plus the ridge penalty), the estimator's own
+    ``lambda_max``, so ``is_linearly_stable(eta)`` agrees with its limit
+    ``learning_rate < 2 / lambda_max``; the Hessian does not depend on the
+    coefficients, so stability does not bound the curvature of the function
+    (``hessian_lower_bound_`` is NaN and :meth:`stability_bound` is ``inf``).
+    The function-space quantities (ridges, weights, ``weighted_curvature_``)
+    are the same for every model.
 
     Loss convention: ``L = loss_scale * sum_i w_i |f(x_i) - y_i|^2 / sum_i w_i``,
     by default ``loss_scale=0.5``, the loss every estimator of the package
@@ -553,23 +590,42 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         outputs ``|a|`` is the Euclidean norm of the amplitude vector).
     weighted_curvature_per_neuron_ : float
         ``sum_k |a_k| g(u_k, t_k)`` (no merging; never smaller).
+    trained_parameters_ : {'all', 'output_layer'}
+        Which parameters the Hessian quantities are about: the trained ones.
+        ``'all'`` for ``ShallowReLURegressor`` (hidden weights and biases,
+        output weights, and the output bias if fitted); ``'output_layer'`` for
+        the random-feature networks, whose first layer is frozen: their output
+        coefficients ``coef_`` only, with the intercept kept at its optimum
+        (as their descent solvers do), i.e. on the weighted-centred features.
     hessian_lower_bound_ : float
-        ``2 * loss_scale * (1 + 2 * sum_k |a_k| g(u_k, t_k))`` (``1 + 2 * sum_k
-        |a_k| g(u_k, t_k)`` in the package's loss), a lower bound of ``gn_sharpness_``
-        (with several outputs, the largest such bound over the outputs).
-        Without a trained output bias the ``1 +`` is dropped (the bound without
-        it is not proved, see the design notes); NaN for activations other than
-        ReLU.
+        ``'all'``: ``2 * loss_scale * (1 + 2 * sum_k |a_k| g(u_k, t_k))`` (``1 +
+        2 * sum_k |a_k| g(u_k, t_k)`` in the package's loss), a lower bound of
+        ``gn_sharpness_`` (with several outputs, the largest such bound over
+        the outputs).  Without a trained output bias the ``1 +`` is dropped
+        (the bound without it is not proved); NaN for activations other than
+        ReLU.  ``'output_layer'``: NaN, since the bound comes from the
+        hidden-layer directions of the Hessian, which are not trained.
     gn_sharpness_ : float
-        Top eigenvalue of the Gauss-Newton matrix ``J^T P J``.
+        Top eigenvalue of the Gauss-Newton matrix ``J^T P J`` (``P = diag(w_i /
+        sum w)``, ``J`` the Jacobian in the trained parameters).
+        ``'output_layer'``: the loss is quadratic in the coefficients, so this
+        is the top eigenvalue of the Hessian of the data loss,
+        ``F_c^T P F_c`` with ``F_c`` the weighted-centred features
+        ``relu(X W^T + b) / sqrt(n_hidden)`` (not centred without an
+        intercept).
     sharpness_ : float
-        Top algebraic eigenvalue of the loss Hessian (Lanczos, ``which='LA'``,
-        on analytic Hessian-vector products), over all parameters (the output
-        bias only if the model has one).
+        Top algebraic eigenvalue of the Hessian of the training objective in
+        the trained parameters.  ``'all'``: of the loss (Lanczos,
+        ``which='LA'``, on analytic Hessian-vector products), over all
+        parameters (the output bias only if the model has one).
+        ``'output_layer'``: ``gn_sharpness_`` plus the ridge penalty's
+        ``2 * loss_scale * alpha / sum(w)`` (0 for plain gradient descent),
+        which with the default ``loss_scale`` is the estimator's own
+        ``lambda_max`` of ``learning_rate < 2 / lambda_max`` on the same data.
     max_stable_learning_rate_ : float
         ``2 / sharpness_``: the largest step at which gradient descent on the
-        loss of ``loss_scale`` can stay at these parameters (inf if
-        ``sharpness_ <= 0``).
+        loss of ``loss_scale``, moving the trained parameters, can stay at
+        these parameters (inf if ``sharpness_ <= 0``).
     training_loss_ : float
         The loss of ``loss_scale`` on the training data.
     activation_rate_ : ndarray of shape (n_hidden,)
@@ -635,7 +691,9 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
             Passed to the estimator's ``fit`` (when given) and used in the loss
-            and in the distribution of ``X`` for the stability weight.
+            and in the distribution of ``X`` for the stability weight.  Must be
+            finite and non-negative with a positive sum (``ValueError``
+            otherwise, before anything is fitted).
         **fit_params : dict
             Passed to the estimator's ``fit``.
 
@@ -646,20 +704,19 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         self._validate_params()
         X_raw = X
         X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sw = checked_sample_weight(sample_weight, X.shape[0])
         if sample_weight is not None and not self.prefit:
             fit_params["sample_weight"] = sample_weight
         self.estimator_ = diagnosed_model(self.estimator, self.prefit, X_raw, y, self.n_features_in_, **fit_params)
         trained = _trained_loss_scale(self.estimator_)
         if trained is not None and not np.isclose(trained, self.loss_scale, rtol=1e-12, atol=0.0):
-            warnings.warn(
+            warn(
                 f"CurvatureDiagnostics(loss_scale={self.loss_scale:g}) reports the sharpness and the step-size "
                 f"bounds for the loss {self.loss_scale:g} * mean(r^2), but {type(_last_step(self.estimator_)).__name__} "
                 f"was trained on {trained:g} * mean(r^2) (loss_scale={trained:g}): sharpness_ is "
                 f"{self.loss_scale / trained:g} times, and the admissible step {trained / self.loss_scale:g} times, "
                 f"that of the training run's loss.",
                 UserWarning,
-                stacklevel=2,
             )
         self._measure(hidden_inputs(self.estimator_, X_raw, X), y, sw)
         return self
@@ -716,18 +773,28 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         # the Hessian of loss_scale * mean(r^2) is 2 * loss_scale times that of the package's loss
         hscale = 2.0 * self.loss_scale
         self.training_loss_ *= hscale
-        if p.activation == "relu":
-            per_output = float(np.max(np.abs(A).T @ g)) if len(b) else 0.0
-            self.hessian_lower_bound_ = hscale * ((1.0 if p.has_output_bias else 0.0) + 2.0 * per_output)
-        else:
+        self.trained_parameters_ = p.trained
+        if p.trained == "output_layer":
+            # Only the output coefficients are trained: the loss is quadratic in them, its Hessian is
+            # the (centred, when the intercept is kept at its optimum) feature Gram matrix, Gauss-Newton
+            # and Hessian coincide, and the penalty adds alpha / sum(w) to every eigenvalue.  Lemma 4's
+            # bound is about the hidden-layer directions, which are not trained: no bound here.
+            top = _output_layer_top_eigenvalue(Z, Y, sw, p)
+            self.gn_sharpness_ = hscale * top
+            self.sharpness_ = hscale * (top + p.penalty / total)
             self.hessian_lower_bound_ = float("nan")
-
-        # Hessian quantities (output scale folded into v, so s = 1)
-        net = Network(get_activation(p.activation), 1.0)
-        params = Params(W, b, v, c)
-        batch = Batch(Z, Y, sw)
-        self.gn_sharpness_ = hscale * _top_eigenvalue(net, params, batch, True, p.has_output_bias)
-        self.sharpness_ = hscale * _top_eigenvalue(net, params, batch, False, p.has_output_bias)
+        else:
+            if p.activation == "relu":
+                per_output = float(np.max(np.abs(A).T @ g)) if len(b) else 0.0
+                self.hessian_lower_bound_ = hscale * ((1.0 if p.has_output_bias else 0.0) + 2.0 * per_output)
+            else:
+                self.hessian_lower_bound_ = float("nan")
+            # Hessian quantities (output scale folded into v, so s = 1)
+            net = Network(get_activation(p.activation), 1.0)
+            params = Params(W, b, v, c)
+            batch = Batch(Z, Y, sw)
+            self.gn_sharpness_ = hscale * _top_eigenvalue(net, params, batch, True, p.has_output_bias)
+            self.sharpness_ = hscale * _top_eigenvalue(net, params, batch, False, p.has_output_bias)
         self.max_stable_learning_rate_ = 2.0 / self.sharpness_ if self.sharpness_ > 0 else float("inf")
 
         if d == 1:
@@ -751,6 +818,12 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         2021, Theorem 1), ``1 / (2 eta) - 1 / 2`` for the mean squared error
         without the half.
 
+        For a network whose first layer is frozen (``trained_parameters_ ==
+        'output_layer'``, the random-feature networks) the bound is ``inf``:
+        the Hessian in the trained output coefficients does not depend on them,
+        so whether gradient descent can stay somewhere says nothing about the
+        function's curvature.
+
         Parameters
         ----------
         eta : float
@@ -760,9 +833,12 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         -------
         float
         """
+        check_is_fitted(self)
         eta = float(eta)
         if not eta > 0:
             raise ValueError(f"eta must be positive, got {eta}.")
+        if self.trained_parameters_ == "output_layer":
+            return float("inf")
         return 1.0 / (2.0 * self.loss_scale * eta) - 0.5
 
     def is_linearly_stable(self, eta, rtol=0.01):

@@ -1,4 +1,4 @@
-"""How low-rank the hidden layer of a fitted network is (dynamics.md sections 3, 4, 5, 7 and 8.2).
+"""How low-rank the hidden layer of a fitted network is: rank measures, angles, line clusters.
 
 The definitions are pure functions of arrays (:func:`rank_measures`,
 :func:`hidden_matrix`, :func:`active_neurons`, :func:`cluster_directions`, ...);
@@ -9,6 +9,7 @@ diagnostic as a fitted attribute.  :func:`~sklearn_shallowrelu.diagnostics.diagn
 a scorer for ``GridSearchCV``.
 """
 
+import heapq
 from numbers import Real
 
 import numpy as np
@@ -18,7 +19,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from ..activations import get_activation
-from ._model import diagnosed_model, hidden_inputs, network_parameters
+from ._model import checked_sample_weight, diagnosed_model, hidden_inputs, network_parameters
 from .._atomic import atomic_fit
 
 __all__ = [
@@ -41,7 +42,7 @@ _DEAD_BELOW_ZERO = {"relu"}
 
 # --------------------------------------------------------------------------- pure definitions
 def rank_measures(singular_values, tol=1e-6):
-    """Rank measures of a matrix from its singular values (dynamics.md section 7).
+    """Rank measures of a matrix from its singular values.
 
     Parameters
     ----------
@@ -188,6 +189,30 @@ MAX_ANGLE_PAIRS = 2**21
 #: Elements of one block of the cosine matrix: blocks that stay in the L2 cache.
 _BLOCK = 2**17
 
+#: Up to this many active units (``n^2 / 2 = 8.4e6`` pairs, well under a second) the angles
+#: and the clusters come from one exact pass over the cosine matrix; beyond, from
+#: sampling and hashing, in near-linear time.
+EXACT_UNITS = 4096
+
+#: Beyond ``EXACT_UNITS``, ``max_angle_`` is the largest angle over this many random pairs.
+MAX_SAMPLE_PAIRS = 2**22
+
+#: Beyond ``EXACT_UNITS``, the probability that the hashing misses a given pair of
+#: neighbouring units (the clusters are then exact unless that happens: with 1e8
+#: neighbour pairs, 10 GB of neighbour lists, all are found except with probability 1e-7).
+LSH_MISS = 1e-15
+
+#: At most this many hash tables (low ``cos_threshold``: fewer bits, larger buckets instead).
+LSH_MAX_TABLES = 400
+
+#: Beyond ``EXACT_UNITS`` the hashing is used unless its estimated work (row sorts plus twice
+#: the candidates, over all tables) exceeds this many times ``n^2``; concentrated units then
+#: take one exact blocked pass over the cosines instead, which is cheaper for them.
+HASH_WORK_LIMIT = 1.0
+
+#: Pairs handled at once when sampling or checking candidates.
+_PAIR_CHUNK = 2**18
+
 
 def _cosine_blocks(U):
     """``(lo, U[lo:hi] @ U.T)`` for cache-sized row blocks: no ``n x n`` array."""
@@ -256,50 +281,241 @@ def _scan_directions(U, threshold, max_pairs=MAX_ANGLE_PAIRS, random_state=0):
 def pairwise_angles(U, max_pairs=MAX_ANGLE_PAIRS, random_state=0):
     """``(max, mean)`` of ``arccos(u_i . u_j)`` in degrees over pairs ``i < j`` of unit rows.
 
-    Both are 0.0 with fewer than two rows (no spread).  The maximum is exact
-    (``arccos`` of the smallest cosine, found by blocks of the cosine matrix).
-    The mean is exact for up to ``max_pairs`` pairs; with more it is the mean
-    over about ``max_pairs`` pairs ``(i, i + s mod n)`` for random distinct
-    shifts ``s`` (seeded by ``random_state``): an unbiased estimate, within a
-    fraction of a percent of the exact mean for the default ``max_pairs``.
+    Both are 0.0 with fewer than two rows (no spread).  Planar rows (at most
+    two columns) are exact.  Otherwise the maximum is exact (``arccos`` of the
+    smallest cosine, by blocks of the cosine matrix) up to ``EXACT_UNITS``
+    rows; beyond, it is the largest angle over ``MAX_SAMPLE_PAIRS`` pairs
+    drawn independently and uniformly, plus the pairs of the mean's sample:
+    except with probability ``exp(-MAX_SAMPLE_PAIRS * q)`` (``e^-42`` for
+    ``q = 1e-5``), fewer than a fraction ``q`` of all pairs have a larger
+    angle.  The mean is exact for up to ``max_pairs`` pairs; with more it is
+    the mean over about ``max_pairs`` pairs ``(i, i + s mod n)`` for random
+    distinct shifts ``s`` (seeded by ``random_state``): an unbiased estimate,
+    within a fraction of a percent of the exact mean for the default
+    ``max_pairs``.
     """
     U = np.asarray(U, dtype=np.float64)
     if U.shape[0] < 2:
         return 0.0, 0.0
-    largest, mean, _, _ = _direction_summary(U, 1.0, max_pairs, random_state)
-    return largest, mean
+    if U.shape[1] <= 2:
+        return _planar_angles(_polar_angles(U))
+    return _angles(U, max_pairs, random_state)
+
+
+def _angles(U, max_pairs=MAX_ANGLE_PAIRS, random_state=0):
+    """``(max, mean)`` angle in degrees of at least two unit rows, in ``O(n d)`` beyond ``EXACT_UNITS`` rows."""
+    n = U.shape[0]
+    if n <= EXACT_UNITS or n * (n - 1) // 2 <= max_pairs:  # exact: at most O(max(EXACT_UNITS^2, max_pairs))
+        lowest, mean, _, _ = _scan_directions(U, 1.0, max_pairs, random_state)
+        return float(np.degrees(np.arccos(np.clip(lowest, -1.0, 1.0)))), mean
+    # the mean: the estimator of _scan_directions (same shifts, same pairs) without the cosine blocks
+    shifts = np.random.RandomState(random_state).choice(np.arange(1, n), size=max(1, max_pairs // n),
+                                                        replace=False)
+    angle_sum, lowest = 0.0, 1.0
+    for s in shifts:
+        cos = np.einsum("ij,ij->i", U, np.roll(U, -int(s), axis=0))
+        angle_sum += float(np.sum(np.arccos(np.clip(cos, -1.0, 1.0))))
+        lowest = min(lowest, float(cos.min()))
+    mean = float(np.degrees(angle_sum / (len(shifts) * n)))
+    rng = np.random.RandomState(random_state + 1)
+    for lo in range(0, MAX_SAMPLE_PAIRS, _PAIR_CHUNK):
+        size = min(_PAIR_CHUNK, MAX_SAMPLE_PAIRS - lo)
+        i = rng.randint(0, n, size)
+        j = (i + rng.randint(1, n, size)) % n  # uniform over j != i
+        lowest = min(lowest, float(np.einsum("ij,ij->i", U[i], U[j]).min()))
+    return float(np.degrees(np.arccos(np.clip(lowest, -1.0, 1.0)))), mean
 
 
 def _greedy_clusters(indptr, indices):
-    """The greedy clustering of :func:`cluster_directions` on neighbour lists (CSR, symmetric).
+    """The greedy clustering of :func:`cluster_directions` on neighbour lists (CSR, symmetric, self included).
 
-    Keeps the number of free neighbours of every vertex and decrements it along
-    the neighbour lists of the vertices a cluster takes, so the work is
-    proportional to the number of neighbour pairs instead of ``n^2`` per cluster.
-    Once no free vertex has a free neighbour but itself, the rest are
-    singletons, taken in index order as the step-by-step loop would.
+    The numbers of free neighbours live in a heap (largest first, ties to the
+    lowest index; entries outdated by a later decrement are skipped when they
+    come up), and taking a cluster decrements them along the neighbour lists
+    of its members only, so the work is ``O((n + n_pairs) log n)`` however
+    many clusters there are.  Once no free vertex has a free neighbour but
+    itself, the rest are singletons, taken in index order.
     """
     n = len(indptr) - 1
-    degree = np.diff(indptr)
+    degree = np.diff(indptr).astype(np.int64)
     free = np.ones(n, dtype=bool)
     labels = np.full(n, -1)
+    heap = [(-int(degree[i]), int(i)) for i in np.flatnonzero(degree > 1)]
+    heapq.heapify(heap)
     k = 0
-    while free.any():
-        candidates = np.where(free, degree, -1)
-        centre = int(np.argmax(candidates))
-        if candidates[centre] <= 1:
-            rest = np.flatnonzero(free)
-            labels[rest] = k + np.arange(rest.size)
-            k += rest.size
-            break
+    while heap:
+        d, centre = heapq.heappop(heap)
+        if not free[centre] or -d != degree[centre]:
+            continue  # taken, or an outdated count: the current one is further down the heap
         neighbours = indices[indptr[centre] : indptr[centre + 1]]
         members = neighbours[free[neighbours]]
         labels[members] = k
         free[members] = False
         k += 1
-        touched = np.concatenate([indices[indptr[r] : indptr[r + 1]] for r in members])
-        degree = degree - np.bincount(touched, minlength=n)
-    return _by_size(labels, k)
+        starts, ends = indptr[members], indptr[members + 1]
+        lengths = ends - starts
+        # the concatenated neighbour lists of the members, without a Python loop over them
+        touched = indices[np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+                          + np.arange(lengths.sum())]
+        touched = touched[free[touched]]
+        if touched.size:
+            vertices, counts = np.unique(touched, return_counts=True)
+            degree[vertices] -= counts
+            for v in vertices[degree[vertices] > 1]:
+                heapq.heappush(heap, (-int(degree[v]), int(v)))
+    rest = np.flatnonzero(free)
+    labels[rest] = k + np.arange(rest.size)
+    return _by_size(labels, k + rest.size)
+
+
+def _line_pairs(U, threshold, random_state=0):
+    """Pairs ``i < j`` of unit rows with ``|u_i . u_j| >= threshold``, by random-hyperplane hashing.
+
+    Each table hashes every row by the signs of ``bits`` random projections and
+    takes the pairs that share a bucket; a row and its negative get the same
+    (sign-canonical) key, so opposite rows meet too.  A random hyperplane
+    separates two rows at angle ``theta`` with probability ``theta / pi``, so a
+    pair with ``|cos| >= threshold`` shares a bucket of one table with
+    probability at least ``p = (1 - arccos(threshold) / pi)^bits``, and is
+    missed by all ``ceil(log(1 / LSH_MISS) / p)`` tables with probability at
+    most ``LSH_MISS``.  Candidates are checked with the cosine itself, so no
+    pair is found that should not be.  ``bits`` is about ``log2(n)``, which
+    makes a table's candidates about ``n`` for rows that are spread out: the
+    work is ``O(n^(1 + c) log n)`` with ``c = -log2(1 - arccos(threshold) / pi)``
+    (``c = 0.095`` at the default 0.98).
+
+    Memory: the candidates of a table are counted from the bucket sizes
+    before they are formed, and checked in chunks; the pairs found are kept
+    (the neighbour lists need them), and their number is estimated after the
+    first table.  Either exceeding its budget (:func:`_pair_budget`, from the
+    memory available) raises a ``MemoryError`` that names the fix.
+
+    Returns
+    -------
+    ndarray of shape (n_pairs, 2), int64, or None
+        None when so many rows share buckets that one exact blocked pass over
+        the cosines (:func:`_scan_directions`) is less work than the tables.
+    """
+    n, D = U.shape
+    alpha = float(np.arccos(np.clip(threshold, -1.0, 1.0)))
+    max_pairs, max_candidates = _pair_budget()
+    rng = np.random.RandomState(random_state)
+
+    def n_tables(bits):
+        return int(np.ceil(np.log(1 / LSH_MISS) / (1 - alpha / np.pi) ** bits))
+
+    def buckets(signs):
+        """Sort order, bucket starts and sizes of the sign-canonical keys of the sign columns."""
+        bits = signs.shape[1]
+        packed = np.zeros((n, 8), dtype=np.uint8)  # the signs as the bits of one integer (not a slow bool matmul)
+        packed[:, : (bits + 7) // 8] = np.packbits(signs, axis=1, bitorder="little")
+        key = packed.view("<u8")[:, 0]
+        key = np.minimum(key, np.uint64((1 << bits) - 1) - key)  # u and -u: complementary signs, one line
+        order = np.argsort(key)  # the order within a bucket does not matter: pairs are normalised to i < j
+        sk = key[order]
+        starts = np.flatnonzero(np.concatenate([[True], sk[1:] != sk[:-1]]))
+        return order, starts, np.diff(np.concatenate([starts, [n]]))
+
+    # More bits: fewer candidates per table but more tables.  One trial table of 60 signs gives
+    # the candidates of every prefix; take the number of bits of least estimated work (a
+    # candidate costs about two rows' sort).
+    trial = U @ rng.standard_normal((D, 60)) > 0
+    options = [b for b in range(1, 61) if n_tables(b) <= LSH_MAX_TABLES]
+    work = {}
+    for b in options[::-1][::3]:
+        _, _, sizes = buckets(trial[:, :b])
+        work[b] = n_tables(b) * (n + 2 * int(np.sum(sizes * (sizes - 1) // 2)))
+        if len(work) > 1 and work[b] > 2 * min(work.values()):
+            break  # the candidates grow much faster than the tables shrink from here on
+    bits = min(work, key=work.get)
+    if work[bits] > HASH_WORK_LIMIT * n * n:
+        # so many units share buckets that one blocked pass over all n^2 cosines is less work:
+        # say so (None) once its neighbour lists are known to fit, from the neighbours among
+        # 2^16 random pairs (a dense graph is estimated well; a sparse one is far below any budget)
+        i = rng.randint(0, n, 2**16)
+        j = (i + rng.randint(1, n, i.size)) % n
+        share = np.mean(np.abs(np.einsum("ij,ij->i", U[i], U[j])) >= threshold)
+        expected = share * n * (n - 1) / 2
+        if expected > max_pairs:
+            raise MemoryError(_dense_message(n, threshold, expected,
+                                             "pairs of them are neighbours, |cos| >= cos_threshold"))
+        return None
+    found = np.zeros(0, dtype=np.int64)  # i * n + j, i < j
+    positions = np.arange(n)
+    for t in range(n_tables(bits)):
+        signs = trial[:, :bits] if t == 0 else U @ rng.standard_normal((D, bits)) > 0
+        order, starts, sizes = buckets(signs)
+        n_candidates = int(np.sum(sizes * (sizes - 1) // 2))
+        if n_candidates > max_candidates:
+            raise MemoryError(_dense_message(n, threshold, n_candidates,
+                                             "pairs of them share a bucket of one hash table"))
+        end = np.repeat(starts + sizes, sizes)  # end of each sorted position's bucket
+        count = end - positions - 1
+        new = []
+        # the pairs (p, q), p < q, of each bucket, in chunks of about _PAIR_CHUNK
+        cum = np.concatenate([[0], np.cumsum(count)])
+        lo = 0
+        while lo < n:
+            hi = int(np.searchsorted(cum, cum[lo] + _PAIR_CHUNK, side="right"))
+            hi = min(max(hi - 1, lo + 1), n)
+            c = count[lo:hi]
+            p = np.repeat(positions[lo:hi], c)
+            q = p + 1 + np.arange(p.size) - np.repeat(np.cumsum(c) - c, c)
+            a, b = order[p], order[q]
+            cos = np.einsum("ij,ij->i", U[a], U[b])
+            keep = np.abs(cos) >= threshold
+            a, b = a[keep], b[keep]
+            new.append(np.minimum(a, b) * n + np.maximum(a, b))
+            lo = hi
+        found = np.union1d(found, np.concatenate(new))
+        # a table finds each neighbour pair with probability >= p, so found / p estimates them all:
+        # refuse a graph that will not fit after the first table rather than after hundreds
+        expected = found.size / (1 - alpha / np.pi) ** bits if t == 0 else found.size
+        if found.size > max_pairs or expected > 2 * max_pairs:
+            raise MemoryError(_dense_message(n, threshold, found.size if t else expected,
+                                              "pairs of them are neighbours, |cos| >= cos_threshold"))
+    return np.column_stack(np.divmod(found, n))
+
+
+#: Peak bytes per stored neighbour pair: its code and the sorted union with the next table's,
+#: then the four entries of the symmetric neighbour lists with their sort order.
+_BYTES_PER_PAIR = 96
+
+
+def _pair_budget():
+    """How many neighbour pairs and hash candidates a clustering may hold.
+
+    The neighbour lists cannot be split, so the pairs are bounded by the
+    memory the machine has available (scikit-learn's ``working_memory`` where
+    that cannot be read); candidates are checked in chunks of ``_PAIR_CHUNK``,
+    so they are limited for time only, to 8 times the pairs.
+    """
+    from .._memory import available_memory, working_memory_bytes
+
+    free = available_memory()
+    pairs = int((working_memory_bytes() if free is None else free) // _BYTES_PER_PAIR)
+    return pairs, 8 * pairs
+
+
+def _dense_message(n, threshold, count, what):
+    return (
+        f"The {n} active units are concentrated (cos_threshold={threshold:g}): about {count:.3g} {what}, "
+        f"and the neighbour lists of the line and orientation clustering "
+        f"(about {_BYTES_PER_PAIR} bytes a pair, growing like the square of the width here) would not fit in "
+        "the memory available. Raise cos_threshold, or diagnose fewer units (e.g. a random subset of the "
+        "active ones, or the first layer of a narrower network)."
+    )
+
+
+def _neighbour_lists(pairs, n, keep=None):
+    """Symmetric CSR neighbour lists ``(indptr, indices)`` of ``pairs`` (rows ``keep`` only), self included."""
+    if keep is not None:
+        pairs = pairs[keep]
+    rows = np.concatenate([pairs[:, 0], pairs[:, 1], np.arange(n)])
+    cols = np.concatenate([pairs[:, 1], pairs[:, 0], np.arange(n)])
+    order = np.lexsort((cols, rows))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+    return indptr, cols[order]
 
 
 def _by_size(labels, k):
@@ -377,12 +593,15 @@ def _circle_clusters(theta, period, alpha):
     return _by_size(labels, k + rest.size)
 
 
-def _direction_summary(U, threshold, max_pairs=MAX_ANGLE_PAIRS, random_state=0):
+def _direction_summary(U, threshold, max_pairs=MAX_ANGLE_PAIRS, random_state=0, angles=True):
     """``(max_angle, mean_angle, orientation_labels, line_labels)`` of unit rows ``U`` (degrees).
 
     Planar directions (at most two coordinates: one input feature with its
     bias) are handled exactly through their sorted polar angles in
-    ``O(n log n)``; others by blocks of the cosine matrix (:func:`_scan_directions`).
+    ``O(n log n)``.  Others: up to ``EXACT_UNITS`` rows by blocks of the cosine
+    matrix (:func:`_scan_directions`, exact); beyond, the angles by sampling
+    (:func:`_angles`) and the neighbours by hashing (:func:`_line_pairs`), in
+    near-linear time and memory proportional to the number of neighbour pairs.
     """
     n = U.shape[0]
     if n == 0:
@@ -390,12 +609,22 @@ def _direction_summary(U, threshold, max_pairs=MAX_ANGLE_PAIRS, random_state=0):
     if U.shape[1] <= 2:
         theta = _polar_angles(U)
         alpha = float(np.arccos(np.clip(threshold, -1.0, 1.0)))
-        largest, mean = _planar_angles(theta) if n > 1 else (0.0, 0.0)
+        largest, mean = _planar_angles(theta) if n > 1 and angles else (0.0, 0.0)
         return (largest, mean, _circle_clusters(theta, 2 * np.pi, alpha),
                 _circle_clusters(np.mod(theta, np.pi), np.pi, alpha))
-    lowest, mean, orientations, lines = _scan_directions(U, threshold, max_pairs, random_state)
-    largest = float(np.degrees(np.arccos(np.clip(lowest, -1.0, 1.0))))
-    return largest, mean, _greedy_clusters(*orientations), _greedy_clusters(*lines)
+    if n <= EXACT_UNITS:
+        lowest, mean, orientations, lines = _scan_directions(U, threshold, max_pairs, random_state)
+        largest = float(np.degrees(np.arccos(np.clip(lowest, -1.0, 1.0))))
+        return largest, mean, _greedy_clusters(*orientations), _greedy_clusters(*lines)
+    largest, mean = _angles(U, max_pairs, random_state) if angles else (0.0, 0.0)
+    pairs = _line_pairs(U, threshold, random_state)
+    if pairs is None:  # concentrated units: the exact blocked pass is cheaper than hashing
+        _, _, orientations, lines = _scan_directions(U, threshold, 0, random_state)
+        return largest, mean, _greedy_clusters(*orientations), _greedy_clusters(*lines)
+    # a pair with |cos| >= threshold > 0 is an orientation pair when its cosine is positive
+    positive = np.einsum("ij,ij->i", U[pairs[:, 0]], U[pairs[:, 1]]) >= threshold
+    return (largest, mean, _greedy_clusters(*_neighbour_lists(pairs, n, positive)),
+            _greedy_clusters(*_neighbour_lists(pairs, n)))
 
 
 def cluster_directions(U, threshold=0.98, lines=False):
@@ -407,6 +636,10 @@ def cluster_directions(U, threshold=0.98, lines=False):
     neighbours one cluster.  Every cluster lies in the cap of half-angle
     ``arccos(threshold)`` around its centre (around the centre's line for lines).
 
+    Up to ``EXACT_UNITS`` rows (and for planar rows at any size) the
+    neighbours are exact; beyond, they come from :func:`_line_pairs`, which
+    misses a given neighbour pair with probability at most ``LSH_MISS``.
+
     Returns
     -------
     labels : ndarray of int, shape (n,)
@@ -415,7 +648,7 @@ def cluster_directions(U, threshold=0.98, lines=False):
     U = np.asarray(U, dtype=np.float64)
     if U.shape[0] == 0:
         return np.zeros(0, dtype=int)
-    _, _, orientations, line_labels = _direction_summary(U, threshold, max_pairs=0)
+    _, _, orientations, line_labels = _direction_summary(U, threshold, max_pairs=0, angles=False)
     return line_labels if lines else orientations
 
 
@@ -527,7 +760,8 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     n_active_ : int
     max_angle_, mean_angle_ : float
         Largest and mean pairwise angle, in degrees, between the hidden vectors
-        of active units (0 with fewer than two).
+        of active units (0 with fewer than two); see :func:`pairwise_angles`
+        for the sampling beyond ``EXACT_UNITS`` active units.
     cosine_matrix_ : ndarray of shape (n_active_, n_active_)
         Cosines of the normalised hidden vectors of the active units, rows and
         columns in ``cluster_order_``.
@@ -535,6 +769,12 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         Indices of the active units sorted by line cluster, then orientation.
     cluster_labels_ : ndarray of int, shape (n_hidden,)
         Line cluster of each unit (0 is the largest), -1 for inactive units.
+        Beyond ``EXACT_UNITS`` active units the neighbour pairs come from
+        hashing (:func:`_line_pairs`), which misses a given pair with
+        probability at most ``LSH_MISS``; a neighbour graph that would not fit
+        in the memory available (units concentrated within
+        ``cos_threshold`` of each other, whose pairs grow like the square of
+        the width) raises a ``MemoryError`` that names the fixes.
     orientation_labels_ : ndarray of int, shape (n_hidden,)
         Orientation cluster of each unit, -1 for inactive units.
     n_orientations_, n_lines_ : int
@@ -602,7 +842,7 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=False)
     @atomic_fit
-    def fit(self, X, y=None, **fit_params):
+    def fit(self, X, y=None, sample_weight=None, **fit_params):
         """Fit a clone of ``estimator`` on ``(X, y)`` (unless ``prefit``) and compute the diagnostics.
 
         Parameters
@@ -610,6 +850,11 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Required to fit; with ``prefit=True`` it may be None.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to ``estimator.fit`` (when given and not ``prefit``).  Inputs
+            of weight 0 are left out of the activity test of the units.  Must be
+            finite and non-negative with a positive sum (``ValueError``
+            otherwise, before anything is fitted).
         **fit_params : dict
             Passed to ``estimator.fit`` (not used with ``prefit=True``).
 
@@ -621,8 +866,12 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             Xv = validate_data(self, X, dtype=[np.float64, np.float32])
         else:
             Xv, _ = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True)
+        sw = checked_sample_weight(sample_weight, Xv.shape[0])
+        if sample_weight is not None and not self.prefit:
+            fit_params["sample_weight"] = sample_weight
         self.estimator_ = diagnosed_model(self.estimator, self.prefit, X, y, self.n_features_in_, **fit_params)
-        self._compute(hidden_inputs(self.estimator_, X, Xv))
+        Z = hidden_inputs(self.estimator_, X, Xv)
+        self._compute(Z if sample_weight is None else Z[sw > 0])
         return self
 
     def _compute(self, Z):

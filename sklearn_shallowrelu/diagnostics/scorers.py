@@ -73,6 +73,9 @@ def diagnostic_scorers():
         scorer.  Use them beside an error metric and refit on the error:
         ``GridSearchCV(..., scoring={**diagnostic_scorers(), 'mse':
         'neg_mean_squared_error'}, refit='mse')``.  The curvature scorers need a
-        ReLU-family activation.
+        ReLU-family activation.  For random-feature networks the Hessian
+        scorers are about the trained output layer (``sharpness`` is the
+        estimator's own ``lambda_max`` on the scored data) and
+        ``hessian_lower_bound`` is NaN (see :class:`CurvatureDiagnostics`).
     """
     return {attribute.rstrip("_"): diagnostic_scorer(attribute) for attribute in _SOURCES}
