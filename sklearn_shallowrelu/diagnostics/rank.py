@@ -21,7 +21,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 from ..activations import get_activation
 from ._model import checked_sample_weight, diagnosed_model, hidden_inputs, network_parameters
 from .._atomic import atomic_fit
-from .._memory import available_memory, working_memory_bytes
+from .. import _memory
 
 __all__ = [
     "RankDiagnostics",
@@ -493,8 +493,8 @@ def _pair_budget():
     that cannot be read); candidates are checked in chunks of ``_PAIR_CHUNK``,
     so they are limited for time only, to 8 times the pairs.
     """
-    free = available_memory()
-    pairs = int((working_memory_bytes() if free is None else free) // _BYTES_PER_PAIR)
+    free = _memory.available_memory()
+    pairs = int((_memory.working_memory_bytes() if free is None else free) // _BYTES_PER_PAIR)
     return pairs, 8 * pairs
 
 
