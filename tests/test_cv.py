@@ -67,25 +67,32 @@ def _hat_matrix(fit_map, m):
     return np.column_stack([fit_map(np.eye(m)[:, j]) for j in range(m)])
 
 
-@pytest.mark.parametrize("solver", ["ridge", "gd"])
-def test_gcv_against_the_explicit_smoother_matrix(solver):
-    X, y = _data(18)
-    m = 18
+def _assert_gcv_equals_the_smoother_matrix(X, y, solver, max_iter):
+    """cv_results_ of criterion='gcv' against ``m |y - H y|^2 / (m - tr H)^2`` from the
+    explicit smoother matrix ``H`` of each grid value's refit."""
+    m = len(y)
     if solver == "ridge":
         alphas = [0.05, 1.0]
         cv = RandomFeatureReLURegressorCV(alphas=alphas, criterion="gcv", n_hidden=25, random_state=0).fit(X, y)
         makes = [lambda a=a: RandomFeatureReLURegressor(n_hidden=25, alpha=a, random_state=0) for a in alphas]
     else:
-        cv = RandomFeatureReLURegressorCV(solver="gd", criterion="gcv", n_hidden=25, max_iter=30, random_state=0).fit(X, y)
+        cv = RandomFeatureReLURegressorCV(solver="gd", criterion="gcv", n_hidden=25, max_iter=max_iter,
+                                          random_state=0).fit(X, y)
         makes = [lambda t=t: RandomFeatureReLURegressor(n_hidden=25, solver="gd", max_iter=t,
                                                         learning_rate=cv.learning_rate_, random_state=0)
-                 for t in range(1, 31)]
+                 for t in range(1, max_iter + 1)]
     ref = []
     for make in makes:
         H = _hat_matrix(lambda yy: make().fit(X, yy).predict(X), m)
         r = y - H @ y
         ref.append(np.mean(r**2) / (1 - np.trace(H) / m) ** 2)
     np.testing.assert_allclose(cv.cv_results_["mean_squared_error"], ref, rtol=1e-8)
+
+
+@pytest.mark.parametrize("solver", ["ridge", "gd"])
+def test_gcv_against_the_explicit_smoother_matrix(solver):
+    X, y = _data(18)
+    _assert_gcv_equals_the_smoother_matrix(X, y, solver, max_iter=30)
 
 
 def test_selected_model_equals_refit_with_selected_values():
@@ -221,23 +228,7 @@ def test_pooled_ties_give_the_unpooled_leave_one_out(solver, fit_intercept):
 @pytest.mark.parametrize("solver", ["ridge", "gd"])
 def test_pooled_ties_gcv_against_the_explicit_smoother_matrix(solver):
     X, y, _ = _tied_data(30, levels=7, seed=1)
-    m = len(y)
-    if solver == "ridge":
-        alphas = [0.05, 1.0]
-        cv = RandomFeatureReLURegressorCV(alphas=alphas, criterion="gcv", n_hidden=25, random_state=0).fit(X, y)
-        makes = [lambda a=a: RandomFeatureReLURegressor(n_hidden=25, alpha=a, random_state=0) for a in alphas]
-    else:
-        cv = RandomFeatureReLURegressorCV(solver="gd", criterion="gcv", n_hidden=25, max_iter=20,
-                                          random_state=0).fit(X, y)
-        makes = [lambda t=t: RandomFeatureReLURegressor(n_hidden=25, solver="gd", max_iter=t,
-                                                        learning_rate=cv.learning_rate_, random_state=0)
-                 for t in range(1, 21)]
-    ref = []
-    for make in makes:
-        H = _hat_matrix(lambda yy: make().fit(X, yy).predict(X), m)
-        r = y - H @ y
-        ref.append(np.mean(r**2) / (1 - np.trace(H) / m) ** 2)
-    np.testing.assert_allclose(cv.cv_results_["mean_squared_error"], ref, rtol=1e-8)
+    _assert_gcv_equals_the_smoother_matrix(X, y, solver, max_iter=20)
 
 
 def test_pooled_ties_scale_with_distinct_inputs_not_samples():

@@ -368,7 +368,12 @@ def _brute_clusters(U, threshold, lines):
     S = U @ U.T
     A = (np.abs(S) if lines else S) >= threshold
     np.fill_diagonal(A, True)
-    labels, free, k = np.full(len(U), -1), np.ones(len(U), dtype=bool), 0
+    return _greedy_on_matrix(A)
+
+
+def _greedy_on_matrix(A):
+    """Greedy clusters of a dense symmetric neighbour matrix (self included), numbered by size."""
+    labels, free, k = np.full(len(A), -1), np.ones(len(A), dtype=bool), 0
     while free.any():
         centre = int(np.argmax(np.where(free, A[:, free].sum(axis=1), -1)))
         members = free & A[centre]
@@ -525,16 +530,7 @@ def test_heap_greedy_equals_the_step_by_step_greedy_on_random_graphs():
         # reference: the dense loop of _brute_clusters on the same graph
         G = A | A.T
         np.fill_diagonal(G, True)
-        ref, free, k = np.full(n, -1), np.ones(n, dtype=bool), 0
-        while free.any():
-            centre = int(np.argmax(np.where(free, G[:, free].sum(axis=1), -1)))
-            members = free & G[centre]
-            ref[members], free, k = k, free & ~members, k + 1
-        sizes = np.bincount(ref)
-        first = np.array([np.flatnonzero(ref == c)[0] for c in range(k)])
-        rank_ = np.empty(k, dtype=int)
-        rank_[np.lexsort((first, -sizes))] = np.arange(k)
-        np.testing.assert_array_equal(labels, rank_[ref])
+        np.testing.assert_array_equal(labels, _greedy_on_matrix(G))
 
 
 # ------------------------------------------------------------------------------ sample weights, failed refits
