@@ -4,8 +4,8 @@ With ``init=RademacherUniform(bias_range=a)`` the curvature weight is ``g = 1/(2
 on ``[-a, a]``, so on data inside ``[-a, a]`` and with ``affine='free'``,
 ``SmoothingSplineEquivalent(alpha=lam / (2a))`` is the cubic smoothing spline of
 ``scipy.interpolate.make_smoothing_spline(x, y, lam=lam)`` and of
-``csaps.CubicSmoothingSpline(x, y, smooth=1 / (1 + lam))`` (design doc
-function_space.md section 5).
+``csaps.CubicSmoothingSpline(x, y, smooth=1 / (1 + lam))`` (csaps weighs the
+data term by ``p`` and the curvature by ``1 - p``; see ``doc/spline.md``).
 
 (1) Fixed lam, m = 1e3 ... 1e6 random points in (-1, 1), a = 1.  Times (best of
     a few, one BLAS thread, all methods given the same sorted arrays):

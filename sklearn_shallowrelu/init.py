@@ -12,8 +12,8 @@ density of the knots ``xi = -b / w``, the curvature weight
 The kernel is computed from cumulative moments of ``g_+`` and ``g_-``
 (``int_{-inf}^{u} g_+(c) c^k dc`` and ``int_{u}^{inf} g_-(c) c^k dc`` for
 ``k = 0, 1, 2``), so a distribution only has to provide those (closed forms
-where known, quadrature otherwise).  See ``doc/theory`` and
-``shared/design/function_space.md`` section 4.
+where known, quadrature otherwise).  See ``doc/theory.md`` and
+``doc/initialisations_and_potentials.md``, which lists the formulas.
 """
 
 from numbers import Real

@@ -1,5 +1,5 @@
 """Initialisations: sampling, curvature weights, cumulative moments and kernels
-against Monte Carlo, quadrature and the closed forms of function_space.md."""
+against Monte Carlo, quadrature and the closed forms of doc/initialisations_and_potentials.md."""
 
 import numpy as np
 import pytest
@@ -28,7 +28,7 @@ ONE_D_INITS = [
 
 
 def _mc_curvature_weight(init, x0, n=4_000_000, h=0.02, seed=0):
-    """g(x0) ~ sum_k w_k^2 1[|xi_k - x0| < h] / (2 h N)  (function_space.md 6.5, check 1)."""
+    """g(x0) ~ sum_k w_k^2 1[|xi_k - x0| < h] / (2 h N)  (the knots' local average of w^2)."""
     W, b = init.sample(n, 1, random_state=seed)
     w = W[:, 0]
     xi = -b / w
@@ -78,7 +78,7 @@ def test_gaussian_arccos_kernel_equals_kernel_from_curvature_weight(init):
 
 
 def test_rademacher_uniform_kernel_closed_form():
-    # function_space.md section 4, for |x|, |x'| <= a
+    # the kernel of doc/initialisations_and_potentials.md, for |x|, |x'| <= a
     a = 2.0
     x = np.linspace(-1.9, 1.9, 7)
     X, Y = np.meshgrid(x, x, indexing="ij")
