@@ -225,17 +225,21 @@ def _as_chunked(design):
 
 
 def _psd_solve(M, rhs, mu):
-    """Solve ``(M + mu I) x = rhs`` for symmetric PSD ``M``; least-norm when singular."""
-    M = M.copy()
+    """Solve ``(M + mu I) x = rhs`` for symmetric PSD ``M``; least-norm when singular.
+
+    ``M`` is a fresh Gram matrix that this function owns and overwrites; the
+    solvers below make one copy of it, the peak that :func:`ridge_bytes` predicts.
+    """
     M.flat[:: M.shape[0] + 1] += mu
     if mu > 0:
         # mu far below the scale of M leaves it numerically singular: scipy then
         # warns (LinAlgWarning) and its Cholesky solution is noise in the null
-        # space; the least-norm solution below is the one the limit mu -> 0 picks
+        # space; the least-norm solution below is the one the limit mu -> 0 picks.
+        # Without overwrite_a, M is intact for that fallback.
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", linalg.LinAlgWarning)
-                return linalg.solve(M.copy(), rhs, assume_a="pos", overwrite_a=True)
+                return linalg.solve(M, rhs, assume_a="pos")
         except (linalg.LinAlgError, linalg.LinAlgWarning):
             pass
     return linalg.lstsq(M, rhs, cond=None)[0].astype(rhs.dtype, copy=False)
