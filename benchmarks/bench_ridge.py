@@ -185,12 +185,9 @@ def reference_chunked_ridge(X, y, W, b, alpha, chunk_rows):
     return coef, intercept
 
 
-def bench_out_of_core(m, n, d, working_memory):
-    rng = np.random.RandomState(SEED + 1)
-    X, y, X_test = make_data(m, d, rng, m_test=200)
-    explicit = m * n * 8
-    chunk_rows = int(working_memory * MiB // (n * 8))
-
+def fit_ours(X, y, X_test, n, working_memory):
+    """The estimator's ridge fit (timed, with its tracemalloc peak) and its test predictions,
+    both under the given ``working_memory``."""
     def ours():
         with sklearn.config_context(working_memory=working_memory):
             return RandomFeatureReLURegressor(n_hidden=n, solver="ridge", alpha=ALPHA, random_state=SEED).fit(X, y)
@@ -198,6 +195,16 @@ def bench_out_of_core(m, n, d, working_memory):
     (net, t_ours), peak_ours = traced_peak(lambda: timed(ours))
     with sklearn.config_context(working_memory=working_memory):
         pred = net.predict(X_test)
+    return net, pred, t_ours, peak_ours
+
+
+def bench_out_of_core(m, n, d, working_memory):
+    rng = np.random.RandomState(SEED + 1)
+    X, y, X_test = make_data(m, d, rng, m_test=200)
+    explicit = m * n * 8
+    chunk_rows = int(working_memory * MiB // (n * 8))
+
+    net, pred, t_ours, peak_ours = fit_ours(X, y, X_test, n, working_memory)
 
     # Same hidden units as the estimator: same init and random_state.
     rf = ReLURandomFeatures(n_components=n, random_state=SEED).fit(X[:1])
@@ -240,13 +247,7 @@ def bench_wide(m, n, d, working_memory):
     rng = np.random.RandomState(SEED + 2)
     X, y, X_test = make_data(m, d, rng, m_test=200)
 
-    def ours():
-        with sklearn.config_context(working_memory=working_memory):
-            return RandomFeatureReLURegressor(n_hidden=n, solver="ridge", alpha=ALPHA, random_state=SEED).fit(X, y)
-
-    (net, t_ours), peak_ours = traced_peak(lambda: timed(ours))
-    with sklearn.config_context(working_memory=working_memory):
-        pred = net.predict(X_test)
+    net, pred, t_ours, peak_ours = fit_ours(X, y, X_test, n, working_memory)
     (coef, intercept), t_ref = timed(
         lambda: reference_dual_ridge(X, y, net.hidden_weights_, net.hidden_bias_, ALPHA, 2**14))
     ref = np.maximum(X_test @ net.hidden_weights_.T + net.hidden_bias_, 0) / np.sqrt(n) @ coef + intercept

@@ -128,17 +128,24 @@ def test_cv_bad_input():
         RandomFeatureReLURegressorCV(solver="gd", learning_rate=1e3, n_hidden=30).fit(X, y)
 
 
-@pytest.mark.parametrize("fit_intercept", [True, False])
-def test_both_exact_gd_loo_methods_agree(fit_intercept):
+def _gd_spectrum(X, y, sw, n_hidden, fit_intercept=True):
+    """The weighted design of ``n_hidden`` random features, its spectrum and the 'auto' step."""
     from sklearn_shallowrelu import _solvers
     from sklearn_shallowrelu._design import Design
 
-    X, y = _data(30)
-    sw = np.random.RandomState(4).randint(1, 3, 30).astype(float)
-    rf = ReLURandomFeatures(50, random_state=0).fit(X)
+    rf = ReLURandomFeatures(n_hidden, random_state=0).fit(X)
     design = Design(X, rf.weights_, rf.bias_, y.reshape(-1, 1), sw, fit_intercept)
     spec = _solvers.spectrum(design, need_U=True)
-    eta = 1.0 / spec.lam_max
+    return design, spec, 1.0 / spec.lam_max
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_both_exact_gd_loo_methods_agree(fit_intercept):
+    from sklearn_shallowrelu import _solvers
+
+    X, y = _data(30)
+    sw = np.random.RandomState(4).randint(1, 3, 30).astype(float)
+    design, spec, eta = _gd_spectrum(X, y, sw, 50, fit_intercept)
     steps = np.array([1, 2, 7, 60, 300, 1000])
     rec = _solvers.loo_gd(design, spec, eta, 0.01, steps, method="recursion")
     eig = _solvers.loo_gd(design, spec, eta, 0.01, steps, method="eigen")
@@ -164,17 +171,14 @@ def test_recursion_stays_exact_when_eigenvalues_are_tiny():
     # no penalty and many tiny eigenvalues: rho = 1 - eta lambda is close to one,
     # where (1 - rho^t) / (1 - rho) cancels if written naively
     from sklearn_shallowrelu import _solvers
-    from sklearn_shallowrelu._design import Design
 
     rng = np.random.RandomState(0)
     X = rng.uniform(-2, 2, (120, 1))
     y = np.tanh(2 * X[:, 0]) + 0.3 * rng.standard_normal(120)
-    rf = ReLURandomFeatures(300, random_state=0).fit(X)
-    design = Design(X, rf.weights_, rf.bias_, y.reshape(-1, 1), np.ones(120), True)
-    spec = _solvers.spectrum(design, need_U=True)
+    design, spec, eta = _gd_spectrum(X, y, np.ones(120), 300)
     steps = np.array([10, 50, 200])
-    rec = _solvers.loo_gd(design, spec, 1.0 / spec.lam_max, 0.0, steps, method="recursion")
-    eig = _solvers.loo_gd(design, spec, 1.0 / spec.lam_max, 0.0, steps, method="eigen")
+    rec = _solvers.loo_gd(design, spec, eta, 0.0, steps, method="recursion")
+    eig = _solvers.loo_gd(design, spec, eta, 0.0, steps, method="eigen")
     mse_rec, mse_eig = np.mean(rec**2, axis=(1, 2)), np.mean(eig**2, axis=(1, 2))
     np.testing.assert_allclose(mse_rec, mse_eig, rtol=1e-11)
 
@@ -272,14 +276,10 @@ def test_few_positive_weights():
 # ---------------------------------------------------------- memory and blocks
 def test_gd_scores_in_blocks_equal_all_at_once(monkeypatch):
     from sklearn_shallowrelu import _solvers
-    from sklearn_shallowrelu._design import Design
 
     X, y = _data(25)
     sw = np.random.RandomState(3).randint(1, 3, 25).astype(float)
-    rf = ReLURandomFeatures(40, random_state=0).fit(X)
-    design = Design(X, rf.weights_, rf.bias_, y.reshape(-1, 1), sw, True)
-    spec = _solvers.spectrum(design, need_U=True)
-    eta = 1.0 / spec.lam_max
+    design, spec, eta = _gd_spectrum(X, y, sw, 40)
     T = 3000
     steps = np.arange(1, T + 1)
     ref = np.einsum("m,tmk->t", design.p, _solvers.loo_gd(design, spec, eta, 0.01, steps, method="eigen") ** 2)
