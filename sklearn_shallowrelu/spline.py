@@ -9,11 +9,13 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _bordered, _bregman, _continuum, _knots, _solvers
+from . import _exact1d, _solvers
 from .init import INIT_NAMES, Initialization, check_init
 from .potentials import POTENTIAL_NAMES, Potential, Quadratic, WidthScaled
 from ._atomic import atomic_fit
 from ._coverage import warn_if_limit_affine_on_data
+from ._exact1d.bregman import bregman_fit, resolve_potential
+from ._exact1d.network import pool_ties
 
 __all__ = ["SmoothingSplineEquivalent"]
 
@@ -183,7 +185,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             raise ValueError(f"init={self.init!r} has no 1-D curvature weight: {exc}") from None
         x = X[:, 0].astype(np.float64)
         Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        xs, Ym, W = _knots.pool_ties(x, Y, sw)
+        xs, Ym, W = pool_ties(x, Y, sw)
         if len(xs) < 3:
             raise ValueError(
                 f"SmoothingSplineEquivalent needs at least 3 distinct x values with positive weight; "
@@ -193,7 +195,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             warn_if_limit_affine_on_data(init, xs, self.init)  # GCV/LOO adapt alpha to the scale
         group = np.searchsorted(xs, x).clip(0, len(xs) - 1)
         extra = {}  # mode-specific fitted attributes, set only once the fit has succeeded
-        potential = None if self.potential is None else _bregman._resolve_base(self.potential)
+        potential = None if self.potential is None else resolve_potential(self.potential)
         if isinstance(potential, Quadratic):
             potential = None  # the quadratic penalty of the default path
         if potential is not None:
@@ -202,10 +204,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                     "A non-quadratic potential takes a numeric alpha (0 interpolates) and no n_steps; "
                     f"got alpha={self.alpha!r}, n_steps={self.n_steps!r}."
                 )
-            sol = _bregman.bregman_fit(init, xs, Ym, W, potential, float(self.alpha), self.affine)
-            # the affine part is (value at x_1, slope); with a free constant only the value moves
-            fitted = sol.fitted_
-            intercept = sol.affine_[0] if self.affine == "free_constant" else np.zeros(Ym.shape[1])
+            sol = bregman_fit(init, xs, Ym, W, potential, float(self.alpha), self.affine)
             extra["n_iter_"] = int(max(sol.n_iter_))
             crit, lev, alpha = None, None, float(self.alpha)
         elif self.n_steps is not None:
@@ -222,16 +221,15 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             sol, lev = fit, crit.share(fit.leverages)
             alpha = float(self.alpha)
         else:
-            crit = _Criteria(Y, sw, xs, Ym, W, group, _solver_moments(init, self.affine, xs), self.affine)
+            crit = _Criteria(Y, sw, xs, Ym, W, group, _exact1d.Continuum(init), self.affine)
             if isinstance(self.alpha, str):
-                alpha, extra["cv_alphas_"], extra["cv_scores_"] = crit.search(self.alpha, init)
+                alpha, extra["cv_alphas_"], extra["cv_scores_"] = crit.search(self.alpha)
                 sol, lev = crit.fit(alpha)
             else:
                 # leverages cost two to three solves: computed when first asked for
                 alpha, lev = float(self.alpha), None
                 sol = crit.solve(alpha, leverages=False)
-        if potential is None:
-            fitted, intercept = sol.fitted, sol.intercept
+        fitted, intercept = sol.fitted, sol.intercept
         interpolating = alpha == 0 and self.n_steps is None and potential is None
         if interpolating and not np.all(np.abs(fitted - Ym) <= 1e-6 * max(1.0, float(np.max(np.abs(Ym))))):
             raise ValueError(
@@ -334,13 +332,8 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             # unpickled: the states are rebuilt by the same solve that fit ran, so
             # the predictions are bit for bit those of the pickled model
             xs, Ym, W = self._refit
-            mom = _solver_moments(self.init_, self.affine, xs)
-            self._solution = _solve_quadratic(xs, Ym, W, mom, self.affine, self.alpha_, leverages=False)
-        if isinstance(self._solution, _GDLimit):
-            return self._solution.evaluate(x, order)
-        if isinstance(self._solution, _bregman.BregmanFit):
-            return self._solution.predict(x, order)
-        return _continuum.evaluate(_solver_init(self.init_, self.affine), self._solution, x, order)
+            self._solution = _exact1d.solve(xs, Ym, W, _exact1d.Continuum(self.init_), self.alpha_, self.affine)
+        return self._solution.evaluate(x, order)
 
     # ------------------------------------------------------------ pickling
     _STATISTICS = ("leverages_", "df_", "gcv_score_", "loo_score_")
@@ -363,7 +356,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             except np.linalg.LinAlgError as exc:  # raised again on access after loading, as it would be now
                 state["_stats"] = {"error": str(exc)}
             crit = state["_criteria"]
-            if isinstance(state.get("_solution"), _knots.Solution):
+            if isinstance(state.get("_solution"), _exact1d.Fit):
                 state["_refit"] = (crit.xs, crit.Ym, crit.W)
             state["_criteria"], state["_leverages"] = None, None
         if state.get("_refit") is not None:
@@ -485,46 +478,14 @@ def _as_column(X):
     return X
 
 
-def _solver_init(init, affine):
-    """With a free affine part all units act as right-facing ones (``_knots.solve_free``)."""
-    return _continuum.Combined(init) if affine == "free" else init
-
-
-def _solver_moments(init, affine, xs):
-    """What the solver of ``affine`` needs of the curvature weights: the one
-    chain of :func:`_solver_init` with a free affine part, otherwise the chain
-    and its border (``_bordered``)."""
-    if affine == "free":
-        return _continuum.gap_moments(_solver_init(init, affine), xs)
-    return _continuum.chain_moments(init, xs)
-
-
-def _solver_alpha(alpha):
-    """alpha = 0 is the interpolation limit, which the solver reaches continuously
-    (its data rows are shrunk by alpha); 1e-150 is that limit in floating point."""
-    return alpha if alpha > 0 else 1e-150
-
-
-def _solve_quadratic(xs, Ym, W, mom, affine, alpha, leverages):
-    """The quadratic-penalty fit on pooled data, as a :class:`._knots.Solution`."""
-    alpha = _solver_alpha(alpha)
-    if affine == "free":  # one chain of 4 unknowns per point (see _knots.solve_free)
-        return _knots.solve_free(xs, Ym, W, mom.right, alpha, leverages)
-    # the same chain bordered by the affine part's two unknowns
-    sol = _bordered.solve(xs, Ym, W, mom, alpha, affine, leverages)
-    out = _bordered.to_solution(xs, mom, sol)
-    out.leverages = sol.leverages
-    return out
-
-
 class _Criteria:
     """Fits at a given penalty and the cross-validation criteria, on pooled data,
     scored on the original samples (a tied sample's leverage is its share of
     its group's)."""
 
-    def __init__(self, Y, sw, xs, Ym, W, group, mom, affine):
+    def __init__(self, Y, sw, xs, Ym, W, group, measure, affine):
         self.Y, self.sw, self.xs, self.Ym, self.W = Y, sw, xs, Ym, W
-        self.group, self.mom, self.affine = group, mom, affine
+        self.group, self.measure, self.affine = group, measure, affine
         self.n = int(np.count_nonzero(sw > 0))
 
     def fit(self, alpha):
@@ -532,7 +493,7 @@ class _Criteria:
         return sol, self.share(sol.leverages)
 
     def solve(self, alpha, leverages):
-        return _solve_quadratic(self.xs, self.Ym, self.W, self.mom, self.affine, alpha, leverages)
+        return _exact1d.solve(self.xs, self.Ym, self.W, self.measure, alpha, self.affine, leverages)
 
     def share(self, pooled):
         """Per-sample leverages from those of the pooled points."""
@@ -551,7 +512,7 @@ class _Criteria:
             r2 = self._residual2(sol) / np.maximum(1.0 - lev, 0.0) ** 2
         return float(self.sw @ r2 / self.sw.sum())
 
-    def search(self, criterion, init):
+    def search(self, criterion):
         """Minimise the criterion over ``log(alpha)``.
 
         The scale is the weighted mean kernel diagonal times the total weight: at
@@ -562,7 +523,7 @@ class _Criteria:
         fit; ties, scale and size do not matter.
         """
         score = getattr(self, criterion)
-        diag = _continuum.tail_moments(init, self.xs, "+")[2] + _continuum.tail_moments(init, self.xs, "-")[2]
+        diag = self.measure.kernel_diagonal(self.xs)
         scale = float(self.W @ diag) if self.W @ diag > 0 else 1.0
         tried = {}
 

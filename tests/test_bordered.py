@@ -5,8 +5,9 @@ exact fast sort, the block sums and the certificate."""
 import numpy as np
 import pytest
 
-from sklearn_shallowrelu import RandomFeatureReLURegressor, _bordered, _knots
+from sklearn_shallowrelu import RandomFeatureReLURegressor
 from sklearn_shallowrelu.init import ExplicitInit
+from sklearn_shallowrelu._exact1d import bordered, general, moments, network
 
 
 def _problem(seed, m=40, n=300, bias_scale=1.0, k=2, directions="both", inside=False):
@@ -62,11 +63,11 @@ CASES = [
 @pytest.mark.parametrize("alpha", [1.0, 1e-3, 1e-7])
 def test_bordered_chain_equals_the_general_system(case, affine, alpha):
     xs, Y, W, knots, q, right = _problem(**case)
-    blk = _bordered.Blocks(xs, knots, q, right)
-    sol = _bordered.solve(xs, Y, W, blk, alpha, affine)
-    t = _bordered.jumps(blk, sol)
-    ref = _knots.solve(xs, Y, W, _knots.knot_moments(xs, knots, q, right), alpha, affine)
-    t_ref = _knots.knot_jumps(ref, knots, q, right)
+    blk = moments.Blocks(xs, knots, q, right)
+    sol = bordered.solve(xs, Y, W, blk, alpha, affine)
+    t = bordered.jumps(blk, sol)
+    ref = general.solve(xs, Y, W, moments.knot_moments(xs, knots, q, right), alpha, affine)
+    t_ref = network.knot_jumps(ref, knots, q, right)
     tol = 1e-9 if alpha >= 1e-3 else 1e-6  # near interpolation both carry the problem's conditioning
     assert _rel(sol.fitted, ref.fitted) < tol
     assert _rel(t, t_ref) < tol
@@ -82,10 +83,10 @@ def test_states_multipliers_and_leverages_equal_the_general_system(case, affine)
     # system does; the leverages add the border's rank-one or rank-two correction
     xs, Y, W, knots, q, right = _problem(**case)
     alpha = 1e-3
-    blk = _bordered.Blocks(xs, knots, q, right)
-    sol = _bordered.solve(xs, Y, W, blk, alpha, affine, leverages=True)
-    out = _bordered.to_solution(xs, blk, sol)
-    ref = _knots.solve(xs, Y, W, _knots.knot_moments(xs, knots, q, right), alpha, affine, leverages=True)
+    blk = moments.Blocks(xs, knots, q, right)
+    sol = bordered.solve(xs, Y, W, blk, alpha, affine, leverages=True)
+    out = bordered.to_solution(xs, blk, sol)
+    ref = general.solve(xs, Y, W, moments.knot_moments(xs, knots, q, right), alpha, affine, leverages=True)
     scale = np.max(np.abs(ref.fitted))
     for name in ("R", "L"):
         assert np.max(np.abs(getattr(out, name) - getattr(ref, name))) < 1e-9 * scale, name
@@ -101,17 +102,17 @@ def test_states_multipliers_and_leverages_equal_the_general_system(case, affine)
 def test_bordered_chain_equals_dense_least_squares(affine, seed):
     xs, Y, W, knots, q, right = _problem(seed, bias_scale=[1.0, 4.0, 0.3][seed])
     alpha = 1e-4
-    blk = _bordered.Blocks(xs, knots, q, right)
-    sol = _bordered.solve(xs, Y, W, blk, alpha, affine)
+    blk = moments.Blocks(xs, knots, q, right)
+    sol = bordered.solve(xs, Y, W, blk, alpha, affine)
     fitted, t = _dense(xs, Y, W, knots, q, right, alpha, affine)
     assert _rel(sol.fitted, fitted) < 1e-9
-    assert _rel(_bordered.jumps(blk, sol), t) < 1e-8
+    assert _rel(bordered.jumps(blk, sol), t) < 1e-8
 
 
 def test_knots_on_data_points_and_outside_go_to_the_right_blocks():
     xs = np.array([0.0, 1.0, 2.0, 3.0])
     knots = np.array([-1.0, 0.0, 0.5, 1.0, 3.0, 4.0])
-    blk = _bordered.Blocks(xs, knots, np.ones(6), np.ones(6, bool))
+    blk = moments.Blocks(xs, knots, np.ones(6), np.ones(6, bool))
     # block 0 left of x_1; [x_b, x_b+1) is block b + 1; at or right of x_m block m
     np.testing.assert_array_equal(blk.block, [0, 1, 1, 2, 4, 4])
     np.testing.assert_allclose(blk.d, [1.0, 1.0, 0.5, 1.0, 0.0, -1.0])
@@ -122,10 +123,10 @@ def test_certificate_sums_equal_the_piecewise_linear_network(inside):
     xs, Y, W, knots, q, right = _problem(7, m=30, n=200, bias_scale=2.0, inside=inside)
     rng = np.random.RandomState(0)
     t = rng.standard_normal((len(knots), 2))
-    blk = _bordered.Blocks(xs, knots, q, right)
+    blk = moments.Blocks(xs, knots, q, right)
     const = np.array([0.3, -1.0])
-    net = _knots.PiecewiseLinear.from_jumps(knots, right, t, const)
-    np.testing.assert_allclose(_bordered.network_at_data(blk, t, const), net(xs), rtol=1e-12, atol=1e-12)
+    net = network.PiecewiseLinear.from_jumps(knots, right, t, const)
+    np.testing.assert_allclose(bordered.network_at_data(blk, t, const), net(xs), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("n", [10, 60_000, 300_000])
@@ -134,7 +135,7 @@ def test_sort_order_is_an_exact_ascending_order(n):
     values = rng.standard_normal(n) / rng.standard_normal(n)
     values[: n // 3] = np.round(values[: n // 3], 1)  # many ties
     values[-5:] = [0.0, -0.0, 1e-300, -1e-300, 1e300]
-    order, sorted_values = _knots.sort_order(values)
+    order, sorted_values = network.sort_order(values)
     np.testing.assert_array_equal(np.sort(order), np.arange(n))  # a permutation
     np.testing.assert_array_equal(values[order], sorted_values)
     np.testing.assert_array_equal(sorted_values, np.sort(values))
@@ -142,7 +143,7 @@ def test_sort_order_is_an_exact_ascending_order(n):
 
 def test_sort_order_with_nonfinite_values_falls_back_to_argsort():
     values = np.r_[np.random.RandomState(0).standard_normal(60_000), np.inf, -np.inf]
-    order, sorted_values = _knots.sort_order(values)
+    order, sorted_values = network.sort_order(values)
     assert sorted_values[0] == -np.inf and sorted_values[-1] == np.inf
     np.testing.assert_array_equal(sorted_values, np.sort(values))
 
@@ -154,12 +155,13 @@ def test_estimator_falls_back_to_the_general_system_when_the_certificate_fails(m
     ref = RandomFeatureReLURegressor(n_hidden=400, alpha=1e-3, random_state=0).fit(x, y)
     calls = []
 
-    def spoiled(xs, Y, W, blk, alpha, affine):  # jumps that do not reproduce the fitted values
-        sol = _bordered.solve(xs, Y, W, blk, alpha, affine)
-        calls.append("bordered")
-        return 2.0 * _bordered.jumps(blk, sol), sol.intercept, sol.fitted
+    real = bordered.jumps
 
-    monkeypatch.setattr(RandomFeatureReLURegressor, "_solve_bordered", staticmethod(spoiled))
+    def spoiled(blk, sol):  # jumps that do not reproduce the fitted values
+        calls.append("bordered")
+        return 2.0 * real(blk, sol)
+
+    monkeypatch.setattr(bordered, "jumps", spoiled)
     est = RandomFeatureReLURegressor(n_hidden=400, alpha=1e-3, random_state=0).fit(x, y)
     assert calls == ["bordered"] and est.algorithm_ == "knots"
     grid = np.linspace(-1.2, 1.2, 50)[:, None]

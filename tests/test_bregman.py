@@ -6,7 +6,8 @@ finite width against infinite width."""
 import numpy as np
 import pytest
 
-from sklearn_shallowrelu import RandomFeatureReLURegressor, _bregman, _continuum, _knots
+from sklearn_shallowrelu import RandomFeatureReLURegressor
+from sklearn_shallowrelu._exact1d import bregman, continuum, general, moments, network
 from sklearn_shallowrelu.init import Gaussian, RademacherUniform, UniformKnots
 from sklearn_shallowrelu.potentials import (
     HyperbolicEntropy,
@@ -31,23 +32,23 @@ def test_quadratic_potential_is_the_banded_ridge_solver(affine, alpha):
     xs, y, W = _data()
     init = RademacherUniform(2.0)
     w, b = init.sample(400, 1, random_state=1)
-    units = _bregman.network_units(w[:, 0], b)
+    units = bregman.network_units(w[:, 0], b)
     # alpha = 0 is the interpolation limit of the ridge solver (weights then do not matter)
     ridge_alpha, ridge_W = (alpha, W) if alpha > 0 else (1e-200, np.ones_like(W))
-    sol = _knots.solve(xs, y[:, None], ridge_W, _knots.knot_moments(xs, units.knots, units.q, units.right),
+    sol = general.solve(xs, y[:, None], ridge_W, moments.knot_moments(xs, units.knots, units.q, units.right),
                        ridge_alpha, affine)
-    fit = _bregman.bregman_fit((w[:, 0], b), xs, y, W, Quadratic(), alpha, affine)
-    t = _knots.knot_jumps(sol, units.knots, units.q, units.right)
+    fit = bregman.bregman_fit((w[:, 0], b), xs, y, W, Quadratic(), alpha, affine)
+    t = network.knot_jumps(sol, units.knots, units.q, units.right)
     assert np.max(np.abs(fit.jumps_ - t)) < 1e-8 * np.max(np.abs(t))
-    assert np.max(np.abs(fit.fitted_ - sol.fitted)) < 1e-10 * np.max(np.abs(y))
+    assert np.max(np.abs(fit.fitted - sol.fitted)) < 1e-10 * np.max(np.abs(y))
     assert fit.n_iter_[0] <= 2  # a linear problem: one Newton step, up to rounding
 
     grid = np.linspace(-2.5, 2.5, 151)
-    fit = _bregman.bregman_fit(init, xs, y, W, Quadratic(), alpha, affine)
-    sol = _knots.solve(xs, y[:, None], ridge_W, _continuum.gap_moments(init, xs), ridge_alpha, affine)
+    fit = bregman.bregman_fit(init, xs, y, W, Quadratic(), alpha, affine)
+    sol = general.solve(xs, y[:, None], ridge_W, continuum.gap_moments(init, xs), ridge_alpha, affine)
     for order in (0, 1, 2):
-        ref = _continuum.evaluate(init, sol, grid, order)
-        assert np.max(np.abs(fit.predict(grid, order) - ref)) < 1e-8 * np.max(np.abs(ref)), order
+        ref = continuum.evaluate(init, sol, grid, order)
+        assert np.max(np.abs(fit.evaluate(grid, order) - ref)) < 1e-8 * np.max(np.abs(ref)), order
 
 
 @pytest.mark.parametrize("potential", [QuadraticPlusPower(p=4, c=0.01), HyperbolicEntropy(beta=2.0)])
@@ -59,15 +60,15 @@ def test_mirror_descent_converges_to_the_newton_projection(potential):
     md = RandomFeatureReLURegressor(n_hidden=n, init=RademacherUniform(1.0), solver="mirror",
                                     potential=WidthScaled(potential), alpha=0.0, max_iter=10000,
                                     random_state=0).fit(x[:, None], y)
-    fit = _bregman.bregman_fit((md.hidden_weights_[:, 0], md.hidden_bias_), x, y, np.ones(4), potential)
+    fit = bregman.bregman_fit((md.hidden_weights_[:, 0], md.hidden_bias_), x, y, np.ones(4), potential)
     grid = np.linspace(-1.5, 1.5, 301)
-    assert np.max(np.abs(md.predict(grid[:, None]) - fit.predict(grid)[:, 0])) < 1e-6 * np.max(np.abs(y))
+    assert np.max(np.abs(md.predict(grid[:, None]) - fit.evaluate(grid)[:, 0])) < 1e-6 * np.max(np.abs(y))
     # the same point in parameter space: alpha_k = sqrt(n) v_k
     assert np.max(np.abs(np.sqrt(n) * md.coef_ - fit.coef_[:, 0])) < 1e-5 * np.max(np.abs(fit.coef_))
-    assert abs(md.intercept_ - fit.affine_[0, 0]) < 1e-6
+    assert abs(md.intercept_ - fit.affine_part()[0, 0]) < 1e-6
     # and the potential mattered at this scale
-    quad = _bregman.bregman_fit((md.hidden_weights_[:, 0], md.hidden_bias_), x, y, np.ones(4), Quadratic())
-    assert np.max(np.abs(quad.predict(grid) - fit.predict(grid))) > 0.02 * np.max(np.abs(y))
+    quad = bregman.bregman_fit((md.hidden_weights_[:, 0], md.hidden_bias_), x, y, np.ones(4), Quadratic())
+    assert np.max(np.abs(quad.evaluate(grid) - fit.evaluate(grid))) > 0.02 * np.max(np.abs(y))
 
 
 def _dense_features(w, b, x):
@@ -82,11 +83,11 @@ def test_optimality_conditions_on_the_dense_network(alpha):
     w, b = RademacherUniform(2.0).sample(60, 1, random_state=2)
     w = w[:, 0] * np.random.RandomState(5).uniform(0.5, 2.0, 60)  # |w| not constant
     pot = QuadraticPlusPower(p=3, c=1.0)
-    fit = _bregman.bregman_fit((w, b), xs, y, W, pot, alpha, "free_constant")
+    fit = bregman.bregman_fit((w, b), xs, y, W, pot, alpha, "free_constant")
     coef = fit.coef_[:, 0]
     Phi = _dense_features(w, b, xs)
-    f = Phi @ (coef / np.sqrt(len(w))) + fit.affine_[0, 0]  # v = alpha / sqrt(n)
-    assert np.max(np.abs(f - fit.fitted_[:, 0])) < 1e-10
+    f = Phi @ (coef / np.sqrt(len(w))) + fit.affine_part()[0, 0]  # v = alpha / sqrt(n)
+    assert np.max(np.abs(f - fit.fitted[:, 0])) < 1e-10
     # phi'(alpha_k) - phi'(0) = sqrt(n) * (Phi^T lambda)_k with sum(lambda) = 0
     grad = pot.grad(coef) - pot.grad(0.0)
     if alpha > 0:
@@ -106,14 +107,14 @@ def test_finite_width_projection_approaches_infinite_width(potential):
     y = np.array([1.0, 0.2, -1.0, 0.3, 1.5, 0.0])
     init = RademacherUniform(1.0)
     grid = np.linspace(-0.9, 0.9, 181)
-    ref = _bregman.bregman_fit(init, x, y, np.ones(6), potential).predict(grid)
+    ref = bregman.bregman_fit(init, x, y, np.ones(6), potential).evaluate(grid)
     errors = []
     for n in (100, 1000, 10000):
         e = []
         for seed in range(4):
             w, b = init.sample(n, 1, random_state=seed)
-            fit = _bregman.bregman_fit((w[:, 0], b), x, y, np.ones(6), potential)
-            e.append(np.max(np.abs(fit.predict(grid) - ref)))
+            fit = bregman.bregman_fit((w[:, 0], b), x, y, np.ones(6), potential)
+            e.append(np.max(np.abs(fit.evaluate(grid) - ref)))
         errors.append(np.mean(e))
     slope = np.polyfit(np.log([100, 1000, 10000]), np.log(errors), 1)[0]
     assert errors[0] > errors[1] > errors[2]
@@ -127,16 +128,16 @@ def test_infinite_width_quadrature_is_converged():
     grid = np.linspace(-1.2, 1.2, 121)
     # steep potential: the jump density has cusps where the dual function vanishes
     pot = QuadraticPlusPower(p=4, c=1.0)
-    coarse = _bregman.bregman_fit(init, x, y, np.ones(6), pot)
-    fine = _bregman.bregman_fit(init, x, y, np.ones(6), pot, refine=3)
-    assert np.max(np.abs(coarse.predict(grid) - fine.predict(grid))) < 1e-9
-    assert np.max(np.abs(coarse.predict(x)[:, 0] - y)) < 1e-11
+    coarse = bregman.bregman_fit(init, x, y, np.ones(6), pot)
+    fine = bregman.bregman_fit(init, x, y, np.ones(6), pot, refine=3)
+    assert np.max(np.abs(coarse.evaluate(grid) - fine.evaluate(grid))) < 1e-9
+    assert np.max(np.abs(coarse.evaluate(x)[:, 0] - y)) < 1e-11
     # f'' is the sum of the two jump densities; its integral over a gap is the slope change
     a, b = x[1], x[2]
     c = np.linspace(a, b, 20001)
-    curv = coarse.predict(c, order=2)[:, 0]
+    curv = coarse.evaluate(c, order=2)[:, 0]
     integral = np.sum((curv[1:] + curv[:-1]) / 2 * np.diff(c))
-    slopes = coarse.predict(np.array([a, b]), order=1)[:, 0]
+    slopes = coarse.evaluate(np.array([a, b]), order=1)[:, 0]
     assert abs(integral - (slopes[1] - slopes[0])) < 1e-5 * np.max(np.abs(curv)) * (b - a)
 
 
@@ -151,8 +152,8 @@ def test_the_potential_changes_the_function(affine):
     pot = HyperbolicEntropy(beta=0.3)
     gaps = []
     for scale in (1e-4, 1.0):
-        quad = _bregman.bregman_fit(init, x, scale * y, np.ones(7), Quadratic(), affine=affine).predict(grid)
-        ent = _bregman.bregman_fit(init, x, scale * y, np.ones(7), pot, affine=affine).predict(grid)
+        quad = bregman.bregman_fit(init, x, scale * y, np.ones(7), Quadratic(), affine=affine).evaluate(grid)
+        ent = bregman.bregman_fit(init, x, scale * y, np.ones(7), pot, affine=affine).evaluate(grid)
         gaps.append(np.max(np.abs(ent - quad)) / scale)
     assert gaps[1] > 0.1 * np.max(np.abs(y))
     assert gaps[0] < 1e-3 * gaps[1]
@@ -165,7 +166,7 @@ def test_newton_converges_in_few_iterations():
     w, b = init.sample(2000, 1, random_state=0)
     for pot in (QuadraticPlusPower(p=3), QuadraticPlusPower(p=4), HyperbolicEntropy(beta=0.2)):
         for source in (init, (w[:, 0], b)):
-            fit = _bregman.bregman_fit(source, x, Y, np.ones(9), pot)
+            fit = bregman.bregman_fit(source, x, Y, np.ones(9), pot)
             for it, res in zip(fit.n_iter_, fit.residuals_):
                 assert it <= 25
                 assert res[-1] <= 1e-12 * np.max(np.abs(Y))
@@ -174,15 +175,15 @@ def test_newton_converges_in_few_iterations():
                     # (the very last step meets the rounding floor of the banded solve instead)
                     assert rel[-3] < 1e-3 and rel[-2] < 10 * rel[-3] ** 2, rel
             # multi-output: each column is its own problem
-            one = _bregman.bregman_fit(source, x, Y[:, 1], np.ones(9), pot)
-            assert np.max(np.abs(one.predict(x)[:, 0] - fit.predict(x)[:, 1])) < 1e-10
+            one = bregman.bregman_fit(source, x, Y[:, 1], np.ones(9), pot)
+            assert np.max(np.abs(one.evaluate(x)[:, 0] - fit.evaluate(x)[:, 1])) < 1e-10
 
 
 def test_unsupported_inputs_raise():
     x = np.linspace(-1, 1, 5)
     with pytest.raises(NotImplementedError, match="product grid"):
-        _bregman.bregman_fit(Gaussian(), x, x**2, np.ones(5), HyperbolicEntropy())
+        bregman.bregman_fit(Gaussian(), x, x**2, np.ones(5), HyperbolicEntropy())
     with pytest.raises(ValueError, match="phi''"):
-        _bregman.bregman_fit(RademacherUniform(), x, x**2, np.ones(5), Power(3))
+        bregman.bregman_fit(RademacherUniform(), x, x**2, np.ones(5), Power(3))
     with pytest.raises(ValueError, match="affine"):
-        _bregman.bregman_fit(RademacherUniform(), x, x**2, np.ones(5), Quadratic(), affine="none")
+        bregman.bregman_fit(RademacherUniform(), x, x**2, np.ones(5), Quadratic(), affine="none")

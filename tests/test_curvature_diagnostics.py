@@ -411,7 +411,7 @@ def test_random_feature_penalty_enters_the_sharpness():
 
 def test_random_feature_cv_uses_its_selected_alpha_and_the_1d_operator():
     from sklearn_shallowrelu import RandomFeatureReLURegressorCV
-    from sklearn_shallowrelu._design import operator_1d_helps
+    from sklearn_shallowrelu._exact1d.operator import operator_1d_helps
 
     rng = np.random.RandomState(2)
     X = np.sort(rng.uniform(-2, 2, 600))[:, None]

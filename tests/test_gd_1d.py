@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from sklearn_shallowrelu import RandomFeatureReLURegressor, random_features
-from sklearn_shallowrelu._design import Design, Design1D
+from sklearn_shallowrelu._design import Design
+from sklearn_shallowrelu._exact1d.operator import Design1D
 from sklearn_shallowrelu._solvers import top_eigenvalue
 from sklearn_shallowrelu.potentials import HyperbolicEntropy
 

@@ -6,6 +6,7 @@ import pytest
 
 from sklearn_shallowrelu import RandomFeatureReLURegressor, ReLURandomFeatures
 from sklearn_shallowrelu.init import ExplicitInit
+from sklearn_shallowrelu._exact1d import banded, bordered, chain, general, moments
 
 
 def _lstsq_ridge(Phi, y, sw, alpha, fit_intercept):
@@ -152,7 +153,7 @@ def test_refit_on_several_features_removes_stale_knots():
 # (ch. 9); the chain's band is 2 + 2 and the moments and gaps entering A carry
 # one rounding each.  _C = 1000 covers that with room: the largest error seen
 # against 50-digit references was 40 eps kappa (block cyclic reduction, 40
-# points at alpha = 1e-11), the defect fixed in _knots._chain_leverages 1e8
+# points at alpha = 1e-11), the defect fixed in general._chain_leverages 1e8
 # eps kappa.  kappa is computed here from the dense chain matrix, whatever
 # machine runs the test.
 _C = 1000.0
@@ -162,12 +163,10 @@ _EPS = np.finfo(float).eps
 def _chain_condition(x, Y, W, knots, q, alpha):
     """Componentwise condition numbers of the free-affine chain's leverages (m,)
     and fitted values (m, k), from its matrix as a dense array."""
-    from sklearn_shallowrelu import _knots
-
     m = len(x)
-    mom = _knots.knot_moments(x, knots, q, np.ones(len(q), bool)).right
-    full, omega, shrink, _, _ = _knots.free_system(x, W, mom, alpha)
-    D, U, L = _knots._band_blocks(full[_knots._FKL:], m, 4, _knots._FKL, _knots._FKU)
+    mom = moments.knot_moments(x, knots, q, np.ones(len(q), bool)).right
+    full, omega, shrink, _, _ = chain.free_system(x, W, mom, alpha)
+    D, U, L = banded._band_blocks(full[chain.KL:], m, 4, chain.KL, chain.KU)
     A = np.zeros((4 * m, 4 * m))
     for i in range(m):
         A[4 * i:4 * i + 4, 4 * i:4 * i + 4] = D[i]
@@ -175,7 +174,7 @@ def _chain_condition(x, Y, W, knots, q, alpha):
             A[4 * i:4 * i + 4, 4 * i + 4:4 * i + 8] = U[i]
             A[4 * i + 4:4 * i + 8, 4 * i:4 * i + 4] = L[i]
     b = np.zeros((4 * m, Y.shape[1]))
-    r = 4 * np.arange(m) + _knots._FV
+    r = 4 * np.arange(m) + chain.FV
     b[r] = (omega * shrink)[:, None] * Y
     Ai = np.linalg.inv(A)
     z = Ai @ b
@@ -235,17 +234,15 @@ def _chain_problem(m, n, seed=5):
 def test_free_affine_chain_equals_the_general_solver(alpha):
     """With a free affine part a left-facing unit is a right-facing one plus an
     affine function: the 4-unknown chain of solve_free gives the same fit."""
-    from sklearn_shallowrelu import _knots
-
     x, Y, W, knots, q, right = _chain_problem(120, 400)
     n = len(q)
-    general = _knots.solve(x, Y, W, _knots.knot_moments(x, knots, q, right), alpha, "free", leverages=True)
-    chain = _knots.solve_free(x, Y, W, _knots.knot_moments(x, knots, q, np.ones(n, bool)).right, alpha,
+    via_general = general.solve(x, Y, W, moments.knot_moments(x, knots, q, right), alpha, "free", leverages=True)
+    via_chain = chain.solve_free(x, Y, W, moments.knot_moments(x, knots, q, np.ones(n, bool)).right, alpha,
                               leverages=True)
     kappa_lev, kappa_fit = _chain_condition(x, Y, W, knots, q, alpha)
     # each is within _C eps kappa of the exact fit, so they are within twice that of each other
-    assert np.max(np.abs(chain.fitted - general.fitted)) <= 2 * _C * _EPS * np.max(kappa_fit)
-    assert np.max(np.abs(chain.leverages - general.leverages)) <= 2 * _C * _EPS * np.max(kappa_lev)
+    assert np.max(np.abs(via_chain.fitted - via_general.fitted)) <= 2 * _C * _EPS * np.max(kappa_fit)
+    assert np.max(np.abs(via_chain.leverages - via_general.leverages)) <= 2 * _C * _EPS * np.max(kappa_lev)
 
 
 @pytest.mark.parametrize("affine", ["free", "free_constant", "penalized"])
@@ -253,25 +250,23 @@ def test_free_affine_chain_equals_the_general_solver(alpha):
 def test_leverages_and_fit_equal_a_high_precision_reference(affine, alpha):
     # The problem above at 40 points, near interpolation, where block
     # cyclic reduction on the 8-unknown system lost 1e-7 to 1e-4 of a leverage.
-    from sklearn_shallowrelu import _bordered, _knots
-
     x, Y, W, knots, q, right = _chain_problem(40, 130)
     lev, fit = _mp_reference(x, Y[:, 0], W, knots, q, right, alpha, affine)
     kappa_lev, kappa_fit = _chain_condition(x, Y[:, :1], W, knots, q, alpha)
     tol_lev = _C * _EPS * np.max(kappa_lev)
-    general = _knots.solve(x, Y[:, :1], W, _knots.knot_moments(x, knots, q, right), alpha, affine, leverages=True)
+    via_general = general.solve(x, Y[:, :1], W, moments.knot_moments(x, knots, q, right), alpha, affine, leverages=True)
     if affine == "free":
-        chain = _knots.solve_free(x, Y[:, :1], W, _knots.knot_moments(x, knots, q, np.ones(len(q), bool)).right,
+        via_chain = chain.solve_free(x, Y[:, :1], W, moments.knot_moments(x, knots, q, np.ones(len(q), bool)).right,
                                   alpha, leverages=True)
     else:
         order = np.argsort(knots)
-        blk = _bordered.Blocks(x, knots[order], q[order], right[order])
-        chain = _bordered.solve(x, Y[:, :1], W, blk, alpha, affine, leverages=True)
-    assert np.max(np.abs(general.leverages - lev)) <= tol_lev
-    assert np.max(np.abs(chain.leverages - lev)) <= tol_lev
+        blk = moments.Blocks(x, knots[order], q[order], right[order])
+        via_chain = bordered.solve(x, Y[:, :1], W, blk, alpha, affine, leverages=True)
+    assert np.max(np.abs(via_general.leverages - lev)) <= tol_lev
+    assert np.max(np.abs(via_chain.leverages - lev)) <= tol_lev
     # the fit of the chain (the estimators' path); its condition stands in for
     # that of the bordered system, whose border adds two unknowns
-    assert np.max(np.abs(chain.fitted[:, 0] - fit)) <= _C * _EPS * np.max(kappa_fit)
+    assert np.max(np.abs(via_chain.fitted[:, 0] - fit)) <= _C * _EPS * np.max(kappa_fit)
 
 
 def _naive_hat_basis_fit(x, y, knots, alpha):

@@ -58,7 +58,7 @@ def _weights(sample_weight, n):
 def stability_weight(X_train, c, sample_weight=None):
     """Mulayoff's stability weight ``g_s(c)`` of 1-D training inputs.
 
-    With ``X`` distributed as the (weighted) training inputs,
+    The weight of the stability bound of Mulayoff et al. [1]_.  With ``X`` distributed as the (weighted) training inputs,
     ``g_s(c) = min(g_minus(c), g_plus(c))`` for ``x_min < c < x_max`` and 0
     otherwise, where
     ``g_plus(c) = P(X > c)^2 E[X - c | X > c] sqrt(1 + E[X | X > c]^2)`` and
@@ -67,13 +67,31 @@ def stability_weight(X_train, c, sample_weight=None):
     Parameters
     ----------
     X_train : array-like of shape (n_samples,) or (n_samples, 1)
+        Training inputs, whose (weighted) distribution defines the weight.
     c : float or array-like
         Points (knots) at which to evaluate the weight.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the training inputs in that distribution (finite,
+        non-negative, with a positive sum); None weighs them equally.
 
     Returns
     -------
     g : float or ndarray of the shape of ``c``
+        The stability weight at each point of ``c``: a float for a scalar
+        ``c``, else an array of its shape.
+
+    Raises
+    ------
+    ValueError
+        If the inputs have more than one feature (use
+        :func:`stability_weight_multi`) or the weights are invalid.
+
+    References
+    ----------
+    .. [1] R. Mulayoff, T. Michaeli and D. Soudry, "The implicit bias of
+       minima stability: a view from function space", Advances in Neural
+       Information Processing Systems 34 (NeurIPS 2021), 17749-17761.
+       https://papers.neurips.cc/paper/2021/hash/944a5ae3483ed5c1e10bbccb7942a279-Abstract.html
 
     Examples
     --------
@@ -194,18 +212,39 @@ def stability_weight_multi(X_train, u, t, sample_weight=None):
     no input lies strictly on the positive side, so ``g`` vanishes for
     hyperplanes that do not cut the inputs' convex hull.  For ``d = 1`` and
     ``u = +-1`` it equals :func:`stability_weight` at ``c = u t``.  ``u`` is
-    meant to be a unit normal; the formula is evaluated as given.
+    meant to be a unit normal; the formula is evaluated as given.  It is a
+    reconstruction of the weight of Nacson et al. [1]_ from a restatement of
+    their bound.
 
     Parameters
     ----------
     X_train : array-like of shape (n_samples, n_features)
+        Training inputs, whose (weighted) distribution defines the weight.
     u : array-like of shape (n_features,) or (n_hyperplanes, n_features)
+        Normal (or normals, one per row) of the hyperplanes.
     t : float or array-like of shape (n_hyperplanes,)
+        Offsets of the hyperplanes ``u . x = t``.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the training inputs in that distribution (finite,
+        non-negative, with a positive sum); None weighs them equally.
 
     Returns
     -------
     g : float, or ndarray of shape (n_hyperplanes,) when ``u`` is 2-D
+        The stability weight of each hyperplane.
+
+    Raises
+    ------
+    ValueError
+        If ``u`` and ``X_train`` have different numbers of features or the
+        weights are invalid.
+
+    References
+    ----------
+    .. [1] M. S. Nacson, R. Mulayoff, G. Ongie, T. Michaeli and D. Soudry,
+       "The implicit bias of minima stability in multivariate shallow ReLU
+       networks", International Conference on Learning Representations
+       (ICLR 2023). https://arxiv.org/abs/2306.17499
 
     Examples
     --------
@@ -361,8 +400,8 @@ def _distance_to_data_1d(x, knots):
 def weighted_curvature(params, X_train, merge_tol=1e-9, per_neuron=False, sample_weight=None):
     """Stability-weighted curvature ``sum over ridges |a| g(u, t)`` of a network.
 
-    In 1-D this is ``integral |f''(x)| g_s(x) dx`` (Mulayoff et al. 2021); for
-    ``d > 1`` the weighted Laplacian norm ``|f|_{V_g}`` (Nacson et al. 2023).
+    In 1-D this is ``integral |f''(x)| g_s(x) dx`` (Mulayoff et al. 2021 [1]_); for
+    ``d > 1`` the weighted Laplacian norm ``|f|_{V_g}`` (Nacson et al. 2023 [2]_).
     Ridges ``(u_k, t_k)`` that coincide within ``merge_tol`` (up to the sign
     ``(u, t) ~ (-u, -t)``) are merged first, and their amplitudes
     ``a_k = kink_jump * v_k |w_k|`` summed, so the value depends on the function
@@ -379,13 +418,31 @@ def weighted_curvature(params, X_train, merge_tol=1e-9, per_neuron=False, sample
         in (see :func:`~sklearn_shallowrelu.diagnostics.network_parameters`);
         a bare ``Params`` is taken as a ReLU network with output scale 1.
     X_train : array-like of shape (n_samples, n_features)
+        Training inputs, whose (weighted) distribution defines the stability
+        weight ``g``.
     merge_tol : float, default=1e-9
+        Ridges whose ``(u, t)`` agree within this distance are merged.
     per_neuron : bool, default=False
+        Sum over neurons without merging (the quantity of the Hessian bound).
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the training inputs in that distribution (finite,
+        non-negative, with a positive sum); None weighs them equally.
 
     Returns
     -------
     float
+        The stability-weighted curvature.
+
+    References
+    ----------
+    .. [1] R. Mulayoff, T. Michaeli and D. Soudry, "The implicit bias of
+       minima stability: a view from function space", Advances in Neural
+       Information Processing Systems 34 (NeurIPS 2021), 17749-17761.
+       https://papers.neurips.cc/paper/2021/hash/944a5ae3483ed5c1e10bbccb7942a279-Abstract.html
+    .. [2] M. S. Nacson, R. Mulayoff, G. Ongie, T. Michaeli and D. Soudry,
+       "The implicit bias of minima stability in multivariate shallow ReLU
+       networks", International Conference on Learning Representations
+       (ICLR 2023). https://arxiv.org/abs/2306.17499
 
     Examples
     --------
@@ -436,7 +493,8 @@ def _output_layer_top_eigenvalue(Z, Y, sw, p):
     explicitly only when it fits in scikit-learn's ``working_memory`` (row chunks otherwise, and
     an ``O(m + n)`` operator for 1-D inputs when that is cheaper).
     """
-    from .._design import Design, Design1D, operator_1d_helps
+    from .._design import Design
+    from .._exact1d.operator import Design1D, operator_1d_helps
     from .._solvers import top_eigenvalue
 
     if p.activation != "relu":
@@ -502,7 +560,8 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
     ``sharpness_ >= gn_sharpness_ >= hessian_lower_bound_ = 1 + 2 * weighted_curvature_per_neuron_``
 
     (the first inequality at interpolating minima, the second always, with a
-    trained output bias).  GD with step ``eta`` stays only at minima with
+    trained output bias; Mulayoff et al. [1]_ in 1-D, Nacson et al. [2]_ for
+    ``d >= 1``).  GD with step ``eta`` stays only at minima with
     ``sharpness_ <= 2 / eta``, hence at stable interpolating minima
     ``weighted_curvature_ <= stability_bound(eta) = 1 / eta - 1 / 2``.
     ``transform(X)`` returns per-sample local quantities: the network's value,
@@ -633,7 +692,7 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
     knots_on_data_ : bool
         Whether a ridge with nonzero amplitude passes within ``1e-6 * max(1,
         max |x|)`` of a training input (the non-differentiable regime, where the
-        bound ``1 / eta - 1 / 2`` needs the correction of Mulayoff's Theorem 2).
+        bound ``1 / eta - 1 / 2`` needs the correction of Mulayoff's Theorem 2 [1]_).
     total_variation_derivative_ : float or None
         1-D: ``sum |merged jumps|``, the total variation of ``f'`` on the line.
     n_linear_regions_ : int or None
@@ -648,9 +707,29 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
     minima (zero loss) with no knot on a data point; away from them use
     ``weighted_curvature_ <= (gn_sharpness_ - 1) / 2``, which always holds.
     The multivariate weight is a reconstruction from a restatement of Nacson et
-    al. (2023); treat absolute values for ``d > 1`` with care, relative
+    al. (2023) [2]_; treat absolute values for ``d > 1`` with care, relative
     comparisons across step sizes are safe.  ``(u, t)`` and ``(-u, -t)`` are
     treated as the same ridge since ``relu(z) - relu(-z)`` is affine.
+
+    Trained with a fixed step (all parameters, as ``ShallowReLURegressor``
+    does), gradient descent typically drives the sharpness up to ``2 / eta``
+    and keeps training there, at the edge of stability [3]_, so a
+    ``sharpness_`` close to ``2 / eta`` is the usual outcome of a long run.
+
+    References
+    ----------
+    .. [1] R. Mulayoff, T. Michaeli and D. Soudry, "The implicit bias of
+       minima stability: a view from function space", Advances in Neural
+       Information Processing Systems 34 (NeurIPS 2021), 17749-17761.
+       https://papers.neurips.cc/paper/2021/hash/944a5ae3483ed5c1e10bbccb7942a279-Abstract.html
+    .. [2] M. S. Nacson, R. Mulayoff, G. Ongie, T. Michaeli and D. Soudry,
+       "The implicit bias of minima stability in multivariate shallow ReLU
+       networks", International Conference on Learning Representations
+       (ICLR 2023). https://arxiv.org/abs/2306.17499
+    .. [3] J. Cohen, S. Kaur, Y. Li, J. Z. Kolter and A. Talwalkar, "Gradient
+       descent on neural networks typically occurs at the edge of
+       stability", International Conference on Learning Representations
+       (ICLR 2021). https://arxiv.org/abs/2103.00065
 
     Examples
     --------
@@ -688,7 +767,10 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training inputs: the network is fitted on them (unless
+            ``prefit``) and every diagnostic is measured on them.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Training targets, for the fit and for the loss and its Hessian.
         sample_weight : array-like of shape (n_samples,), default=None
             Passed to the estimator's ``fit`` (when given) and used in the loss
             and in the distribution of ``X`` for the stability weight.  Must be
@@ -699,7 +781,8 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        self
+        self : object
+            The fitted diagnostic.
         """
         self._validate_params()
         X_raw = X
@@ -832,6 +915,8 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         Returns
         -------
         float
+            The bound on ``weighted_curvature_`` (``inf`` for a frozen first
+            layer).
         """
         check_is_fitted(self)
         eta = float(eta)
@@ -859,6 +944,7 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         Returns
         -------
         bool
+            True if ``sharpness_ <= 2 / eta * (1 + rtol)``.
         """
         check_is_fitted(self)
         eta = float(eta)
@@ -873,6 +959,8 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs at which to evaluate the network (through the earlier
+            steps of a ``Pipeline``, if the estimator is one).
 
         Returns
         -------
@@ -900,6 +988,17 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         """``value``, ``slope`` (``gradient_norm`` for ``d > 1``) and ``stability_weight`` (1-D).
 
         With several outputs the first two get the output index appended.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Not used to form the names; checked against ``feature_names_in_``
+            as in scikit-learn.
+
+        Returns
+        -------
+        ndarray of str objects
+            The names of the columns of :meth:`transform`.
         """
         check_is_fitted(self)
         _check_feature_names_in(self, input_features)

@@ -4,7 +4,7 @@ and of ``SmoothingSplineEquivalent`` with ``affine='free_constant' | 'penalized'
 
 A left-facing unit is a right-facing one at the same knot minus an affine
 function, ``t relu(xi - x) = t relu(x - xi) - t (x - xi)``.  So on the data
-every unit acts on the single right-facing chain of :func:`._knots.solve_free`,
+every unit acts on the single right-facing chain of :func:`.solve_free`,
 and what the left-facing units add besides is an affine function, which joins
 the right-facing knots left of ``x_1`` in the initial state::
 
@@ -19,11 +19,11 @@ every gap that holds left-facing knots.  The system is the free-affine chain
 (two unknowns; one with a free constant, whose value row goes).  The border is
 solved by its Schur complement: one banded LU with ``k + 2`` right-hand sides,
 then a 2 x 2 system; the exact leverages are the chain's plus a rank-two
-correction.  :func:`._knots.solve` (8 unknowns per point, band 7 + 7) solves the
+correction.  :func:`.solve` (8 unknowns per point, band 7 + 7) solves the
 same problem at two to three times the cost and, on badly scaled data, with
 less accuracy (measured against 60-digit kernel ridge regression); the
 finite-width estimator checks this path's certificate and falls back to it.
-With the moments of the curvature weights (:func:`._continuum.chain_moments`)
+With the moments of the curvature weights (:func:`.continuum.chain_moments`)
 the same solver gives the infinite-width limit.
 
 Knots come sorted and grouped by the data into blocks: block 0 holds the knots
@@ -35,110 +35,8 @@ so tiny gaps stay exact.
 
 import numpy as np
 
-from . import _knots
-from ._knots import _FA, _FB, _FKL, _FKU, _FS, _FV
-
-__all__ = ["ChainMoments", "from_gap_moments", "Blocks", "BorderedSolution", "solve", "to_solution", "jumps",
-           "network_at_data"]
-
-
-class ChainMoments:
-    """What :func:`solve` needs of a knot measure on sorted data ``xs`` (m,).
-
-    M : (3, m) ``sum q d^k`` per block over the knots that act on the chain (all
-        in the gaps, the right-facing ones in block 0), ``d`` from the block's
-        right end
-    ML : (3, m) the same over the left-facing knots of the gaps (zero in block 0)
-    hat : (3,) ``sum q (xi - x_1)^k`` over the left-facing knots at or right of ``x_1``
-    beyond : (3,) ``sum q (xi - x_m)^k`` over the left-facing knots at or right of ``x_m``
-
-    For the infinite-width limit the sums are integrals of the curvature
-    weights (:func:`._continuum.chain_moments`).
-    """
-
-    def __init__(self, xs, M, ML, hat, beyond):
-        self.xs, self.M, self.ML = xs, np.asarray(M, float), np.asarray(ML, float)
-        self.hat, self.beyond = np.asarray(hat, float), np.asarray(beyond, float)
-
-
-def from_gap_moments(xs, mom):
-    """The :class:`ChainMoments` of the knot measure that :class:`._knots.GapMoments` ``mom`` describes.
-
-    A left-facing knot of gap ``[x_j, x_{j+1})`` at offset ``e`` from the left
-    end lies at ``d = h_j - e`` from the right end and at ``(x_j - x_1) + e``
-    from ``x_1``; the moments in those offsets follow by the binomial theorem.
-    Every term of ``hat`` is non-negative, and the shifted gap moments lose at
-    most ``eps q h^2`` (absolute) to cancellation, the rounding of the offsets
-    themselves.
-    """
-    m = len(xs)
-    h = np.diff(xs)
-    L0, L1, L2 = mom.left
-    ML = np.zeros((3, m))
-    ML[:, 1:] = [L0, h * L0 - L1, h * h * L0 - 2.0 * h * L1 + L2]
-    M = ML.copy()
-    M[:, 0] = mom.outer_right
-    M[:, 1:] += mom.right
-    hat = np.zeros(3)
-    for (s0, s1, s2), a in ((mom.left, xs[:-1] - xs[0]), (mom.outer_left, xs[-1] - xs[0])):
-        hat += [np.sum(s0), np.sum(s1 + a * s0), np.sum(s2 + 2.0 * a * s1 + a * a * s0)]
-    return ChainMoments(xs, M, ML, hat, mom.outer_left)
-
-
-class Blocks(ChainMoments):
-    """Sorted knots grouped by the sorted distinct data ``xs`` (m,): the
-    :class:`ChainMoments` of a finite network, and what its jumps need.
-
-    Parameters
-    ----------
-    xs : ndarray of shape (m,)
-    knots, q, right : ndarray of shape (n,)
-        Knots sorted ascending, their masses ``w^2 / n`` and directions (``w > 0``).
-
-    Attributes
-    ----------
-    block : (n,) block of each knot;  d : (n,) its offset from the block's right end
-    M, ML, hat, beyond : as in :class:`ChainMoments`
-    start, stop : index range of the knots in the gaps, ``[start, stop)``
-    """
-
-    def __init__(self, xs, knots, q, right):
-        m, n = len(xs), len(knots)
-        self.xs, self.knots, self.q, self.right = xs, knots, q, right
-        pos = np.searchsorted(knots, xs, side="left")
-        self.start, self.stop = int(pos[0]), int(pos[-1])
-        counts = np.diff(pos, prepend=0, append=n)
-        self.block = np.repeat(np.arange(m + 1), counts)
-        self._full = counts > 0
-        self._first = np.concatenate([[0], pos])[self._full]
-        self.d = np.append(xs, xs[-1])[self.block] - knots
-        # moments of the knots that act on the chain, then of the left-facing
-        # ones in the gaps, in one reused buffer (large fresh arrays cost page faults)
-        rows = np.empty((3, n))
-        sums = []
-        for weight in (right, ~right):
-            np.multiply(q, weight, out=rows[0])
-            if weight is right:  # all knots in the gaps, the right-facing ones in block 0
-                rows[0, self.start:] = q[self.start:]
-            else:
-                rows[0, : self.start] = 0.0
-            rows[0, self.stop:] = 0.0
-            np.multiply(rows[0], self.d, out=rows[1])
-            np.multiply(rows[1], self.d, out=rows[2])
-            sums.append(self.sums(rows)[:, :m])
-        self.M, self.ML = sums
-        lq = q[self.start:] * ~right[self.start:]
-        xh = knots[self.start:] - xs[0]
-        self.hat = np.array([lq.sum(), lq @ xh, (lq * xh) @ xh])
-        lq, e = lq[self.stop - self.start:], -self.d[self.stop:]
-        self.beyond = np.array([lq.sum(), lq @ e, (lq * e) @ e])
-
-    def sums(self, rows):
-        """Sums (r, m + 1) over the knots of each block of ``rows`` (r, n)."""
-        out = np.zeros((rows.shape[0], len(self.xs) + 1))
-        if len(self._first):  # reduceat over the nonempty blocks only: it mishandles empty segments
-            out[:, self._full] = np.add.reduceat(rows, self._first, axis=1)
-        return out
+from .banded import banded_lu, inverse_diagonal_entries, lu_solve
+from .chain import FA, FB, FS, FV, KL, KU, Solution, free_system
 
 
 class BorderedSolution:
@@ -176,11 +74,11 @@ def _border_columns(m, N, comps, first):
     border equations, which pick ``R_1 - sum_b N_b^T lam_b``."""
     E = np.zeros((4 * m, 2), order="F")
     for c in range(2):
-        E[4 + _FA::4, c], E[4 + _FB::4, c] = -N[:, 0, c], -N[:, 1, c]
-        E[(_FV, _FS)[c], c] = 1.0
+        E[4 + FA::4, c], E[4 + FB::4, c] = -N[:, 0, c], -N[:, 1, c]
+        E[(FV, FS)[c], c] = 1.0
     B = E[:, comps]
     if 0 in comps:
-        B[_FV, comps.index(0)] = first[0]
+        B[FV, comps.index(0)] = first[0]
     return B, E
 
 
@@ -189,12 +87,12 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
 
     Parameters
     ----------
-    xs, Y, W, alpha : as in :func:`._knots.solve`
+    xs, Y, W, alpha : as in :func:`.solve`
     mom : ChainMoments (a :class:`Blocks` for a finite network)
     affine : {'free_constant', 'penalized'}
     leverages : bool, default=False
         Also the diagonal of the smoother: that of the chain (block cyclic
-        reduction, as :func:`._knots.solve_free`) plus a rank-``nb`` correction
+        reduction, as :func:`.solve_free`) plus a rank-``nb`` correction
         for the border, at the cost of ``nb`` transposed solves.
 
     Returns
@@ -202,7 +100,7 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
     BorderedSolution
     """
     m, k = Y.shape
-    full, omega, shrink, sigma, mass = _knots.free_system(xs, W, mom.M[:, 1:], alpha)
+    full, omega, shrink, sigma, mass = free_system(xs, W, mom.M[:, 1:], alpha)
     N, M00 = _border(xs, mom, sigma, mass)
     comps = [0, 1] if affine == "penalized" else [1]  # with a free constant lam_0 has no value part
     nb = len(comps)
@@ -210,12 +108,12 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
     data = omega * shrink
     diag = None
     if leverages:
-        diag = _knots._inverse_diagonal_entries(full, 4, _FKL, _FKU, _FV, (_FV,))
+        diag = inverse_diagonal_entries(full, 4, KL, KU, FV, (FV,))
     rhs = np.zeros((4 * m, k + nb), order="F")
-    rhs[_FV::4, :k] = data[:, None] * Y
+    rhs[FV::4, :k] = data[:, None] * Y
     rhs[:, k:] = -B
-    lu, piv = _knots._banded_lu(full, _FKL, _FKU)
-    Z = _knots._lu_solve(lu, piv, _FKL, _FKU, rhs)
+    lu, piv = banded_lu(full, KL, KU)
+    Z = lu_solve(lu, piv, KL, KU, rhs)
     # The border rows R_1 - M00 lam_0 - sum_b N_b^T lam_b = (c, 0): E^T z - M00 lam_0
     ET = E.T @ Z
     S = M00[np.ix_(comps, comps)] - ET[comps, k:]
@@ -227,19 +125,19 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
         c = ET[0, :k] + ET[0, k:] @ lam0[comps] - M00[0] @ lam0
     if leverages:
         # d lam_0 / d Y_i = S^-1 (E^T A^-1)[:, v_i] data_i: the rows of A^-T E at the value rows
-        U = _knots._lu_solve(lu, piv, _FKL, _FKU, np.asfortranarray(E[:, comps]), trans=1)
-        ZB = Z[_FV::4, k:]
-        diag = data * (diag + np.einsum("ip,pq,iq->i", ZB, np.linalg.inv(S), U[_FV::4]))
+        U = lu_solve(lu, piv, KL, KU, np.asfortranarray(E[:, comps]), trans=1)
+        ZB = Z[FV::4, k:]
+        diag = data * (diag + np.einsum("ip,pq,iq->i", ZB, np.linalg.inv(S), U[FV::4]))
     lam = np.zeros((m + 1, 2, k))
-    lam[0], lam[1:m] = lam0, z[1:, _FA:_FB + 1]
+    lam[0], lam[1:m] = lam0, z[1:, FA:FB + 1]
     lam *= np.array([1.0, sigma])[None, :, None] / mass
-    return BorderedSolution(lam, z[:, _FV], z[:, _FS] / sigma, c, diag)
+    return BorderedSolution(lam, z[:, FV], z[:, FS] / sigma, c, diag)
 
 
 def to_solution(xs, mom, sol):
-    """The same fit as a :class:`._knots.Solution` (right- and left-facing parts
+    """The same fit as a :class:`.Solution` (right- and left-facing parts
     apart, multipliers of the left-facing knots anchored at the left end of
-    each gap), which :func:`._continuum.evaluate` and :func:`._knots.knot_jumps` read."""
+    each gap), which :func:`.continuum.evaluate` and :func:`.knot_jumps` read."""
     m, k = len(xs), sol.fitted.shape[1]
     h = np.diff(xs)[:, None]
     lam, lam0 = sol.lam, sol.lam[0]
@@ -262,7 +160,7 @@ def to_solution(xs, mom, sol):
     value = np.concatenate([np.cumsum(steps[::-1], axis=0)[::-1], np.zeros((1, k))]) + Lm_value
     L = np.stack([value, slope], axis=1)
     R = np.stack([sol.fitted - sol.intercept - value, sol.slope + slope], axis=1)
-    return _knots.Solution(xs, lam[:m].copy(), lam_left, R, L, sol.intercept)
+    return Solution(xs, lam[:m].copy(), lam_left, R, L, sol.intercept)
 
 
 def jumps(blk, sol):

@@ -1,6 +1,6 @@
 """Non-quadratic curvature penalties in 1-D: the limit of mirror descent with a
 width-scaled potential, solved by a dual Newton method on the banded structure
-of :mod:`._knots` (``doc/theory.md``, section 4).
+of :func:`sklearn_shallowrelu._exact1d.solve` (``doc/theory.md``, section 4).
 
 Setting.  Units ``k`` with knot ``xi_k``, direction ``s_k = +-1``, quadratic
 knot mass ``q_k`` and amplitude ``a_k``; unit ``k`` carries the mass
@@ -20,7 +20,7 @@ and with a data-fit term the problem solved is::
     min  sum_i W_i (y_i - f(x_i))^2 / 2 + alpha sum_k mu_k D_phi(alpha_k, 0),
 
 whose quadratic case ``phi = u^2 / 2`` is ridge with the same ``alpha`` in
-scikit-learn's units (``sum W r^2 + alpha |v|^2``), i.e. ``_knots.solve``.  It
+scikit-learn's units (``sum W r^2 + alpha |v|^2``), i.e. :func:`.solve`.  It
 is *not* the limit of ``RandomFeatureReLURegressor(solver='mirror', alpha>0)``:
 that estimator penalises ``|v|^2``, so its mirror descent converges to the
 ridge solution whatever the potential.
@@ -44,23 +44,21 @@ linear in the knot between data points.  The Newton system for the
 constraints ``f(x_i) + alpha lambda_i / W_i = y_i`` has the Jacobian
 ``K + alpha W^-1`` with ``K`` the kernel of the knot measure ``q_k /
 phi''(alpha_k)``: a ridge (or, for ``alpha = 0``, an interpolation) problem of
-exactly the form :func:`._knots.solve` solves in ``O(m)``.  Its gap
+exactly the form :func:`.solve` solves in ``O(m)``.  Its gap
 multipliers are the Newton step of the dual function, evaluated at all units by
-:func:`._knots.knot_jumps` with unit masses.  Steps are damped by backtracking
+:meth:`.Fit.dual`.  Steps are damped by backtracking
 on the residual norm (the Newton direction always decreases it).
 """
 
 import numpy as np
 
-from . import _continuum, _knots
-from .init import _ConstantKnotWeight, check_init
-from .potentials import WidthScaled, check_potential
+from ..init import _ConstantKnotWeight, check_init
+from ..potentials import WidthScaled, check_potential
+from . import Knots, check_affine, continuum, solve
+from .network import PiecewiseLinear, knot_jumps
 
 __all__ = ["BregmanFit", "Units", "bregman_fit", "continuum_units", "network_units"]
 
-# Near interpolation _knots.solve keeps f(x_i) = y_i exactly up to a relative
-# alpha / (W * knot mass); this alpha is far below any rounding, far above underflow.
-_INTERPOLATE = 1e-200
 _ROUNDS = 8  # re-gridding rounds at infinite width (two or three are typical)
 
 
@@ -88,7 +86,7 @@ class Units:
     def network(self, jumps):
         """The piecewise-linear function ``sum_k jumps_k relu(s_k (x - xi_k))``."""
         s = np.where(self.right, 1.0, -1.0)
-        return _knots.PiecewiseLinear(s, -s * self.knots, jumps, 1.0, np.zeros(jumps.shape[1]))
+        return PiecewiseLinear(s, -s * self.knots, jumps, 1.0, np.zeros(jumps.shape[1]))
 
 
 def network_units(w, b):
@@ -128,7 +126,7 @@ def _nodes(init, a, b, refine=1, singular=()):
     Returns ``(owner, c, wq, lo, hi)``, all flattened per node (``lo, hi``: the
     ends of the node's piece, from which offsets are formed).
     """
-    owner, lo, hi = _continuum._pieces(init, np.asarray(a, float), np.asarray(b, float))
+    owner, lo, hi = continuum.pieces(init, np.asarray(a, float), np.asarray(b, float))
     if refine > 1:
         frac = np.arange(refine + 1) / refine
         edges = lo[:, None] + (hi - lo)[:, None] * frac
@@ -136,8 +134,8 @@ def _nodes(init, a, b, refine=1, singular=()):
         owner, lo, hi = np.repeat(owner, refine), edges[:, :-1].ravel(), edges[:, 1:].ravel()
     for point in singular:
         owner, lo, hi = _grade(owner, lo, hi, point)
-    c, wq = _continuum._gauss(lo, hi, _continuum._NODES, _continuum._WEIGHTS)
-    k = len(_continuum._NODES)
+    c, wq = continuum.gauss(lo, hi, continuum.NODES, continuum.WEIGHTS)
+    k = len(continuum.NODES)
     return (np.repeat(owner, k), c.ravel(), wq.ravel(), np.repeat(lo, k), np.repeat(hi, k))
 
 
@@ -233,7 +231,7 @@ def continuum_units(init, xs, refine=1, singular=()):
 
 class _Dual:
     """Gap multipliers of the dual function ``Lambda`` (the fields of a
-    :class:`._knots.Solution` that :func:`._knots.knot_jumps` reads)."""
+    :class:`.Solution` that :func:`.knot_jumps` reads)."""
 
     def __init__(self, xs):
         m = len(xs)
@@ -243,7 +241,7 @@ class _Dual:
 
     def at(self, knots, right):
         """``Lambda`` at the given knots and directions."""
-        return _knots.knot_jumps(self, knots, np.ones(len(knots)), right)[:, 0]
+        return knot_jumps(self, knots, np.ones(len(knots)), right)[:, 0]
 
     def add(self, sol, step):
         self.lam_right = self.lam_right + step * sol.lam_right
@@ -265,17 +263,6 @@ class _Dual:
             t = a[cross] / (a[cross] - b[cross])
             out.append(ends[:-1][cross] + t * np.diff(ends)[cross])
         return np.concatenate(out)
-
-
-def _affine_step(sol, affine):
-    """The affine part ``(value at x_1, slope)`` of a solution of ``_knots.solve``.
-
-    With a free affine part there are no outer knots, so the right-facing state
-    at ``x_1`` is the affine part itself.
-    """
-    if affine == "free":
-        return np.array([sol.R[0, 0, 0] + sol.intercept[0], sol.R[0, 1, 0]])
-    return np.array([sol.intercept[0], 0.0])
 
 
 class _Problem:
@@ -311,9 +298,9 @@ class _Problem:
         with np.errstate(divide="ignore"):
             qn = self.units.q / self.potential.hess(self.coefficients(Lam))
         u = self.units
-        mom = _knots.knot_moments(self.xs, u.knots, qn, u.right)
-        alpha = self.alpha if self.alpha > 0 else _INTERPOLATE
-        return _knots.solve(self.xs, r[:, None], self.W, mom, alpha, self.affine)
+        # Newton's residual, checked every iteration, certifies the result
+        return solve(self.xs, r[:, None], self.W, Knots(u.knots, qn, u.right), self.alpha, self.affine,
+                     certify=False)
 
 
 def _newton(prob, tol, max_iter, start=None):
@@ -346,8 +333,8 @@ def _newton(prob, tol, max_iter, start=None):
             )
         it += 1
         sol = prob.newton_step(Lam, r)
-        dLam = _knots.knot_jumps(sol, u.knots, np.ones(len(u)), u.right)[:, 0]
-        daff = _affine_step(sol, prob.affine)
+        dLam = sol.dual(u.knots, u.right)[:, 0]
+        daff = sol.affine_part()[:, 0]
         de = (r - sol.fitted[:, 0]) if prob.alpha > 0 else np.zeros_like(e)
         m0 = prob.merit(r)
         step = 1.0
@@ -361,12 +348,12 @@ def _newton(prob, tol, max_iter, start=None):
         else:
             raise RuntimeError("Newton's method found no decrease along its direction (ill-conditioned step).")
         Lam, aff, e, r = Lam + step * dLam, aff + step * daff, e + step * de, r_new
-        dual.add(sol, step)
+        dual.add(sol.states, step)
         history.append(float(np.max(np.abs(r))))
     return dual, Lam, aff, e, it, np.array(history)
 
 
-def _resolve_base(potential):
+def resolve_potential(potential):
     potential = check_potential(potential)
     if isinstance(potential, WidthScaled):
         potential = potential.base
@@ -393,7 +380,7 @@ def bregman_fit(source, xs, Y, W, potential, alpha=0.0, affine="free_constant", 
         ``n = len(w)``.  Or units built by :func:`network_units` or
         :func:`continuum_units`.
     xs : ndarray of shape (m,)
-        Sorted distinct inputs (``_knots.pool_ties``), ``m >= 2``.
+        Sorted distinct inputs (``pool_ties``), ``m >= 2``.
     Y : ndarray of shape (m,) or (m, k)
         Targets (pooled means).
     W : ndarray of shape (m,)
@@ -415,14 +402,13 @@ def bregman_fit(source, xs, Y, W, potential, alpha=0.0, affine="free_constant", 
     -------
     BregmanFit
     """
-    if affine not in ("penalized", "free_constant", "free"):
-        raise ValueError(f"Unknown affine option {affine!r}.")
+    check_affine(affine)
     if not alpha >= 0:
         raise ValueError(f"alpha must be >= 0, got {alpha!r}.")
     xs = np.asarray(xs, float)
     Y2 = np.asarray(Y, float).reshape(len(xs), -1)
     W = np.asarray(W, float)
-    base = _resolve_base(potential)
+    base = resolve_potential(potential)
     if alpha == 0:
         W = np.ones_like(W)  # interpolation does not depend on them; unit weights keep the solve well scaled
 
@@ -440,7 +426,7 @@ def bregman_fit(source, xs, Y, W, potential, alpha=0.0, affine="free_constant", 
         source = network_units(*source)
     if isinstance(source, Units):
         units = source
-        return BregmanFit(units, None, base, xs, solve_all(units, [None] * Y2.shape[1]))
+        return BregmanFit(units, None, base, xs, solve_all(units, [None] * Y2.shape[1]), affine)
     init = check_init(source)
     ends = _extended_ends(init, xs)
     units = continuum_units(init, xs, refine)
@@ -459,7 +445,7 @@ def bregman_fit(source, xs, Y, W, potential, alpha=0.0, affine="free_constant", 
         cols = solve_all(units, [(c[1], c[3], c[4]) for c in cols])
         cols = [c[:5] + (c[5] + b[5], np.concatenate([b[6], c[6]])) for c, b in zip(cols, before)]
         rounds += 1
-    return BregmanFit(units, init, base, xs, cols, rounds)
+    return BregmanFit(units, init, base, xs, cols, affine, rounds)
 
 
 class BregmanFit:
@@ -473,8 +459,6 @@ class BregmanFit:
     jumps_ : ndarray of shape (n_units, k)
         Slope jumps ``(q_k / a_k) alpha_k`` (for quadrature nodes: jump density
         times the node weight).
-    affine_ : ndarray of shape (2, k)
-        The affine part as (value at ``x_1``, slope).
     n_iter_ : list of int
         Newton iterations per output (at infinite width summed over the rounds).
     n_rounds_ : int
@@ -484,31 +468,43 @@ class BregmanFit:
         Max residual before each Newton iteration and at the end, per output
         (at infinite width the rounds one after the other, each from its own
         start on the new nodes).
-    fitted_ : ndarray of shape (m, k)
+    fitted : ndarray of shape (m, k)
+        ``f`` at the data.
+    intercept : ndarray of shape (k,)
+        The free constant (zero unless ``affine='free_constant'``).
+    leverages : None
+        A nonlinear smoother has none.
     """
 
-    def __init__(self, units, init, potential, xs, cols, rounds=0):
-        self.units, self.init, self.potential, self.xs = units, init, potential, xs
+    def __init__(self, units, init, potential, xs, cols, affine, rounds=0):
+        self.units, self.init, self.potential, self.xs, self.affine = units, init, potential, xs, affine
         self.n_rounds_ = rounds
         self._probs = [c[0] for c in cols]
         self._duals = [c[1] for c in cols]
         self.coef_ = np.column_stack([p.coefficients(c[2]) for p, c in zip(self._probs, cols)])
         self.jumps_ = (units.q / units.amp)[:, None] * self.coef_
-        self.affine_ = np.column_stack([c[3] for c in cols])
+        self._affine_part = np.column_stack([c[3] for c in cols])
         self.n_iter_ = [c[5] for c in cols]
         self.residuals_ = [c[6] for c in cols]
         self._net = units.network(self.jumps_)
-        self.fitted_ = self._affine(xs, 0) + self._net(xs)
+        self.fitted = self._affine(xs, 0) + self._net(xs)
+        # the affine part is (value at x_1, slope); with a free constant only the value moves
+        self.intercept = self._affine_part[0] if affine == "free_constant" else np.zeros(len(self._affine_part[0]))
+        self.leverages = None
         if init is not None:
             ends = _extended_ends(init, xs)
             self._singular = np.concatenate([xs[[0, -1]]] + [d.zeros(ends) for d in self._duals])
             s = np.where(units.right, 1.0, -1.0)
-            self._sides = [_knots.PiecewiseLinear(s[sel], -s[sel] * units.knots[sel], self.jumps_[sel], 1.0,
+            self._sides = [PiecewiseLinear(s[sel], -s[sel] * units.knots[sel], self.jumps_[sel], 1.0,
                                                   np.zeros(self.jumps_.shape[1]))
                            for sel in (units.right, ~units.right)]
 
+    def affine_part(self):
+        """The affine part (2, k): (value at ``x_1``, slope)."""
+        return self._affine_part
+
     def _affine(self, x, order):
-        a0, a1 = self.affine_
+        a0, a1 = self._affine_part
         if order == 0:
             return a0 + (x - self.xs[0])[:, None] * a1
         return np.broadcast_to(a1 if order == 1 else 0.0 * a1, (len(x), len(a1)))
@@ -527,7 +523,7 @@ class BregmanFit:
             out.append(g[:, None] * np.column_stack(cols))
         return out[0], out[1]
 
-    def predict(self, x, order=0):
+    def evaluate(self, x, order=0):
         """``f`` (order 0) or its derivatives at ``x`` (p,); shape (p, k).
 
         A network gives orders 0 and 1 (the right derivative at a knot); the
@@ -613,9 +609,9 @@ class BregmanFit:
         owner, c, wq, lo, hi = _nodes(self.init, a[span], b[span], 1, self._singular)
         jp, jm = self.jump_density(c)
         j = jp if right else jm
-        per_piece = slice(None, None, len(_continuum._NODES))  # _nodes repeats these per node
-        d, e = _continuum._offsets(a[span], b[span], owner[per_piece], lo[per_piece], hi[per_piece],
-                                   _continuum._NODES)
+        per_piece = slice(None, None, len(continuum.NODES))  # _nodes repeats these per node
+        d, e = continuum.offsets(a[span], b[span], owner[per_piece], lo[per_piece], hi[per_piece],
+                                   continuum.NODES)
         off = (d if right else e).ravel()
         idx = np.flatnonzero(span)
         for col in range(k):

@@ -3,7 +3,7 @@ initialisation's curvature weights ``g_+`` and ``g_-`` over intervals, and the
 evaluation of the solved problem anywhere on the line.
 
 In the limit the knot measure ``sum_k q_k delta_{xi_k}`` becomes ``g_+(c) dc``
-(right-facing) and ``g_-(c) dc`` (left-facing), so the solver of ``_knots`` needs
+(right-facing) and ``g_-(c) dc`` (left-facing), so the solvers need
 ``int g_+(c) (b - c)^k dc`` and ``int g_-(c) (c - a)^k dc`` over each gap
 ``[a, b]``.  They are computed by Gauss-Legendre quadrature on pieces split at
 the breakpoints of ``g`` and no wider than a quarter of ``max(scale, |c|)``
@@ -14,17 +14,16 @@ would lose it all).
 
 import numpy as np
 
-from ._bordered import ChainMoments
-from ._knots import GapMoments
+from .moments import ChainMoments, GapMoments
 
 __all__ = ["interval_moments", "tail_moments", "gap_moments", "chain_moments", "evaluate", "Combined"]
 
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(10)
-_NODES2, _WEIGHTS2 = np.polynomial.legendre.leggauss(2)
+NODES, WEIGHTS = np.polynomial.legendre.leggauss(10)
+NODES2, WEIGHTS2 = np.polynomial.legendre.leggauss(2)
 _PIECE = 0.25  # widest piece, in units of asinh(c / scale)
 
 
-def _pieces(init, a, b):
+def pieces(init, a, b):
     """Quadrature pieces ``(owner, lo, hi)`` covering each ``[a_i, b_i]``."""
     s = init._length_scale()
     if s is None:  # g constant between breakpoints: one piece per interval, split at them below
@@ -53,7 +52,7 @@ def _pieces(init, a, b):
 class Combined:
     """All units of an initialisation as right-facing ones: ``g_+ + g_-`` on one side.
 
-    With a free affine part this is the same problem (``_knots.solve_free``), and
+    With a free affine part this is the same problem (``solve_free``), and
     its moments anchored at the right end of each gap keep full accuracy.  The
     outer knots play no part then, so the tail moments are zero.
     """
@@ -75,13 +74,13 @@ class Combined:
         return np.zeros((3,) + np.shape(u))
 
 
-def _gauss(lo, hi, nodes, weights):
+def gauss(lo, hi, nodes, weights):
     """Gauss-Legendre nodes ``c`` and weights ``wq`` (pieces x nodes) on the pieces ``[lo, hi]``."""
     half = 0.5 * (hi - lo)
     return 0.5 * (hi + lo)[:, None] + half[:, None] * nodes, half[:, None] * weights
 
 
-def _offsets(a, b, owner, lo, hi, nodes):
+def offsets(a, b, owner, lo, hi, nodes):
     """``(b - c, c - a)`` for the nodes of the pieces ``[lo, hi]`` of ``[a, b][owner]``,
     formed from the piece ends: exact for an interval of width 1e-12 too."""
     half = 0.5 * (hi - lo)[:, None]
@@ -92,12 +91,12 @@ def _quadrature(init, a, b):
     """Nodes on the pieces of each ``[a_i, b_i]``: ``(owner, wq, gp, gm, d, e)`` with
     the piece of each row, the weights, ``g_+`` and ``g_-`` at the nodes and the
     offsets ``(b - c, c - a)``."""
-    owner, lo, hi = _pieces(init, a, b)
+    owner, lo, hi = pieces(init, a, b)
     # a constant g times a quadratic: the two-point rule is exact
-    nodes, weights = (_NODES2, _WEIGHTS2) if init._length_scale() is None else (_NODES, _WEIGHTS)
-    c, wq = _gauss(lo, hi, nodes, weights)
+    nodes, weights = (NODES2, WEIGHTS2) if init._length_scale() is None else (NODES, WEIGHTS)
+    c, wq = gauss(lo, hi, nodes, weights)
     gp, gm = init.curvature_weight_parts(c)
-    d, e = _offsets(a, b, owner, lo, hi, nodes)
+    d, e = offsets(a, b, owner, lo, hi, nodes)
     return owner, wq, gp, gm, d, e
 
 
@@ -133,7 +132,7 @@ def gap_moments(init, xs):
 
 
 def chain_moments(init, xs):
-    """:class:`._bordered.ChainMoments` of the curvature weights on sorted data ``xs``:
+    """:class:`.ChainMoments` of the curvature weights on sorted data ``xs``:
     over each gap the moments of ``g_+ + g_-`` and of ``g_-`` anchored at its
     right end (one quadrature for both), and the tails."""
     a, b = xs[:-1], xs[1:]

@@ -1,0 +1,333 @@
+"""The exact 1-D engine: ridge on ReLU units with knots, at finite or infinite
+width, as banded systems over the sorted data, in ``O(m)`` after sorting.
+
+Every 1-D fit of the package that has a closed form goes through :func:`solve`:
+the finite-width ridge of ``RandomFeatureReLURegressor(algorithm='knots')``,
+the spline of ``SmoothingSplineEquivalent`` (its fits, leverages and
+cross-validation), and each Newton step of the mirror-descent limits
+(:mod:`.bregman`).  It takes pooled data, a knot measure and a penalty, and
+returns a :class:`Fit` (fitted values, intercept, leverages, the jumps of a
+network, evaluation with derivatives anywhere).
+
+The problem (``doc/theory.md``, sections 2 and 5).  ``f(x) = c + sum_k t_k
+relu(s_k (x - xi_k))`` with knots ``xi_k``, directions ``s_k = +-1`` and the
+penalty ``alpha sum_k t_k^2 / q_k``::
+
+    minimise  sum_i W_i (y_i - f(x_i))^2 + alpha sum_k t_k^2 / q_k,
+
+which is scikit-learn's ridge on the random features ``relu(w x + b) /
+sqrt(n)`` with ``t_k = v_k |w_k| / sqrt(n)`` and ``q_k = w_k^2 / n``.  At
+infinite width the knot measure ``sum_k q_k delta_{xi_k}`` becomes the
+curvature weights ``g_+(c) dc`` and ``g_-(c) dc`` of an initialisation, and
+the same problem is kernel ridge regression with its kernel: a weighted cubic
+smoothing spline.
+
+The map of the folder:
+
+==============  ==============================================================
+``moments``     what a solver needs of a knot measure: its moments per gap
+``continuum``   those moments at infinite width (quadrature of ``g_+-``), and
+                evaluation of an infinite-width fit between the data
+``chain``       the free-affine chain, 4 unknowns per point: the core system
+``bordered``    the chain bordered by the penalised affine part (2 unknowns):
+                the fast path for ``'free_constant'`` and ``'penalized'``
+``general``     the same problem with 8 unknowns per point: the fallback when
+                the bordered chain fails its certificate
+``banded``      LAPACK band storage, pivoted banded LU, and the diagonal of the
+                inverse by block cyclic reduction (the leverages)
+``network``     sorting, pooling ties, the jumps of any knots, evaluation of a
+                finite network by prefix sums
+``bregman``     non-quadratic penalties (mirror-descent limits): a dual Newton
+                method whose every step is one call of :func:`solve`
+``operator``    the random-feature design of 1-D inputs as an ``O(m + n)``
+                operator, for the iterative (descent) solvers
+==============  ==============================================================
+
+Which system runs (one rule, here): a free affine part is the chain alone; a
+free constant or a penalised affine part is the bordered chain.  A finite
+network's fit is certified: the network rebuilt from its jumps (block sums,
+independent of the states) must reproduce the solve's fitted values to
+``CERTIFICATE_TOL`` relative; if not, the general system is tried, and if that
+fails too :class:`InaccurateFit` carries the better attempt to the caller (the
+estimator then falls back to its dense solvers).  An infinite-width fit has no
+representation besides the states, so there is nothing independent to check it
+against at run time; its accuracy is established in the tests against 50- and
+60-digit references.  The Newton steps of :mod:`.bregman` are not certified
+either: Newton's own residual, checked at every iteration, certifies the result.
+"""
+
+import numpy as np
+
+from . import bordered, general
+from .chain import solve_free
+from .continuum import Combined, chain_moments, evaluate, tail_moments
+from .moments import Blocks, from_gap_moments, knot_moments
+from .network import PiecewiseLinear, knot_jumps
+
+__all__ = ["AFFINE", "CERTIFICATE_TOL", "INTERPOLATION_ALPHA", "Continuum", "Fit", "InaccurateFit", "Knots",
+           "check_affine", "solve"]
+
+#: The affine part of ``f``: ``'free_constant'`` an unpenalised output bias
+#: (scikit-learn's intercept), ``'penalized'`` none (the plain network, whose
+#: affine part comes from its units), ``'free'`` an unpenalised affine part (a
+#: skip connection; the classical smoothing spline).
+AFFINE = ("free_constant", "penalized", "free")
+
+#: ``alpha = 0`` asks for the interpolation limit, which the systems reach
+#: continuously (their data rows are shrunk by ``alpha``): the fit then meets
+#: ``f(x_i) = y_i`` up to a relative ``alpha / (W q)``, far below rounding, while
+#: ``alpha^2`` stays above the smallest normal number.
+INTERPOLATION_ALPHA = 1e-150
+
+#: The relative discrepancy between a network rebuilt from its jumps and the
+#: fitted values of the solve up to which a finite-width fit is accepted.  The
+#: discrepancy tracks the true error closely (measured: within about 10%).
+CERTIFICATE_TOL = 1e-8
+
+
+def check_affine(affine):
+    """Raise a ValueError naming the options unless ``affine`` is one of :data:`AFFINE`."""
+    if affine not in AFFINE:
+        raise ValueError(f"affine must be one of {AFFINE}; got {affine!r}.")
+    return affine
+
+
+class Knots:
+    """A finite knot measure ``sum_k q_k delta_{xi_k}``: a network's units.
+
+    Parameters
+    ----------
+    knots : ndarray of shape (n,)
+        ``-b_k / w_k``; with ``presorted=True`` ascending (then the fit is
+        certified and its jumps come from block sums in ``O(n + m)``).
+    q : ndarray of shape (n,)
+        Masses ``w_k^2 / n`` (the penalty of unit ``k`` is ``alpha t_k^2 / q_k``).
+    right : ndarray of bool of shape (n,)
+        Right-facing units (``w_k > 0``).
+    presorted : bool, default=False
+    """
+
+    def __init__(self, knots, q, right, presorted=False):
+        self.knots, self.q, self.right, self.presorted = knots, q, right, presorted
+        self._blocks = None
+
+    def chain_moments(self, xs):
+        """The :class:`.moments.ChainMoments` on the sorted data ``xs``."""
+        if self.presorted:
+            if self._blocks is None or self._blocks.xs is not xs:
+                self._blocks = Blocks(xs, self.knots, self.q, self.right)
+            return self._blocks
+        return from_gap_moments(xs, knot_moments(xs, self.knots, self.q, self.right))
+
+    def gap_moments(self, xs):
+        """The :class:`.moments.GapMoments` (the general system's input)."""
+        gap = self.chain_moments(xs).block - 1 if self.presorted else None
+        return knot_moments(xs, self.knots, self.q, self.right, gap)
+
+
+class Continuum:
+    """The curvature weights ``g_+-`` of an initialisation: the infinite-width measure.
+
+    Its moments on given data are computed once (quadrature) and reused by
+    every solve on those data, as a search over ``alpha`` needs.
+    """
+
+    def __init__(self, init):
+        self.init = init
+        self._cache = (None, None)
+
+    def chain_moments(self, xs):
+        """The :class:`.moments.ChainMoments` of ``g_+-`` on the sorted data ``xs``."""
+        if self._cache[0] is not xs:
+            self._cache = (xs, chain_moments(self.init, xs))
+        return self._cache[1]
+
+    def kernel_diagonal(self, xs):
+        """``K(x_i, x_i)`` of the limit kernel (penalised affine part)."""
+        return tail_moments(self.init, xs, "+")[2] + tail_moments(self.init, xs, "-")[2]
+
+
+class Fit:
+    """A solved problem on the pooled data ``xs``.
+
+    Attributes
+    ----------
+    fitted : ndarray of shape (m, k)
+        ``f`` at ``xs``, its free constant included.
+    intercept : ndarray of shape (k,)
+        The free constant (zero unless ``affine='free_constant'``).
+    leverages : ndarray of shape (m,) or None
+        The diagonal of the smoother, if asked for.
+    system : {'chain', 'bordered', 'general'}
+        Which banded system solved it.
+    discrepancy : float or None
+        The certificate (finite networks with ``certify=True``).
+    """
+
+    def __init__(self, xs, measure, affine, system, raw, states=None):
+        self.xs, self.measure, self.affine, self.system = xs, measure, affine, system
+        self._raw, self._states = raw, states  # the bordered form (chain and border), the states form
+        source = raw if raw is not None else states
+        self.fitted, self.intercept = source.fitted, source.intercept
+        self.leverages = getattr(source, "leverages", None)
+        self.discrepancy = None
+        self._jumps = None
+
+    @property
+    def states(self):
+        """The states form (:class:`.chain.Solution`): right- and left-facing parts
+        apart, with their multipliers, as evaluation and :meth:`dual` read them."""
+        if self._states is None:
+            self._states = bordered.to_solution(self.xs, self.measure.chain_moments(self.xs), self._raw)
+        return self._states
+
+    def affine_part(self):
+        """The fit's own affine part per output (2, k): (value at ``x_1``, slope)
+        with a free affine part (no outer knots then), else (constant, 0)."""
+        if self.affine != "free":
+            return np.stack([self.intercept, np.zeros_like(self.intercept)])
+        R = self.states.R[0]
+        out = np.stack([R[0] + self.intercept, R[1]])
+        if self.system == "chain":
+            # The chain treats a left-facing unit as a right-facing one: t relu(xi - x)
+            # = t relu(x - xi) - t (x - xi), so the network's own affine part is
+            # the chain's plus sum t (x - xi) over the left-facing units.
+            if not isinstance(self.measure, Knots):
+                raise NotImplementedError("The affine part of an infinite-width fit with affine='free' "
+                                          "is that of all units taken as right-facing; see .continuum.Combined.")
+            left = ~self.measure.right
+            t = self.jumps()[left]
+            out[0] += (self.xs[0] - self.measure.knots[left]) @ t
+            out[1] += t.sum(axis=0)
+        return out
+
+    def jumps(self):
+        """The slope jumps ``t_k`` (n, k) of a network's knots (in their order)."""
+        if self._jumps is None:  # computed once: the certificate and the caller both read them
+            if self.system != "general" and self.measure.presorted:
+                self._jumps = bordered.jumps(self.measure.chain_moments(self.xs), self._raw)
+            else:
+                self._jumps = self.dual(self.measure.knots, self.measure.right, self.measure.q)
+        return self._jumps
+
+    def dual(self, knots, right, q=None):
+        """``q (d, 1) . lam`` at any ``knots`` (n,) with directions ``right``: the
+        optimal jumps for masses ``q`` (default one, the multiplier function)."""
+        q = np.ones(len(knots)) if q is None else q
+        return knot_jumps(self.states, knots, q, right)
+
+    def network(self):
+        """The network ``c + sum_k t_k relu(s_k (x - xi_k))`` (sorted knots only)."""
+        m = self.measure
+        return PiecewiseLinear.from_jumps(m.knots, m.right, self.jumps(), self.intercept)
+
+    def evaluate(self, x, order=0):
+        """``f`` (order 0) or its first or second derivative at ``x`` (p,): (p, k).
+
+        At infinite width between the data the jump densities are integrated
+        (:func:`.continuum.evaluate`); a network is piecewise linear.
+        """
+        if isinstance(self.measure, Continuum):
+            init = Combined(self.measure.init) if self.affine == "free" else self.measure.init
+            return evaluate(init, self.states, np.asarray(x, float), order)
+        net = self.network()
+        if order == 0:
+            return net(x)
+        if order == 1:
+            return net.derivative(x)
+        raise ValueError("A finite network is piecewise linear: order must be 0 or 1.")
+
+
+class InaccurateFit(np.linalg.LinAlgError):
+    """A finite network's fit failed its certificate on every system.
+
+    Attributes
+    ----------
+    best : Fit or None
+        The attempt with the smallest discrepancy (None if every system was singular).
+    reference : ndarray of shape (m, k) or None
+        The first system's fitted values, against which the discrepancies were measured.
+    scale : float
+        The size relative to which they were measured.
+    """
+
+    def __init__(self, best, reference, scale):
+        super().__init__(
+            f"The exact 1-D solver lost accuracy (certificate {getattr(best, 'discrepancy', np.inf):.1e} "
+            f"> {CERTIFICATE_TOL:g})."
+        )
+        self.best, self.reference, self.scale = best, reference, scale
+
+
+def _chain_as_bordered(sol, m, k):
+    """The chain's solution in the bordered form (no border: ``lam_0 = 0``)."""
+    lam = np.zeros((m + 1, 2, k))
+    lam[1:m] = sol.lam_right[1:m]
+    return bordered.BorderedSolution(lam, sol.fitted, sol.R[:, 1], sol.intercept, sol.leverages)
+
+
+def _solve_system(system, xs, Y, W, measure, alpha, affine, leverages):
+    m, k = Y.shape
+    if system == "general":
+        sol = general.solve(xs, Y, W, measure.gap_moments(xs), alpha, affine, leverages)
+        return Fit(xs, measure, affine, system, None, sol)
+    mom = measure.chain_moments(xs)
+    if system == "chain":
+        sol = solve_free(xs, Y, W, mom.M[:, 1:], alpha, leverages)
+        return Fit(xs, measure, affine, system, _chain_as_bordered(sol, m, k), sol)
+    return Fit(xs, measure, affine, system, bordered.solve(xs, Y, W, mom, alpha, affine, leverages))
+
+
+def solve(xs, Y, W, measure, alpha, affine="free_constant", leverages=False, certify=True):
+    """Solve the ridge problem of a knot measure on pooled data.
+
+    Parameters
+    ----------
+    xs : ndarray of shape (m,)
+        Sorted distinct inputs (:func:`.network.pool_ties`), ``m >= 2``.
+    Y : ndarray of shape (m, k)
+        Targets (weighted means of tied samples).
+    W : ndarray of shape (m,)
+        Positive weights (sums over tied samples).
+    measure : Knots or Continuum
+        The units: a finite network's knots or an initialisation's curvature weights.
+    alpha : float >= 0
+        The penalty; 0 is the interpolation limit (:data:`INTERPOLATION_ALPHA`).
+    affine : {'free_constant', 'penalized', 'free'}, default='free_constant'
+    leverages : bool, default=False
+        Also the diagonal of the smoother (about two more solves).
+    certify : bool, default=True
+        For :class:`Knots` given sorted: check the fit against the network
+        rebuilt from its jumps, fall back to the general system, and raise
+        :class:`InaccurateFit` if neither passes (see the module docstring).
+
+    Returns
+    -------
+    Fit
+    """
+    check_affine(affine)
+    alpha = alpha if alpha > 0 else INTERPOLATION_ALPHA
+    first = "chain" if affine == "free" else "bordered"
+    if not (certify and isinstance(measure, Knots) and measure.presorted):
+        return _solve_system(first, xs, Y, W, measure, alpha, affine, leverages)
+    blk = measure.chain_moments(xs)
+    best, reference, scale = None, None, 1.0
+    for system in (first, "general"):
+        with np.errstate(all="ignore"):
+            try:
+                fit = _solve_system(system, xs, Y, W, measure, alpha, affine, leverages)
+            except (np.linalg.LinAlgError, ValueError):
+                continue
+            # the network rebuilt from the jumps reproduces the states' fitted
+            # values only if the banded system was solved accurately
+            network = bordered.network_at_data(blk, fit.jumps(), fit.intercept)
+        if reference is None:  # the first system's states: the reference for what follows
+            reference = fit.fitted
+            scale = max(float(np.max(np.abs(reference))), float(np.max(np.abs(Y))), 1e-300)
+        err = float(np.max(np.abs(network - reference))) / scale
+        fit.discrepancy = err if np.isfinite(err) else np.inf
+        if best is None or fit.discrepancy < best.discrepancy:
+            best = fit
+        if fit.discrepancy <= CERTIFICATE_TOL:
+            return fit
+    raise InaccurateFit(best, reference, scale)
