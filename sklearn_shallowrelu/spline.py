@@ -141,7 +141,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
     _parameter_constraints = {
         "init": [StrOptions(set(INIT_NAMES)), Initialization],
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"gcv", "loo"})],
-        "affine": [StrOptions({"free_constant", "penalized", "free"})],
+        "affine": [StrOptions(set(_exact1d.AFFINE))],
         "n_steps": [Interval(Integral, 1, None, closed="left"), None],
         "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "potential": [StrOptions(set(POTENTIAL_NAMES)), Potential, None],
@@ -185,7 +185,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             raise ValueError(f"init={self.init!r} has no 1-D curvature weight: {exc}") from None
         x = X[:, 0].astype(np.float64)
         Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        xs, Ym, W = pool_ties(x, Y, sw)
+        xs, Ym, weights = pool_ties(x, Y, sw)
         if len(xs) < 3:
             raise ValueError(
                 f"SmoothingSplineEquivalent needs at least 3 distinct x values with positive weight; "
@@ -204,7 +204,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                     "A non-quadratic potential takes a numeric alpha (0 interpolates) and no n_steps; "
                     f"got alpha={self.alpha!r}, n_steps={self.n_steps!r}."
                 )
-            sol = bregman_fit(init, xs, Ym, W, potential, float(self.alpha), self.affine)
+            sol = bregman_fit(init, xs, Ym, weights, potential, float(self.alpha), self.affine)
             extra["n_iter_"] = int(max(sol.n_iter_))
             crit, lev, alpha = None, None, float(self.alpha)
         elif self.n_steps is not None:
@@ -214,14 +214,14 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                     "term, 0 allowed) and affine in {'free_constant', 'penalized'}; got "
                     f"alpha={self.alpha!r}, affine={self.affine!r}."
                 )
-            fit = _GDLimit(init, xs, Ym, W, float(self.alpha), self.affine, self.n_steps, self.learning_rate)
+            fit = _GDLimit(init, xs, Ym, weights, float(self.alpha), self.affine, self.n_steps, self.learning_rate)
             extra["learning_rate_"] = fit.eta
-            extra["equivalent_alpha_"] = float(W.sum() / (fit.eta * self.n_steps) + self.alpha)
-            crit = _Criteria(Y, sw, xs, Ym, W, group, None, self.affine)
+            extra["equivalent_alpha_"] = float(weights.sum() / (fit.eta * self.n_steps) + self.alpha)
+            crit = _Criteria(Y, sw, xs, Ym, weights, group, None, self.affine)
             sol, lev = fit, crit.share(fit.leverages)
             alpha = float(self.alpha)
         else:
-            crit = _Criteria(Y, sw, xs, Ym, W, group, _exact1d.Continuum(init), self.affine)
+            crit = _Criteria(Y, sw, xs, Ym, weights, group, _exact1d.Continuum(init), self.affine)
             if isinstance(self.alpha, str):
                 alpha, extra["cv_alphas_"], extra["cv_scores_"] = crit.search(self.alpha)
                 sol, lev = crit.fit(alpha)
@@ -331,8 +331,8 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         if getattr(self, "_solution", None) is None and getattr(self, "_refit", None) is not None:
             # unpickled: the states are rebuilt by the same solve that fit ran, so
             # the predictions are bit for bit those of the pickled model
-            xs, Ym, W = self._refit
-            self._solution = _exact1d.solve(xs, Ym, W, _exact1d.Continuum(self.init_), self.alpha_, self.affine)
+            xs, Ym, weights = self._refit
+            self._solution = _exact1d.solve(xs, Ym, weights, _exact1d.Continuum(self.init_), self.alpha_, self.affine)
         return self._solution.evaluate(x, order)
 
     # ------------------------------------------------------------ pickling
@@ -357,7 +357,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 state["_stats"] = {"error": str(exc)}
             crit = state["_criteria"]
             if isinstance(state.get("_solution"), _exact1d.Fit):
-                state["_refit"] = (crit.xs, crit.Ym, crit.W)
+                state["_refit"] = (crit.xs, crit.Ym, crit.weights)
             state["_criteria"], state["_leverages"] = None, None
         if state.get("_refit") is not None:
             state["_solution"] = None
@@ -435,7 +435,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             raise TypeError(
                 f"from_estimator maps a RandomFeatureReLURegressor; got {type(estimator).__name__}."
             )
-        mapped = {"init": estimator.init, "affine": "free_constant" if estimator.fit_intercept else "penalized"}
+        mapped = {"init": estimator.init, "affine": _exact1d.network_affine(estimator.fit_intercept)}
         if estimator.solver == "ridge":
             mapped["alpha"] = 1.0 if estimator.alpha is None else estimator.alpha
         elif estimator.solver == "gd":
@@ -483,8 +483,8 @@ class _Criteria:
     scored on the original samples (a tied sample's leverage is its share of
     its group's)."""
 
-    def __init__(self, Y, sw, xs, Ym, W, group, measure, affine):
-        self.Y, self.sw, self.xs, self.Ym, self.W = Y, sw, xs, Ym, W
+    def __init__(self, Y, sw, xs, Ym, weights, group, measure, affine):
+        self.Y, self.sw, self.xs, self.Ym, self.weights = Y, sw, xs, Ym, weights
         self.group, self.measure, self.affine = group, measure, affine
         self.n = int(np.count_nonzero(sw > 0))
 
@@ -493,11 +493,11 @@ class _Criteria:
         return sol, self.share(sol.leverages)
 
     def solve(self, alpha, leverages):
-        return _exact1d.solve(self.xs, self.Ym, self.W, self.measure, alpha, self.affine, leverages)
+        return _exact1d.solve(self.xs, self.Ym, self.weights, self.measure, alpha, self.affine, leverages)
 
     def share(self, pooled):
         """Per-sample leverages from those of the pooled points."""
-        return np.where(self.sw > 0, self.sw / self.W[self.group], 0.0) * pooled[self.group]
+        return np.where(self.sw > 0, self.sw / self.weights[self.group], 0.0) * pooled[self.group]
 
     def _residual2(self, sol):
         return np.sum((self.Y - sol.fitted[self.group]) ** 2, axis=1)
@@ -524,7 +524,7 @@ class _Criteria:
         """
         score = getattr(self, criterion)
         diag = self.measure.kernel_diagonal(self.xs)
-        scale = float(self.W @ diag) if self.W @ diag > 0 else 1.0
+        scale = float(self.weights @ diag) if self.weights @ diag > 0 else 1.0
         tried = {}
 
         def evaluate(log_alpha):
@@ -562,23 +562,23 @@ class _GDLimit:
     """``n_steps`` of gradient descent on the output layer of an infinitely wide
     network: the spectral filter of the (weighted, centred) limit kernel.
 
-    With ``p = W / sum W``, ``D = diag(sqrt(p))`` and ``P = I - 1 p^T`` (identity
+    With ``p = weights / sum weights``, ``D = diag(sqrt(p))`` and ``P = I - 1 p^T`` (identity
     without a free constant), the network's design tends to ``A A^T = D P K P^T D
     = U diag(kappa) U^T`` and its targets to ``b = D P y``; ``t`` steps from zero
     leave ``v_t = A^T U diag(g_t(kappa)) U^T b`` (``_solvers.gd_filter``), so that
     ``f_t(x) = mean_w(y) + (K(x, X) - p^T K) beta`` with ``beta = P^T D U g_t U^T b``.
     """
 
-    def __init__(self, init, xs, Y, W, alpha, affine, steps, learning_rate):
+    def __init__(self, init, xs, Y, weights, alpha, affine, steps, learning_rate):
         self.init, self.xs = init, xs
         m = len(xs)
-        p = W / W.sum()
+        p = weights / weights.sum()
         d = np.sqrt(p)
         K = init.kernel(xs)
         P = np.eye(m) - np.outer(np.ones(m), p) if affine == "free_constant" else np.eye(m)
         kappa, U = np.linalg.eigh(d[:, None] * (P @ K @ P.T) * d[None, :])
         kappa = np.maximum(kappa, 0.0)
-        mu = alpha / W.sum()
+        mu = alpha / weights.sum()
         self.eta = 1.0 / (kappa[-1] + mu) if learning_rate == "auto" else float(learning_rate)
         if self.eta * (kappa[-1] + mu) > 2.0:
             raise ValueError(

@@ -35,6 +35,7 @@ The map of the folder:
                 the bordered chain fails its certificate
 ``banded``      LAPACK band storage, pivoted banded LU, and the diagonal of the
                 inverse by block cyclic reduction (the leverages)
+``options``     the affine options and the engine's constants
 ``network``     sorting, pooling ties, the jumps of any knots, evaluation of a
                 finite network by prefix sums
 ``bregman``     non-quadratic penalties (mirror-descent limits): a dual Newton
@@ -63,34 +64,10 @@ from .chain import solve_free
 from .continuum import Combined, chain_moments, evaluate, tail_moments
 from .moments import Blocks, from_gap_moments, knot_moments
 from .network import PiecewiseLinear, knot_jumps
+from .options import AFFINE, CERTIFICATE_TOL, INTERPOLATION_ALPHA, check_affine, network_affine
 
 __all__ = ["AFFINE", "CERTIFICATE_TOL", "INTERPOLATION_ALPHA", "Continuum", "Fit", "InaccurateFit", "Knots",
-           "check_affine", "solve"]
-
-#: The affine part of ``f``: ``'free_constant'`` an unpenalised output bias
-#: (scikit-learn's intercept), ``'penalized'`` none (the plain network, whose
-#: affine part comes from its units), ``'free'`` an unpenalised affine part (a
-#: skip connection; the classical smoothing spline).
-AFFINE = ("free_constant", "penalized", "free")
-
-#: ``alpha = 0`` asks for the interpolation limit, which the systems reach
-#: continuously (their data rows are shrunk by ``alpha``): the fit then meets
-#: ``f(x_i) = y_i`` up to a relative ``alpha / (W q)``, far below rounding, while
-#: ``alpha^2`` stays above the smallest normal number.
-INTERPOLATION_ALPHA = 1e-150
-
-#: The relative discrepancy between a network rebuilt from its jumps and the
-#: fitted values of the solve up to which a finite-width fit is accepted.  The
-#: discrepancy tracks the true error closely (measured: within about 10%).
-CERTIFICATE_TOL = 1e-8
-
-
-def check_affine(affine):
-    """Raise a ValueError naming the options unless ``affine`` is one of :data:`AFFINE`."""
-    if affine not in AFFINE:
-        raise ValueError(f"affine must be one of {AFFINE}; got {affine!r}.")
-    return affine
-
+           "check_affine", "network_affine", "solve"]
 
 class Knots:
     """A finite knot measure ``sum_k q_k delta_{xi_k}``: a network's units.
@@ -266,19 +243,19 @@ def _chain_as_bordered(sol, m, k):
     return bordered.BorderedSolution(lam, sol.fitted, sol.R[:, 1], sol.intercept, sol.leverages)
 
 
-def _solve_system(system, xs, Y, W, measure, alpha, affine, leverages):
+def _solve_system(system, xs, Y, weights, measure, alpha, affine, leverages):
     m, k = Y.shape
     if system == "general":
-        sol = general.solve(xs, Y, W, measure.gap_moments(xs), alpha, affine, leverages)
+        sol = general.solve(xs, Y, weights, measure.gap_moments(xs), alpha, affine, leverages)
         return Fit(xs, measure, affine, system, None, sol)
     mom = measure.chain_moments(xs)
     if system == "chain":
-        sol = solve_free(xs, Y, W, mom.M[:, 1:], alpha, leverages)
+        sol = solve_free(xs, Y, weights, mom.M[:, 1:], alpha, leverages)
         return Fit(xs, measure, affine, system, _chain_as_bordered(sol, m, k), sol)
-    return Fit(xs, measure, affine, system, bordered.solve(xs, Y, W, mom, alpha, affine, leverages))
+    return Fit(xs, measure, affine, system, bordered.solve(xs, Y, weights, mom, alpha, affine, leverages))
 
 
-def solve(xs, Y, W, measure, alpha, affine="free_constant", leverages=False, certify=True):
+def solve(xs, Y, weights, measure, alpha, affine="free_constant", leverages=False, certify=True):
     """Solve the ridge problem of a knot measure on pooled data.
 
     Parameters
@@ -287,7 +264,7 @@ def solve(xs, Y, W, measure, alpha, affine="free_constant", leverages=False, cer
         Sorted distinct inputs (:func:`.network.pool_ties`), ``m >= 2``.
     Y : ndarray of shape (m, k)
         Targets (weighted means of tied samples).
-    W : ndarray of shape (m,)
+    weights : ndarray of shape (m,)
         Positive weights (sums over tied samples).
     measure : Knots or Continuum
         The units: a finite network's knots or an initialisation's curvature weights.
@@ -309,13 +286,13 @@ def solve(xs, Y, W, measure, alpha, affine="free_constant", leverages=False, cer
     alpha = alpha if alpha > 0 else INTERPOLATION_ALPHA
     first = "chain" if affine == "free" else "bordered"
     if not (certify and isinstance(measure, Knots) and measure.presorted):
-        return _solve_system(first, xs, Y, W, measure, alpha, affine, leverages)
+        return _solve_system(first, xs, Y, weights, measure, alpha, affine, leverages)
     blk = measure.chain_moments(xs)
     best, reference, scale = None, None, 1.0
     for system in (first, "general"):
         with np.errstate(all="ignore"):
             try:
-                fit = _solve_system(system, xs, Y, W, measure, alpha, affine, leverages)
+                fit = _solve_system(system, xs, Y, weights, measure, alpha, affine, leverages)
             except (np.linalg.LinAlgError, ValueError):
                 continue
             # the network rebuilt from the jumps reproduces the states' fitted

@@ -82,12 +82,12 @@ def _border_columns(m, N, comps, first):
     return B, E
 
 
-def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
+def solve(xs, Y, weights, mom, alpha, affine="free_constant", leverages=False):
     """Solve the ridge problem of a knot measure on pooled data (see the module docstring).
 
     Parameters
     ----------
-    xs, Y, W, alpha : as in :func:`.solve`
+    xs, Y, weights, alpha : as in :func:`.solve`
     mom : ChainMoments (a :class:`Blocks` for a finite network)
     affine : {'free_constant', 'penalized'}
     leverages : bool, default=False
@@ -100,7 +100,7 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
     BorderedSolution
     """
     m, k = Y.shape
-    full, omega, shrink, sigma, mass = free_system(xs, W, mom.M[:, 1:], alpha)
+    full, omega, shrink, sigma, mass = free_system(xs, weights, mom.M[:, 1:], alpha)
     N, M00 = _border(xs, mom, sigma, mass)
     comps = [0, 1] if affine == "penalized" else [1]  # with a free constant lam_0 has no value part
     nb = len(comps)

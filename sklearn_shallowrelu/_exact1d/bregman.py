@@ -20,7 +20,7 @@ and with a data-fit term the problem solved is::
     min  sum_i W_i (y_i - f(x_i))^2 / 2 + alpha sum_k mu_k D_phi(alpha_k, 0),
 
 whose quadratic case ``phi = u^2 / 2`` is ridge with the same ``alpha`` in
-scikit-learn's units (``sum W r^2 + alpha |v|^2``), i.e. :func:`.solve`.  It
+scikit-learn's units (``sum weights r^2 + alpha |v|^2``), i.e. :func:`.solve`.  It
 is *not* the limit of ``RandomFeatureReLURegressor(solver='mirror', alpha>0)``:
 that estimator penalises ``|v|^2``, so its mirror descent converges to the
 ridge solution whatever the potential.
@@ -42,7 +42,7 @@ Dual Newton.  Stationarity gives ``phi'(alpha_k) = phi'(0) + a_k Lambda_k``
 with the dual function ``Lambda_k = sum_i lambda_i relu(s_k (x_i - xi_k))``,
 linear in the knot between data points.  The Newton system for the
 constraints ``f(x_i) + alpha lambda_i / W_i = y_i`` has the Jacobian
-``K + alpha W^-1`` with ``K`` the kernel of the knot measure ``q_k /
+``K + alpha weights^-1`` with ``K`` the kernel of the knot measure ``q_k /
 phi''(alpha_k)``: a ridge (or, for ``alpha = 0``, an interpolation) problem of
 exactly the form :func:`.solve` solves in ``O(m)``.  Its gap
 multipliers are the Newton step of the dual function, evaluated at all units by
@@ -54,7 +54,8 @@ import numpy as np
 
 from ..init import _ConstantKnotWeight, check_init
 from ..potentials import WidthScaled, check_potential
-from . import Knots, check_affine, continuum, solve
+from . import Knots, continuum, solve
+from .options import check_affine
 from .network import PiecewiseLinear, knot_jumps
 
 __all__ = ["BregmanFit", "Units", "bregman_fit", "continuum_units", "network_units"]
@@ -268,8 +269,8 @@ class _Dual:
 class _Problem:
     """One output column: the units, the data and the potential."""
 
-    def __init__(self, units, xs, y, W, potential, alpha, affine):
-        self.units, self.xs, self.y, self.W = units, xs, y, W
+    def __init__(self, units, xs, y, weights, potential, alpha, affine):
+        self.units, self.xs, self.y, self.weights = units, xs, y, weights
         self.potential, self.alpha, self.affine = potential, alpha, affine
         self.grad0 = float(potential.grad(0.0))
 
@@ -291,7 +292,7 @@ class _Problem:
 
     def merit(self, r):
         with np.errstate(over="ignore", invalid="ignore"):  # an overshooting trial step; it is rejected
-            return float(np.sum(self.W * r**2))
+            return float(np.sum(self.weights * r**2))
 
     def newton_step(self, Lam, r):
         """Solve the linearised problem for the residual ``r``."""
@@ -299,7 +300,7 @@ class _Problem:
             qn = self.units.q / self.potential.hess(self.coefficients(Lam))
         u = self.units
         # Newton's residual, checked every iteration, certifies the result
-        return solve(self.xs, r[:, None], self.W, Knots(u.knots, qn, u.right), self.alpha, self.affine,
+        return solve(self.xs, r[:, None], self.weights, Knots(u.knots, qn, u.right), self.alpha, self.affine,
                      certify=False)
 
 
@@ -367,7 +368,7 @@ def resolve_potential(potential):
     return potential
 
 
-def bregman_fit(source, xs, Y, W, potential, alpha=0.0, affine="free_constant", tol=1e-12, max_iter=100,
+def bregman_fit(source, xs, Y, weights, potential, alpha=0.0, affine="free_constant", tol=1e-12, max_iter=100,
                 refine=1):
     """Bregman projection (``alpha = 0``) or Bregman-penalised fit of 1-D data.
 
@@ -383,17 +384,17 @@ def bregman_fit(source, xs, Y, W, potential, alpha=0.0, affine="free_constant", 
         Sorted distinct inputs (``pool_ties``), ``m >= 2``.
     Y : ndarray of shape (m,) or (m, k)
         Targets (pooled means).
-    W : ndarray of shape (m,)
+    weights : ndarray of shape (m,)
         Positive weights (pooled sums); irrelevant for ``alpha = 0``.
     potential : str or Potential
         The base potential ``phi`` (a ``WidthScaled`` one is unwrapped), with
         ``0 < phi''(0) < inf``.
     alpha : float >= 0, default=0.0
-        0: interpolation.  Otherwise the penalty level of ``sum W r^2 / 2 +
+        0: interpolation.  Otherwise the penalty level of ``sum weights r^2 / 2 +
         alpha sum mu D_phi`` (for the quadratic potential, ridge with ``alpha``).
     affine : {'free_constant', 'penalized', 'free'}, default='free_constant'
     tol : float, default=1e-12
-        Newton stops when ``max |y - f - alpha lambda / W| <= tol max |y|``.
+        Newton stops when ``max |y - f - alpha lambda / weights| <= tol max |y|``.
     max_iter : int, default=100
     refine : int, default=1
         Quadrature refinement (infinite width only).
@@ -407,15 +408,15 @@ def bregman_fit(source, xs, Y, W, potential, alpha=0.0, affine="free_constant", 
         raise ValueError(f"alpha must be >= 0, got {alpha!r}.")
     xs = np.asarray(xs, float)
     Y2 = np.asarray(Y, float).reshape(len(xs), -1)
-    W = np.asarray(W, float)
+    weights = np.asarray(weights, float)
     base = resolve_potential(potential)
     if alpha == 0:
-        W = np.ones_like(W)  # interpolation does not depend on them; unit weights keep the solve well scaled
+        weights = np.ones_like(weights)  # interpolation does not depend on them; unit weights keep the solve well scaled
 
     def solve_all(units, starts):
         cols = []
         for j in range(Y2.shape[1]):
-            prob = _Problem(units, xs, Y2[:, j], W, base, float(alpha), affine)
+            prob = _Problem(units, xs, Y2[:, j], weights, base, float(alpha), affine)
             cols.append((prob,) + _newton(prob, tol, max_iter, starts[j]))
         return cols
 

@@ -68,7 +68,7 @@ FA, FB, FV, FS = range(4)  # in-block positions of the free-affine chain: (lam_a
 KL = KU = 2
 
 
-def free_system(xs, W, right, alpha):
+def free_system(xs, weights, right, alpha):
     """The matrix of :func:`solve_free` (band storage with gbsv's spare rows).
 
     Returns ``(full, omega, shrink, sigma, mass)``: the data ``Y`` enter the
@@ -83,7 +83,7 @@ def free_system(xs, W, right, alpha):
     M = np.column_stack([np.zeros(3), np.asarray(right, float) * (sigma ** (2.0 - np.arange(3)))[:, None]])
     mass = M[0].sum() if M[0].sum() > 0 else 1.0
     M = M / mass
-    omega = W * mass / alpha
+    omega = weights * mass / alpha
     shrink = 1.0 / np.maximum(omega, 1.0)  # as in _system: alpha -> 0 tends to interpolation
     full = np.zeros((2 * KL + KU + 1, 4 * m), order="F")  # LAPACK's layout: no copy
     ab = full[KL:]
@@ -95,7 +95,7 @@ def free_system(xs, W, right, alpha):
     return full, omega, shrink, sigma, mass
 
 
-def solve_free(xs, Y, W, right, alpha, leverages=False):
+def solve_free(xs, Y, weights, right, alpha, leverages=False):
     """The ``affine='free'`` problem as one right-facing chain: 4 unknowns per point.
 
     With a free affine part a left-facing unit is a right-facing one at the same
@@ -107,7 +107,7 @@ def solve_free(xs, Y, W, right, alpha, leverages=False):
 
     Parameters
     ----------
-    xs, Y, W, alpha, leverages : as in :func:`solve`
+    xs, Y, weights, alpha, leverages : as in :func:`solve`
     right : ndarray of shape (3, m - 1)
         ``sum q d^k`` over all knots in each gap, ``d = x_{j+1} - xi``.
 
@@ -119,7 +119,7 @@ def solve_free(xs, Y, W, right, alpha, leverages=False):
         knot, so that :func:`.network.knot_jumps` reads every unit's jump.
     """
     m, k = Y.shape
-    full, omega, shrink, sigma, mass = free_system(xs, W, right, alpha)
+    full, omega, shrink, sigma, mass = free_system(xs, weights, right, alpha)
     data = omega * shrink
     N = 4 * m
     rhs = np.zeros((N, k), order="F")

@@ -51,6 +51,7 @@ from . import bordered
 from .banded import band_writer, banded_solve, free_rows, scale_row
 from .chain import Solution, chain_equations, solve_free
 from .moments import from_gap_moments
+from .options import check_affine
 
 
 _KL, _KU = 7, 7  # band of the 8-per-point ordering (lamR_prev, R, L, lamL)
@@ -74,7 +75,7 @@ def _unmatrix(mat):
     return np.array([mat[1, 1], mat[0, 1], mat[0, 0]])
 
 
-def _system(xs, W, mom, alpha, affine):
+def _system(xs, weights, mom, alpha, affine):
     """The banded KKT matrix in LAPACK band storage, on inputs rescaled to unit range."""
     m = len(xs)
     sigma = xs[-1] - xs[0]
@@ -87,7 +88,7 @@ def _system(xs, W, mom, alpha, affine):
         MR[:, 0] = 0.0
         ML[:, -1] = 0.0
     # Only alpha / q matters: scale the knot mass between the data points to
-    # one, so that the moments and the data weights W / alpha meet at
+    # one, so that the moments and the data weights / alpha meet at
     # comparable sizes whatever the scale of x relative to the initialisation.
     mass = MR[0, 1:].sum() + ML[0, :-1].sum()
     mass = mass if mass > 0 else MR[0].sum() + ML[0].sum()
@@ -100,7 +101,7 @@ def _system(xs, W, mom, alpha, affine):
     outer_left = _matrix(ML[:, -1])
     MR[:, 0] = _unmatrix(_matrix(MR[:, 0]) + _J @ outer_left @ _J.T)
     ML[:, -1] = 0.0
-    omega = W * mass / alpha
+    omega = weights * mass / alpha
     N = 8 * m
     # LAPACK's gbsv wants KL spare rows on top for the fill-in of pivoting:
     # allocate them here so that the solve works in place (no 100 MB copy).
@@ -126,7 +127,7 @@ def _system(xs, W, mom, alpha, affine):
     # and well scaled there.
     if n_free < 2:
         _information_form(ab, (_LRA, _LRB), (_RV, _RS), MR[:, 0], value_free=n_free == 1)
-    # Near interpolation omega = W / alpha is huge and the two stationarity rows
+    # Near interpolation omega = weights / alpha is huge and the two stationarity rows
     # of a point are nearly equal: keep their difference (free of omega) and
     # divide the first by omega, so that alpha -> 0 tends to the interpolation
     # conditions f(x_i) = y_i instead of overflowing them.
@@ -163,13 +164,13 @@ def _information_form(ab, lam, state, M, value_free):
             ab[_KU + state[a] - state[b], state[b]] += P[a, b]
 
 
-def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
+def solve(xs, Y, weights, mom, alpha, affine="free_constant", leverages=False):
     """Solve the ridge problem on pooled data; see the module docstring.
 
     Parameters
     ----------
     xs : (m,) sorted distinct inputs, m >= 2
-    Y : (m, k) targets;  W : (m,) positive weights
+    Y : (m, k) targets;  weights : (m,) positive weights
     mom : GapMoments
     alpha : float > 0
     affine : {'penalized', 'free_constant', 'free'}
@@ -181,13 +182,12 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
     -------
     Solution
     """
-    if affine not in ("penalized", "free_constant", "free"):
-        raise ValueError(f"Unknown affine option {affine!r}.")
+    check_affine(affine)
     m, k = Y.shape
-    ab, omega, sigma, mass, outer_left = _system(xs, W, mom, alpha, affine)
+    ab, omega, sigma, mass, outer_left = _system(xs, weights, mom, alpha, affine)
     rhs = np.zeros((8 * m, k), order="F")
     rhs[_RV::8] = omega[:, None] * Y  # the data enter one row per point (see _system)
-    diag = _chain_leverages(xs, W, mom, alpha, affine) if leverages else None
+    diag = _chain_leverages(xs, weights, mom, alpha, affine) if leverages else None
     z = banded_solve(ab, _KL, _KU, rhs).reshape(m, 8, k)
     lam_r, R, L, lam_l = z[:, _LRA:_LRB + 1], z[:, _RV:_RS + 1], z[:, _LV:_LS + 1], z[:, _LLA:_LLB + 1]
     c = np.zeros(k)
@@ -213,7 +213,7 @@ def solve(xs, Y, W, mom, alpha, affine="free_constant", leverages=False):
     return sol
 
 
-def _chain_leverages(xs, W, mom, alpha, affine):
+def _chain_leverages(xs, weights, mom, alpha, affine):
     """The leverages of :func:`solve`'s problem, from its one-chain form.
 
     Block cyclic reduction pivots only within a block.  On this module's
@@ -230,5 +230,5 @@ def _chain_leverages(xs, W, mom, alpha, affine):
     chain = from_gap_moments(xs, mom)
     zero = np.zeros((len(xs), 1))  # leverages do not depend on the targets
     if affine == "free":
-        return solve_free(xs, zero, W, chain.M[:, 1:], alpha, leverages=True).leverages
-    return bordered.solve(xs, zero, W, chain, alpha, affine, leverages=True).leverages
+        return solve_free(xs, zero, weights, chain.M[:, 1:], alpha, leverages=True).leverages
+    return bordered.solve(xs, zero, weights, chain, alpha, affine, leverages=True).leverages

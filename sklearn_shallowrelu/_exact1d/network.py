@@ -24,9 +24,9 @@ def pool_ties(x, Y, w):
     order, x = sort_order(x)
     Y, w = Y[order], w[order]
     xs, start = np.unique(x, return_index=True)
-    W = np.add.reduceat(w, start)
-    Ym = np.add.reduceat(w[:, None] * Y, start, axis=0) / W[:, None]
-    return xs, Ym, W
+    weights = np.add.reduceat(w, start)
+    Ym = np.add.reduceat(w[:, None] * Y, start, axis=0) / weights[:, None]
+    return xs, Ym, weights
 
 
 def sort_order(values):
