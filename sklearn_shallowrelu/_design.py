@@ -53,7 +53,7 @@ def unit_weights(sample_weight):
     return sw / top, top
 
 
-class _WeightedDesign:
+class WeightedDesign:
     """What every design shares: the sample weights, the centred targets and the intercept.
 
     Subclasses set ``phi_mean`` in ``_feature_mean``.
@@ -101,7 +101,7 @@ class _WeightedDesign:
         return float(mu)
 
 
-class Design(_WeightedDesign):
+class Design(WeightedDesign):
     """Weighted centred random-feature design; see the module docstring.
 
     Parameters

@@ -90,11 +90,10 @@ class Knots:
 
     def chain_moments(self, xs):
         """The :class:`.moments.ChainMoments` on the sorted data ``xs``."""
-        if self.presorted:
-            if self._blocks is None or self._blocks.xs is not xs:
-                self._blocks = Blocks(xs, self.knots, self.q, self.right)
-            return self._blocks
-        return from_gap_moments(xs, knot_moments(xs, self.knots, self.q, self.right))
+        if self._blocks is None or self._blocks.xs is not xs:  # the solve, its jumps and states share it
+            self._blocks = (Blocks(xs, self.knots, self.q, self.right) if self.presorted else
+                            from_gap_moments(xs, knot_moments(xs, self.knots, self.q, self.right)))
+        return self._blocks
 
     def gap_moments(self, xs):
         """The :class:`.moments.GapMoments` (the general system's input)."""

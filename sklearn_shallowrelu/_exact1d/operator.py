@@ -12,7 +12,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 from sklearn.utils import gen_batches
 
-from .._design import _WeightedDesign, rows_per_chunk, unit_weights
+from .._design import WeightedDesign, rows_per_chunk, unit_weights
 
 
 def operator_1d_helps(m, n):
@@ -173,7 +173,7 @@ def _cumsum0(a):
     return out
 
 
-class Design1D(_WeightedDesign):
+class Design1D(WeightedDesign):
     """The design of :class:`Design` for 1-D inputs, as an ``O(m + n)`` operator.
 
     ``matvec``, ``rmatvec``, ``sum_of_squares`` and ``centred_features`` cost
