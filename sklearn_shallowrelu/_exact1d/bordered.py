@@ -4,7 +4,7 @@ and of ``SmoothingSplineEquivalent`` with ``affine='free_constant' | 'penalized'
 
 A left-facing unit is a right-facing one at the same knot minus an affine
 function, ``t relu(xi - x) = t relu(x - xi) - t (x - xi)``.  So on the data
-every unit acts on the single right-facing chain of :func:`.solve_free`,
+every unit acts on the single right-facing chain of :func:`.chain.solve_free`,
 and what the left-facing units add besides is an affine function, which joins
 the right-facing knots left of ``x_1`` in the initial state::
 
@@ -92,7 +92,7 @@ def solve(xs, Y, weights, mom, alpha, affine="free_constant", leverages=False):
     affine : {'free_constant', 'penalized'}
     leverages : bool, default=False
         Also the diagonal of the smoother: that of the chain (block cyclic
-        reduction, as :func:`.solve_free`) plus a rank-``nb`` correction
+        reduction, as :func:`.chain.solve_free`) plus a rank-``nb`` correction
         for the border, at the cost of ``nb`` transposed solves.
 
     Returns

@@ -120,7 +120,7 @@ def _check_unit_weight(init):
 
 
 def _nodes(init, a, b, refine=1, singular=()):
-    """Gauss-Legendre nodes on the pieces of ``_continuum`` covering each
+    """Gauss-Legendre nodes on the pieces of :mod:`.continuum` covering each
     ``[a_i, b_i]``, each piece cut into ``refine`` equal parts and graded
     geometrically toward the points ``singular``.
 
@@ -201,7 +201,7 @@ def continuum_units(init, xs, refine=1, singular=()):
     init : Initialization with ``|w| = 1`` and a bounded knot support, bound to the data
     xs : ndarray of shape (m,), sorted distinct inputs
     refine : int, default=1
-        Cut every quadrature piece of :mod:`._continuum` into this many (to check
+        Cut every quadrature piece of :mod:`.continuum` into this many (to check
         the quadrature error).
     singular : sequence of float, default=()
         Knot positions where the jump density is not smooth (the zeros of the

@@ -52,7 +52,7 @@ def pieces(init, a, b):
 class Combined:
     """All units of an initialisation as right-facing ones: ``g_+ + g_-`` on one side.
 
-    With a free affine part this is the same problem (``solve_free``), and
+    With a free affine part this is the same problem (:func:`.chain.solve_free`), and
     its moments anchored at the right end of each gap keep full accuracy.  The
     outer knots play no part then, so the tail moments are zero.
     """

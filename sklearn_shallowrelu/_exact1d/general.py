@@ -26,7 +26,7 @@ matrix ``M = sum_gap q_k (d_k, 1)(d_k, 1)^T``.  The optimality conditions in
 ``(lambda^R, R, L, lambda^L)`` per data point are a block-tridiagonal system
 with 8 x 8 blocks (bandwidth 7), solved by LAPACK's banded LU with partial
 pivoting.  With a free affine part one chain of 4 unknowns per point suffices
-(:func:`solve_free`); the network's own problem is that chain bordered by two
+(:func:`.chain.solve_free`); the network's own problem is that chain bordered by two
 unknowns (:mod:`.bordered`), the estimator's fast path, with this system as
 its fallback.
 
@@ -222,7 +222,7 @@ def _chain_leverages(xs, weights, mom, alpha, affine):
     leverage at ``alpha = 1e-8`` and 7 (all digits) at ``alpha = 1e-14``, with
     every reduction level contributing, although the fitted values from the
     pivoted LU were right to 1e-14.  On the 4-unknown chain of
-    :func:`solve_free` (and its border, :mod:`._bordered`) the same reduction
+    :func:`.chain.solve_free` (and its border, :mod:`.bordered`) the same reduction
     stays within a few ``eps`` times the componentwise condition of the
     leverages (6e-15 and 3e-10 there).  The problem is the same, so its
     leverages come from the chain.
