@@ -54,22 +54,57 @@ class Initialization:
         """Return the initialisation to use for training inputs ``X``.
 
         Data-independent initialisations return ``self``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+
+        Returns
+        -------
+        Initialization
+            ``self``, or a new object bound to ``X`` for data-dependent
+            initialisations.
         """
         return self
 
     def sample(self, n_components, n_features, random_state=None):
         """Draw ``n_components`` hidden units.
 
+        Parameters
+        ----------
+        n_components : int
+            Number of hidden units (the width).
+        n_features : int
+            Number of input features.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draw.
+
         Returns
         -------
         W : ndarray of shape (n_components, n_features)
+            Hidden weights, one row per unit.
         b : ndarray of shape (n_components,)
+            Hidden biases.
         """
         raise NotImplementedError
 
     # ------------------------------------------------------------------ 1-D
     def curvature_weight_parts(self, x):
-        """Right- and left-facing curvature weights ``(g_+(x), g_-(x))`` in 1-D."""
+        """Right- and left-facing curvature weights ``(g_+(x), g_-(x))`` in 1-D.
+
+        Parameters
+        ----------
+        x : float or array-like
+            Points of the input line.
+
+        Returns
+        -------
+        g_plus : ndarray of the shape of ``x``
+            Curvature weight of the units with ``w > 0``.
+        g_minus : ndarray of the shape of ``x``
+            Curvature weight of the units with ``w < 0``.
+        """
         raise NotImplementedError(
             f"{type(self).__name__} has no closed-form curvature weight; use one "
             "of the built-in initialisations (Gaussian, RademacherUniform, Uniform, "
@@ -77,12 +112,34 @@ class Initialization:
         )
 
     def curvature_weight(self, x):
-        """Curvature weight ``g(x) = p_xi(x) E[w^2 | xi = x]`` in 1-D."""
+        """Curvature weight ``g(x) = p_xi(x) E[w^2 | xi = x]`` in 1-D.
+
+        Parameters
+        ----------
+        x : float or array-like
+            Points of the input line.
+
+        Returns
+        -------
+        ndarray of the shape of ``x``
+            ``g(x) = g_+(x) + g_-(x)``.
+        """
         gp, gm = self.curvature_weight_parts(np.asarray(x, dtype=float))
         return gp + gm
 
     def knot_density(self, x):
-        """Density of the knots ``xi = -b / w`` in 1-D."""
+        """Density of the knots ``xi = -b / w`` in 1-D.
+
+        Parameters
+        ----------
+        x : float or array-like
+            Points of the input line.
+
+        Returns
+        -------
+        ndarray of the shape of ``x``
+            The density ``p_xi(x)``.
+        """
         raise NotImplementedError(
             f"{type(self).__name__} has no closed-form knot density."
         )
@@ -91,15 +148,36 @@ class Initialization:
         """Interval outside which ``g`` vanishes (may be infinite)."""
         return (-np.inf, np.inf)
 
-    def _breakpoints(self):
-        """Points where ``g`` is not smooth (help quadrature)."""
+    #: Whether every hidden weight has ``|w| = 1`` in 1-D (the infinite-width
+    #: Bregman problem needs it: then the optimal output weight is a function
+    #: of the direction and the knot alone).
+    unit_norm_weights = False
+
+    def breakpoints(self):
+        """Points where the curvature weight ``g`` is not smooth.
+
+        The exact 1-D engine splits its quadrature pieces there, so that each
+        piece integrates a smooth function.
+
+        Returns
+        -------
+        tuple of float
+            The breakpoints (possibly infinite), empty for a smooth ``g``.
+        """
         return ()
 
-    def _length_scale(self):
-        """Width of the central part of ``g``: quadrature pieces are a fraction of
-        ``max(scale, |x|)`` (``g`` varies on the scale ``|x|`` in its tails).
-        ``None`` when ``g`` is constant between its breakpoints (then a two-point
-        rule on the pieces between breakpoints is exact)."""
+    def length_scale(self):
+        """Width of the central part of the curvature weight ``g``.
+
+        The engine's quadrature pieces are a fraction of ``max(scale, |x|)``,
+        since ``g`` varies on the scale ``|x|`` in its tails.
+
+        Returns
+        -------
+        float or None
+            The scale; None when ``g`` is constant between its breakpoints
+            (then a two-point rule on the pieces between them is exact).
+        """
         return 1.0
 
     def cumulative_moments(self, u, side):
@@ -109,12 +187,24 @@ class Initialization:
         ``side='-'`` returns ``int_{u}^{inf} g_-(c) c^k dc``, for ``k = 0, 1, 2``,
         as an array of shape ``(3,) + u.shape``.  The generic implementation uses
         adaptive quadrature; subclasses override it with closed forms.
+
+        Parameters
+        ----------
+        u : float or array-like
+            Upper (``'+'``) or lower (``'-'``) ends of the integrals.
+        side : {'+', '-'}
+            Which one-sided weight, ``g_+`` or ``g_-``.
+
+        Returns
+        -------
+        ndarray of shape ``(3,) + u.shape``
+            The moments of orders 0, 1 and 2.
         """
         u = np.asarray(u, dtype=float)
         out = np.empty((3,) + u.shape)
         lo, hi = self._support()
         part = 0 if side == "+" else 1
-        brk = [p for p in self._breakpoints() if np.isfinite(p)]
+        brk = [p for p in self.breakpoints() if np.isfinite(p)]
         for idx, uu in np.ndenumerate(u):
             a, b = (lo, min(uu, hi)) if side == "+" else (max(uu, lo), hi)
             for k in range(3):
@@ -131,11 +221,14 @@ class Initialization:
         Parameters
         ----------
         x : array-like of shape (n,) or (n, 1)
-        y : array-like of shape (p,) or (p, 1), default=x
+            First inputs.
+        y : array-like of shape (p,) or (p, 1), default=None
+            Second inputs; None means ``x``.
 
         Returns
         -------
         K : ndarray of shape (n, p)
+            The kernel matrix ``K[i, j] = K(x_i, y_j)``.
         """
         x, y = _one_d(x), (None if y is None else _one_d(y))
         return _kernel_from_moments(self, x, x if y is None else y)
@@ -194,16 +287,18 @@ class _ConstantKnotWeight(Initialization):
     (2 (high - low))`` on the interval and zero outside.
     """
 
+    unit_norm_weights = True
+
     def _interval(self):
         raise NotImplementedError
 
     def _support(self):
         return self._interval()
 
-    def _breakpoints(self):
+    def breakpoints(self):
         return self._interval()
 
-    def _length_scale(self):
+    def length_scale(self):
         return None
 
     def knot_density(self, x):
@@ -242,7 +337,7 @@ class RademacherUniform(_ConstantKnotWeight):
     """Unit-norm weights (``W = +-1`` in 1-D) and bias uniform on ``[-a, a]``.
 
     In 1-D the knots are uniform on ``[-a, a]`` and the curvature weight is the
-    constant ``g = 1 / (2 a)`` there (Jin & Montufar, Theorem 2(b)), so the
+    constant ``g = 1 / (2 a)`` there (Jin & Montufar [1]_, Theorem 2(b)), so the
     infinite-width limit is a cubic smoothing spline on that interval.  In
     ``d`` dimensions the weight direction is uniform on the sphere.
 
@@ -251,6 +346,13 @@ class RademacherUniform(_ConstantKnotWeight):
     bias_range : float, default=3.0
         Half-width ``a`` of the bias distribution.  Data should lie in
         ``[-a, a]`` (standardised data mostly does for ``a = 3``).
+
+    References
+    ----------
+    .. [1] H. Jin and G. Montufar, "Implicit bias of gradient descent for mean
+       squared error regression with two-layer wide neural networks",
+       Journal of Machine Learning Research, 24(137):1-97, 2023.
+       https://arxiv.org/abs/2006.07356
 
     Examples
     --------
@@ -283,6 +385,9 @@ class UniformKnots(_ConstantKnotWeight):
     ----------
     margin : float, default=0.0
         Fraction of the data range added on each side.
+    X : array-like of shape (n_samples, n_features) or None, default=None
+        Training inputs to bind to; :meth:`bind` passes them (estimators call
+        it in ``fit``), so users leave this None.
 
     Examples
     --------
@@ -354,13 +459,22 @@ class Uniform(Initialization):
     """Weights uniform on ``[-a_w, a_w]`` (each coordinate), bias uniform on ``[-a_b, a_b]``.
 
     In 1-D the curvature weight is ``a_w^3 / (8 a_b)`` for ``|x| <= a_b / a_w``
-    and ``a_b^3 / (8 a_w x^4)`` outside (Jin & Montufar, Theorem 2(c)); the knot
+    and ``a_b^3 / (8 a_w x^4)`` outside (Jin & Montufar [1]_, Theorem 2(c)); the knot
     density is ``min(a_b / |x|, a_w)^2 / (4 a_w a_b)``.
 
     Parameters
     ----------
     weight_range : float, default=1.0
+        Half-width ``a_w`` of the distribution of each weight coordinate.
     bias_range : float, default=2.0
+        Half-width ``a_b`` of the bias distribution.
+
+    References
+    ----------
+    .. [1] H. Jin and G. Montufar, "Implicit bias of gradient descent for mean
+       squared error regression with two-layer wide neural networks",
+       Journal of Machine Learning Research, 24(137):1-97, 2023.
+       https://arxiv.org/abs/2006.07356
 
     Examples
     --------
@@ -398,11 +512,11 @@ class Uniform(Initialization):
         half = m**4 / (16 * aw * ab)
         return half, half
 
-    def _breakpoints(self):
+    def breakpoints(self):
         aw, ab = self._ranges(1)
         return (-ab / aw, ab / aw)
 
-    def _length_scale(self):
+    def length_scale(self):
         aw, ab = self._ranges(1)
         return ab / aw
 
@@ -461,14 +575,25 @@ class Gaussian(Initialization):
 
     In 1-D the knots follow a Cauchy law of scale ``s = sigma_b / sigma_w`` and
     the curvature weight is ``2 sigma_w^3 sigma_b^3 / (pi (sigma_b^2 + x^2
-    sigma_w^2)^2)`` (Jin & Montufar, Theorem 2(a)).  In any dimension the kernel
-    is half the degree-1 arc-cosine kernel (Cho & Saul) of ``(sigma_w x,
+    sigma_w^2)^2)`` (Jin & Montufar [1]_, Theorem 2(a)).  In any dimension the kernel
+    is half the degree-1 arc-cosine kernel (Cho & Saul [2]_) of ``(sigma_w x,
     sigma_b)``.
 
     Parameters
     ----------
     sigma_w : float, default=1.0
+        Standard deviation of each weight coordinate.
     sigma_b : float, default=1.0
+        Standard deviation of the bias.
+
+    References
+    ----------
+    .. [1] H. Jin and G. Montufar, "Implicit bias of gradient descent for mean
+       squared error regression with two-layer wide neural networks",
+       Journal of Machine Learning Research, 24(137):1-97, 2023.
+       https://arxiv.org/abs/2006.07356
+    .. [2] Y. Cho and L. K. Saul, "Kernel methods for deep learning",
+       Advances in Neural Information Processing Systems 22 (NIPS 2009).
 
     Examples
     --------
@@ -487,7 +612,7 @@ class Gaussian(Initialization):
         b = self.sigma_b * rng.standard_normal(n_components)
         return W, b
 
-    def _length_scale(self):
+    def length_scale(self):
         return self.sigma_b / self.sigma_w
 
     def knot_density(self, x):
@@ -519,7 +644,20 @@ class Gaussian(Initialization):
         return out
 
     def kernel(self, x, y=None):
-        """Kernel in any dimension: half the arc-cosine kernel of degree one."""
+        """Kernel in any dimension: half the arc-cosine kernel of degree one.
+
+        Parameters
+        ----------
+        x : array-like of shape (n,) or (n, n_features)
+            First inputs.
+        y : array-like of shape (p,) or (p, n_features), default=None
+            Second inputs; None means ``x``.
+
+        Returns
+        -------
+        ndarray of shape (n, p)
+            The kernel matrix ``K[i, j] = E[relu(W x_i + B) relu(W y_j + B)]``.
+        """
         x = np.asarray(x, dtype=float)
         y = x if y is None else np.asarray(y, dtype=float)
         x = x.reshape(len(x), -1)
@@ -541,6 +679,18 @@ class CallableInit(Initialization):
 
     ``random_state`` is a :class:`numpy.random.RandomState`; use it for all
     randomness so that fits are reproducible.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(n_components, n_features, random_state) -> (W, b)`` with ``W``
+        of shape (n_components, n_features) and ``b`` of shape
+        (n_components,), finite.
+
+    Raises
+    ------
+    TypeError
+        If ``func`` is not callable.
 
     Examples
     --------
@@ -566,6 +716,21 @@ class CallableInit(Initialization):
 
 class ExplicitInit(Initialization):
     """Given arrays: ``W`` of shape (n_components, n_features), ``b`` of shape (n_components,).
+
+    :meth:`sample` returns copies of them, after checking that the requested
+    shape is theirs.
+
+    Parameters
+    ----------
+    W : array-like of shape (n_components, n_features)
+        Hidden weights.
+    b : array-like of shape (n_components,)
+        Hidden biases.
+
+    Raises
+    ------
+    ValueError
+        If the shapes of ``W`` and ``b`` do not match.
 
     Examples
     --------
@@ -616,7 +781,28 @@ INIT_NAMES = {
 
 
 def check_init(init):
-    """Turn a string, callable, ``(W, b)`` pair or Initialization into an Initialization."""
+    """Turn a string, callable, ``(W, b)`` pair or Initialization into an Initialization.
+
+    Parameters
+    ----------
+    init : str, Initialization, callable or tuple (W, b)
+        A name of ``INIT_NAMES`` (``'gaussian'``, ``'rademacher_uniform'``,
+        ``'uniform'``, ``'uniform_knots'``, ``'he'``), an Initialization
+        (returned as is), a callable for :class:`CallableInit` or arrays for
+        :class:`ExplicitInit`.
+
+    Returns
+    -------
+    Initialization
+        The initialisation object.
+
+    Raises
+    ------
+    ValueError
+        If ``init`` is an unknown name.
+    TypeError
+        If ``init`` is of none of these kinds.
+    """
     if isinstance(init, Initialization):
         return init
     if isinstance(init, str):

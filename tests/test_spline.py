@@ -43,7 +43,7 @@ def _kernel_free(init, a, b):
     for i, u in enumerate(a):
         for j, v in enumerate(b):
             lo = min(u, v)
-            edges = [-np.inf] + sorted(p for p in init._breakpoints() if p < lo) + [lo]
+            edges = [-np.inf] + sorted(p for p in init.breakpoints() if p < lo) + [lo]
             f = lambda c: init.curvature_weight(c) * (u - c) * (v - c)  # noqa: E731
             out[i, j] = sum(integrate.quad(f, e0, e1, limit=400, epsabs=1e-14, epsrel=1e-12)[0]
                             for e0, e1 in zip(edges[:-1], edges[1:]))

@@ -52,7 +52,7 @@ on the residual norm (the Newton direction always decreases it).
 
 import numpy as np
 
-from ..init import _ConstantKnotWeight, check_init
+from ..init import check_init
 from ..potentials import WidthScaled, check_potential
 from . import Knots, continuum, solve
 from .options import check_affine
@@ -111,7 +111,7 @@ def network_units(w, b):
 
 
 def _check_unit_weight(init):
-    if not isinstance(init, _ConstantKnotWeight):
+    if not init.unit_norm_weights:
         raise NotImplementedError(
             f"The infinite-width Bregman problem is implemented for initialisations with |w| = 1 "
             f"(RademacherUniform, UniformKnots), got {init!r}: with a varying |w| the optimal output "

@@ -25,7 +25,7 @@ _PIECE = 0.25  # widest piece, in units of asinh(c / scale)
 
 def pieces(init, a, b):
     """Quadrature pieces ``(owner, lo, hi)`` covering each ``[a_i, b_i]``."""
-    s = init._length_scale()
+    s = init.length_scale()
     if s is None:  # g constant between breakpoints: one piece per interval, split at them below
         count = np.ones(len(a), dtype=np.intp)
         s, fa, fb = 1.0, np.arcsinh(a), np.arcsinh(b)
@@ -40,7 +40,7 @@ def pieces(init, a, b):
     hi = s * np.sinh(fa[owner] + frac * (fb - fa)[owner] + step)
     lo[first], hi[first + count - 1] = a, b  # exact ends: offsets are taken from them
     hi[:-1] = np.where(owner[1:] == owner[:-1], lo[1:], hi[:-1])  # pieces tile without gaps
-    for p in init._breakpoints():
+    for p in init.breakpoints():
         cut = (lo < p) & (p < hi)
         if np.isfinite(p) and cut.any():
             owner = np.concatenate([owner, owner[cut]])
@@ -64,11 +64,11 @@ class Combined:
         gp, gm = self.init.curvature_weight_parts(x)
         return gp + gm, np.zeros_like(gp)
 
-    def _length_scale(self):
-        return self.init._length_scale()
+    def length_scale(self):
+        return self.init.length_scale()
 
-    def _breakpoints(self):
-        return self.init._breakpoints()
+    def breakpoints(self):
+        return self.init.breakpoints()
 
     def cumulative_moments(self, u, side):
         return np.zeros((3,) + np.shape(u))
@@ -93,7 +93,7 @@ def _quadrature(init, a, b):
     offsets ``(b - c, c - a)``."""
     owner, lo, hi = pieces(init, a, b)
     # a constant g times a quadratic: the two-point rule is exact
-    nodes, weights = (NODES2, WEIGHTS2) if init._length_scale() is None else (NODES, WEIGHTS)
+    nodes, weights = (NODES2, WEIGHTS2) if init.length_scale() is None else (NODES, WEIGHTS)
     c, wq = gauss(lo, hi, nodes, weights)
     gp, gm = init.curvature_weight_parts(c)
     d, e = offsets(a, b, owner, lo, hi, nodes)
