@@ -40,31 +40,28 @@ Run::
 """
 
 import argparse
-import os
-import time
-import tracemalloc
 
 import numpy as np
 import sklearn
+from _timing import best_of, print_load, timed, traced_peak  # this folder is on the path when a script in it runs
 from sklearn.model_selection import GridSearchCV, LeaveOneOut
 
 from sklearn_shallowrelu import RandomFeatureReLURegressor, RandomFeatureReLURegressorCV
+from sklearn_shallowrelu.datasets import make_curve
 
 SEED = 0
 N_GRID = 30
 
 
-def make_data(m, rng):
-    """1-D noisy step-like curve, small enough for m x grid refits.
+def step_like(x):
+    """The target: a noisy step-like curve, small enough for m x grid refits.
 
     A target that gradient descent learns early and then overfits puts the
     best stopping time inside 1..T for a T the exact recursion handles in
     about a second (smooth sines at this noise level want tens of thousands
     of steps, leaving the optimum on the grid's edge).
     """
-    X = rng.uniform(-2.0, 2.0, (m, 1))
-    y = np.tanh(2.0 * X[:, 0]) + 0.3 * rng.standard_normal(m)
-    return X, y
+    return np.tanh(2.0 * x)
 
 
 def stopping_grid(T, k=N_GRID):
@@ -81,21 +78,10 @@ def stopping_grid(T, k=N_GRID):
     return np.asarray(ts)
 
 
-def best_time(fn, repeats):
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return out, best
-
-
 def grid_search(estimator, param, values, X, y):
     gs = GridSearchCV(estimator, {param: list(values)}, cv=LeaveOneOut(),
                       scoring="neg_mean_squared_error", n_jobs=1)
-    t0 = time.perf_counter()
-    gs.fit(X, y)
-    elapsed = time.perf_counter() - t0
+    elapsed, _ = timed(lambda: gs.fit(X, y))
     # Read the curve in our grid order rather than trusting cv_results_ ordering.
     order = {float(v): i for i, v in enumerate(gs.cv_results_[f"param_{param}"])}
     mse = np.array([-gs.cv_results_["mean_test_score"][order[float(v)]] for v in values])
@@ -107,7 +93,7 @@ def max_rel(a, ref):
 
 
 def bench_ridge(X, y, n_hidden, alphas, repeats):
-    cv, t_ours = best_time(lambda: RandomFeatureReLURegressorCV(
+    t_ours, cv = best_of(lambda: RandomFeatureReLURegressorCV(
         alphas=alphas, solver="ridge", n_hidden=n_hidden, random_state=SEED).fit(X, y), repeats)
     mse_ours = cv.cv_results_["mean_squared_error"]
     gs, mse_gs, t_gs = grid_search(
@@ -127,7 +113,7 @@ def bench_ridge(X, y, n_hidden, alphas, repeats):
 
 
 def bench_gd(X, y, n_hidden, T, repeats):
-    cv, t_ours = best_time(lambda: RandomFeatureReLURegressorCV(
+    t_ours, cv = best_of(lambda: RandomFeatureReLURegressorCV(
         solver="gd", max_iter=T, n_hidden=n_hidden, random_state=SEED).fit(X, y), repeats)
     res = cv.cv_results_
     mse_all = res["mean_squared_error"][np.argsort(res["param_n_iter"], kind="stable")]
@@ -152,21 +138,9 @@ def bench_gd(X, y, n_hidden, T, repeats):
     }
 
 
-def measured(fn):
-    """Wall time and tracemalloc peak of one call."""
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    out = fn()
-    elapsed = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return out, elapsed, peak
-
-
 def scale(quick):
     rng = np.random.RandomState(SEED)
-    X = np.sort(rng.uniform(-2, 2, 60))[:, None]
-    y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(60)
+    X, y = make_curve(60, noise=0.1, sort=True, random_state=rng)  # sin(2x) + noise on [-2, 2]
     wide, T, m_tied = (10**5, 10**4, 10**4) if quick else (10**7, 10**6, 10**6)
     Xt = np.round(rng.uniform(-2, 2, (m_tied, 1)) * 10) / 10
     yt = np.sin(2 * Xt[:, 0]) + 0.1 * rng.standard_normal(m_tied)
@@ -180,15 +154,15 @@ def scale(quick):
         (f"gd T=1000, m={m_tied:.0e} on 41 inputs", lambda: RandomFeatureReLURegressorCV(
             solver="gd", random_state=SEED).fit(Xt, yt)),
     ]
-    print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print_load("at start")
     head = f"{'':<34}{'selected':>16}{'LOO MSE':>12}{'time [s]':>10}{'peak [MiB]':>12}"
     print(head)
     print("-" * len(head))
     for label, fit in cases:
-        cv, elapsed, peak = measured(fit)
+        peak, (elapsed, cv) = traced_peak(lambda: timed(fit))
         sel = f"alpha={cv.alpha_:.3g}" if cv.n_iter_ is None else f"t={cv.n_iter_}"
         print(f"{label:<34}{sel:>16}{-cv.best_score_:>12.5g}{elapsed:>10.2f}{peak / 2**20:>12.1f}")
-    print(f"load average (1 min) at end: {os.getloadavg()[0]:.2f}")
+    print_load("at end")
 
 
 def main():
@@ -200,13 +174,13 @@ def main():
         scale(args.quick)
         return
     m, n_hidden, T, repeats = (30, 100, 200, 1) if args.quick else (120, 300, 2000, 3)
-    X, y = make_data(m, np.random.RandomState(SEED))
+    X, y = make_curve(m, target=step_like, noise=0.3, random_state=SEED)
     alphas = np.logspace(-5, 2, N_GRID)
 
     print(f"numpy {np.__version__}, scikit-learn {sklearn.__version__}"
           f"{'  [--quick: reduced sizes]' if args.quick else ''}")
     # Other jobs on a 2-core machine distort BLAS timings badly; make that visible.
-    print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print_load("at start")
     print(f"data: m={m} samples, d=1, n_hidden={n_hidden}, init='gaussian'; "
           f"GridSearchCV: LeaveOneOut, n_jobs=1, {N_GRID} x {m} refits + 1")
     rows = [bench_ridge(X, y, n_hidden, alphas, repeats), bench_gd(X, y, n_hidden, T, repeats)]
@@ -220,7 +194,7 @@ def main():
               f"{r['diff']:>18.2e}{r['t_ours']:>10.3f}{r['t_gs']:>9.1f}{r['t_gs'] / r['t_ours']:>9.0f}")
     for r in rows:
         print(f"  {r['label']}: best LOO MSE ours {r['best_mse'][0]:.6g} / GS {r['best_mse'][1]:.6g}; {r['note']}")
-    print(f"load average (1 min) at end: {os.getloadavg()[0]:.2f}")
+    print_load("at end")
     print("SUMMARY cv: GridSearchCV(LOO)/ours time "
           + ", ".join(f"{r['label'].split()[0]} {r['t_gs'] / r['t_ours']:.0f}x" for r in rows)
           + "; LOO-MSE max rel diff "

@@ -73,10 +73,12 @@ import time
 import warnings
 
 import numpy as np
+from _timing import best_of, print_load, timed  # this folder is on the path when a script in it runs
 
 from sklearn_shallowrelu import ShallowReLURegressor
 from sklearn_shallowrelu._network import Batch, Network, Params
 from sklearn_shallowrelu.activations import get_activation
+from sklearn_shallowrelu.datasets import make_single_index
 from sklearn_shallowrelu.diagnostics import CurvatureDiagnostics, RankDiagnostics, network_parameters, weighted_curvature
 from sklearn_shallowrelu.diagnostics import curvature as curvature_module
 
@@ -85,9 +87,8 @@ SHARPNESS_GOAL = 50.0  # gradient evaluations
 
 
 def make_problem(n_hidden, n_samples, d, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.standard_normal((n_samples, d))
-    y = np.sin(X[:, 0]) + 0.1 * rng.standard_normal(n_samples)
+    # y = sin(x_1) + noise: the teacher is the first coordinate
+    X, y = make_single_index(n_samples, d, target=np.sin, direction=np.eye(d)[0], noise=0.1, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         net = ShallowReLURegressor(n_hidden=n_hidden, learning_rate=1e-6, max_iter=1, random_state=seed).fit(X, y)
@@ -137,23 +138,23 @@ def gradient_time(net, X, y, repeats=5):
     network = Network(get_activation(p.activation), 1.0)
     params = Params(p.W, p.b, p.v, p.c)
     batch = Batch(X, y.reshape(-1, 1), np.ones(len(y)))
-    best = np.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        network.loss_and_grad(params, batch)
-        best = min(best, time.perf_counter() - t)
-    return best
+    return best_of(lambda: network.loss_and_grad(params, batch), repeats)[0]
+
+
+def _profiled(fn, prof):
+    """``fn()``, under the profiler ``prof`` unless it is None."""
+    if prof is None:
+        return fn()
+    prof.enable()
+    try:
+        return fn()
+    finally:
+        prof.disable()
 
 
 def _rank_child(conn, net, X, y, profile):
     prof = cProfile.Profile() if profile else None
-    t = time.perf_counter()
-    if prof:
-        prof.enable()
-    rd = RankDiagnostics(net, prefit=True).fit(X, y)
-    if prof:
-        prof.disable()
-    elapsed = time.perf_counter() - t
+    elapsed, rd = timed(lambda: _profiled(lambda: RankDiagnostics(net, prefit=True).fit(X, y), prof))
     stats_path = None
     if prof:
         stats_path = os.path.join(tempfile.gettempdir(), f"bench_rank_{os.getpid()}.prof")
@@ -184,20 +185,12 @@ def run_size(n_hidden, n_samples, d, profile=False, rank_timeout=120.0):
     out = {"n": n_hidden, "m": n_samples, "d": d}
     out["gradient"] = gradient_time(net, X, y)
 
-    t = time.perf_counter()
-    weighted_curvature(net, X)
-    weighted_curvature(net, X, per_neuron=True)
-    out["weighted_curvature_fn"] = time.perf_counter() - t
+    out["weighted_curvature_fn"], _ = timed(lambda: (weighted_curvature(net, X),
+                                                     weighted_curvature(net, X, per_neuron=True)))
 
     prof = cProfile.Profile() if profile else None
     with _EigTimer() as timer:
-        t = time.perf_counter()
-        if prof:
-            prof.enable()
-        cd = CurvatureDiagnostics(net, prefit=True).fit(X, y)
-        if prof:
-            prof.disable()
-        total = time.perf_counter() - t
+        total, cd = timed(lambda: _profiled(lambda: CurvatureDiagnostics(net, prefit=True).fit(X, y), prof))
     eig_total = sum(c[1] for c in timer.calls)
     out["curvature_summary"] = total - eig_total
     for gn, secs, count in timer.calls:
@@ -247,17 +240,15 @@ def width_problem(kind, n, seed=0):
 
 
 def _width_child(conn, net, X):
-    t = time.perf_counter()
     try:
-        rd = RankDiagnostics(net, prefit=True).fit(X)
-        conn.send((time.perf_counter() - t, rd.n_active_, rd.n_lines_, None))
+        elapsed, rd = timed(lambda: RankDiagnostics(net, prefit=True).fit(X))
+        conn.send((elapsed, rd.n_active_, rd.n_lines_, None))
     except MemoryError as exc:
         conn.send((float("nan"), -1, -1, str(exc)[:60]))
 
 
 def run_widths(max_width, timeout):
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
-          f"(1, 5, 15 min; {os.cpu_count()} CPUs); OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    print_load("at start")
     widths = [w for w in (1_000, 10_000, 100_000, 1_000_000) if w <= max_width]
     head = f"{'kind':>10} {'n':>8} | {'rank fit':>9} {'svd':>8} {'ratio':>7} | {'active':>7} {'lines':>5} | load"
     print(head)
@@ -266,9 +257,7 @@ def run_widths(max_width, timeout):
     for kind in ("spread", "condensed", "d=1"):
         for n in widths:
             X, net, M = width_problem(kind, n)
-            t = time.perf_counter()
-            np.linalg.svd(M, compute_uv=False)
-            svd = time.perf_counter() - t
+            svd, _ = timed(lambda: np.linalg.svd(M, compute_uv=False))
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=_width_child, args=(child, net, X))
             proc.start()
@@ -303,7 +292,7 @@ def main(argv=None):
     if args.widths:
         return run_widths(args.max_width, args.rank_timeout)
     size = 2000 if args.quick else 10_000
-    print(f"load average at start: {os.getloadavg()[0]:.2f}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    print_load("at start")
     rows = [run_size(size, size, d, args.profile, args.rank_timeout) for d in (1, 10)]
     head = (f"{'n':>6} {'m':>6} {'d':>3} | {'curv summary':>12} {'wc fn':>6} {'rank':>8} | {'gradient':>8} "
             f"{'sharpness':>9} {'HVPs':>4} {'GN sharp':>8} {'sharp/grad':>10} | {'active':>6} {'lines':>5}")
@@ -320,7 +309,7 @@ def main(argv=None):
     print("(curv summary: CurvatureDiagnostics.fit minus its two eigenvalue calls; wc fn: weighted_curvature() "
           "function-space + per-neuron; HVPs: Hessian-vector products of the sharpness Lanczos; "
           "sharp/grad: sharpness time / one loss_and_grad)")
-    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    print_load("at end")
     print(f"SUMMARY: goals (curvature summary < {SUMMARY_GOAL:g}s, rank < {SUMMARY_GOAL:g}s, sharpness <= "
           f"{SHARPNESS_GOAL:g} gradients) {'met on every size' if all_ok else 'MISSED (see the - marks)'}: "
           + "; ".join(f"d={r['d']}: {r['curvature_summary']:.2f}s / {r['rank']:.2f}s / {r['ratio']:.0f}x" for r in rows))

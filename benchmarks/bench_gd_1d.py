@@ -13,37 +13,28 @@ Run single-threaded for stable numbers::
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_gd_1d.py
 """
 
-import os
-import time
-
 import numpy as np
+from _timing import best_of, print_load, timed  # this folder is on the path when a script in it runs
 
 from sklearn_shallowrelu import RandomFeatureReLURegressor, random_features
-from sklearn_shallowrelu._design import Design, Design1D, fits_in_memory, operator_1d_helps
+from sklearn_shallowrelu._design import Design, fits_in_memory
+from sklearn_shallowrelu._exact1d.operator import Design1D, operator_1d_helps
+from sklearn_shallowrelu.datasets import make_curve
 
 MAX_DENSE_ENTRIES = 1e9  # a chunked dense step beyond this takes tens of seconds
 
 
 def problem(m, n, seed=0):
     rng = np.random.RandomState(seed)
-    X = rng.uniform(-2, 2, (m, 1))
-    y = (np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(m))[:, None]
+    X, y = make_curve(m, noise=0.1, random_state=rng)  # sin(2x) + noise on [-2, 2]; the units come next
+    y = y[:, None]
     W, b = rng.standard_normal((n, 1)), rng.standard_normal(n)
     return X, y, W, b, np.ones(m), rng.standard_normal((n, 1))
 
 
 def step_time(design, v, budget=1.0):
-    """Best time of one ``rmatvec(matvec(v))`` over repeats filling about ``budget`` seconds."""
-    t0 = time.perf_counter()
-    out = design.rmatvec(design.matvec(v))
-    first = time.perf_counter() - t0
-    best, spent = first, first
-    while spent < budget and spent < 20 * first:
-        t0 = time.perf_counter()
-        design.rmatvec(design.matvec(v))
-        t = time.perf_counter() - t0
-        best, spent = min(best, t), spent + t
-    return best, out
+    """Best time of one ``rmatvec(matvec(v))`` over at most 21 repeats filling about ``budget`` seconds."""
+    return best_of(lambda: design.rmatvec(design.matvec(v)), 21, budget=budget)
 
 
 def rel(a, b):
@@ -55,9 +46,7 @@ def part1():
     print(f"{'m':>8} {'n':>8} {'dense':>9} {'kind':>9} {'1-D':>9} {'dense/1-D':>10} {'products rel. diff':>19}")
     for m, n in [(1_000, 10_000), (10_000, 100_000), (100_000, 1_000_000)]:
         X, y, W, b, sw, v = problem(m, n)
-        t0 = time.perf_counter()
-        op = Design1D(X, W, b, y, sw, True)
-        setup = time.perf_counter() - t0
+        setup, op = timed(lambda: Design1D(X, W, b, y, sw, True))
         t_op, out_op = step_time(op, v)
         if m * n <= MAX_DENSE_ENTRIES:
             dense = Design(X, W, b, y, sw, True)
@@ -73,18 +62,14 @@ def part1():
 
 def part1_fit():
     print("\n   Whole fits, solver='gd', algorithm='iterative', 100 steps (n_hidden=10000, 1000 samples):")
-    rng = np.random.RandomState(1)
-    X = rng.uniform(-2, 2, (1000, 1))
-    y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(1000)
+    X, y = make_curve(1000, noise=0.1, random_state=1)
     fits, times = {}, {}
     real = random_features.operator_1d_helps
     for name, on in (("1-D", True), ("dense", False)):
         random_features.operator_1d_helps = lambda m, n, on=on: on
         try:
-            t0 = time.perf_counter()
-            fits[name] = RandomFeatureReLURegressor(n_hidden=10_000, solver="gd", algorithm="iterative",
-                                                    max_iter=100, random_state=0).fit(X, y)
-            times[name] = time.perf_counter() - t0
+            times[name], fits[name] = timed(lambda: RandomFeatureReLURegressor(
+                n_hidden=10_000, solver="gd", algorithm="iterative", max_iter=100, random_state=0).fit(X, y))
         finally:
             random_features.operator_1d_helps = real
     a, d = fits["1-D"], fits["dense"]
@@ -112,9 +97,7 @@ def part3():
     print("\n3. A step of the operator in dense flops (the constant of spectral_beats_operator_1d)")
     rng = np.random.RandomState(0)
     A = rng.standard_normal((2000, 1000))
-    t0 = time.perf_counter()
-    A.T @ A
-    flop = (time.perf_counter() - t0) / (2000 * 1000 * 1000)
+    flop = timed(lambda: A.T @ A)[0] / (2000 * 1000 * 1000)
     for m, n in [(2_000, 20_000), (20_000, 200_000)]:
         X, y, W, b, sw, v = problem(m, n)
         t_op, _ = step_time(Design1D(X, W, b, y, sw, True), v, budget=0.5)
@@ -123,9 +106,9 @@ def part3():
 
 
 if __name__ == "__main__":
-    print(f"load average before: {os.getloadavg()}")
+    print_load("at start")
     part1()
     part1_fit()
     part2()
     part3()
-    print(f"load average after: {os.getloadavg()}")
+    print_load("at end")

@@ -25,28 +25,24 @@ Run:  python benchmarks/bench_knots.py [--quick]
 """
 
 import argparse
-import os
-import time
 
 import numpy as np
+from _timing import Laps, best_of, print_load, timed  # this folder is on the path when a script in it runs
 from sklearn.linear_model import Ridge
 
-from sklearn_shallowrelu import RandomFeatureReLURegressor, ReLURandomFeatures, _bordered, _knots
+from sklearn_shallowrelu import RandomFeatureReLURegressor, ReLURandomFeatures
+from sklearn_shallowrelu._exact1d import bordered, general, moments, network
+from sklearn_shallowrelu.datasets import make_curve
 
 
-def best_of(f, repeat=3):
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = f()
-        times.append(time.perf_counter() - t)
-    return min(times), out
+def sin3(x):
+    return np.sin(3 * x)
 
 
 def data(m, kind, seed=0):
-    rng = np.random.RandomState(seed)
-    x = rng.uniform(-2, 2, m) if kind == "random" else np.linspace(-2, 2, m)
-    return x[:, None], np.sin(3 * x) + 0.1 * rng.standard_normal(m)
+    """``sin(3x)`` plus noise on [-2, 2], at ``m`` random (``kind='random'``) or evenly spaced inputs."""
+    return make_curve(m, target=sin3, noise=0.1, sampling="uniform" if kind == "random" else "grid",
+                      random_state=seed)
 
 
 def rel_diff(p, ref):
@@ -73,42 +69,34 @@ def bench_small(m, n, alpha, kind):
 
 def steps(X, y, n, alpha, X_new):
     """The steps of the estimator's knots path, timed one by one (same units as random_state=0)."""
-    t = {}
     rf = ReLURandomFeatures(n, random_state=0).fit(X)
     w, b = rf.weights_[:, 0], rf.bias_
-    t0 = time.perf_counter()
-    xs, Y, W = _knots.pool_ties(X[:, 0], y[:, None], np.ones(len(y)))
-    t["sort/pool data"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    order, knots = _knots.sort_order(-b / w)
+    laps = Laps()
+    xs, Y, W = network.pool_ties(X[:, 0], y[:, None], np.ones(len(y)))
+    laps.lap("sort/pool data")
+    order, knots = network.sort_order(-b / w)
     ws = w[order]
     q, right = ws * ws / n, ws > 0
-    t["sort knots"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    blk = _bordered.Blocks(xs, knots, q, right)
-    t["block moments"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    sol = _bordered.solve(xs, Y, W, blk, alpha, "free_constant")
-    t["bordered solve"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    jumps = _bordered.jumps(blk, sol)
+    laps.lap("sort knots")
+    blk = moments.Blocks(xs, knots, q, right)
+    laps.lap("block moments")
+    sol = bordered.solve(xs, Y, W, blk, alpha, "free_constant")
+    laps.lap("bordered solve")
+    jumps = bordered.jumps(blk, sol)
     coef = np.zeros((n, 1))
     coef[order] = jumps * (np.sqrt(n) / np.abs(ws))[:, None]
-    t["jumps"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    cert = rel_diff(_bordered.network_at_data(blk, jumps, sol.intercept), sol.fitted)
-    t["certificate"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    net = _knots.PiecewiseLinear(w, b, coef, 1.0 / np.sqrt(n), sol.intercept)
+    laps.lap("jumps")
+    cert = rel_diff(bordered.network_at_data(blk, jumps, sol.intercept), sol.fitted)
+    laps.lap("certificate")
+    net = network.PiecewiseLinear(w, b, coef, 1.0 / np.sqrt(n), sol.intercept)
     net(X_new[:, 0])
-    t["predict m new"] = time.perf_counter() - t0
-    t_general = {}
-    t0 = time.perf_counter()
-    mom = _knots.knot_moments(xs, knots, q, right, blk.block - 1)
-    general = _knots.solve(xs, Y, W, mom, alpha, "free_constant")
-    t_general["moments + solve"] = time.perf_counter() - t0
-    agree = rel_diff(sol.fitted, general.fitted)
-    return t, cert, -b / w, t_general, agree
+    laps.lap("predict m new")
+    mom = moments.knot_moments(xs, knots, q, right, blk.block - 1)
+    via_general = general.solve(xs, Y, W, mom, alpha, "free_constant")
+    laps.lap("moments + solve")
+    t_general = {"moments + solve": laps.times.pop("moments + solve")}
+    agree = rel_diff(sol.fitted, via_general.fitted)
+    return laps.times, cert, -b / w, t_general, agree
 
 
 def bench_large(m, n, alpha):
@@ -118,9 +106,7 @@ def bench_large(m, n, alpha):
     t_pred = np.inf  # the first prediction after a fit (which forms the prefix sums of the sorted knots)
     for _ in range(3):
         est = RandomFeatureReLURegressor(n_hidden=n, alpha=alpha, random_state=0).fit(X, y)
-        t0 = time.perf_counter()
-        est.predict(X_new)
-        t_pred = min(t_pred, time.perf_counter() - t0)
+        t_pred = min(t_pred, timed(lambda: est.predict(X_new))[0])
     t_again, _ = best_of(lambda: est.predict(X_new))
     t_draw, _ = best_of(lambda: ReLURandomFeatures(n, random_state=0).fit(X))
     split, cert, knots, general, agree = None, None, None, None, None
@@ -151,12 +137,12 @@ def bench_large(m, n, alpha):
 
 
 def main(quick=False):
-    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
-          f"(1/5/15 min) on {os.cpu_count()} cores; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    print_load("at start")
     m, n = (500, 5000) if quick else (2000, 20000)
     small = {kind: bench_small(m, n, 1e-3, kind) for kind in ("evenly spaced", "random")}
     m, n = (10_000, 100_000) if quick else (100_000, 1_000_000)
     t_fit, t_solver, t_sort, cert, algo = bench_large(m, n, 1e-3)
+    print_load("at end")
     speedups = ", ".join(f"{k} {v[0]:.0f}x (diff {v[1]:.0e}, {v[2]})" for k, v in small.items())
     print(f"SUMMARY knots: (a) vs Ridge on explicit features: {speedups}; "
           f"(b) fit {t_fit:.2f} s at {m}x{n} ({algo}); solver alone {t_solver:.3f} s = {t_solver / t_sort:.1f}x "

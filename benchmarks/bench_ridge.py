@@ -34,16 +34,14 @@ Run::
 """
 
 import argparse
-import gc
-import os
-import time
-import tracemalloc
 
 import numpy as np
 import sklearn
+from _timing import Laps, print_load, timed, traced_peak  # this folder is on the path when a script in it runs
 from sklearn.linear_model import Ridge
 
 from sklearn_shallowrelu import RandomFeatureReLURegressor, ReLURandomFeatures
+from sklearn_shallowrelu.datasets import make_single_index
 
 GiB = 2**30
 MiB = 2**20
@@ -52,48 +50,23 @@ SEED = 0
 
 
 def make_data(m, d, rng, m_test):
-    """A smooth single-index target with noise; the test points come from the same law."""
-    u = rng.standard_normal(d)
-    u /= np.linalg.norm(u)
-    X = rng.standard_normal((m + m_test, d))
-    y = np.sin(2.0 * X @ u) + 0.1 * rng.standard_normal(m + m_test)
+    """A smooth single-index target with noise, ``sin(2 u.x)``; the test points come from the same law."""
+    X, y = make_single_index(m + m_test, d, noise=0.1, random_state=rng)
     return X[:m], y[:m], X[m:]
 
 
-def timed(fn):
-    """Run ``fn`` once; return (its result, wall seconds)."""
-    gc.collect()
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
-
-
-def traced_peak(fn):
-    """Peak bytes newly allocated while ``fn`` runs (inputs made before are not counted)."""
-    gc.collect()
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    tracemalloc.reset_peak()
-    try:
-        out = fn()
-        peak = tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
-    return out, peak
-
-
-def best_of(fn, repeats):
-    """Best wall time (per stage, if ``fn`` returns stage times) over ``repeats`` runs.
+def best_stages(fn, repeats):
+    """Best wall time per stage (``fn`` returns its stage times) over ``repeats`` runs, and the peak memory.
 
     Tracing hooks every allocation, so the timed runs are untraced and the peak
     comes from a separate run.
     """
     best = None
     for _ in range(repeats):
-        (_, stages), total = timed(fn)
+        total, (_, stages) = timed(fn, collect=True)
         stages = dict(stages, total=total)
         best = stages if best is None else {k: min(best[k], v) for k, v in stages.items()}
-    (result, _), peak = traced_peak(fn)
+    peak, (result, _) = traced_peak(fn)
     return result, best, peak
 
 
@@ -113,16 +86,16 @@ def bench_in_memory(m, n, d, repeats):
         return RandomFeatureReLURegressor(n_hidden=n, solver="ridge", alpha=ALPHA, random_state=SEED).fit(X, y), {}
 
     def reference():
-        t0 = time.perf_counter()
+        laps = Laps()
         rf = ReLURandomFeatures(n_components=n, random_state=SEED).fit(X)
         F = rf.transform(X)
-        t1 = time.perf_counter()
+        laps.lap("features")
         ridge = Ridge(alpha=ALPHA).fit(F, y)
-        t2 = time.perf_counter()
-        return (rf, ridge), {"features": t1 - t0, "ridge_fit": t2 - t1}
+        laps.lap("ridge_fit")
+        return (rf, ridge), laps.times
 
-    net, t_ours, peak_ours = best_of(ours, repeats)
-    (rf, ridge), t_ref, peak_ref = best_of(reference, repeats)
+    net, t_ours, peak_ours = best_stages(ours, repeats)
+    (rf, ridge), t_ref, peak_ref = best_stages(reference, repeats)
 
     diff = rel_diff(net.predict(X_test), ridge.predict(rf.transform(X_test)))
     t_ratio = t_ref["total"] / t_ours["total"]
@@ -192,7 +165,7 @@ def fit_ours(X, y, X_test, n, working_memory):
         with sklearn.config_context(working_memory=working_memory):
             return RandomFeatureReLURegressor(n_hidden=n, solver="ridge", alpha=ALPHA, random_state=SEED).fit(X, y)
 
-    (net, t_ours), peak_ours = traced_peak(lambda: timed(ours))
+    peak_ours, (t_ours, net) = traced_peak(lambda: timed(ours, collect=True))
     with sklearn.config_context(working_memory=working_memory):
         pred = net.predict(X_test)
     return net, pred, t_ours, peak_ours
@@ -208,8 +181,8 @@ def bench_out_of_core(m, n, d, working_memory):
 
     # Same hidden units as the estimator: same init and random_state.
     rf = ReLURandomFeatures(n_components=n, random_state=SEED).fit(X[:1])
-    (coef, intercept), t_ref = timed(
-        lambda: reference_chunked_ridge(X, y, rf.weights_, rf.bias_, ALPHA, chunk_rows)
+    t_ref, (coef, intercept) = timed(
+        lambda: reference_chunked_ridge(X, y, rf.weights_, rf.bias_, ALPHA, chunk_rows), collect=True
     )
     ref = np.maximum(X_test @ rf.weights_.T + rf.bias_, 0) / np.sqrt(n) @ coef + intercept
     diff = rel_diff(pred, ref)
@@ -248,8 +221,8 @@ def bench_wide(m, n, d, working_memory):
     X, y, X_test = make_data(m, d, rng, m_test=200)
 
     net, pred, t_ours, peak_ours = fit_ours(X, y, X_test, n, working_memory)
-    (coef, intercept), t_ref = timed(
-        lambda: reference_dual_ridge(X, y, net.hidden_weights_, net.hidden_bias_, ALPHA, 2**14))
+    t_ref, (coef, intercept) = timed(
+        lambda: reference_dual_ridge(X, y, net.hidden_weights_, net.hidden_bias_, ALPHA, 2**14), collect=True)
     ref = np.maximum(X_test @ net.hidden_weights_.T + net.hidden_bias_, 0) / np.sqrt(n) @ coef + intercept
     diff = rel_diff(pred, ref)
     print(f"(c) wide: m={m}, n_hidden={n}, d={d}, alpha={ALPHA}, working_memory={working_memory} MiB "
@@ -276,11 +249,11 @@ def main():
     print(f"numpy {np.__version__}, scikit-learn {sklearn.__version__}"
           f"{'  [--quick: reduced sizes]' if args.quick else ''}")
     # Other jobs on a 2-core machine distort BLAS timings badly; make that visible.
-    print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print_load("at start")
     t_ratio, mem_ratio, diff_a = bench_in_memory(*sizes_a, repeats)
     t_b, peak_b, need_b, diff_b = bench_out_of_core(*sizes_b, wm)
     t_c, peak_c, diff_c = bench_wide(*sizes_c, wm)
-    print(f"load average (1 min) at end: {os.getloadavg()[0]:.2f}")
+    print_load("at end")
     print(f"SUMMARY ridge: (a) Ridge-pipeline/ours time {t_ratio:.2f}x, peak memory {mem_ratio:.2f}x, "
           f"pred diff {diff_a:.1e} | (b) chunked m={sizes_b[0]} n={sizes_b[1]}: {t_b:.1f} s, "
           f"peak {peak_b / MiB:.0f} MiB vs {need_b / GiB:.1f} GiB explicit, pred diff {diff_b:.1e} | "

@@ -66,33 +66,24 @@ import argparse
 import cProfile
 import gc
 import io
-import os
 import pstats
 import resource
-import time
 import warnings
 
 import numpy as np
 import sklearn
+from _timing import best_of, print_load, timed  # this folder is on the path when a script in it runs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from sklearn_shallowrelu import ShallowReLURegressor
 from sklearn_shallowrelu._network import _BLOCK_BYTES
+from sklearn_shallowrelu.datasets import make_single_index
 
 SEED = 0
 FULL_SIZES = [(1000, 1000, 1), (1000, 1000, 10), (10000, 256, 10)]
 QUICK_SIZES = [(200, 200, 1), (200, 200, 10), (2000, 64, 10)]
-
-
-def make_data(m, d, rng):
-    """A smooth single-index target with a little noise."""
-    u = rng.standard_normal(d)
-    u /= np.linalg.norm(u)
-    X = rng.standard_normal((m, d))
-    y = np.sin(2.0 * X @ u) + 0.1 * rng.standard_normal(m)
-    return X, y
 
 
 def start_and_step(X, y, n):
@@ -121,12 +112,12 @@ def minor_faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def timed(fn):
+def timed_with_faults(fn):
     """(wall seconds, minor page faults) of one call."""
     gc.collect()
-    f0, t0 = minor_faults(), time.perf_counter()
-    fn()
-    return time.perf_counter() - t0, minor_faults() - f0
+    f0 = minor_faults()
+    seconds, _ = timed(fn)
+    return seconds, minor_faults() - f0
 
 
 def run_mlp(mlp, X, y, p0, T):
@@ -136,11 +127,11 @@ def run_mlp(mlp, X, y, p0, T):
     mlp.set_params(warm_start=True, max_iter=T)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # "max_iter reached": expected
-        return timed(lambda: mlp.fit(X, y))
+        return timed_with_faults(lambda: mlp.fit(X, y))
 
 
 def run_ours(net, X, y, p0):
-    return timed(lambda: net.fit(X, y, init_params=p0))
+    return timed_with_faults(lambda: net.fit(X, y, init_params=p0))
 
 
 def lean_gd(X, y, p0, eta, T):
@@ -173,17 +164,6 @@ def lean_gd(X, y, p0, eta, T):
         v -= eta * gv
         c -= eta * gc
     return np.array(losses)
-
-
-def best_time(fn, number, repeats):
-    """Best over ``repeats`` of the mean time of ``number`` calls."""
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
 
 
 def floor_times(m, n, d, rng, repeats=3):
@@ -227,7 +207,7 @@ def floor_times(m, n, d, rng, repeats=3):
                                                                    out=D[:k])))
         ops["D^T X"].append(blocked(lambda I, k: np.add(out_nd, D[:k].T @ X[I], out=out_nd)))
     number = max(1, int(2e7 // (m * n)))  # ~ 20 M entries per timing
-    return {name: min(best_time(fn, number, repeats) for fn in fns) for name, fns in ops.items()}
+    return {name: min(best_of(fn, repeats, number=number)[0] for fn in fns) for name, fns in ops.items()}
 
 
 def max_rel_diff(a, b):
@@ -248,8 +228,7 @@ def profile_fit(net, X, y, p0, top=12):
 
 
 def bench_size(m, n, d, T, repeats, profile):
-    rng = np.random.RandomState(SEED)
-    X, y = make_data(m, d, rng)
+    X, y = make_single_index(m, d, noise=0.1, random_state=SEED)  # sin(2 u.x) + noise
     p0, eta, sharp = start_and_step(X, y, n)
 
     net = ShallowReLURegressor(n_hidden=n, learning_rate=eta, max_iter=T, random_state=SEED)
@@ -275,12 +254,7 @@ def bench_size(m, n, d, T, repeats, profile):
            "faults_ours": faults_ours / T, "faults_mlp": faults_mlp / T}
     if profile:
         row["profile"] = profile_fit(net, X, y, p0)
-        t_lean = np.inf
-        for _ in range(repeats):
-            gc.collect()
-            t0 = time.perf_counter()
-            lean = lean_gd(X, y, p0, eta, T)
-            t_lean = min(t_lean, time.perf_counter() - t0)
+        t_lean, lean = best_of(lambda: lean_gd(X, y, p0, eta, T), repeats, collect=True)
         row["lean"], row["lean_diff"] = t_lean / T, max_rel_diff(lean, net.loss_curve_)
     return row
 
@@ -302,8 +276,8 @@ def main():
     with threadpool_limits(limits=args.threads, user_api="blas"):
         print(f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, BLAS: {blas_description()}"
               f"{'  [--quick: reduced sizes]' if args.quick else ''}")
-        print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; "
-              f"{T} GD steps per fit, best of {repeats}")
+        print_load("at start")
+        print(f"{T} GD steps per fit, best of {repeats}")
         rows = [bench_size(m, n, d, T, repeats, args.profile) for m, n, d in sizes]
 
     head = (f"{'m':>6} {'n':>5} {'d':>3} {'eta':>8} | {'ours ms':>8} {'MLP ms':>8} {'MLP/ours':>8} | "
@@ -341,7 +315,7 @@ def main():
         for r in rows:
             print(f"\ncProfile of one ShallowReLURegressor fit, m={r['m']} n={r['n']} d={r['d']}, {T} steps:")
             print(r["profile"])
-    print(f"load average (1 min) at end: {os.getloadavg()[0]:.2f}")
+    print_load("at end")
 
     speed = [r["mlp"] / r["ours"] for r in rows]
     to_floor = [r["ours"] / r["floor"] for r in rows]

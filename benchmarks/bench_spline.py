@@ -12,8 +12,8 @@ data term by ``p`` and the curvature by ``1 - p``; see ``doc/spline.md``).
       ours      ``SmoothingSplineEquivalent.fit`` (validation, pooling, moments,
                 banded solve; the leverages are computed only when df_ is read);
       ours solve  the moments and the solve alone, the path the estimator takes
-                for affine='free': ``_continuum.gap_moments(Combined(init))``
-                + ``_knots.solve_free`` (4 unknowns per point);
+                for affine='free': ``_exact1d.solve`` with the curvature
+                weights' moments (the free-affine chain, 4 unknowns per point);
       scipy, csaps  the fit only (no evaluation).
     Accuracy: max |difference| of the fitted values at the data, and, to tell
     which of two disagreeing fits is right, the max |difference| of each from a
@@ -41,16 +41,17 @@ Run:  python benchmarks/bench_spline.py [--quick]
 
 import argparse
 import contextlib
-import os
 import time
-import tracemalloc
 import warnings
 
 import numpy as np
 import scipy.interpolate._bsplines as scipy_bsplines
+from _timing import best_of, load_average, print_load, traced_peak  # this folder is on the path when a script in it runs
 from scipy.interpolate import make_smoothing_spline
 
-from sklearn_shallowrelu import SmoothingSplineEquivalent, _continuum, _knots
+from sklearn_shallowrelu import SmoothingSplineEquivalent
+from sklearn_shallowrelu import _exact1d
+from sklearn_shallowrelu.datasets import make_curve
 from sklearn_shallowrelu.init import RademacherUniform
 
 try:
@@ -61,28 +62,15 @@ except ImportError:
 LIMIT = 120.0  # seconds
 
 
-def load():
-    a, b, c = os.getloadavg()
-    return f"load average {a:.2f} {b:.2f} {c:.2f} on {os.cpu_count()} cores"
-
-
-def best_of(f, repeat):
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = f()
-        times.append(time.perf_counter() - t)
-    return min(times), out
-
-
 def truth(u):
     return np.sin(2 * np.pi * u * (1 + 2 * u**2))
 
 
 def data(m, noise=0.3, scale=1.0, seed=0):
-    rng = np.random.RandomState(seed)
-    u = np.sort(rng.uniform(-1, 1, m))
-    return u * scale, truth(u) + noise * rng.standard_normal(m), u
+    """Sorted inputs ``u`` in (-1, 1), scaled, and ``truth(u)`` plus noise: returns ``(scale u, y, u)``."""
+    U, y = make_curve(m, target=truth, x_range=(-1, 1), noise=noise, sort=True, random_state=seed)
+    u = U[:, 0]
+    return u * scale, y, u
 
 
 def mem_available():
@@ -153,21 +141,19 @@ def fixed_lam(sizes, a=1.0):
                 fits["ours"] = est.predict(X)
                 assert abs(est.lam_scipy_ / lam - 1) < 1e-12
                 if m <= 100_000:  # the peak memory of the fit, to decide whether the next size fits in RAM
-                    tracemalloc.start()
-                    SmoothingSplineEquivalent(init=init, affine="free", alpha=lam / (2 * a)).fit(X, y)
-                    peak_per_point = tracemalloc.get_traced_memory()[1] / m
-                    tracemalloc.stop()
+                    peak, _ = traced_peak(
+                        lambda: SmoothingSplineEquivalent(init=init, affine="free", alpha=lam / (2 * a)).fit(X, y))
+                    peak_per_point = peak / m
 
-            def solve_only():
-                bound = _continuum.Combined(init.bind(X))
-                mom = _continuum.gap_moments(bound, x)
-                return bound, _knots.solve_free(x, y[:, None], np.ones(m), mom.right, lam / (2 * a))
+            def solve_only():  # the engine's entry point, as the estimator calls it
+                measure = _exact1d.Continuum(init.bind(X))
+                return _exact1d.solve(x, y[:, None], np.ones(m), measure, lam / (2 * a), "free")
 
-            t["ours solve"], (bound, sol) = best_of(solve_only, repeat)
+            t["ours solve"], sol = best_of(solve_only, repeat)
             if "ours" not in fits:
-                fits["ours"] = _continuum.evaluate(bound, sol, x)[:, 0]
+                fits["ours"] = sol.evaluate(x)[:, 0]
             else:
-                assert np.max(np.abs(_continuum.evaluate(bound, sol, x)[:, 0] - fits["ours"])) < 1e-9
+                assert np.max(np.abs(sol.evaluate(x)[:, 0] - fits["ours"])) < 1e-9
         if skip.predicted("scipy", m) > LIMIT:
             notes.append(f"m={m}: scipy skipped (predicted {skip.predicted('scipy', m):.0f} s)")
         else:
@@ -200,7 +186,7 @@ def fixed_lam(sizes, a=1.0):
         summary.append((m, t.get("ours"), t["ours solve"], fastest))
     for n in notes:
         print("   note:", n)
-    print(f"   ({load()})")
+    print(f"   ({load_average()})")
     return summary
 
 
@@ -297,13 +283,13 @@ def gcv(sizes):
         rows.append(gcv_case(f"x scaled by {scale:g}", x * scale, y, u, scale, scale, hard))
     x, y, u = data(2000, noise=0.001)
     rows.append(gcv_case("low noise (0.001), m=2000", x, y, u, 1.0, 1.0, hard))
-    print(f"   ({load()})")
+    print(f"   ({load_average()})")
     return rows
 
 
 def main(quick=False):
-    print(f"bench_spline: {load()}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
-          f"csaps {'installed' if csaps is not None else 'NOT installed'}")
+    print_load("at start")
+    print(f"bench_spline: csaps {'installed' if csaps is not None else 'NOT installed'}")
     sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000, 1_000_000)
     summary = fixed_lam(sizes)
     rows = gcv((1_000,) if quick else (1_000, 10_000, 100_000, 1_000_000))

@@ -4,9 +4,9 @@ the bordered chain against the general system, on the same data, in this process
 The infinite-width problem with a penalised or partly free affine part is solved
 two ways, given the same pooled data and ``init=Gaussian()``:
 
-  bordered  ``_continuum.chain_moments`` + ``_bordered.solve`` (+ ``to_solution``),
+  bordered  ``continuum.chain_moments`` + ``bordered.solve`` (+ ``to_solution``),
             4 unknowns per point and a border of one or two: what the estimator runs;
-  general   ``_continuum.gap_moments`` + ``_knots.solve``, 8 unknowns per point
+  general   ``continuum.gap_moments`` + ``general.solve``, 8 unknowns per point
             (band 7 + 7): what it ran before, and the finite-width fallback.
 
 For m = 1e3 ... 1e6 random points in (-2, 2) and alpha = 1e-3 m: time of the
@@ -19,46 +19,44 @@ Run:  python benchmarks/bench_spline_affine.py [--quick]
 """
 
 import argparse
-import os
-import time
 
 import numpy as np
-from bench_spline import best_of, load  # this folder is on the path when a script in it runs
+from _timing import best_of, print_load, timed  # this folder is on the path when a script in it runs
 
-from sklearn_shallowrelu import SmoothingSplineEquivalent, _bordered, _continuum, _knots
+from sklearn_shallowrelu import SmoothingSplineEquivalent
+from sklearn_shallowrelu._exact1d import bordered, continuum, general, network
+from sklearn_shallowrelu.datasets import make_curve
 from sklearn_shallowrelu.init import Gaussian
 
 
 def run(m, affine, with_general_leverages, gcv):
-    rng = np.random.RandomState(0)
-    x = rng.uniform(-2, 2, m)
-    y = np.sin(3 * x) + 0.3 * rng.standard_normal(m)
-    xs, Y, W = _knots.pool_ties(x, y[:, None], np.ones(m))
+    X, y = make_curve(m, target=lambda x: np.sin(3 * x), noise=0.3, random_state=0)
+    x = X[:, 0]
+    xs, Y, W = network.pool_ties(x, y[:, None], np.ones(m))
     init, alpha = Gaussian(), 1e-3 * m
     repeat = 3 if m <= 100_000 else 1
-    t_cm, cm = best_of(lambda: _continuum.chain_moments(init, xs), repeat)
-    t_gm, gm = best_of(lambda: _continuum.gap_moments(init, xs), repeat)
-    t_b, b = best_of(lambda: _bordered.to_solution(xs, cm, _bordered.solve(xs, Y, W, cm, alpha, affine)), repeat)
-    t_g, g = best_of(lambda: _knots.solve(xs, Y, W, gm, alpha, affine), repeat)
-    t_bl, bl = best_of(lambda: _bordered.solve(xs, Y, W, cm, alpha, affine, leverages=True), repeat)
+    t_cm, cm = best_of(lambda: continuum.chain_moments(init, xs), repeat)
+    t_gm, gm = best_of(lambda: continuum.gap_moments(init, xs), repeat)
+    t_b, b = best_of(lambda: bordered.to_solution(xs, cm, bordered.solve(xs, Y, W, cm, alpha, affine)), repeat)
+    t_g, g = best_of(lambda: general.solve(xs, Y, W, gm, alpha, affine), repeat)
+    t_bl, bl = best_of(lambda: bordered.solve(xs, Y, W, cm, alpha, affine, leverages=True), repeat)
     row = {"m": m, "affine": affine, "moments": (t_cm, t_gm), "solve": (t_b, t_g),
            "fit diff": float(np.max(np.abs(b.fitted - g.fitted)))}
     if with_general_leverages:
-        t_gl, gl = best_of(lambda: _knots.solve(xs, Y, W, gm, alpha, affine, leverages=True), repeat)
+        t_gl, gl = best_of(lambda: general.solve(xs, Y, W, gm, alpha, affine, leverages=True), repeat)
         row["leverages"] = (t_bl, t_gl)
         row["lev diff"] = float(np.max(np.abs(bl.leverages - gl.leverages)))
     else:
         row["leverages"] = (t_bl, None)
         row["lev diff"] = None
     if gcv:
-        t0 = time.perf_counter()
-        est = SmoothingSplineEquivalent(init=init, alpha="gcv", affine=affine).fit(x, y)
-        row["gcv"] = (time.perf_counter() - t0, est.df_)
+        t_gcv, est = timed(lambda: SmoothingSplineEquivalent(init=init, alpha="gcv", affine=affine).fit(x, y))
+        row["gcv"] = (t_gcv, est.df_)
     return row
 
 
 def main(quick=False):
-    print(f"{load()}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    print_load("at start")
     sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000, 1_000_000]
     print("| m | affine | moments bordered / general | solve bordered / general | speed-up | "
           "with leverages bordered / general | speed-up | max |fit diff| | max |lev diff| | GCV fit (df) |")
@@ -75,6 +73,7 @@ def main(quick=False):
             print(f"| {m:.0e} | {affine} | {r['moments'][0]:.3f} s / {r['moments'][1]:.3f} s | "
                   f"{tb:.4f} s / {tg:.4f} s | {tg / tb:.1f}x | {lev} | {r['fit diff']:.1e} | {ld} | {g} |",
                   flush=True)
+    print_load("at end")
     print(f"SUMMARY spline affine: the bordered chain solves {min(speedups):.1f}x to {max(speedups):.1f}x "
           "faster than the general system, same fits")
 

@@ -54,12 +54,13 @@ and, when matplotlib is installed, saves ``condensation_small_init.png`` in
 the current working directory (seed 0).
 """
 
-import os
 import warnings
 
+import _plotting
 import numpy as np
 
 from sklearn_shallowrelu import ShallowReLURegressor
+from sklearn_shallowrelu.datasets import make_curve
 from sklearn_shallowrelu.diagnostics import RankDiagnostics
 
 N_HIDDEN = 100
@@ -77,9 +78,8 @@ SETTINGS = {
 LARGE_STEP = 0.01
 
 
-def make_data(n_samples=40):
-    x = np.linspace(-1, 1.5, n_samples)
-    return x.reshape(-1, 1), np.sin(3 * x) + np.sin(6 * x) / 2
+def target(x):
+    return np.sin(3 * x) + np.sin(6 * x) / 2
 
 
 def fit_initial_stage(X, y, activation, init_scale, learning_rate, seed):
@@ -135,12 +135,7 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def plot(maps, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot(plt, maps):
     names = {"tanh": "tanh (p=1)", "xtanh": "x tanh x (p=2)", "x2tanh": "x^2 tanh x (p=3)", "relu": "ReLU"}
     fig, axes = plt.subplots(2, 4, figsize=(15, 7.6), constrained_layout=True)
     for j, (activation, (_, small, _)) in enumerate(SETTINGS.items()):
@@ -155,12 +150,11 @@ def plot(maps, path):
     fig.colorbar(im, ax=axes, shrink=0.6, label="cos of (w_k, b_k) and (w_j, b_j)")
     fig.suptitle("Cosine heat maps of the hidden vectors at the end of the initial stage (seed 0): "
                  "small init (top) condenses on <= p lines, init_scale=1 (bottom) does not")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig
 
 
 def main(plot_figure=True):
-    X, y = make_data()
+    X, y = make_curve(40, target=target, x_range=(-1, 1.5), noise=0, sampling="grid")
     rows, maps = run(X, y)
     print(f"ShallowReLURegressor(n_hidden={N_HIDDEN}, output_init='balanced'), GD until the loss is below "
           f"{LOSS_FRACTION:g} x its start (checked every {CHUNK} steps, at most {MAX_STEPS})")
@@ -175,12 +169,7 @@ def main(plot_figure=True):
         bound = "" if p is None else f"  (p = {p})"
         print(f"  {activation:>7}: {c_small} -> {c_big}{bound}")
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "condensation_small_init.png")
-            plot(maps, path)
-            print(f"Figure saved to {path}")
-        except ImportError:
-            print("matplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(plot, "condensation_small_init.png", maps, dpi=100)
     return rows
 
 

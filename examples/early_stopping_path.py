@@ -41,11 +41,11 @@ when matplotlib is installed, saves ``early_stopping_path.png`` in the current
 working directory.
 """
 
-import os
-
+import _plotting
 import numpy as np
 
 from sklearn_shallowrelu import RandomFeatureReLURegressor, RandomFeatureReLURegressorCV
+from sklearn_shallowrelu.datasets import make_curve
 
 N_HIDDEN = 2000
 MAX_ITER = 5000
@@ -56,21 +56,14 @@ def target(x):
     return np.sin(2 * x)
 
 
-def make_data(n_train=100, n_test=2000, noise=0.3, random_state=0):
-    rng = np.random.RandomState(random_state)
-    X = rng.uniform(-2, 2, size=(n_train, 1))
-    y = target(X[:, 0]) + noise * rng.standard_normal(n_train)
-    X_test = rng.uniform(-2, 2, size=(n_test, 1))
-    y_test = target(X_test[:, 0]) + noise * rng.standard_normal(n_test)
-    return X, y, X_test, y_test
-
-
 def mse(a, b):
     return float(np.mean((a - b) ** 2))
 
 
 def main(plot_figure=True):
-    X, y, X_test, y_test = make_data()
+    rng = np.random.RandomState(0)  # one stream: the test set is drawn after the training set
+    X, y = make_curve(100, target=target, noise=0.3, random_state=rng)
+    X_test, y_test = make_curve(2000, target=target, noise=0.3, random_state=rng)
     W = float(len(y))  # sum of sample weights
 
     # --- the gradient-descent path: one fit, every step
@@ -133,13 +126,9 @@ def main(plot_figure=True):
           f"ridge {ridge_test.min():.4f} (alpha = {alphas[int(np.argmin(ridge_test))]:.4g})")
 
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "early_stopping_path.png")
-            _plot(path, X, y, gd_alpha, gd_train, gd_test, gd_loo, alphas, ridge_train,
-                  ridge_test, ridge_loo, eta, W, t_star, alpha_star, cv_gd, cv_ridge)
-            print(f"Figure saved to {path}")
-        except ImportError:
-            print("matplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(_plot, "early_stopping_path.png", X, y, gd_alpha, gd_train, gd_test, gd_loo, alphas,
+                              ridge_train, ridge_test, ridge_loo, eta, W, t_star, alpha_star, cv_gd, cv_ridge,
+                              dpi=120)
     return {
         "learning_rate": eta, "t_star": t_star, "alpha_star": alpha_star,
         "gd_test": gd_test, "gd_loo": gd_loo, "ridge_test": ridge_test,
@@ -147,13 +136,8 @@ def main(plot_figure=True):
     }
 
 
-def _plot(path, X, y, gd_alpha, gd_train, gd_test, gd_loo, alphas, ridge_train, ridge_test,
+def _plot(plt, X, y, gd_alpha, gd_train, gd_test, gd_loo, alphas, ridge_train, ridge_test,
           ridge_loo, eta, W, t_star, alpha_star, cv_gd, cv_ridge):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
     ax.plot(gd_alpha, gd_test, color="C0", lw=2, label="GD: test")
     ax.plot(gd_alpha, gd_loo, color="C0", ls=":", lw=2, label="GD: exact LOO")
@@ -189,8 +173,7 @@ def _plot(path, X, y, gd_alpha, gd_train, gd_test, gd_loo, alphas, ridge_train, 
     ax2.set_xlabel("x")
     ax2.set_title("the two leave-one-out choices")
     ax2.legend(fontsize=8)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 if __name__ == "__main__":

@@ -48,9 +48,9 @@ and, when matplotlib is installed, saves ``gridsearch_diagnostics.png`` in the
 current working directory.
 """
 
-import os
 import warnings
 
+import _plotting
 import numpy as np
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
@@ -124,21 +124,11 @@ def main(plot_figure=True):
     print(f"  pipeline diagnostics == last step on transformed inputs: {same}")
 
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "gridsearch_diagnostics.png")
-            _plot(path, rows, best, X, y)
-            print(f"Figure saved to {path}")
-        except ImportError:
-            print("matplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(_plot, "gridsearch_diagnostics.png", rows, best, X, y)
     return {"rows": rows, "best_params": search.best_params_, "pipeline_check": same}
 
 
-def _plot(path, rows, best, X, y):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plot(plt, rows, best, X, y):
     fig, (ax_e, ax_c, ax_f) = plt.subplots(1, 3, figsize=(15, 4.3), constrained_layout=True)
     for width, marker in zip(WIDTHS, "os"):
         sub = [r for r in rows if r["width"] == width]
@@ -158,8 +148,7 @@ def _plot(path, rows, best, X, y):
     ax_f.plot(grid[:, 0], best.predict(grid), "C3", lw=2, label="best pipeline (refit on MSE)")
     ax_f.set(xlabel="x", ylabel="y", title="Refitted best model")
     ax_f.legend(fontsize=8)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 if __name__ == "__main__":

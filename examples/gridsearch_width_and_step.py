@@ -4,7 +4,9 @@ A :class:`~sklearn_shallowrelu.RandomFeatureReLURegressor` with ``solver='gd'``
 is an ordinary scikit-learn regressor, so it goes into a ``Pipeline`` (here after
 a ``StandardScaler``) and its width ``n_hidden``, step size ``learning_rate``
 and number of steps ``max_iter`` are tuned with ``GridSearchCV`` like any other
-hyper-parameters.  The data are a noisy sine on ``[-3, 3]`` (seeded).
+hyper-parameters.  The data are a noisy sine on ``[-3, 3]``,
+``y = sin(x) + 0.3 N(0, 1)`` (seeded,
+:func:`~sklearn_shallowrelu.datasets.make_curve`).
 
 What to look for
 ----------------
@@ -35,27 +37,20 @@ table and, when matplotlib is installed, saves ``gridsearch_width_and_step.png``
 working directory.
 """
 
-import os
 import warnings
 
+import _plotting
 import numpy as np
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_shallowrelu import RandomFeatureReLURegressor
+from sklearn_shallowrelu.datasets import make_curve
 
 WIDTHS = (50, 200, 1000)
 LEARNING_RATES = (0.3, 1.0, 3.0, 10.0)
 MAX_ITERS = (10, 100, 1000, 10000)
-
-
-def make_data(n_samples=100, noise=0.3, random_state=0):
-    """A noisy sine on [-3, 3]: ``y = sin(x) + noise * N(0, 1)``."""
-    rng = np.random.RandomState(random_state)
-    X = rng.uniform(-3, 3, size=(n_samples, 1))
-    y = np.sin(X[:, 0]) + noise * rng.standard_normal(n_samples)
-    return X, y
 
 
 def make_pipeline():
@@ -150,11 +145,7 @@ def format_by_product(mse):
     return "\n".join(lines)
 
 
-def plot(mse, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def plot(plt, mse):
     from matplotlib.colors import LogNorm
 
     finite = mse[np.isfinite(mse)]
@@ -181,12 +172,11 @@ def plot(mse, path):
     ticks = [v for v in (0.1, 0.15, 0.2, 0.3, 0.5, 1.0) if finite.min() <= v <= finite.max()]
     cbar.set_ticks(ticks, labels=[f"{v:g}" for v in ticks])
     fig.suptitle("GridSearchCV over width, step size and number of GD steps")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def main(plot_figure=True, n_jobs=2):
-    X, y = make_data()
+    X, y = make_curve(100, target=np.sin, x_range=(-3, 3), noise=0.3, random_state=0)
     limits = stability_limits(X, y)
     print("Gradient descent on the output layer, data: y = sin(x) + 0.3 N(0,1), 100 samples")
     print("Stability limit 2 / lambda_max on the standardised data:")
@@ -214,12 +204,7 @@ def main(plot_figure=True, n_jobs=2):
     )
 
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "gridsearch_width_and_step.png")
-            plot(mse, path)
-            print(f"Figure saved to {path}")
-        except ImportError:
-            print("matplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(plot, "gridsearch_width_and_step.png", mse, dpi=120)
     return {"search": search, "mse": mse, "limits": limits}
 
 

@@ -54,12 +54,13 @@ when matplotlib is installed, saves ``low_rank_one_neuron.png`` in the current
 working directory.
 """
 
-import os
 import warnings
 
+import _plotting
 import numpy as np
 
 from sklearn_shallowrelu import ShallowReLURegressor
+from sklearn_shallowrelu.datasets import make_neuron_teacher
 from sklearn_shallowrelu.diagnostics import RankDiagnostics
 from sklearn_shallowrelu.diagnostics.rank import pairwise_angles, unit_directions
 from sklearn_shallowrelu.init import Gaussian
@@ -70,23 +71,12 @@ SEEDS = (0, 1, 2)
 LEARNING_RATE, MAX_ITER = 0.1, 6000
 
 
-def make_data(seed, d=D):
-    """Chistikov et al.'s centred scheme with ``n = d``: returns X, y and the teacher ``v* = mu``."""
-    rng = np.random.RandomState(seed)
-    while True:
-        mu = rng.standard_normal(d)
-        mu /= np.linalg.norm(mu)
-        X = mu + rng.standard_normal((d, d)) / np.sqrt(d)
-        if np.all(X @ mu > 0):
-            return X, np.maximum(X @ mu, 0.0), mu
-
-
 def run():
     rows, nets = [], {}
     s = 1.0 / np.sqrt(D * WIDTH)
     for lam in LAMBDAS:
         for seed in SEEDS:
-            X, y, mu = make_data(seed)
+            X, y, mu = make_neuron_teacher(D, D, return_teacher=True, random_state=seed)  # n = d points
             net = ShallowReLURegressor(n_hidden=WIDTH, init=Gaussian(s, s), init_scale=lam, output_init="balanced",
                                        learning_rate=LEARNING_RATE, max_iter=MAX_ITER, random_state=seed)
             with warnings.catch_warnings():
@@ -133,12 +123,7 @@ def format_table(rows, med):
     return "\n".join(lines)
 
 
-def plot(rows, med, nets, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot(plt, rows, med, nets):
     lam = np.array(LAMBDAS)
     fig, (ax_a, ax_n, ax_p) = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
     for key, ax, label in (("max_angle_pos", ax_a, "max angle, a>0"), ("max_angle", ax_a, "max_angle_ (any sign)"),
@@ -170,8 +155,7 @@ def plot(rows, med, nets, path):
     ax_p.legend(fontsize=8)
     fig.suptitle(f"One-neuron teacher in d={D}, width {WIDTH}, GD (lr {LEARNING_RATE}, {MAX_ITER} steps), "
                  "balanced start of scale lambda")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def main(plot_figure=True):
@@ -184,12 +168,7 @@ def main(plot_figure=True):
           "[W | b]; 'max ang tol1e-3': the same with the default active_tol; 'max ang a>0': over active units with a "
           "positive output weight only, Chistikov et al.'s definition)")
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "low_rank_one_neuron.png")
-            plot(rows, med, nets, path)
-            print(f"Figure saved to {path}")
-        except ImportError:
-            print("matplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(plot, "low_rank_one_neuron.png", rows, med, nets)
     return {"rows": rows, "medians": med}
 
 

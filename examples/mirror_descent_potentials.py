@@ -54,8 +54,7 @@ tables and, when matplotlib is installed, saves ``mirror_descent_potentials.png`
 in the current working directory.
 """
 
-import os
-
+import _plotting
 import numpy as np
 
 from sklearn_shallowrelu import ReLURandomFeatures, RandomFeatureReLURegressor
@@ -69,13 +68,9 @@ from sklearn_shallowrelu.potentials import (
 
 N_HIDDEN = 200
 INIT = "rademacher_uniform"  # W = +-1, bias uniform on [-3, 3]
-
-
-def make_data():
-    """Six points in [-2, 2]; small targets so that all potentials stay tractable."""
-    X = np.array([-2.0, -1.2, -0.4, 0.3, 1.1, 2.0]).reshape(-1, 1)
-    y = np.array([0.10, -0.10, 0.04, 0.16, -0.04, 0.08])
-    return X, y
+# Six points in [-2, 2], written out; small targets so that all potentials stay tractable.
+X_DATA = np.array([-2.0, -1.2, -0.4, 0.3, 1.1, 2.0]).reshape(-1, 1)
+Y_DATA = np.array([0.10, -0.10, 0.04, 0.16, -0.04, 0.08])
 
 
 def min_norm_interpolant(X, y):
@@ -86,7 +81,7 @@ def min_norm_interpolant(X, y):
 
 
 def main(plot_figure=True):
-    X, y = make_data()
+    X, y = X_DATA, Y_DATA
     gd_probe = RandomFeatureReLURegressor(n_hidden=N_HIDDEN, init=INIT, solver="gd",
                                           max_iter=1, random_state=0).fit(X, y)
     lam_max = 1.0 / gd_probe.learning_rate_  # 'auto' step of GD is 1 / lambda_max
@@ -149,21 +144,11 @@ def main(plot_figure=True):
         print(f"{a:<29}" + "".join(f"{np.abs(preds[a] - preds[b]).max():13.4f}" for b in names))
 
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "mirror_descent_potentials.png")
-            _plot(path, X, y, models)
-            print(f"\nFigure saved to {path}")
-        except ImportError:
-            print("\nmatplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(_plot, "mirror_descent_potentials.png", X, y, models, dpi=120, blank_line=True)
     return {"models": models, "cross_bregman": cross, "names": names}
 
 
-def _plot(path, X, y, models):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plot(plt, X, y, models):
     grid = np.linspace(-3, 3, 601).reshape(-1, 1)
     styles = ["-", "--", "-", "-."]
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
@@ -185,8 +170,7 @@ def _plot(path, X, y, models):
     ax2.set_ylabel("sqrt(n_hidden) |v_k|, sorted")
     ax2.set_title("output-weight magnitudes")
     ax2.legend(fontsize=8)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 if __name__ == "__main__":

@@ -53,8 +53,7 @@ table and, when matplotlib is installed, saves
 ``orthogonal_inputs_plateaus.png`` in the current working directory.
 """
 
-import os
-
+import _plotting
 import numpy as np
 
 from sklearn_shallowrelu import ShallowReLURegressor
@@ -119,21 +118,11 @@ def main(plot_figure=True):
     print("(f_c(x) = relu(0.8x + 0.4) - 1: the min-norm interpolator with a free output bias, which this network "
           "has; f*(x) = relu(0.4x + 0.2) - relu(0.8 - 0.4x): the paper's, without output bias)")
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "orthogonal_inputs_plateaus.png")
-            _plot(path, net, rd, X, y, grid, pred)
-            print(f"Figure saved to {path}")
-        except ImportError:
-            print("matplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(_plot, "orthogonal_inputs_plateaus.png", net, rd, X, y, grid, pred)
     return result
 
 
-def _plot(path, net, rd, X, y, grid, pred):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plot(plt, net, rd, X, y, grid, pred):
     fig, (ax_l, ax_f, ax_n) = plt.subplots(1, 3, figsize=(15, 4.3), constrained_layout=True)
     loss = net.loss_curve_
     ax_l.semilogy(np.arange(loss.size), loss, color="C0")
@@ -154,8 +143,7 @@ def _plot(path, net, rd, X, y, grid, pred):
     ax_n.set(xlabel="knot -b_k / w_k", ylabel="output weight v_k",
              title=f"Neurons (|(w,b)| > 1e-3 max): stable rank {rd.stable_rank_:.3f}")
     ax_n.axhline(0, color="0.5", lw=0.8)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 if __name__ == "__main__":

@@ -21,28 +21,23 @@ matplotlib is installed, saves ``raw_inputs.png`` in the current working
 directory.
 """
 
-import os
 import warnings
 
+import _plotting
 import numpy as np
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_shallowrelu import RandomFeatureReLURegressor, RandomFeatureReLURegressorCV
 from sklearn_shallowrelu._coverage import layer_coverage
+from sklearn_shallowrelu.datasets import make_curve
 
 SCALES = (1e-4, 1e-2, 0.1, 0.3, 1.0, 10.0, 100.0, 1e4)
 SHIFTS = (0.0, 1.5, 25.0)  # in units of the inputs' half-range: 25 takes [-2, 2] to about ages [46, 54] x scale
 
 
-def make_data(n=60, seed=0):
-    rng = np.random.RandomState(seed)
-    x = np.sort(rng.uniform(-2, 2, n))
-    return x[:, None], np.sin(2 * x) + 0.1 * rng.standard_normal(n)
-
-
 def main(plot_figure=True, scales=SCALES, shifts=SHIFTS):
-    X, y = make_data()
+    X, y = make_curve(60, noise=0.1, sort=True, random_state=0)  # sin(2x) + noise on [-2, 2]
     rows = []
     print("Ridge on raw inputs (X + shift) * scale: 200 units, init='gaussian', alpha=1e-2; train R^2")
     head = (f"{'scale':>8} | {'shift':>5} | {'raw R^2':>7} | {'warned':>6} | {'bending':>7} | {'spread':>8} | "
@@ -74,21 +69,11 @@ def main(plot_figure=True, scales=SCALES, shifts=SHIFTS):
           " those knots over the inputs' range, '-' with fewer than 20 of them)")
 
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "raw_inputs.png")
-            _plot(path, rows, shifts)
-            print(f"\nFigure saved to {path}")
-        except ImportError:
-            print("\nmatplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(_plot, "raw_inputs.png", rows, shifts, blank_line=True)
     return rows
 
 
-def _plot(path, rows, shifts):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plot(plt, rows, shifts):
     fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
     for k, shift in enumerate(shifts):
         sub = [r for r in rows if r["shift"] == shift]
@@ -103,8 +88,7 @@ def _plot(path, rows, shifts):
     ax.set_ylabel("train R^2")
     ax.set_title("ridge on raw inputs, 200 units, init='gaussian'")
     ax.legend(fontsize=7)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 if __name__ == "__main__":

@@ -46,9 +46,9 @@ the tables and, when matplotlib is installed, saves
 current working directory.
 """
 
-import os
 import warnings
 
+import _plotting
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold
@@ -62,11 +62,6 @@ WIDTHS = (10, 40, 160)
 LEARNING_RATES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 MAX_ITER = 1000
 N_SPLITS = 5
-
-
-def make_data():
-    """200 points of the wiggly curve (seeded), noise standard deviation 0.3."""
-    return make_wiggly_curve(n_samples=200, noise=0.3, random_state=0)
 
 
 def make_pipeline():
@@ -142,11 +137,7 @@ def format_table(mse, diverged):
     return "\n".join(lines)
 
 
-def plot(mse, diverged, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def plot(plt, mse, diverged):
     from matplotlib.colors import LogNorm
 
     shown = np.where(diverged > 0, np.nan, mse)
@@ -172,12 +163,11 @@ def plot(mse, diverged, path):
     ticks = [v for v in (0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 1.0, 2.0) if finite.min() <= v <= finite.max()]
     cbar.set_ticks(ticks, labels=[f"{v:g}" for v in ticks])
     cbar.minorticks_off()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def main(plot_figure=True, n_jobs=2):
-    X, y = make_data()
+    X, y = make_wiggly_curve(n_samples=200, noise=0.3, random_state=0)
     print(f"Data: make_wiggly_curve(200, noise=0.3) (noise variance 0.09); Pipeline(StandardScaler, "
           f"ShallowReLURegressor(max_iter={MAX_ITER})); {N_SPLITS}-fold CV")
     sharp = initial_sharpness(X, y)
@@ -212,12 +202,7 @@ def main(plot_figure=True, n_jobs=2):
           f"{'' if refit.n_iter_ == MAX_ITER else ' (diverged!)'}.")
 
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "shallow_gridsearch_width_step.png")
-            plot(mse, diverged, path)
-            print(f"Figure saved to {path}")
-        except ImportError:
-            print("matplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(plot, "shallow_gridsearch_width_step.png", mse, diverged, dpi=120)
     return {"search": search, "mse": mse, "diverged": diverged, "sharpness": sharp}
 
 

@@ -30,9 +30,9 @@ when matplotlib is installed, saves ``spline_baselines.png`` in the current
 working directory.
 """
 
-import os
 import time
 
+import _plotting
 import numpy as np
 from scipy.interpolate import make_smoothing_spline
 from sklearn.linear_model import RidgeCV
@@ -41,6 +41,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import SplineTransformer
 
 from sklearn_shallowrelu import SmoothingSplineEquivalent
+from sklearn_shallowrelu.datasets import make_curve
 from sklearn_shallowrelu.init import RademacherUniform
 
 try:
@@ -51,13 +52,6 @@ except ImportError:  # optional dependency of this example
 
 def truth(x):
     return np.sin(2 * np.pi * (x + 1) ** 2)
-
-
-def make_data(n_samples=600, noise=0.3, random_state=0):
-    rng = np.random.RandomState(random_state)
-    x = rng.uniform(-1, 1, n_samples)
-    y = truth(x) + noise * rng.standard_normal(n_samples)
-    return x, y
 
 
 def scipy_gcv(x, y):
@@ -95,11 +89,12 @@ def natural(spline, lo, hi):
 
 
 def main(plot_figure=True):
-    x, y = make_data()
+    X, y = make_curve(600, target=truth, x_range=(-1, 1), noise=0.3, random_state=0)
+    x = X[:, 0]
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.5, random_state=0)
     order = np.argsort(x_tr)
     x_tr, y_tr = x_tr[order], y_tr[order]  # scipy and csaps want increasing x
-    X_tr, X_te = x_tr[:, None], x_te[:, None]
+    X_tr = x_tr[:, None]
     grid = np.linspace(-1, 1, 800)
     rows, curves = [], {}
 
@@ -164,21 +159,12 @@ def main(plot_figure=True):
         print(f"scipy's GCV lam / ours (same criterion): {lam_sp / ours_ru.lam_scipy_:.3f}")
 
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "spline_baselines.png")
-            _plot(path, x_tr, y_tr, grid, curves, ours_ru, ours_g)
-            print(f"\nFigure saved to {path}")
-        except ImportError:
-            print("\nmatplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(_plot, "spline_baselines.png", x_tr, y_tr, grid, curves, ours_ru, ours_g,
+                              blank_line=True)
     return rows
 
 
-def _plot(path, x, y, grid, curves, ours_ru, ours_g):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plot(plt, x, y, grid, curves, ours_ru, ours_g):
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(14, 4.8), constrained_layout=True,
                                   gridspec_kw={"width_ratios": [2, 1]})
     ax.plot(x, y, ".", color="0.6", ms=3, label="training data")
@@ -196,8 +182,7 @@ def _plot(path, x, y, grid, curves, ours_ru, ours_g):
     ax2.set_ylabel("GCV score")
     ax2.set_title("our GCV search (every point an exact fit)")
     ax2.legend(fontsize=8)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 if __name__ == "__main__":

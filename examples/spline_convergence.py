@@ -28,11 +28,12 @@ when matplotlib is installed, saves ``spline_convergence.png`` in the current
 working directory.
 """
 
-import os
-
+import _convergence
+import _plotting
 import numpy as np
 
 from sklearn_shallowrelu import RandomFeatureReLURegressor, SmoothingSplineEquivalent
+from sklearn_shallowrelu.datasets import make_curve
 from sklearn_shallowrelu.init import Gaussian, RademacherUniform
 
 ALPHA = 0.01
@@ -44,15 +45,12 @@ INITS = {
 }
 
 
-def make_data(n_samples=60, noise=0.2, random_state=0):
-    rng = np.random.RandomState(random_state)
-    X = np.sort(rng.uniform(-2, 2, n_samples)).reshape(-1, 1)
-    y = np.sin(3 * X[:, 0]) + 0.5 * X[:, 0] + noise * rng.standard_normal(n_samples)
-    return X, y
+def target(x):
+    return np.sin(3 * x) + 0.5 * x
 
 
 def main(plot_figure=True, widths=WIDTHS, n_seeds=N_SEEDS):
-    X, y = make_data()
+    X, y = make_curve(60, target=target, noise=0.2, sort=True, random_state=0)
     grid = np.linspace(X.min(), X.max(), 401)[:, None]
     results = {}
     print(f"Ridge (alpha={ALPHA}) on n random ReLU features vs SmoothingSplineEquivalent (same init, alpha)")
@@ -84,31 +82,14 @@ def main(plot_figure=True, widths=WIDTHS, n_seeds=N_SEEDS):
         print()
         print(f"init = {name}: limit {type(spline).__name__}(alpha={spline.alpha_}, affine={spline.affine!r}), "
               f"df = {spline.df_:.1f}; network algorithm_ = {sorted(algorithms)}")
-        head = f"{'n_hidden':>9} | {'sup |f_n - spline|':>18} {'(std)':>8} | {'ratio / decade':>14}"
-        print(head)
-        print("-" * len(head))
-        for i, n in enumerate(widths):
-            ratio = "" if i == 0 else f"{errors[i - 1, 0] / errors[i, 0]:14.2f}"
-            print(f"{n:>9d} | {errors[i, 0]:18.5f} {errors[i, 1]:8.5f} | {ratio:>14}")
-        print(f"least-squares slope: error ~ n^{slope:.2f}  ->  {10 ** (-slope):.2f} per decade "
-              f"(expected n^-0.5, sqrt(10) = 3.16)")
+        _convergence.print_table(widths, errors, slope, "sup |f_n - spline|")
 
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "spline_convergence.png")
-            _plot(path, X, y, grid[:, 0], results)
-            print(f"\nFigure saved to {path}")
-        except ImportError:
-            print("\nmatplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(_plot, "spline_convergence.png", X, y, grid[:, 0], results, blank_line=True)
     return results
 
 
-def _plot(path, X, y, grid, results):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plot(plt, X, y, grid, results):
     fig, axes = plt.subplots(1, 4, figsize=(19, 4.5), constrained_layout=True)
     ax = axes[0]
     for k, (name, r) in enumerate(results.items()):
@@ -118,32 +99,10 @@ def _plot(path, X, y, grid, results):
     ax.set_title("curvature weight g (penalty int f''^2 / g)")
     ax.legend(fontsize=8)
     for k, (name, r) in enumerate(results.items()):
-        ax = axes[1 + k]
-        ax.plot(X[:, 0], y, "k.", label="data")
-        for j, (n, pred) in enumerate(sorted(r["curves"].items())):
-            if n >= 100_000:
-                continue
-            ax.plot(grid, pred, color=plt.cm.viridis(0.15 + 0.3 * j), lw=1, label=f"network, n_hidden = {n}")
-        ax.plot(grid, r["limit"], "r--", lw=2, label="SmoothingSplineEquivalent")
-        ax.set_xlabel("x")
-        ax.set_title(f"init = {name}, seed 0")
-        ax.legend(fontsize=7)
-    ax = axes[3]
-    for k, (name, r) in enumerate(results.items()):
-        w, e = r["widths"], r["errors"]
-        ax.errorbar(w, e[:, 0], yerr=e[:, 1], marker="o", color=f"C{k}", capsize=3,
-                    label=f"{name}: slope {r['slope']:.2f}")
-    first = next(iter(results.values()))
-    w = first["widths"]
-    ax.plot(w, first["errors"][0, 0] * np.sqrt(w[0] / w), "k--", lw=1, label="n^(-1/2)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("width n_hidden")
-    ax.set_ylabel("sup |network - spline|")
-    ax.set_title(f"distance to the spline (alpha = {ALPHA})")
-    ax.legend(fontsize=8)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        _convergence.curves_panel(plt, axes[1 + k], X, y, grid, r, "network", "SmoothingSplineEquivalent",
+                                  f"init = {name}, seed 0", fontsize=7)
+    _convergence.errors_panel(axes[3], results, "sup |network - spline|", f"distance to the spline (alpha = {ALPHA})")
+    return fig
 
 
 if __name__ == "__main__":

@@ -31,8 +31,7 @@ table and, when matplotlib is installed, saves ``spline_mirror_potentials.png``
 in the current working directory.
 """
 
-import os
-
+import _plotting
 import numpy as np
 
 from sklearn_shallowrelu import RandomFeatureReLURegressor, SmoothingSplineEquivalent
@@ -46,16 +45,13 @@ POTENTIALS = {
     "hyperbolic entropy (beta=0.5)": HyperbolicEntropy(0.5),
 }
 WIDTHS = (100, 1_000)
-
-
-def make_data():
-    x = np.array([-0.85, -0.5, -0.2, 0.05, 0.3, 0.6, 0.85])
-    y = 0.5 * np.array([0.0, 0.6, -0.4, 0.5, 0.1, -0.6, 0.2])
-    return x[:, None], y
+# Seven points in [-1, 1], written out.
+X_DATA = np.array([-0.85, -0.5, -0.2, 0.05, 0.3, 0.6, 0.85])[:, None]
+Y_DATA = 0.5 * np.array([0.0, 0.6, -0.4, 0.5, 0.1, -0.6, 0.2])
 
 
 def main(plot_figure=True, widths=WIDTHS, max_iter=20_000):
-    X, y = make_data()
+    X, y = X_DATA, Y_DATA
     grid = np.linspace(-1, 1, 401)[:, None]
     inside = (grid[:, 0] >= X.min()) & (grid[:, 0] <= X.max())
     quadratic = SmoothingSplineEquivalent(init=INIT, alpha=0.0).fit(X, y).predict(grid)  # the interpolant
@@ -90,21 +86,11 @@ def main(plot_figure=True, widths=WIDTHS, max_iter=20_000):
           " what is left of the descent, which the non-quadratic potentials slow down)")
 
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "spline_mirror_potentials.png")
-            _plot(path, X, y, grid[:, 0], results)
-            print(f"\nFigure saved to {path}")
-        except ImportError:
-            print("\nmatplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(_plot, "spline_mirror_potentials.png", X, y, grid[:, 0], results, blank_line=True)
     return results
 
 
-def _plot(path, X, y, grid, results):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plot(plt, X, y, grid, results):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
     for k, (name, r) in enumerate(results.items()):
         axes[0].plot(grid, r["limit"], color=f"C{k}", lw=2, label=f"limit, {name}")
@@ -118,8 +104,7 @@ def _plot(path, X, y, grid, results):
     axes[1].legend(fontsize=8)
     for ax in axes:
         ax.set_xlabel("x")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 if __name__ == "__main__":

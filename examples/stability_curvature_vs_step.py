@@ -52,12 +52,13 @@ table and, when matplotlib is installed, saves
 ``stability_curvature_vs_step.png`` in the current working directory.
 """
 
-import os
 import warnings
 
+import _plotting
 import numpy as np
 
 from sklearn_shallowrelu import ShallowReLURegressor
+from sklearn_shallowrelu.datasets import make_curve
 from sklearn_shallowrelu.diagnostics import CurvatureDiagnostics, stability_weight
 
 LEARNING_RATES = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
@@ -66,10 +67,8 @@ MAX_ITER = 10000
 CONVERGED = 1e-3  # final loss below which a run counts as (nearly) interpolating
 
 
-def make_data(n_samples=20):
-    """``n_samples`` evenly spaced points on [-1, 1] labelled by ``T_3(x) = 4 x^3 - 3 x``."""
-    X = np.linspace(-1, 1, n_samples).reshape(-1, 1)
-    return X, 4 * X[:, 0] ** 3 - 3 * X[:, 0]
+def chebyshev_t3(x):
+    return 4 * x**3 - 3 * x
 
 
 def measure(X, y):
@@ -114,12 +113,7 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def plot(rows, diags, X, y, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot(plt, rows, diags, X, y):
     eta = np.array([r["eta"] for r in rows])
     conv = np.array([r["converged"] for r in rows])
     fig, (ax_c, ax_s, ax_f) = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
@@ -159,12 +153,11 @@ def plot(rows, diags, X, y, path):
     ax_f.set(xlabel="x", ylabel="f(x)", title="Fitted functions")
     ax_f.legend(fontsize=8, loc="upper center")
     fig.suptitle(f"ShallowReLURegressor(n_hidden={N_HIDDEN}), GD for {MAX_ITER} steps on 20 points of T_3")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def main(plot_figure=True):
-    X, y = make_data()
+    X, y = make_curve(20, target=chebyshev_t3, x_range=(-1, 1), noise=0, sampling="grid")
     rows, diags = measure(X, y)
     print(f"ShallowReLURegressor(n_hidden={N_HIDDEN}), full-batch GD for {MAX_ITER} steps, same start, "
           f"20 points of T_3")
@@ -174,12 +167,7 @@ def main(plot_figure=True):
     ok = all(r["weighted_curvature"] <= r["gn_bound"] * (1 + 1e-9) for r in rows)
     print(f"weighted_curvature_ <= (gn_sharpness_ - 1) / 2 on every row: {ok}")
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "stability_curvature_vs_step.png")
-            plot(rows, diags, X, y, path)
-            print(f"Figure saved to {path}")
-        except ImportError:
-            print("matplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(plot, "stability_curvature_vs_step.png", rows, diags, X, y)
     return rows
 
 

@@ -39,12 +39,12 @@ curves on a log scale, a zoom on the first 100 steps, and the sharpness against
 the dotted ``2 / eta`` lines).
 """
 
-import os
-
+import _plotting
 import numpy as np
 from numpy.polynomial import chebyshev
 
 from sklearn_shallowrelu import ShallowReLURegressor
+from sklearn_shallowrelu.datasets import make_curve
 
 LEARNING_RATES = (0.02, 0.1, 0.2)
 N_HIDDEN = 100
@@ -53,11 +53,8 @@ SHARPNESS_EVERY = 100
 LAST = 20  # the table's median sharpness is over the last LAST measurements
 
 
-def make_data(n_samples=20):
-    """``n_samples`` evenly spaced points on [-1, 1], labelled by ``T_3``."""
-    X = np.linspace(-1, 1, n_samples).reshape(-1, 1)
-    y = chebyshev.chebval(X[:, 0], [0, 0, 0, 1])
-    return X, y
+def chebyshev_t3(x):
+    return chebyshev.chebval(x, [0, 0, 0, 1])
 
 
 def fit_all(X, y):
@@ -103,12 +100,7 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def plot(nets, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot(plt, nets):
     colors = dict(zip(LEARNING_RATES, ("tab:blue", "tab:orange", "tab:green")))
     fig, (ax_loss, ax_zoom, ax_sharp) = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
     for eta, net in nets.items():
@@ -133,12 +125,11 @@ def plot(nets, path):
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.suptitle(f"Two-layer ReLU network (width {N_HIDDEN}), full-batch GD on 20 points of T_3")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def main(plot_figure=True):
-    X, y = make_data()
+    X, y = make_curve(20, target=chebyshev_t3, x_range=(-1, 1), noise=0, sampling="grid")
     nets = fit_all(X, y)
     rows = summarise(nets)
     print(f"ShallowReLURegressor(n_hidden={N_HIDDEN}), full-batch GD for {MAX_ITER} steps on 20 points of T_3;")
@@ -146,12 +137,7 @@ def main(plot_figure=True):
     print(format_table(rows))
     print("('peak t<=100': largest loss in the first 100 steps; 'steps up': share of steps that raised the loss)")
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "training_dynamics_sharpness.png")
-            plot(nets, path)
-            print(f"Figure saved to {path}")
-        except ImportError:
-            print("matplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(plot, "training_dynamics_sharpness.png", nets)
     return {"nets": nets, "rows": rows}
 
 

@@ -36,11 +36,12 @@ and, when matplotlib is installed, saves ``width_to_kernel_limit.png`` in the
 current working directory.
 """
 
-import os
-
+import _convergence
+import _plotting
 import numpy as np
 
 from sklearn_shallowrelu import RandomFeatureReLURegressor
+from sklearn_shallowrelu.datasets import make_curve
 from sklearn_shallowrelu.init import Gaussian, RademacherUniform
 
 ALPHA = 0.1
@@ -50,13 +51,6 @@ INITS = {
     "Gaussian()": Gaussian(),
     "RademacherUniform(3)": RademacherUniform(bias_range=3.0),
 }
-
-
-def make_data(n_samples=30, noise=0.2, random_state=0):
-    rng = np.random.RandomState(random_state)
-    X = np.sort(rng.uniform(-2, 2, n_samples)).reshape(-1, 1)
-    y = np.sin(2 * X[:, 0]) + noise * rng.standard_normal(n_samples)
-    return X, y
 
 
 def kernel_ridge_free_intercept(K, K_new, y, alpha):
@@ -92,7 +86,7 @@ def kernel_ridge_no_intercept(K, K_new, y, alpha):
 
 
 def main(plot_figure=True, widths=WIDTHS, n_seeds=N_SEEDS):
-    X, y = make_data()
+    X, y = make_curve(30, noise=0.2, sort=True, random_state=0)  # sin(2x) + noise on [-2, 2]
     grid = np.linspace(X.min(), X.max(), 201)
     results = {}
     print(f"Ridge (alpha={ALPHA}) on n random ReLU features vs kernel ridge regression "
@@ -123,63 +117,24 @@ def main(plot_figure=True, widths=WIDTHS, n_seeds=N_SEEDS):
 
         print()
         print(f"init = {name}   (bordered vs centred kernel ridge: {check:.1e})")
-        head = f"{'n_hidden':>9} | {'sup |f_n - f_K|':>15} {'(std)':>8} | {'ratio / decade':>14}"
-        print(head)
-        print("-" * len(head))
-        for i, n in enumerate(widths):
-            ratio = "" if i == 0 else f"{errors[i - 1, 0] / errors[i, 0]:14.2f}"
-            print(f"{n:>9d} | {errors[i, 0]:15.5f} {errors[i, 1]:8.5f} | {ratio:>14}")
-        print(f"least-squares slope: error ~ n^{slope:.2f}  ->  {10 ** (-slope):.2f} per decade "
-              f"(expected n^-0.5, sqrt(10) = 3.16)")
+        _convergence.print_table(widths, errors, slope, "sup |f_n - f_K|")
         print(f"for scale: sup |KRR with free intercept - KRR without intercept| = {no_icpt:.5f}")
 
     if plot_figure:
-        try:
-            path = os.path.join(os.getcwd(), "width_to_kernel_limit.png")
-            _plot(path, X, y, grid, results)
-            print(f"\nFigure saved to {path}")
-        except ImportError:
-            print("\nmatplotlib is not installed: no figure (pip install matplotlib).")
+        _plotting.save_figure(_plot, "width_to_kernel_limit.png", X, y, grid, results, dpi=120, blank_line=True)
     return results
 
 
-def _plot(path, X, y, grid, results):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plot(plt, X, y, grid, results):
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
-    for k, (name, r) in enumerate(results.items()):
-        w, e = r["widths"], r["errors"]
-        ax.errorbar(w, e[:, 0], yerr=e[:, 1], marker="o", color=f"C{k}", capsize=3,
-                    label=f"{name}: slope {r['slope']:.2f}")
-        ax.axhline(r["no_intercept_gap"], color=f"C{k}", ls=":", lw=1)
-    w = results[next(iter(results))]["widths"]
-    e0 = results[next(iter(results))]["errors"][0, 0]
-    ax.plot(w, e0 * np.sqrt(w[0] / w), "k--", lw=1, label="n^(-1/2)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("width n_hidden")
-    ax.set_ylabel("sup |network - kernel ridge|")
-    ax.set_title(f"distance to the kernel limit (alpha = {ALPHA})\n"
-                 "dotted: gap between KRR with and without free intercept")
-    ax.legend(fontsize=8)
-
+    _convergence.errors_panel(ax, results, "sup |network - kernel ridge|",
+                              f"distance to the kernel limit (alpha = {ALPHA})\n"
+                              "dotted: gap between KRR with and without free intercept",
+                              hline_key="no_intercept_gap")
     name = next(iter(results))
-    r = results[name]
-    ax2.plot(X[:, 0], y, "k.", label="data")
-    for k, (n, pred) in enumerate(sorted(r["curves"].items())):
-        if n >= 100_000:
-            continue
-        ax2.plot(grid, pred, color=plt.cm.viridis(0.15 + 0.3 * k), lw=1,
-                 label=f"ridge, n_hidden = {n}")
-    ax2.plot(grid, r["limit"], "r--", lw=2, label="kernel ridge limit")
-    ax2.set_xlabel("x")
-    ax2.set_title(f"init = {name}, one seed")
-    ax2.legend(fontsize=8)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _convergence.curves_panel(plt, ax2, X, y, grid, results[name], "ridge", "kernel ridge limit",
+                              f"init = {name}, one seed")
+    return fig
 
 
 if __name__ == "__main__":

@@ -17,7 +17,33 @@ class Activation:
 
     ``kink_jump`` is the jump of ``act'`` at 0 for piecewise-linear activations
     (None for smooth ones): a unit ``v act(w x + b)`` in 1-D changes the slope of
-    the network by ``kink_jump * v * |w|`` at its knot ``-b / w``.
+    the network by ``kink_jump * v * |w|`` at its knot ``-b / w``.  Every
+    parameter is stored as an attribute of the same name.
+
+    Parameters
+    ----------
+    name : str
+        Name of the activation (a key of ``ACTIVATIONS``).
+    value : callable
+        ``act(z)``, elementwise on an ndarray ``z``.
+    first : callable
+        ``act'(z)``, elementwise (a one-sided derivative at a kink).
+    second : callable
+        ``act''(z)``, elementwise (zero for piecewise-linear activations).
+    kink_jump : float or None, default=None
+        Jump of ``act'`` at 0 for piecewise-linear activations; None for
+        smooth ones.
+    multiplicity : int or None, default=None
+        Order of the first non-zero derivative of a smooth activation at 0,
+        as in the condensation study of Zhou et al. [1]_; None for
+        piecewise-linear ones.
+
+    References
+    ----------
+    .. [1] H. Zhou, Q. Zhou, T. Luo, Y. Zhang and Z.-Q. J. Xu, "Towards
+       understanding the condensation of neural networks at initial
+       training", Advances in Neural Information Processing Systems 35
+       (NeurIPS 2022). https://arxiv.org/abs/2105.11686
     """
 
     def __init__(self, name, value, first, second, kink_jump=None, multiplicity=None):
@@ -84,7 +110,23 @@ ACTIVATIONS = {
 
 
 def get_activation(name):
-    """The :class:`Activation` called ``name``."""
+    """Return the :class:`Activation` called ``name``.
+
+    Parameters
+    ----------
+    name : {'relu', 'leaky_relu', 'abs', 'tanh', 'xtanh', 'x2tanh'}
+        Name of the activation.
+
+    Returns
+    -------
+    Activation
+        The activation with its first and second derivatives.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known activation.
+    """
     try:
         return ACTIVATIONS[name]
     except KeyError:

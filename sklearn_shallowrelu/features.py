@@ -36,7 +36,11 @@ class ReLURandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     rows ``(w_k, b_k)`` are drawn from ``init``.  With this scale the Gram matrix
     ``Phi Phi^T`` tends to the kernel ``K(x, x') = E[relu(W x + B) relu(W x' + B)]``
     as ``n_components`` grows, so ``Ridge(alpha)`` on these features tends to
-    kernel ridge regression with ``K`` and the same ``alpha``.
+    kernel ridge regression with ``K`` and the same ``alpha``: random features
+    in the sense of Rahimi and Recht [1]_.  For the Gaussian initialisation
+    ``K`` is half the degree-one arc-cosine kernel of Cho and Saul [2]_; in 1-D
+    ``K`` is determined by the curvature weight of the initialisation (Jin and
+    Montufar [3]_; see :mod:`sklearn_shallowrelu.init`).
 
     Parameters
     ----------
@@ -66,8 +70,20 @@ class ReLURandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
 
     See Also
     --------
-    RandomFeatureReLURegressor : this transformer followed by a trained output layer.
-    sklearn.kernel_approximation.RBFSampler : random Fourier features.
+    RandomFeatureReLURegressor : This transformer followed by a trained output layer.
+    sklearn.kernel_approximation.RBFSampler : Random Fourier features.
+
+    References
+    ----------
+    .. [1] A. Rahimi and B. Recht, "Random features for large-scale kernel
+       machines", Advances in Neural Information Processing Systems 20
+       (NIPS 2007).
+    .. [2] Y. Cho and L. K. Saul, "Kernel methods for deep learning",
+       Advances in Neural Information Processing Systems 22 (NIPS 2009).
+    .. [3] H. Jin and G. Montufar, "Implicit bias of gradient descent for mean
+       squared error regression with two-layer wide neural networks",
+       Journal of Machine Learning Research, 24(137):1-97, 2023.
+       https://arxiv.org/abs/2006.07356
 
     Examples
     --------
@@ -92,7 +108,21 @@ class ReLURandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
 
     @atomic_fit
     def fit(self, X, y=None):
-        """Draw the hidden units (``X`` is used for its shape and, for data-dependent inits, its range)."""
+        """Draw the hidden units (``X`` is used for its shape and, for data-dependent inits, its range).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs: their number of features, and their range for
+            data-dependent initialisations such as ``'uniform_knots'``.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
         self._validate_params()
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         init = check_init(self.init).bind(X)
@@ -107,7 +137,18 @@ class ReLURandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         return self
 
     def transform(self, X):
-        """Random features ``relu(X W^T + b) / sqrt(n_components)``, same dtype as ``X``."""
+        """Random features ``relu(X W^T + b) / sqrt(n_components)``, same dtype as ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs to map.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+            The features, float32 for float32 ``X`` and float64 otherwise.
+        """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return relu_features(X, self.weights_, self.bias_)

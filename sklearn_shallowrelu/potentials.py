@@ -37,25 +37,97 @@ def _check_exponent(p):
 
 
 class Potential:
-    """Base class of coordinate-wise mirror potentials ``phi``."""
+    """Base class of coordinate-wise mirror potentials ``phi``.
+
+    Mirror descent with ``Phi(v) = sum_k phi(v_k - v_k(0))`` on an
+    under-determined least-squares problem converges to the interpolant
+    nearest the start in the Bregman divergence of ``Phi`` (Gunasekar et al.
+    [1]_).  Subclasses implement :meth:`phi`, :meth:`grad`, :meth:`grad_inv`
+    and :meth:`hess`, elementwise.
+
+    References
+    ----------
+    .. [1] S. Gunasekar, J. Lee, D. Soudry and N. Srebro, "Characterizing
+       implicit bias in terms of optimization geometry", Proceedings of the
+       35th International Conference on Machine Learning (ICML 2018).
+       https://arxiv.org/abs/1802.08246
+    """
 
     def phi(self, x):
+        """``phi(x)``, elementwise.
+
+        Parameters
+        ----------
+        x : float or array-like
+            Displacements from the start.
+
+        Returns
+        -------
+        ndarray
+            ``phi(x)``, of the shape of ``x``.
+        """
         raise NotImplementedError
 
     def grad(self, x):
-        """``phi'(x)``."""
+        """``phi'(x)``, elementwise.
+
+        Parameters
+        ----------
+        x : float or array-like
+            Displacements from the start.
+
+        Returns
+        -------
+        ndarray
+            ``phi'(x)``, of the shape of ``x``.
+        """
         raise NotImplementedError
 
     def grad_inv(self, y):
-        """The inverse of ``phi'``: the ``x`` with ``phi'(x) = y``."""
+        """The inverse of ``phi'``: the ``x`` with ``phi'(x) = y``, elementwise.
+
+        Parameters
+        ----------
+        y : float or array-like
+            Values of ``phi'`` (mirror coordinates).
+
+        Returns
+        -------
+        ndarray
+            The displacements ``x``, of the shape of ``y``.
+        """
         raise NotImplementedError
 
     def hess(self, x):
-        """``phi''(x)``."""
+        """``phi''(x)``, elementwise.
+
+        Parameters
+        ----------
+        x : float or array-like
+            Displacements from the start.
+
+        Returns
+        -------
+        ndarray
+            ``phi''(x)``, of the shape of ``x`` (may be 0 or ``inf`` at 0).
+        """
         raise NotImplementedError
 
     def bregman(self, x, x0=0.0):
-        """Bregman divergence ``sum phi(x) - phi(x0) - phi'(x0) (x - x0)``."""
+        """Bregman divergence ``sum phi(x) - phi(x0) - phi'(x0) (x - x0)``.
+
+        Parameters
+        ----------
+        x : float or array-like
+            Point whose divergence is measured.
+        x0 : float or array-like, default=0.0
+            Reference point, broadcast against ``x``.
+
+        Returns
+        -------
+        float
+            The divergence summed over coordinates, non-negative for a convex ``phi``.
+        """
         x = np.asarray(x, dtype=float)
         return np.sum(self.phi(x) - self.phi(x0) - self.grad(x0) * (x - x0))
 
@@ -66,6 +138,16 @@ class Potential:
         ``diag(phi'')``, so a step ``eta`` is stable while ``eta lambda_max <
         2 min_k phi''(displacement_k)``.  Infinite or zero curvature (``|x|^p``
         at 0) gives 1 instead, the scale of a unit displacement.
+
+        Parameters
+        ----------
+        displacement : array-like or None, default=None
+            Current displacements ``v_t - v_0``; None means 0.
+
+        Returns
+        -------
+        float
+            ``min_k phi''(displacement_k)``, or 1.0 if that is not finite and positive.
         """
         x = np.zeros(1) if displacement is None else np.asarray(displacement, dtype=float)
         h = float(np.min(self.hess(x)))
@@ -104,6 +186,11 @@ class HyperbolicEntropy(Potential):
     ``phi'(x) = arcsinh(x / beta)``, ``phi''(x) = 1 / sqrt(x^2 + beta^2)``.  Small
     ``beta`` interpolates toward an l1 bias, large ``beta`` toward l2.
 
+    Parameters
+    ----------
+    beta : float, default=1.0
+        Scale of the transition between the two regimes, positive.
+
     Examples
     --------
     >>> from sklearn_shallowrelu.potentials import HyperbolicEntropy
@@ -138,6 +225,11 @@ class Power(Potential):
     ``phi'(x) = sign(x) |x|^(p-1)``; ``phi''(x) = (p-1) |x|^(p-2)``, which is
     infinite at 0 for ``p < 2`` and zero there for ``p > 2``.
 
+    Parameters
+    ----------
+    p : float, default=3.0
+        Exponent, greater than 1.
+
     Examples
     --------
     >>> from sklearn_shallowrelu.potentials import Power
@@ -170,9 +262,25 @@ class Power(Potential):
 class QuadraticPlusPower(Potential):
     """``phi(x) = x^2 / 2 + c |x|^p / p`` (Liang & Montufar's ``x^2 + |x|^3`` family).
 
-    ``phi''(0) = 1`` for ``p > 2``, so the unscaled potential behaves like gradient
-    descent at small displacements.  ``phi'`` is inverted by safeguarded Newton
-    iterations.
+    The potentials ``x^2 + |x|^3`` and ``x^2 + x^4`` of Liang and Montufar
+    [1]_, up to scale.  ``phi''(0) = 1`` for ``p > 2``, so the unscaled
+    potential behaves like gradient descent at small displacements.  ``phi'``
+    is inverted in closed form for ``p = 3`` and for ``p = 4`` with ``c > 0``,
+    by safeguarded Newton iterations otherwise.
+
+    Parameters
+    ----------
+    p : float, default=3.0
+        Exponent of the power term, greater than 1.
+    c : float, default=1.0
+        Weight of the power term, non-negative.
+
+    References
+    ----------
+    .. [1] S. Liang and G. Montufar, "Implicit bias of mirror flow for shallow
+       neural networks in univariate regression", International Conference
+       on Learning Representations (ICLR 2025).
+       https://arxiv.org/abs/2410.03988
 
     Examples
     --------
@@ -238,6 +346,18 @@ class Scaled(Potential):
     the start is that of ``phi``, and the shape of ``phi`` is probed at
     displacements of order ``1 / s``.
 
+    Parameters
+    ----------
+    base : Potential
+        The potential ``phi``.
+    scale : float
+        The scale ``s``, positive.
+
+    Raises
+    ------
+    TypeError
+        If ``base`` is not a Potential.
+
     Examples
     --------
     >>> from sklearn_shallowrelu.potentials import Scaled, Power
@@ -273,7 +393,24 @@ class WidthScaled(Potential):
     Resolved by the estimator to ``Scaled(base, scale)`` with the scale at which
     one output weight moves by ``O(1)`` in units of ``scale``: ``sqrt(n)`` for the
     ``1/sqrt(n)``-scaled random features of this package, ``n`` for the
-    standard parametrisation of a two-layer network.
+    standard parametrisation of a two-layer network.  With such scaled
+    potentials mirror descent on a wide network is still lazy but not in the
+    kernel regime: its implicit bias is a non-quadratic curvature penalty
+    (Liang and Montufar [1]_).  Its methods raise ``ValueError`` until it is
+    resolved.
+
+    Parameters
+    ----------
+    base : str or Potential
+        The potential ``phi`` to scale (a name of ``POTENTIAL_NAMES`` or an
+        object).
+
+    References
+    ----------
+    .. [1] S. Liang and G. Montufar, "Implicit bias of mirror flow for shallow
+       neural networks in univariate regression", International Conference
+       on Learning Representations (ICLR 2025).
+       https://arxiv.org/abs/2410.03988
 
     Examples
     --------
@@ -286,6 +423,23 @@ class WidthScaled(Potential):
         self.base = check_potential(base)
 
     def _unresolved(self, *args):
+        """Raise ``ValueError``: resolve the potential to a width first.
+
+        ``phi``, ``grad``, ``grad_inv`` and ``hess`` of a ``WidthScaled``
+        potential are defined only once it is resolved to
+        ``Scaled(base, scale)`` by :func:`resolve_potential` (estimators do
+        this in ``fit``).
+
+        Parameters
+        ----------
+        *args : object
+            The arguments of the method called; ignored.
+
+        Raises
+        ------
+        ValueError
+            Always.
+        """
         raise ValueError(
             "A WidthScaled potential must be resolved to a width first: pass it to "
             "an estimator, or call resolve_potential(potential, width_scale)."
@@ -306,7 +460,27 @@ POTENTIAL_NAMES = {
 
 
 def check_potential(potential):
-    """Turn a name or a Potential into a Potential."""
+    """Turn a name or a Potential into a Potential.
+
+    Parameters
+    ----------
+    potential : str or Potential
+        A name of ``POTENTIAL_NAMES`` (``'quadratic'``,
+        ``'hyperbolic_entropy'``, ``'power'``, ``'quadratic_plus_power'``) or a
+        Potential (returned as is).
+
+    Returns
+    -------
+    Potential
+        The potential object, with default parameters for a name.
+
+    Raises
+    ------
+    ValueError
+        If ``potential`` is an unknown name.
+    TypeError
+        If ``potential`` is neither a string nor a Potential.
+    """
     if isinstance(potential, Potential):
         return potential
     if isinstance(potential, str):
@@ -321,7 +495,23 @@ def check_potential(potential):
 
 
 def resolve_potential(potential, width_scale):
-    """Return a concrete potential: ``WidthScaled`` becomes ``Scaled(base, width_scale)``."""
+    """Return a concrete potential: ``WidthScaled`` becomes ``Scaled(base, width_scale)``.
+
+    Parameters
+    ----------
+    potential : str or Potential
+        A potential or its name, as for :func:`check_potential`.
+    width_scale : float
+        The scale of a ``WidthScaled`` potential at this width (``sqrt(n)``
+        for the random-feature networks, ``n * s`` for
+        ``ShallowReLURegressor``).
+
+    Returns
+    -------
+    Potential
+        ``Scaled(base, width_scale)`` for a ``WidthScaled`` potential, else
+        the potential of :func:`check_potential`.
+    """
     potential = check_potential(potential)
     if isinstance(potential, WidthScaled):
         return Scaled(potential.base, width_scale)

@@ -31,8 +31,8 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         sum_i w_i (y_i - f(x_i))^2 + alpha * (int f''(x)^2 / g(x) dx + affine penalty)
 
     with the curvature weight ``g`` of the initialisation (``doc/theory.md``,
-    section 2): a smoothing spline whose local stiffness
-    is set by where the initialisation puts its knots.  With a constant ``g``
+    section 2; Heiss et al. [1]_, Jin and Montufar [2]_): a smoothing spline
+    whose local stiffness is set by where the initialisation puts its knots.  With a constant ``g``
     (``init='rademacher_uniform'`` or ``'uniform_knots'``, inside its support)
     and ``affine='free'`` it is the classical cubic smoothing spline of
     :func:`scipy.interpolate.make_smoothing_spline` with ``lam = alpha / g``.
@@ -74,7 +74,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         ``None`` (or the quadratic potential): the quadratic curvature penalty
         above.  Another potential ``phi`` (a ``WidthScaled`` one is unwrapped),
         with ``0 < phi''(0) < inf``: the limit of mirror descent with the
-        width-scaled potential (Liang & Montufar; ``doc/theory.md`` section 4), the
+        width-scaled potential (Liang & Montufar [3]_; ``doc/theory.md`` section 4), the
         non-quadratic penalty ``int D_phi(alpha(c), 0) g(c) dc`` on the jump
         densities, solved by Newton's method on the dual with the banded solver
         for each step.  ``alpha=0`` is the interpolating limit of mirror descent
@@ -98,7 +98,8 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
     leverages_ : ndarray of shape (n_samples,)
         Diagonal of the smoother matrix, per training sample (zero weight: 0).
         With a fixed ``alpha`` it and the three scores next to it are computed
-        on first access (by block cyclic reduction, about two solves).
+        on first access (by block cyclic reduction, about two solves; in
+        ``O(m)``, as for the classical smoothing spline [4]_).
     gcv_score_ : float
         Weighted GCV score ``mean_w(residual^2) / (1 - df / n)^2`` at ``alpha_``.
     loo_score_ : float
@@ -124,8 +125,25 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
 
     See Also
     --------
-    RandomFeatureReLURegressor : the finite-width network this is the limit of.
-    scipy.interpolate.make_smoothing_spline : the constant-weight special case.
+    RandomFeatureReLURegressor : The finite-width network this is the limit of.
+    scipy.interpolate.make_smoothing_spline : The constant-weight special case.
+
+    References
+    ----------
+    .. [1] J. Heiss, J. Teichmann and H. Wutte, "How implicit regularization
+       of ReLU neural networks characterizes the learned function -- Part I:
+       the 1-D case of two layers with random first layer", arXiv preprint,
+       2019. https://arxiv.org/abs/1911.02903
+    .. [2] H. Jin and G. Montufar, "Implicit bias of gradient descent for mean
+       squared error regression with two-layer wide neural networks",
+       Journal of Machine Learning Research, 24(137):1-97, 2023.
+       https://arxiv.org/abs/2006.07356
+    .. [3] S. Liang and G. Montufar, "Implicit bias of mirror flow for shallow
+       neural networks in univariate regression", International Conference
+       on Learning Representations (ICLR 2025).
+       https://arxiv.org/abs/2410.03988
+    .. [4] M. F. Hutchinson and F. R. de Hoog, "Smoothing noisy data with
+       spline functions", Numerische Mathematik, 47:99-106, 1985.
 
     Examples
     --------
@@ -165,13 +183,17 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples,) or (n_samples, 1)
+            Training inputs, one feature (tied inputs are pooled).
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Training targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the squared errors.
+            Non-negative weights of the squared errors; None weighs the
+            samples equally.
 
         Returns
         -------
-        self
+        self : object
+            The fitted spline.
         """
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True,
                              ensure_2d=False)
@@ -284,8 +306,10 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
 
     @property
     def leverages_(self):
-        """Diagonal of the smoother matrix per training sample (computed on first access
-        for a fixed ``alpha``: about two solves)."""
+        """Diagonal of the smoother matrix per training sample.
+
+        Computed on first access for a fixed ``alpha`` (about two solves).
+        """
         return self._statistic("leverages_")
 
     @property
@@ -313,16 +337,20 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         return values[:, 0] if self._single else values
 
     def predict(self, X):
-        """The spline at ``X``; outside the data it continues as the limit network does
-        (linearly when the affine part is free).
+        """The spline at ``X``.
+
+        Outside the data it continues as the limit network does (linearly when
+        the affine part is free).
 
         Parameters
         ----------
         X : array-like of shape (n_samples,) or (n_samples, 1)
+            Inputs.
 
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predictions, in the dtype of ``X`` (float32 or float64).
         """
         X = self._check_X(X)
         return self._out(self._evaluate(X[:, 0].astype(np.float64), 0), X)
@@ -373,11 +401,19 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples,) or (n_samples, 1)
+            Inputs.
         order : {1, 2}, default=1
+            Order of the derivative.
 
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_targets)
+            The derivative at each input.
+
+        Raises
+        ------
+        ValueError
+            If ``order`` is neither 1 nor 2.
         """
         if order not in (1, 2):
             raise ValueError(f"order must be 1 or 2; got {order!r}.")
@@ -390,11 +426,14 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n, 1)
-        Y : array-like of shape (p, 1), default=X
+            First inputs.
+        Y : array-like of shape (p, 1), default=None
+            Second inputs; None means ``X``.
 
         Returns
         -------
         ndarray of shape (n, p)
+            The kernel matrix ``K[i, j] = K(X_i, Y_j)``.
         """
         check_is_fitted(self)
         return self.init_.kernel(np.asarray(X, dtype=float), None if Y is None else np.asarray(Y, dtype=float))
@@ -415,12 +454,23 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        estimator : RandomFeatureReLURegressor (solver 'ridge' or 'gd')
-        **params : overrides of the mapped parameters (e.g. ``alpha='gcv'``).
+        estimator : RandomFeatureReLURegressor
+            The network to map, fitted or not.
+        **params : dict
+            Overrides of the mapped parameters (e.g. ``alpha='gcv'``).
 
         Returns
         -------
-        SmoothingSplineEquivalent (unfitted)
+        SmoothingSplineEquivalent
+            The limit estimator, unfitted.
+
+        Raises
+        ------
+        TypeError
+            If ``estimator`` is not a ``RandomFeatureReLURegressor``.
+        ValueError
+            For mirror descent whose limit is not implemented (an unscaled
+            potential or a ridge term), unless ``alpha`` is among ``params``.
 
         Examples
         --------

@@ -41,28 +41,43 @@ def checked_sample_weight(sample_weight, n_samples):
 class NetworkParameters:
     """``f(x) = sum_k v_k act(w_k . x + b_k) + c`` with the output scale folded into ``v``.
 
-    Attributes
+    Every parameter is stored as an attribute of the same name: the arrays as
+    float64, ``v`` reshaped to ``(n, k)`` and ``c`` to at least one dimension.
+
+    Parameters
     ----------
-    W : (n, d) hidden weights;  b : (n,) hidden biases
-    v : (n, k) output weights (times the output scale);  c : (k,) output bias
-    activation : str
-    has_output_bias : bool
+    W : array-like of shape (n, d)
+        Hidden weights.
+    b : array-like of shape (n,)
+        Hidden biases.
+    v : array-like of shape (n,) or (n, k)
+        Output weights, times the output scale.
+    c : float or array-like of shape (k,)
+        Output bias.
+    activation : str, default='relu'
+        Name of the activation (see :func:`~sklearn_shallowrelu.activations.get_activation`).
+    has_output_bias : bool, default=True
         Whether the network has an output bias ``c`` fitted to the data (it
         enters the Hessian bounds).
-    trained : {'all', 'output_layer'}
+    trained : {'all', 'output_layer'}, default='all'
         Which parameters training moves.  ``'all'``: ``W``, ``b``, ``v`` (and
         ``c`` with an output bias), by gradient descent on all of them
         (``ShallowReLURegressor``).  ``'output_layer'``: the first layer is
         frozen and only the output coefficients ``v / coef_scale`` are trained
         (random-feature networks); the output bias is then not a descent
         parameter but kept at its optimum for the current ``v``.
-    coef_scale : float
+    coef_scale : float, default=1.0
         ``v = coef_scale * coef`` for the trained output coefficients ``coef``
         of an ``'output_layer'`` network (``1 / sqrt(n_hidden)`` for the
         random-feature networks); 1.0 otherwise.
-    penalty : float
+    penalty : float, default=0.0
         ``alpha`` of the objective ``sum_i w_i r_i^2 + alpha |coef|^2`` the
         trained coefficients minimise (0.0 without a penalty).
+
+    Raises
+    ------
+    ValueError
+        If ``trained`` is neither ``'all'`` nor ``'output_layer'``.
     """
 
     def __init__(self, W, b, v, c, activation="relu", has_output_bias=True, trained="all", coef_scale=1.0,
@@ -77,17 +92,45 @@ class NetworkParameters:
         self.trained, self.coef_scale, self.penalty = trained, float(coef_scale), float(penalty)
 
     def predict(self, X):
+        """Evaluate the network ``sum_k v_k act(w_k . x + b_k) + c``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, d)
+            Inputs of the hidden layer.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, k)
+            The network's outputs, one column per output.
+        """
         from ..activations import get_activation
 
         return get_activation(self.activation).value(X @ self.W.T + self.b) @ self.v + self.c
 
 
 def network_parameters(model):
-    """The :class:`NetworkParameters` of a fitted network of the package.
+    """Read the :class:`NetworkParameters` of a fitted network of the package.
 
-    Accepts ``ShallowReLURegressor``, ``RandomFeatureReLURegressor`` and
-    ``RandomFeatureReLURegressorCV`` (also as the last step of a ``Pipeline``,
-    whose earlier steps must then be applied to the inputs by the caller).
+    Parameters
+    ----------
+    model : estimator
+        A fitted ``ShallowReLURegressor``, ``RandomFeatureReLURegressor`` or
+        ``RandomFeatureReLURegressorCV``, or a ``Pipeline`` whose last step is
+        one (its earlier steps must then be applied to the inputs by the
+        caller).
+
+    Returns
+    -------
+    NetworkParameters
+        The hidden and output parameters, with the output scale folded into
+        ``v``, and what training moves (``trained``, ``coef_scale``,
+        ``penalty``).
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not one of these networks.
     """
     from sklearn.pipeline import Pipeline
 

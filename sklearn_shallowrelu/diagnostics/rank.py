@@ -54,19 +54,28 @@ def rank_measures(singular_values, tol=1e-6):
 
     Returns
     -------
-    dict with
+    dict
+        With the keys
         ``'singular_values'`` (sorted in decreasing order),
         ``'numerical_rank'``: ``#{sigma_i > tol * sigma_1}``,
         ``'stable_rank'``: ``sum sigma_i^2 / sigma_1^2``,
         ``'effective_rank'``: ``exp(-sum p_i log p_i)`` with ``p_i = sigma_i / sum sigma``
-        and ``0 log 0 = 0`` (Roy and Vetterli),
+        and ``0 log 0 = 0`` (Roy and Vetterli [1]_),
         ``'nuclear_norm'``: ``sum sigma_i``,
         ``'explained_variance_ratio'``: ``sigma_i^2 / sum sigma^2`` (uncentred PCA).
 
+    Notes
+    -----
     For a nonzero matrix ``1 <= effective_rank``, ``1 <= stable_rank`` and both
     are at most the exact rank (and at most ``numerical_rank`` up to terms of
     order ``tol`` from singular values below the tolerance).  For the zero
     matrix every measure is 0 and the ratios are all 0.
+
+    References
+    ----------
+    .. [1] O. Roy and M. Vetterli, "The effective rank: a measure of
+       effective dimensionality", 15th European Signal Processing Conference
+       (EUSIPCO 2007), 606-610.
 
     Examples
     --------
@@ -705,6 +714,12 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     diagnostics below.  ``transform(X)`` returns the hidden activations
     ``act(X W^T + b)`` (the learned features), one column per hidden unit.
 
+    The diagnostics measure what the implicit-bias literature predicts for
+    small initialisations: hidden vectors that condense onto a few
+    orientations (Zhou et al. [1]_), and hidden units that align so that the
+    hidden layer has low rank (Chistikov et al. [2]_ for inputs correlated
+    with a teacher neuron, Boursier et al. [3]_ for orthogonal inputs).
+
     Parameters
     ----------
     estimator : estimator, default=None
@@ -730,15 +745,15 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     cos_threshold : float, default=0.98
         Two active units share an orientation when the cosine of their hidden
         vectors is at least this, and a line when its absolute value is.
-    output_sign : {'any', 'positive'}, default='any'
-        ``'positive'``: only units with a positive output weight ``v_k > 0``
-        count as active (one output only), as in Chistikov et al., where a
-        few small negative units would otherwise set ``max_angle_``.  Affects
-        the active mask and everything measured on it (angles, clusters, the
-        cosine matrix), not the singular values.
     min_cluster_frac : float, default=0.05
         Clusters holding fewer than this fraction of the active units are not
         counted in ``n_orientations_`` and ``n_lines_``.
+    output_sign : {'any', 'positive'}, default='any'
+        ``'positive'``: only units with a positive output weight ``v_k > 0``
+        count as active (one output only), as in Chistikov et al. [2]_, where a
+        few small negative units would otherwise set ``max_angle_``.  Affects
+        the active mask and everything measured on it (angles, clusters, the
+        cosine matrix), not the singular values.
 
     Attributes
     ----------
@@ -751,7 +766,8 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     stable_rank_ : float
         ``sum sigma_i^2 / sigma_1^2``.
     effective_rank_ : float
-        ``exp(-sum p_i log p_i)``, ``p_i = sigma_i / sum sigma``.
+        ``exp(-sum p_i log p_i)``, ``p_i = sigma_i / sum sigma`` (Roy and
+        Vetterli [4]_).
     nuclear_norm_ : float
         ``sum sigma_i``.
     explained_variance_ratio_ : ndarray
@@ -784,7 +800,8 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     lines_to_cover_80_ : int
         Fewest line clusters that hold 80% of the active units.
     feature_map_ : ndarray of shape (n_hidden, 2) or None
-        One input feature: ``(theta_k, A_k)`` of :func:`feature_map_1d`; else None.
+        One input feature: ``(theta_k, A_k)`` of :func:`feature_map_1d`, the
+        feature map of Zhou et al. [1]_; else None.
     balance_per_neuron_ : ndarray of shape (n_hidden,)
         ``v_k^2 - |(w_k, b_k)|^2`` (always with the bias), where ``v`` is the
         trained output parameter: ``output_weights_`` of a
@@ -799,8 +816,26 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
 
     See Also
     --------
-    sklearn_shallowrelu.diagnostics.network_parameters : the parameter reader.
-    diagnostic_scorer : one diagnostic as a ``GridSearchCV`` scorer.
+    sklearn_shallowrelu.diagnostics.network_parameters : The parameter reader.
+    diagnostic_scorer : One diagnostic as a ``GridSearchCV`` scorer.
+
+    References
+    ----------
+    .. [1] H. Zhou, Q. Zhou, T. Luo, Y. Zhang and Z.-Q. J. Xu, "Towards
+       understanding the condensation of neural networks at initial
+       training", Advances in Neural Information Processing Systems 35
+       (NeurIPS 2022). https://arxiv.org/abs/2105.11686
+    .. [2] D. Chistikov, M. Englert and R. Lazic, "Learning a neuron by a
+       shallow ReLU network: dynamics and implicit bias for correlated
+       inputs", Advances in Neural Information Processing Systems 36
+       (NeurIPS 2023). https://arxiv.org/abs/2306.06479
+    .. [3] E. Boursier, L. Pillaud-Vivien and N. Flammarion, "Gradient flow
+       dynamics of shallow ReLU networks for square loss and orthogonal
+       inputs", Advances in Neural Information Processing Systems 35
+       (NeurIPS 2022). https://arxiv.org/abs/2206.00939
+    .. [4] O. Roy and M. Vetterli, "The effective rank: a measure of
+       effective dimensionality", 15th European Signal Processing Conference
+       (EUSIPCO 2007), 606-610.
 
     Examples
     --------
@@ -849,8 +884,10 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Required to fit; with ``prefit=True`` it may be None.
+            Training inputs: the network is fitted on them (unless
+            ``prefit``), and they decide which units are active.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Training targets.  Required to fit; with ``prefit=True`` it may be None.
         sample_weight : array-like of shape (n_samples,), default=None
             Passed to ``estimator.fit`` (when given and not ``prefit``).  Inputs
             of weight 0 are left out of the activity test of the units.  Must be
@@ -861,7 +898,8 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        self
+        self : object
+            The fitted diagnostic.
         """
         if self.prefit:
             Xv = validate_data(self, X, dtype=[np.float64, np.float32])
@@ -926,14 +964,38 @@ class RankDiagnostics(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         return self._cosine_matrix
 
     def transform(self, X):
-        """Hidden activations ``act(X W^T + b)``, shape (n_samples, n_hidden), float64."""
+        """Hidden activations ``act(X W^T + b)``, shape (n_samples, n_hidden), float64.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs (through the earlier steps of a ``Pipeline``, if the
+            estimator is one).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_hidden)
+            The learned features, one column per hidden unit.
+        """
         check_is_fitted(self)
         Xv = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         W, b, activation = self._params
         return get_activation(activation).value(hidden_inputs(self.estimator_, X, Xv) @ W.T + b)
 
     def get_feature_names_out(self, input_features=None):
-        """``['hidden0', 'hidden1', ...]``, one name per hidden unit."""
+        """``['hidden0', 'hidden1', ...]``, one name per hidden unit.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Not used to form the names; checked against ``feature_names_in_``
+            as in scikit-learn.
+
+        Returns
+        -------
+        ndarray of str objects
+            The names of the columns of :meth:`transform`.
+        """
         check_is_fitted(self, "_n_features_out")
         _check_feature_names_in(self, input_features, generate_names=False)
         return np.asarray([f"hidden{k}" for k in range(self._n_features_out)], dtype=object)

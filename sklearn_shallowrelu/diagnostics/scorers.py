@@ -36,6 +36,18 @@ def diagnostic_scorer(attribute, sign=1.0, **params):
     **params
         Parameters of the diagnostic (for example ``cos_threshold``).
 
+    Returns
+    -------
+    callable
+        ``scorer(estimator, X, y=None)``: fits the diagnostic with
+        ``prefit=True`` on the fitted ``estimator`` and ``(X, y)`` and returns
+        ``sign`` times the attribute, as a float.
+
+    Raises
+    ------
+    ValueError
+        If ``attribute`` is not a scalar diagnostic of either class.
+
     Examples
     --------
     >>> import numpy as np
