@@ -1,9 +1,11 @@
 """Output-layer solvers shared by the estimators: ridge, the spectral GD path,
-iterative GD and mirror descent, and exact leave-one-out over their paths.
+iterative GD and mirror descent (the least-squares side of :mod:`._descent`'s
+loop), and exact leave-one-out over their paths.
 
 Everything works on the normalised design of :mod:`._design`: the loss is
-``L(v) = 1/2 ||A v - b||^2 + mu/2 ||v||^2`` with ``mu = alpha / W`` (``W`` the
-total sample weight), so ``mu`` is scikit-learn's ridge ``alpha`` in loss units.
+``L(v) = 1/2 ||A v - b||^2 + mu/2 ||v||^2`` with ``mu = alpha / w_sum``
+(``w_sum`` the total sample weight), so ``mu`` is scikit-learn's ridge
+``alpha`` in loss units.
 """
 
 import warnings
@@ -11,50 +13,50 @@ import warnings
 import numpy as np
 from scipy import linalg
 from scipy.sparse.linalg import LinearOperator, eigsh
-from sklearn.exceptions import ConvergenceWarning
 
+from ._descent import Walk, mirror_step
 from ._design import rows_per_chunk
 from ._memory import fits_in_ram, require_memory
-from ._warn import warn
 
 # ----------------------------------------------------------------- spectrum
 
 
 class Spectrum:
-    """Thin eigen-structure of the design: ``A = U diag(sqrt(lam)) V^T``.
+    """Thin eigen-structure of the design: ``A = U diag(sqrt(eigvals)) V^T``.
 
     Attributes
     ----------
-    lam : (r,) positive eigenvalues of ``A^T A``, descending.
+    eigvals : (r,) positive eigenvalues of ``A^T A``, descending.
     V : (n, r) right singular vectors, or None when not formed (see :meth:`combine`).
     d : (r, k) coordinates ``U^T b`` of the target.
     resid2 : (k,) squared norm of the part of ``b`` outside the range of ``A``.
     U : (m, r) or None; left singular vectors when the design was explicit.
     """
 
-    def __init__(self, lam, V, d, resid2, U=None):
-        self.lam, self.V, self.d, self.resid2, self.U = lam, V, d, resid2, U
+    def __init__(self, eigvals, V, d, resid2, U=None):
+        self.eigvals, self.V, self.d, self.resid2, self.U = eigvals, V, d, resid2, U
 
     @property
-    def lam_max(self):
-        return float(self.lam[0]) if self.lam.size else 0.0
+    def eigval_max(self):
+        """The largest eigenvalue of ``A^T A`` (0 for an empty spectrum)."""
+        return float(self.eigvals[0]) if self.eigvals.size else 0.0
 
     def combine(self, e, design):
         """``V e`` for coordinates ``e`` (r, k): the coefficients with those coordinates.
 
-        Without ``V`` (dual form, ``V`` not kept) it is ``A^T U diag(lam^-1/2) e``,
+        Without ``V`` (dual form, ``V`` not kept) it is ``A^T U diag(eigvals^-1/2) e``,
         one pass over the features.
         """
         if self.V is not None:
             return self.V @ e
-        return design.rmatvec((self.U @ (e / np.sqrt(self.lam)[:, None])).astype(design.dtype)).astype(np.float64)
+        return design.rmatvec((self.U @ (e / np.sqrt(self.eigvals)[:, None])).astype(design.dtype)).astype(np.float64)
 
 
-def _rank_cut(lam):
-    lam = np.clip(lam, 0, None)
-    top = lam.max(initial=0.0)
-    eps = np.finfo(lam.dtype).eps
-    return lam > top * max(lam.size, 1) * eps * 10
+def _rank_cut(eigvals):
+    eigvals = np.clip(eigvals, 0, None)
+    top = eigvals.max(initial=0.0)
+    eps = np.finfo(eigvals.dtype).eps
+    return eigvals > top * max(eigvals.size, 1) * eps * 10
 
 
 def spectrum_bytes(mode, m, n, need_U=False, need_V=True):
@@ -113,24 +115,24 @@ def spectrum(design, mode="auto", need_U=False, need_V=True):
     mode = spectrum_mode(design.m, design.n, need_U, need_V, mode)
     b = design.b.astype(np.float64)
     if mode == "dual":
-        lam, U = linalg.eigh(design.kernel_gram().astype(np.float64))
-        keep = _rank_cut(lam)
+        eigvals, U = linalg.eigh(design.kernel_gram().astype(np.float64))
+        keep = _rank_cut(eigvals)
         resid2 = np.sum((U[:, ~keep].T @ b) ** 2, axis=0)
-        lam, U = lam[keep][::-1], U[:, keep][:, ::-1]
+        eigvals, U = eigvals[keep][::-1], U[:, keep][:, ::-1]
         d = U.T @ b
         V = None
         if need_V:
             # n x r: one copy only (no dtype round trip, divided in place)
             V = design.rmatvec(U.astype(design.dtype)).astype(np.float64, copy=False)
-            V /= np.sqrt(lam)
-        return Spectrum(lam, V, d, resid2, U)
-    lam, V = linalg.eigh(design.gram().astype(np.float64))
-    keep = _rank_cut(lam)
-    lam, V = lam[keep][::-1], V[:, keep][:, ::-1]
-    d = (V.T @ design.rmatvec(b)) / np.sqrt(lam)[:, None]
+            V /= np.sqrt(eigvals)
+        return Spectrum(eigvals, V, d, resid2, U)
+    eigvals, V = linalg.eigh(design.gram().astype(np.float64))
+    keep = _rank_cut(eigvals)
+    eigvals, V = eigvals[keep][::-1], V[:, keep][:, ::-1]
+    d = (V.T @ design.rmatvec(b)) / np.sqrt(eigvals)[:, None]
     resid2 = np.clip(np.sum(b**2, axis=0) - np.sum(d**2, axis=0), 0, None)
-    U = design.matvec((V / np.sqrt(lam)).astype(design.dtype)).astype(np.float64) if need_U else None
-    return Spectrum(lam, V, d, resid2, U)
+    U = design.matvec((V / np.sqrt(eigvals)).astype(design.dtype)).astype(np.float64) if need_U else None
+    return Spectrum(eigvals, V, d, resid2, U)
 
 
 def top_eigenvalue(design):
@@ -248,15 +250,15 @@ def _psd_solve(M, rhs, mu):
 # ------------------------------------------------------------ GD: spectral
 
 
-def gd_filter(lam, eta, mu, steps):
-    """``(1 - (1 - eta (lam + mu))^t) / (lam + mu)`` for each ``t`` in ``steps``.
+def gd_filter(eigvals, eta, mu, steps):
+    """``(1 - (1 - eta (eigvals + mu))^t) / (eigvals + mu)`` for each ``t`` in ``steps``.
 
     The coefficient filter of ``t`` gradient steps from zero; ``eta t`` where
-    ``lam + mu`` is zero.  Returns shape ``(len(steps), len(lam))``.
+    ``eigvals + mu`` is zero.  Returns shape ``(len(steps), len(eigvals))``.
     """
-    lam = np.asarray(lam, dtype=np.float64)
+    eigvals = np.asarray(eigvals, dtype=np.float64)
     steps = np.asarray(steps, dtype=np.float64)[:, None]
-    s = lam + mu
+    s = eigvals + mu
     x = eta * s
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # expm1/log1p keep full precision when eta * s is small
@@ -270,17 +272,17 @@ def gd_filter(lam, eta, mu, steps):
     return F
 
 
-def decay(lam, eta, mu, steps):
-    """``(1 - eta (lam + mu))^t``: how much of the start survives ``t`` steps."""
-    lam = np.asarray(lam, dtype=np.float64)
-    return (1.0 - eta * (lam + mu)) ** np.asarray(steps, dtype=np.float64)[:, None]
+def decay(eigvals, eta, mu, steps):
+    """``(1 - eta (eigvals + mu))^t``: how much of the start survives ``t`` steps."""
+    eigvals = np.asarray(eigvals, dtype=np.float64)
+    return (1.0 - eta * (eigvals + mu)) ** np.asarray(steps, dtype=np.float64)[:, None]
 
 
 class GDPath:
     """The whole gradient-descent path on the output layer, from one spectrum.
 
-    ``v_t = V [F_t(lam) sqrt(lam) d + q_t (V^T v0)] + q0_t (v0 - V V^T v0)`` with
-    ``F_t`` from :func:`gd_filter`, ``q_t = (1 - eta (lam + mu))^t`` and
+    ``v_t = V [F_t(eigvals) sqrt(eigvals) d + q_t (V^T v0)] + q0_t (v0 - V V^T v0)`` with
+    ``F_t`` from :func:`gd_filter`, ``q_t = (1 - eta (eigvals + mu))^t`` and
     ``q0_t = (1 - eta mu)^t``: GD is affine in the start.
     """
 
@@ -291,14 +293,14 @@ class GDPath:
         if self.v0 is not None:
             self.p0 = spec.V.T @ self.v0  # start in the range
             self.n0 = self.v0 - spec.V @ self.p0  # start in the null space
-        self.c = np.sqrt(spec.lam)[:, None] * spec.d
+        self.c = np.sqrt(spec.eigvals)[:, None] * spec.d
 
     def range_coords(self, steps):
         """Coordinates of ``V^T v_t``, shape (len(steps), r, k)."""
-        F = gd_filter(self.spec.lam, self.eta, self.mu, steps)
+        F = gd_filter(self.spec.eigvals, self.eta, self.mu, steps)
         e = F[:, :, None] * self.c[None]
         if self.v0 is not None:
-            e = e + decay(self.spec.lam, self.eta, self.mu, steps)[:, :, None] * self.p0[None]
+            e = e + decay(self.spec.eigvals, self.eta, self.mu, steps)[:, :, None] * self.p0[None]
         return e
 
     def null_part(self, steps):
@@ -318,101 +320,99 @@ class GDPath:
     def losses(self, steps):
         """Training loss ``1/2 ||A v_t - b||^2`` (data part, summed over outputs)."""
         e = self.range_coords(steps)
-        s = np.sqrt(self.spec.lam)[None, :, None]
+        s = np.sqrt(self.spec.eigvals)[None, :, None]
         r2 = np.sum((s * e - self.spec.d[None]) ** 2, axis=(1, 2))
         return 0.5 * (r2 + np.sum(self.spec.resid2))
 
 
-# ----------------------------------------------------------- stopping rule
+# ----------------------------------------------------- GD and mirror: iterative
 
 
-class NoImprovement:
-    """scikit-learn's rule: stop after ``n_iter_no_change`` iterations without a
-    decrease of the monitored loss by more than ``tol`` (``MLPRegressor``'s rule)."""
+class LeastSquaresWalk(Walk):
+    """Mirror descent on the output layer, the least-squares side of :func:`._descent.descend`.
 
-    def __init__(self, tol, n_iter_no_change):
-        self.tol, self.patience = tol, n_iter_no_change
-        self.best = np.inf
-        self.best_iter = 0
-        self.count = 0
+    The step is ``phi'(v_{t+1} - v0) = phi'(v_t - v0) - eta grad L(v_t)``
+    (:func:`._descent.mirror_step`); with the quadratic potential it is plain
+    gradient descent.  The iterates move only along the range of ``A^T``, so
+    for an under-determined problem they converge to the Bregman projection of
+    the start onto the interpolants.  After the run, ``v`` is the last iterate,
+    ``best`` the validation-best one (with ``validation``) and ``path`` the
+    iterates from the start (with ``keep_path``).
 
-    def update(self, loss, it):
-        """Record ``loss`` at iteration ``it``; return True when training should stop."""
-        if loss > self.best - self.tol:
-            self.count += 1
-        else:
-            self.count = 0
-        if loss < self.best:
-            self.best, self.best_iter = loss, it
-        return self.count > self.patience
-
-
-# --------------------------------------------------------- iterative loops
-
-
-class Diverged(Exception):
-    """Raised inside an iterative loop when the loss stops being finite or explodes."""
-
-    def __init__(self, iteration, last_coef, losses):
-        self.iteration, self.last_coef, self.losses = iteration, last_coef, np.asarray(losses)
-
-
-def mirror_descent(design, potential, eta, mu, max_iter, coef_init=None, monitor=None, local_step=None):
-    """Mirror descent ``phi'(v_{t+1} - v0) = phi'(v_t - v0) - eta grad L(v_t)``.
-
-    With the quadratic potential this is plain gradient descent.  ``monitor(t, v,
-    train_loss)`` is called after every step and returns True to stop.
-
-    With ``local_step=lambda_max`` (the ``'auto'`` step) the step is
-    ``min(eta, min_k phi''(v_t - v0)_k / lambda_max)``, half the local
-    stability limit, and is halved while it would increase the loss (the mirror
-    map is nonlinear, so a locally stable step can still overshoot).  The
-    iterates still move only along the range of ``A^T``, so the limit is the
-    same Bregman projection.  Returns ``(coef, n_iter, loss_curve)`` with
-    ``loss_curve[t]`` the loss after ``t`` steps.
+    Parameters
+    ----------
+    design : Design
+    potential : Potential
+    eta : float
+    mu : float
+        The penalty in loss units.
+    coef_init : ndarray of shape (n, k) or None
+        The start ``v0``; zero when None.
+    validation : object with ``loss(coef)`` or None
+        The held-out split of early stopping.
+    rule : NoImprovement or None
+    keep_path : bool, default=False
+    curvature : float or None, default=None
+        ``lambda_max + mu`` for the ``'auto'`` step of mirror descent: every
+        step is then at most ``min_k phi''(v_t - v0)_k / curvature``, half the
+        local stability limit (:meth:`local_step`).
     """
-    k = design.b.shape[1]
-    v0 = np.zeros((design.n, k)) if coef_init is None else np.asarray(coef_init, np.float64).reshape(design.n, k)
-    v = v0.copy()
-    z = potential.grad(v - v0)
-    r = design.matvec(v) - design.b
-    losses = [0.5 * float(np.sum(r**2))]
-    blow_up = 1e8 * max(losses[0], np.finfo(float).tiny) + 1e8
-    t = 0
-    for t in range(1, max_iter + 1):
-        grad = design.rmatvec(r) + mu * v
-        step = eta if not local_step else min(eta, potential.step_scale(v - v0) / local_step)
-        for _ in range(60 if local_step else 1):
-            z_new = z - step * grad
-            # overflow is how divergence shows itself; it is caught below
-            with np.errstate(over="ignore", invalid="ignore"):
-                v_new = v0 + potential.grad_inv(z_new)
-                r_new = design.matvec(v_new.astype(design.dtype, copy=False)) - design.b
-                loss = 0.5 * float(np.sum(r_new**2))
-            if not local_step or (np.isfinite(loss) and loss <= losses[-1]):
-                break
-            step *= 0.5
-        if not np.isfinite(loss) or loss > blow_up or not np.all(np.isfinite(v_new)):
-            raise Diverged(t, v, losses)
-        z, v, r = z_new, v_new, r_new
-        losses.append(loss)
-        if monitor is not None and monitor(t, v, loss):
-            break
-    return v, t, np.asarray(losses)
 
+    def __init__(self, design, potential, eta, mu, coef_init=None, validation=None, rule=None, keep_path=False,
+                 curvature=None):
+        # backtracking rejects any rise of the loss (slack 1), as this solver always has
+        # done: a tolerance would change its float32 paths from those of earlier releases
+        super().__init__(eta, [], None if validation is None else [], rule)
+        k = design.b.shape[1]
+        self.design, self.potential, self.mu, self.validation = design, potential, mu, validation
+        self.curvature = curvature
+        self.v0 = (np.zeros((design.n, k)) if coef_init is None
+                   else np.asarray(coef_init, np.float64).reshape(design.n, k))
+        self.v = self.v0.copy()
+        self.z = potential.grad(self.v - self.v0)
+        self.r = design.matvec(self.v) - design.b
+        self.path = [] if keep_path else None
+        self._grad = self._grad_at = None
+        self.begin(0.5 * float(np.sum(self.r**2)))
 
-def divergence_warning(solver, eta, iteration, limit):
-    """Warn that a descent diverged, saying how the step compares with the limit."""
-    msg = f"{solver} diverged at iteration {iteration} with learning_rate={eta:.4g}: "
-    if eta > limit:
-        msg += f"the step exceeds the stability limit (about {limit:.4g}) {eta / limit:.3g} times"
-    else:
-        msg += (
-            f"the step is below the linear stability limit (about {limit:.4g}) but the mirror "
-            "map is strongly nonlinear at the scale of these targets"
-        )
-    msg += ". The last finite coefficients were kept; use a smaller learning_rate or learning_rate='auto'."
-    warn(msg, ConvergenceWarning)
+    def _gradient(self):
+        # computed once per point: a retried (halved) step reuses it
+        if self._grad_at is not self.v:
+            self._grad, self._grad_at = self.design.rmatvec(self.r) + self.mu * self.v, self.v
+        return self._grad
+
+    def advance(self, step):
+        v, self.z = mirror_step(self.v0, self.z, self._gradient(), step, self.potential)
+        self.r = self.design.matvec(v.astype(self.design.dtype, copy=False)) - self.design.b
+        self.v = v
+        return 0.5 * float(np.sum(self.r**2))
+
+    def point(self):
+        return self.v, self.z, self.r
+
+    def set_point(self, point):
+        self.v, self.z, self.r = point
+
+    def model(self):
+        return self.v
+
+    def finite(self):
+        return bool(np.isfinite(self.v).all())
+
+    def validation_loss(self):
+        return self.validation.loss(self.v)
+
+    def on_record(self):
+        if self.path is not None:
+            self.path.append(self.v)
+
+    def lists(self):
+        return super().lists() + ([] if self.path is None else [self.path])
+
+    def local_step(self):
+        if self.curvature is None:
+            return None
+        return self.potential.step_scale(self.v - self.v0) / self.curvature
 
 
 # ------------------------------------------------------- leave-one-out paths
@@ -439,9 +439,9 @@ class LooRows:
     e : ndarray of shape (c, k)
         Mean centred target ``y - y_mean`` of the class.
     mass : ndarray of shape (c,)
-        The class's share ``sum_{i in c} w_i / W`` of the weighted mean.
+        The class's share ``sum_{i in c} w_i / w_sum`` of the weighted mean.
     within : ndarray of shape (c, k) or None
-        ``sum_{i in c} (w_i / W) (e_i - e_c)^2``; None when every class is one sample.
+        ``sum_{i in c} (w_i / w_sum) (e_i - e_c)^2``; None when every class is one sample.
     n_samples : int
         Samples with positive weight (the ``m`` of GCV).
     """
@@ -470,17 +470,17 @@ def _loo_setup(design, spec, rows):
     """Per-class quantities for exact leave-one-out on the centred design.
 
     Returns ``u`` (rows of ``U`` scaled back to unit weight, c x r), ``z = u
-    sqrt(lam)`` (the centred feature row in the V basis), the unit weights
-    ``w`` (c,) and their total ``W``.  The formulas are homogeneous of degree
+    sqrt(eigvals)`` (the centred feature row in the V basis), the unit weights
+    ``w`` (c,) and their total ``w_sum``.  The formulas are homogeneous of degree
     zero in the weights, so the unit weights give the fit of the raw ones.
     """
-    W = design.weight_total
+    w_sum = design.weight_total
     pg = design.p[rows.group]
     # A zero-weight row has a zero row in A, so its own quantities cannot be
     # read back; it enters every criterion with weight zero, so zeros will do.
     inv = np.divide(1.0, np.sqrt(pg), out=np.zeros_like(pg), where=pg > 0)
     u = spec.U[rows.group] * inv[:, None]
-    return u, u * np.sqrt(spec.lam), rows.weight, W
+    return u, u * np.sqrt(spec.eigvals), rows.weight, w_sum
 
 
 def loo_ridge_mse(design, spec, mus, rows=None):
@@ -488,19 +488,19 @@ def loo_ridge_mse(design, spec, mus, rows=None):
 
     Ridge is a linear smoother whose leave-one-out fit equals the full fit with
     ``y_i`` replaced by its own prediction, so the residual is ``r_i / (1 -
-    h_i)`` (leverages from the thin SVD; the free intercept adds ``w_i / W``).
+    h_i)`` (leverages from the thin SVD; the free intercept adds ``w_i / w_sum``).
     A sample of a pooled row has leverage ``w_i`` times the pooled row's
     leverage per unit weight: leaving it out is not leaving the row out.
     """
     rows = rows or LooRows.of_design(design)
-    u, _, w, W = _loo_setup(design, spec, rows)
-    lam = spec.lam
+    u, _, w, w_sum = _loo_setup(design, spec, rows)
+    eigvals = spec.eigvals
     u2 = u**2
     out = []
     for mu in mus:
-        f = lam / (lam + mu)
+        f = eigvals / (eigvals + mu)
         fitted = u @ (f[:, None] * spec.d)
-        h = (w / W) * (u2 @ f + (1.0 if design.fit_intercept else 0.0))
+        h = (w / w_sum) * (u2 @ f + (1.0 if design.fit_intercept else 0.0))
         slope = 1.0 / (1.0 - h)
         out.append(rows.mse((rows.e - fitted) * slope[:, None], slope))
     return np.asarray(out)
@@ -521,8 +521,8 @@ def loo_gd_mse(design, spec, eta, mu, steps, rows=None, method="auto"):
     """Exact leave-one-out weighted mean squared error of ``t`` GD steps for each ``t`` in ``steps``.
 
     Leaving sample ``i`` out is a rank-one downdate of the scatter matrix
-    (``S - kappa_i a_i a_i^T`` with ``kappa_i = w_i W / (W - w_i)`` when the
-    intercept is free, ``w_i`` otherwise) and rescales the loss by ``W / (W - w_i)``.
+    (``S - kappa_i a_i a_i^T`` with ``kappa_i = w_i w_sum / (w_sum - w_i)`` when the
+    intercept is free, ``w_i`` otherwise) and rescales the loss by ``w_sum / (w_sum - w_i)``.
     In the eigenbasis of the full scatter the left-out run lives in ``r``
     dimensions, and its prediction at ``x_i`` is computed exactly in one of two ways:
 
@@ -554,21 +554,21 @@ _BLOCK = 2**22  # entries of a temporary block (32 MiB in float64)
 
 def _loo_gd_blocks(design, spec, eta, mu, steps, rows, method):
     """Yield ``(steps_block, res (B, c, k), slope (B, c) or None)`` over blocks of ``steps``."""
-    _, z, w, W = _loo_setup(design, spec, rows)
+    _, z, w, w_sum = _loo_setup(design, spec, rows)
     e = rows.e
     c, k = e.shape
-    r = spec.lam.size
+    r = spec.eigvals.size
     T = int(steps.max())
     pooled = rows.within is not None
     if method == "auto":
         fits = 4 * c * (T + 1) * (k + pooled) * 8 <= _working_bytes()
         method = "eigen" if (r**3 < 1.5 * T**2 or not fits) else "recursion"
-    Wi = W - w
+    w_rest = w_sum - w  # the total weight of each left-out run
     if design.fit_intercept:
-        kappa, res_scale = w * W / Wi, W / Wi
+        kappa, res_scale = w * w_sum / w_rest, w_sum / w_rest
     else:
         kappa, res_scale = w, np.ones(c)
-    Vr = W * np.sqrt(spec.lam)[:, None] * spec.d  # V^T r, r = sum_j w_j a_j e_j
+    Vr = w_sum * np.sqrt(spec.eigvals)[:, None] * spec.d  # V^T r, r = sum_j w_j a_j e_j
     if pooled:
         # The prediction is affine in the left-out target: one more column with
         # no data term and unit target gives its coefficient, hence the slope.
@@ -581,14 +581,14 @@ def _loo_gd_blocks(design, spec, eta, mu, steps, rows, method):
         return block, res, slope
 
     if method == "eigen":
-        beta, coef = _loo_gd_eigen_setup(spec.lam, z, e, kappa, Wi, W, Vr, mu)
+        beta, coef = _loo_gd_eigen_setup(spec.eigvals, z, e, kappa, w_rest, w_sum, Vr, mu)
         width = max(1, _BLOCK // max(1, c * r))
         table = _ConsecutiveFilters(beta, coef, eta, width) if len(steps) > 2 * width else None
         for lo in range(0, len(steps), width):
             block = steps[lo : lo + width]
             yield split(block, _loo_gd_eigen_eval(beta, coef, eta, block, table))
     else:
-        s = _loo_gd_recursion(spec.lam, z, e, kappa, Wi, W, Vr, eta, mu, T)
+        s = _loo_gd_recursion(spec.eigvals, z, e, kappa, w_rest, w_sum, Vr, eta, mu, T)
         width = max(1, _BLOCK // max(1, c * (k + pooled)))
         for lo in range(0, len(steps), width):
             block = steps[lo : lo + width]
@@ -599,7 +599,7 @@ def _working_bytes():
     return rows_per_chunk(1, np.uint8)  # working_memory in bytes
 
 
-def _loo_gd_eigen_setup(lam, z, e, kappa, Wi, W, Vr, mu):
+def _loo_gd_eigen_setup(eigvals, z, e, kappa, w_rest, w_sum, Vr, mu):
     """Per class: eigenvalues ``beta`` (c, r) of the left-out run's matrix and the
     coefficients (c, r, k) with which its filters add up to the left-out prediction."""
     m, r = z.shape
@@ -610,10 +610,10 @@ def _loo_gd_eigen_setup(lam, z, e, kappa, Wi, W, Vr, mu):
         idx = np.arange(start, min(start + batch, m))
         zi = z[idx]
         B = -kappa[idx, None, None] * zi[:, :, None] * zi[:, None, :]
-        B[:, np.arange(r), np.arange(r)] += W * (lam + mu)
-        B /= Wi[idx, None, None]
+        B[:, np.arange(r), np.arange(r)] += w_sum * (eigvals + mu)
+        B /= w_rest[idx, None, None]
         beta[idx], Q = np.linalg.eigh(B)
-        g = (Vr[None] - kappa[idx, None, None] * zi[:, :, None] * e[idx][:, None, :]) / Wi[idx, None, None]
+        g = (Vr[None] - kappa[idx, None, None] * zi[:, :, None] * e[idx][:, None, :]) / w_rest[idx, None, None]
         zq = np.einsum("ir,irj->ij", zi, Q)  # z^T q_j
         qg = np.einsum("irj,irk->ijk", Q, g)  # q_j^T g
         coef[idx] = zq[:, :, None] * qg
@@ -685,24 +685,24 @@ class _ConsecutiveFilters:
         return out
 
 
-def _loo_gd_recursion(lam, z, e, kappa, Wi, W, Vr, eta, mu, T):
+def _loo_gd_recursion(eigvals, z, e, kappa, w_rest, w_sum, Vr, eta, mu, T):
     """Left-out predictions ``a_i^T v_t`` for t = 1..T, shape (T, m, k), by the causal recursion."""
     m, k = e.shape
     powers_of = np.arange(T)
     G = np.empty((m, T))
     C = np.empty((m, T + 1, k))
-    # rho depends on i only through W_i: group samples by their weight
-    for wi in np.unique(Wi):
-        idx = np.flatnonzero(Wi == wi)
+    # rho depends on i only through w_rest_i: group samples by their weight
+    for wi in np.unique(w_rest):
+        idx = np.flatnonzero(w_rest == wi)
         step = eta / wi
-        rho = 1.0 - step * W * (lam + mu)
+        rho = 1.0 - step * w_sum * (eigvals + mu)
         powers = rho[None, :] ** powers_of[:, None]  # (T, r)
         zi = z[idx]
         G[idx] = (zi**2) @ powers.T
         # g_i = step (r - kappa a_i e_i); C_t = sum_j z_j (V^T g)_j (1 - rho_j^t) / (1 - rho_j)
         Vg = step * (Vr[None] - kappa[idx, None, None] * zi[:, :, None] * e[idx][:, None, :])
         C[idx] = np.einsum("ir,tr,irk->itk", zi, _geometric_sums(rho, T), Vg)
-    eps = eta * kappa / Wi
+    eps = eta * kappa / w_rest
     s = np.zeros((m, T + 1, k))
     for t in range(1, T + 1):
         s[:, t] = C[:, t]

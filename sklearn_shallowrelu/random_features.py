@@ -4,19 +4,22 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _bordered, _knots, _solvers
-from ._design import (Design, Design1D, fits_in_memory, operator_1d_helps, rows_per_chunk,
-                      spectral_beats_operator_1d, unit_weights)
+from . import _exact1d, _solvers
+from ._descent import (Diverged, auto_step, check_early_stopping, descend, divergence_warning, is_stable,
+                       stability_limit, stopping_rule, validation_split)
+from ._design import Design, fits_in_memory, rows_per_chunk, unit_weights
+from ._exact1d.network import PiecewiseLinear, pool_ties, set_knot_attributes, sort_order
+from ._exact1d.operator import Design1D, operator_1d_helps, spectral_beats_operator_1d
 from ._memory import fits_in_ram, require_memory, working_memory_bytes
 from .features import ReLURandomFeatures, relu_features
 from .init import INIT_NAMES, Initialization
 from .potentials import POTENTIAL_NAMES, Potential, Quadratic, resolve_potential
 from ._atomic import atomic_fit
+from ._result import FitResult
 from ._warn import warn
 
 __all__ = ["RandomFeatureReLURegressor", "RandomFeatureReLURegressorCV"]
@@ -53,7 +56,7 @@ class _RandomFeatureNetwork(RegressorMixin, BaseEstimator):
             self.coef_, self.intercept_ = coef[:, 0].astype(dtype), float(intercept[0])
         else:
             self.coef_, self.intercept_ = coef.T.astype(dtype), intercept.astype(dtype)
-        _knots.set_knot_attributes(self, self.hidden_weights_, self.hidden_bias_, coef / np.sqrt(self.n_hidden),
+        set_knot_attributes(self, self.hidden_weights_, self.hidden_bias_, coef / np.sqrt(self.n_hidden),
                                    single=y.ndim == 1, presorted=presorted)
 
     def _coef_2d(self):
@@ -69,7 +72,7 @@ class _RandomFeatureNetwork(RegressorMixin, BaseEstimator):
     def _piecewise(self):
         """The 1-D network as sorted knots and prefix sums (built once)."""
         if getattr(self, "_piecewise_cache", None) is None or self._piecewise_cache[0] is not self.coef_:
-            pl = _knots.PiecewiseLinear(self.hidden_weights_[:, 0], self.hidden_bias_, self._coef_2d(),
+            pl = PiecewiseLinear(self.hidden_weights_[:, 0], self.hidden_bias_, self._coef_2d(),
                                         1.0 / np.sqrt(self.n_hidden), np.atleast_1d(self.intercept_))
             self._piecewise_cache = (self.coef_, pl)
         return self._piecewise_cache[1]
@@ -80,6 +83,16 @@ class _RandomFeatureNetwork(RegressorMixin, BaseEstimator):
         In 1-D, from sorted knots and prefix sums in ``O((n_hidden + n_samples)
         log n_hidden)``; otherwise features are formed in row chunks that fit in
         scikit-learn's ``working_memory``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predictions, in the dtype of ``X`` (float32 or float64).
         """
         X = self._check_X(X)
         if X.shape[1] == 1:
@@ -97,10 +110,15 @@ class _RandomFeatureNetwork(RegressorMixin, BaseEstimator):
         Exact for the piecewise-linear network: ``sum_k coef_k 1[w_k . x + b_k > 0]
         w_k / sqrt(n_hidden)`` (at a knot in 1-D, the right derivative).
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
         Returns
         -------
-        ndarray of shape (n_samples, n_features), or (n_samples, n_targets,
-        n_features) for multi-output ``y``.
+        ndarray of shape (n_samples, n_features) or (n_samples, n_targets, n_features)
+            The gradient at each input, with a target axis for multi-output ``y``.
         """
         X = self._check_X(X)
         if X.shape[1] == 1:
@@ -129,6 +147,15 @@ def _resolve_alpha(alpha, solver):
     return float(alpha)
 
 
+def _instability(eta, limit):
+    """Why a descent with step ``eta`` diverged, against its linear stability ``limit``, and the fix."""
+    fix = "Use a smaller learning_rate or learning_rate='auto'."
+    if eta > limit:
+        return f"The step exceeds the stability limit (about {limit:.4g}) {eta / limit:.3g} times. {fix}"
+    return (f"The step is below the linear stability limit (about {limit:.4g}), but the mirror map is strongly "
+            f"nonlinear at the scale of these targets. {fix}")
+
+
 #: Inputs spanning more than this many interquartile ranges of the knots are
 #: called spread too wide for them (standardised inputs: of order one).
 _WIDE_SPREAD = 100.0
@@ -152,13 +179,6 @@ class _KnotsAttempt:
         err = float(np.max(np.abs(network - self.fitted))) / self.scale
         return err if np.isfinite(err) else np.inf
 
-    def offer(self, result, network):
-        """Relative discrepancy of a knots network; the best one is kept."""
-        err = self._error(network)
-        if err < self.error:
-            self.best, self.error = result, err
-        return err
-
     def closer(self, dense, features, n_hidden):
         """The dense result or the best knots network, whichever is closer to the
         states; a warning when even that one is off by more than 1e-4.  States that
@@ -166,8 +186,8 @@ class _KnotsAttempt:
         dense solvers, stable at any alpha, are then taken as they are."""
         if not np.all(np.isfinite(self.fitted)):
             return dense
-        pl = _knots.PiecewiseLinear(features.weights_[:, 0], features.bias_, dense["coef"],
-                                    1.0 / np.sqrt(n_hidden), np.atleast_1d(dense["intercept"]))
+        pl = PiecewiseLinear(features.weights_[:, 0], features.bias_, dense.coef, 1.0 / np.sqrt(n_hidden),
+                             np.atleast_1d(dense.intercept))
         err, out = self._error(pl(self.xs)), dense
         if self.best is not None and self.error < err:
             err, out = self.error, self.best
@@ -202,7 +222,11 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
     gradient-descent path.  As ``n_hidden`` grows, ridge (and early-stopped
     gradient descent) tends to kernel ridge regression with the kernel of
     ``init``; in 1-D that is a weighted cubic smoothing spline whose curvature
-    weight comes from ``init``.
+    weight comes from ``init`` (Heiss et al. [1]_, Jin and Montufar [2]_; see
+    :class:`SmoothingSplineEquivalent`).  Mirror descent from ``coef_init``
+    converges to the interpolant nearest the start in the potential's Bregman
+    divergence (Gunasekar et al. [3]_); with a width-scaled potential its
+    limit is a non-quadratic curvature penalty (Liang and Montufar [4]_).
 
     Loss convention.  ``solver='ridge'`` minimises scikit-learn's
     ``sum_i w_i (f(x_i) - y_i)^2 + alpha ||v||^2``.  The descent solvers
@@ -251,12 +275,16 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         validation loss has not decreased by ``tol`` for ``n_iter_no_change``
         steps; the coefficients of the best validation step are kept.
     validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping, in (0, 1).
     n_iter_no_change : int, default=10
+        Steps without improvement by ``tol`` after which a stopping rule stops.
     tol : float or None, default=None
         Without early stopping: stop when the training loss has not decreased
         by ``tol`` for ``n_iter_no_change`` steps.  ``None`` (default): no
         stopping rule (0 with early stopping).
     fit_intercept : bool, default=True
+        Whether to fit an unpenalised output bias ``c`` (kept at its optimum
+        for the current ``v`` by the descent solvers).
     algorithm : str, default='auto'
         How to compute the fit.  ridge: ``'knots'`` (1-D inputs: the exact
         interval-moment solver, ``O(n log n + m)`` time and ``O(n + m)`` memory,
@@ -304,8 +332,28 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
 
     See Also
     --------
-    RandomFeatureReLURegressorCV : exact leave-one-out over ``alpha`` and stopping time.
-    ReLURandomFeatures : the first layer alone.
+    RandomFeatureReLURegressorCV : Exact leave-one-out over ``alpha`` and stopping time.
+    ReLURandomFeatures : The first layer alone.
+    SmoothingSplineEquivalent : The infinite-width limit in 1-D.
+
+    References
+    ----------
+    .. [1] J. Heiss, J. Teichmann and H. Wutte, "How implicit regularization
+       of ReLU neural networks characterizes the learned function -- Part I:
+       the 1-D case of two layers with random first layer", arXiv preprint,
+       2019. https://arxiv.org/abs/1911.02903
+    .. [2] H. Jin and G. Montufar, "Implicit bias of gradient descent for mean
+       squared error regression with two-layer wide neural networks",
+       Journal of Machine Learning Research, 24(137):1-97, 2023.
+       https://arxiv.org/abs/2006.07356
+    .. [3] S. Gunasekar, J. Lee, D. Soudry and N. Srebro, "Characterizing
+       implicit bias in terms of optimization geometry", Proceedings of the
+       35th International Conference on Machine Learning (ICML 2018).
+       https://arxiv.org/abs/1802.08246
+    .. [4] S. Liang and G. Montufar, "Implicit bias of mirror flow for shallow
+       neural networks in univariate regression", International Conference
+       on Learning Representations (ICLR 2025).
+       https://arxiv.org/abs/2410.03988
 
     Examples
     --------
@@ -379,8 +427,13 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training inputs (float32 is kept, anything else becomes float64).
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Training targets.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the squared errors in the loss (and of the
+            validation split's loss with early stopping); None weighs the
+            samples equally.
         coef_init : array-like of shape (n_hidden,) or (n_targets, n_hidden), default=None
             Start of the descent solvers (zero by default).  Mirror descent
             converges to the Bregman projection of this start onto the
@@ -388,7 +441,8 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
 
         Returns
         -------
-        self
+        self : object
+            The fitted regressor.
         """
         if self.algorithm not in _ALGORITHMS[self.solver]:
             raise ValueError(
@@ -397,11 +451,8 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             )
         X, y, sw = self._validate_X_y(X, y, sample_weight)
         y2 = y.reshape(len(y), -1)
-        if self.solver != "ridge" and self.early_stopping and X.shape[0] < 4:
-            raise ValueError(
-                f"early_stopping needs at least 4 samples to hold out a validation "
-                f"set; got {X.shape[0]}. Set early_stopping=False."
-            )
+        if self.solver != "ridge" and self.early_stopping:
+            check_early_stopping(X.shape[0])
         if self.solver != "ridge" and self.tol is None and not self.early_stopping:
             # without a stopping rule the loss curve grows to max_iter + 1 entries, kept
             # as Python floats while the descent runs (32 bytes each)
@@ -412,13 +463,17 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         v0 = self._check_coef_init(coef_init, y2.shape[1])
         result = self._train(X, y2, sw, features, rng, v0)
         # Nothing above touched the estimator: a failed fit leaves a fitted model intact.
-        piecewise = result.pop("piecewise", None)
-        self._set_network(features, result.pop("coef"), result.pop("intercept"), y, result.pop("presorted", None))
-        if piecewise is not None and y.dtype == np.float64:  # prediction reuses the sorted knots
-            self._piecewise_cache = (self.coef_, piecewise)
-        for name, value in result.items():
-            setattr(self, name, value)
+        self._publish(features, result, y)
         return self
+
+    def _publish(self, features, result, y):
+        """Set the fitted attributes from the :class:`FitResult` ``result``."""
+        self._set_network(features, result.coef, result.intercept, y, result.presorted)
+        # prediction reuses the exact solver's sorted knots (built in float64)
+        keep = result.piecewise is not None and y.dtype == np.float64
+        self._piecewise_cache = (self.coef_, result.piecewise) if keep else None
+        for name in FitResult.attributes():
+            setattr(self, name, getattr(result, name))
 
     def _check_coef_init(self, coef_init, k):
         if coef_init is None:
@@ -450,8 +505,9 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         return ok
 
     def _train_knots(self, X, y, sw, features):
-        """Exact 1-D ridge in O(n log n + m) (see _knots); None if fewer than 3 distinct inputs."""
-        xs, Y, Wt = _knots.pool_ties(X[:, 0].astype(np.float64), y.astype(np.float64), sw.astype(np.float64))
+        """Exact 1-D ridge in O(n log n + m) (the engine of :mod:`._exact1d`); None if
+        fewer than 3 distinct inputs, a :class:`_KnotsAttempt` if its certificate failed."""
+        xs, Y, Wt = pool_ties(X[:, 0].astype(np.float64), y.astype(np.float64), sw.astype(np.float64))
         if len(xs) < 3:
             return None
         w, b = features.weights_[:, 0], features.bias_
@@ -459,56 +515,33 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         has = np.flatnonzero(w != 0)
         wh, bh = (w, b) if len(has) == len(w) else (w[has], b[has])
         # one sort of the knots serves the moments, the jumps and the prediction
-        order, knots = _knots.sort_order(-bh / wh)
+        order, knots = sort_order(-bh / wh)
         has, wh = has[order], wh[order]
-        q, right = wh * wh / n, wh > 0
+        measure = _exact1d.Knots(knots, wh * wh / n, wh > 0, presorted=True)
         alpha = _resolve_alpha(self.alpha, "ridge")
-        affine = "free_constant" if self.fit_intercept else "penalized"
-        blk = _bordered.Blocks(xs, knots, q, right)
-        # The bordered chain first (4 unknowns per point), the general system
-        # (8 per point) if its certificate fails, the dense solvers after that.
-        attempt = None
-        for solver in (self._solve_bordered, self._solve_general):
-            with np.errstate(all="ignore"):
-                try:
-                    jumps, c, fitted = solver(xs, Y, Wt, blk, alpha, affine)
-                except (np.linalg.LinAlgError, ValueError):
-                    continue
-                # The network rebuilt from the jumps reproduces the fitted values
-                # of the states only if the banded system was solved accurately:
-                # a certificate that costs a few passes over the knots.
-                network = _bordered.network_at_data(blk, jumps, c)
-            if attempt is None:  # the bordered chain's states: the reference for what follows
-                scale = max(float(np.max(np.abs(fitted))), float(np.max(np.abs(Y))), 1e-300)
-                attempt = _KnotsAttempt(xs, fitted, scale, knots, alpha)
+        affine = _exact1d.network_affine(self.fit_intercept)
+
+        def result(fit):
+            jumps = fit.jumps()
             coef = np.zeros((n, Y.shape[1]))
             coef[has] = jumps * (np.sqrt(n) / np.abs(wh))[:, None]
-            result = {"coef": coef, "intercept": c, "n_iter_": None, "best_iteration_": None,
-                      "loss_curve_": None, "validation_loss_curve_": None, "learning_rate_": None,
-                      "_path_": None, "algorithm_": "knots", "presorted": (knots, jumps),
-                      "piecewise": _knots.PiecewiseLinear.from_jumps(knots, right, jumps, c)}
-            # The discrepancy tracks the true error closely (measured: within ~10%);
-            # 1e-8 relative is the accuracy this path promises.
-            if attempt.offer(result, network) <= 1e-8:
-                return result
+            return FitResult(coef=coef, intercept=fit.intercept, algorithm_="knots", presorted=(knots, jumps),
+                             piecewise=fit.network())
+
+        try:
+            return result(_exact1d.solve(xs, Y, Wt, measure, alpha, affine))
+        except _exact1d.InaccurateFit as failed:
+            attempt = None
+            if failed.reference is not None:
+                attempt = _KnotsAttempt(xs, failed.reference, failed.scale, knots, alpha)
+                attempt.best, attempt.error = result(failed.best), failed.best.discrepancy
         return self._knots_inaccurate(attempt)
-
-    @staticmethod
-    def _solve_bordered(xs, Y, W, blk, alpha, affine):
-        sol = _bordered.solve(xs, Y, W, blk, alpha, affine)
-        return _bordered.jumps(blk, sol), sol.intercept, sol.fitted
-
-    @staticmethod
-    def _solve_general(xs, Y, W, blk, alpha, affine):
-        gap = blk.block - 1
-        sol = _knots.solve(xs, Y, W, _knots.knot_moments(xs, blk.knots, blk.q, blk.right, gap), alpha, affine)
-        return _knots.knot_jumps(sol, blk.knots, blk.q, blk.right, gap), sol.intercept, sol.fitted
 
     def _knots_inaccurate(self, attempt):
         if self.algorithm == "knots":
             raise ValueError(
                 "The exact 1-D solver lost accuracy on these inputs (its certificate, the network "
-                "rebuilt from the jumps against the fitted values, exceeds 1e-8); use "
+                f"rebuilt from the jumps against the fitted values, exceeds {_exact1d.CERTIFICATE_TOL:g}); use "
                 "algorithm='auto', which then falls back to the dense solvers."
             )
         return attempt
@@ -517,7 +550,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         attempt = None
         if self._use_knots(X, features):
             attempt = self._train_knots(X, y, sw, features)
-            if isinstance(attempt, dict):
+            if isinstance(attempt, FitResult):
                 return attempt
         out = self._train_dense(X, y, sw, features, rng, v0)
         if attempt is not None:  # the exact path failed its certificate: keep the closer of the two
@@ -525,12 +558,9 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         return out
 
     def _train_dense(self, X, y, sw, features, rng, v0):
-        alpha = _resolve_alpha(self.alpha, self.solver)
-        X_val = y_val = sw_val = None
+        held = None
         if self.solver != "ridge" and self.early_stopping:
-            X, X_val, y, y_val, sw, sw_val = train_test_split(
-                X, y, sw, test_size=self.validation_fraction, random_state=rng
-            )
+            (X, y, sw), held = validation_split(X, y, sw, self.validation_fraction, rng)
         if self._use_operator_1d(X):
             design = Design1D(X, features.weights_, features.bias_, y, sw, self.fit_intercept)
         else:
@@ -538,21 +568,20 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             # works without the explicit m x n features)
             explicit = {"chunked": False}.get(self.algorithm)
             design = Design(X, features.weights_, features.bias_, y, sw, self.fit_intercept, explicit=explicit)
-        mu = design.penalty(alpha)
-        out = {"n_iter_": None, "best_iteration_": None, "loss_curve_": None,
-               "validation_loss_curve_": None, "learning_rate_": None, "_path_": None,
-               "algorithm_": self._resolved_algorithm(design)}
+        mu = design.penalty(_resolve_alpha(self.alpha, self.solver))
+        algorithm = self._resolved_algorithm(design)
         if self.solver == "ridge":
-            coef = _solvers.ridge(design, mu, out["algorithm_"])
+            result = FitResult(coef=_solvers.ridge(design, mu, algorithm))
         else:
-            val = None if X_val is None else _Validation(design, X_val, y_val, sw_val)
-            coef, extra = self._descend(design, mu, val, v0)
-            out.update(extra)
-        out["coef"] = coef.astype(np.float64)
-        out["intercept"] = design.intercept(coef.astype(design.dtype))
-        return out
+            val = None if held is None else _Validation(design, *held)
+            result = self._descend(design, algorithm, mu, val, v0)
+        result.algorithm_ = algorithm
+        result.coef = result.coef.astype(np.float64)
+        result.intercept = design.intercept(result.coef.astype(design.dtype))
+        return result
 
     def _resolved_algorithm(self, design):
+        """The algorithm that runs: the one rule for ``algorithm='auto'``, decided once per fit."""
         if self.solver == "ridge":  # by predicted memory and time; refuses what cannot fit
             return _solvers.ridge_algorithm(design, self.algorithm)
         if self.algorithm != "auto":
@@ -588,39 +617,36 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         r = min(m, n)
         return r <= 2000 or r**3 <= m * n * self.max_iter
 
-    def _descend(self, design, mu, val, v0):
-        tol = self.tol
-        if tol is None and val is not None:
-            tol = 0.0
-        rule = None if tol is None else _solvers.NoImprovement(tol, self.n_iter_no_change)
-        if self._use_spectral(design):
-            spec = _solvers.spectrum(design)
-            lam_max = spec.lam_max
-        else:
-            spec = None
-            lam_max = _solvers.top_eigenvalue(design)
+    def _descend(self, design, algorithm, mu, val, v0):
+        """GD or mirror descent by ``algorithm``: a :class:`FitResult` without its intercept."""
+        rule = stopping_rule(self.tol, self.n_iter_no_change, val is not None)
+        spec = _solvers.spectrum(design) if algorithm == "spectral" else None
+        # the top eigenvalue of the Hessian of L: the curvature that bounds the step
+        curvature = (_solvers.top_eigenvalue(design) if spec is None else spec.eigval_max) + mu
         potential = self._potential()
-        eta = self._step_size(lam_max, mu, potential)
+        eta = self._step_size(curvature, potential)
         if spec is not None:
             return self._spectral_path(spec, eta, mu, val, v0, rule, design)
-        return self._iterate(design, potential, eta, mu, val, v0, rule, lam_max)
+        return self._iterate(design, potential, eta, mu, val, v0, rule, curvature)
 
     def _potential(self):
         if self.solver == "gd":
             return Quadratic()
         return resolve_potential(self.potential, np.sqrt(self.n_hidden))
 
-    def _step_size(self, lam_max, mu, potential):
-        top = lam_max + mu
+    def _step_size(self, curvature, potential):
+        """The step for the curvature ``lambda_max + mu``: :func:`auto_step` for ``'auto'``;
+        a fixed gradient-descent step beyond the stability limit raises ``ValueError``."""
         if self.learning_rate == "auto":
-            return potential.step_scale() / top if top > 0 else 1.0
+            return auto_step(curvature, potential.step_scale())
         eta = float(self.learning_rate)
-        if self.solver == "gd" and eta * top > 2.0:
+        if self.solver == "gd" and not is_stable(eta, curvature):
+            limit = stability_limit(curvature)
             raise ValueError(
                 f"learning_rate={eta:.4g} exceeds the stability limit 2/lambda_max = "
-                f"{2.0 / top:.4g} of gradient descent on this data (lambda_max = "
-                f"{top:.4g}, loss convention sum w r^2 / (2 sum w)); the iterates would "
-                f"diverge. Use learning_rate='auto' or a value below {2.0 / top:.4g}."
+                f"{limit:.4g} of gradient descent on this data (lambda_max = "
+                f"{curvature:.4g}, loss convention sum w r^2 / (2 sum w)); the iterates would "
+                f"diverge. Use learning_rate='auto' or a value below {limit:.4g}."
             )
         return eta
 
@@ -629,7 +655,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         path = _solvers.GDPath(spec, eta, mu, v0)
         losses, val_losses, n_iter, best = [], [], self.max_iter, None
         watch = None if rule is None else (val is not None)
-        step_block = max(1, int(2**22 // max(1, spec.lam.size * spec.d.shape[1])))
+        step_block = max(1, int(2**22 // max(1, spec.eigvals.size * spec.d.shape[1])))
         done = False
         for start in range(0, self.max_iter + 1, step_block):
             steps = np.arange(start, min(start + step_block, self.max_iter + 1))
@@ -650,55 +676,30 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             val_losses = np.asarray(val_losses[: n_iter + 1])
             best = int(np.argmin(val_losses[1:]) + 1)
             t_final = best
-        extra = {"_path_": ("spectral", path, design.phi_mean.astype(np.float64), design.y_mean.astype(np.float64)),
-                 "n_iter_": n_iter, "best_iteration_": best, "loss_curve_": losses,
-                 "validation_loss_curve_": val_losses if val is not None else None,
-                 "learning_rate_": eta}
-        return path.coef(t_final), extra
+        stored = ("spectral", path, design.phi_mean.astype(np.float64), design.y_mean.astype(np.float64))
+        return FitResult(coef=path.coef(t_final), n_iter_=n_iter, best_iteration_=best, loss_curve_=losses,
+                         validation_loss_curve_=val_losses if val is not None else None, learning_rate_=eta,
+                         _path_=stored)
 
-    def _iterate(self, design, potential, eta, mu, val, v0, rule, lam_max):
-        coefs = []
+    def _iterate(self, design, potential, eta, mu, val, v0, rule, curvature):
+        """The iterative descent: :func:`descend` on the output layer's least squares."""
         keep_path = fits_in_memory(self.max_iter + 1, design.n * design.b.shape[1], np.float64)
-        val_losses = []
-        best = {"coef": None, "loss": np.inf, "t": None}
-        if val is not None:
-            start = np.zeros((design.n, design.b.shape[1])) if v0 is None else v0
-            val_losses.append(val.loss(start))
-        if keep_path:
-            coefs.append(np.zeros((design.n, design.b.shape[1])) if v0 is None else v0.copy())
-
-        def monitor(t, v, loss):
-            if keep_path:
-                coefs.append(v.copy())
-            if val is not None:
-                vl = val.loss(v)
-                val_losses.append(vl)
-                if vl < best["loss"]:
-                    best.update(coef=v.copy(), loss=vl, t=t)
-                return rule.update(vl, t)
-            return rule is not None and rule.update(loss, t)
-
+        # 'auto' mirror steps follow the potential's local curvature, and backtrack where its
+        # map is too nonlinear for that; GD's 'auto' step is half the global limit of a
+        # quadratic loss, which it never raises
+        local = self.solver == "mirror" and self.learning_rate == "auto" and curvature > 0
+        walk = _solvers.LeastSquaresWalk(design, potential, eta, mu, v0, val, rule, keep_path,
+                                         curvature if local else None)
         try:
-            local = lam_max + mu if (self.solver == "mirror" and self.learning_rate == "auto") else None
-            coef, n_iter, losses = _solvers.mirror_descent(
-                design, potential, eta, mu, self.max_iter, v0, monitor, local_step=local
-            )
-        except _solvers.Diverged as exc:
-            if self.solver == "gd":
-                limit = 2.0 / (lam_max + mu)
-            else:
-                limit = 2.0 * potential.step_scale() / (lam_max + mu)
-            _solvers.divergence_warning(f"solver={self.solver!r}", eta, exc.iteration, limit)
-            coef, n_iter, losses = exc.last_coef, exc.iteration - 1, exc.losses
-        stored = ("iterative", coefs, design.phi_mean.astype(np.float64), design.y_mean.astype(np.float64))
-        if val is not None and best["coef"] is not None:
-            coef = best["coef"]
-        extra = {"_path_": stored if keep_path else None,
-                 "n_iter_": n_iter, "best_iteration_": best["t"] if val is not None else None,
-                 "loss_curve_": losses,
-                 "validation_loss_curve_": np.asarray(val_losses) if val is not None else None,
-                 "learning_rate_": eta}
-        return coef, extra
+            descend(walk, self.max_iter, backtrack=local)
+        except Diverged as exc:
+            divergence_warning(f"solver={self.solver!r}", exc.iteration, eta, "The last finite coefficients were kept.",
+                               _instability(eta, stability_limit(curvature, potential.step_scale())))
+        stored = ("iterative", walk.path, design.phi_mean.astype(np.float64), design.y_mean.astype(np.float64))
+        return FitResult(coef=walk.v if walk.best is None else walk.best, n_iter_=walk.n_iter,
+                         best_iteration_=walk.best_iter, loss_curve_=np.asarray(walk.losses),
+                         validation_loss_curve_=None if val is None else np.asarray(walk.val_losses),
+                         learning_rate_=eta, _path_=stored if keep_path else None)
 
     # -------------------------------------------------------------- paths
     def staged_predict(self, X):
@@ -708,9 +709,23 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         algorithm, from the stored coefficients when they fit in
         ``working_memory``.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
         Yields
         ------
         ndarray of shape (n_samples,) or (n_samples, n_targets)
+            The predictions after step ``t``, for ``t = 1, ..., n_iter_``.
+
+        Raises
+        ------
+        AttributeError
+            For ``solver='ridge'``, which has no descent path.
+        ValueError
+            If the coefficient path of the iterative algorithm was too large
+            to keep.
         """
         X = self._check_X(X)
         if self.solver == "ridge":
@@ -795,9 +810,23 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         ``np.unique(np.geomspace(1, 1e5, 40).astype(int))`` reaches long paths
         cheaply.
     criterion : {'loo', 'gcv'}, default='loo'
+        Exact leave-one-out or generalised cross-validation error.
     solver : {'ridge', 'gd'}, default='ridge'
-    n_hidden, init, learning_rate, max_iter, fit_intercept, random_state
-        As in :class:`RandomFeatureReLURegressor`.
+        Ridge over ``alphas``, or gradient descent over ``stopping_times``
+        (and ``alphas``, its ridge term).
+    n_hidden : int, default=1000
+        Width of the hidden layer, as in :class:`RandomFeatureReLURegressor`.
+    init : str, Initialization, callable or tuple (W, b), default='gaussian'
+        Distribution of the hidden units, as in :class:`RandomFeatureReLURegressor`.
+    learning_rate : 'auto' or float, default='auto'
+        Step size of gradient descent, as in :class:`RandomFeatureReLURegressor`.
+    max_iter : int, default=1000
+        Longest stopping time (``'gd'``).
+    fit_intercept : bool, default=True
+        Whether to fit an unpenalised output bias, as in
+        :class:`RandomFeatureReLURegressor`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the hidden units, as in :class:`RandomFeatureReLURegressor`.
 
     Attributes
     ----------
@@ -812,6 +841,28 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         Minus the best mean squared error.
     coef_, intercept_, hidden_weights_, hidden_bias_, learning_rate_, ...
         As in :class:`RandomFeatureReLURegressor`, for the selected values.
+
+    See Also
+    --------
+    RandomFeatureReLURegressor : The network at a fixed ``alpha`` and ``max_iter``.
+
+    Notes
+    -----
+    Choosing the stopping time of gradient descent plays the part of choosing
+    the smoothing parameter of a spline: in the wide limit, early-stopped
+    gradient descent on the output layer corresponds to a smoothing spline
+    (Heiss et al. [1]_, Jin and Montufar [2]_).
+
+    References
+    ----------
+    .. [1] J. Heiss, J. Teichmann and H. Wutte, "How implicit regularization
+       of ReLU neural networks characterizes the learned function -- Part I:
+       the 1-D case of two layers with random first layer", arXiv preprint,
+       2019. https://arxiv.org/abs/1911.02903
+    .. [2] H. Jin and G. Montufar, "Implicit bias of gradient descent for mean
+       squared error regression with two-layer wide neural networks",
+       Journal of Machine Learning Research, 24(137):1-97, 2023.
+       https://arxiv.org/abs/2006.07356
 
     Examples
     --------
@@ -870,7 +921,23 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
     def fit(self, X, y, sample_weight=None):
-        """Fit on the grid, select by leave-one-out (or GCV), keep the selected network."""
+        """Fit on the grid, select by leave-one-out (or GCV), keep the selected network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs (float32 is kept, anything else becomes float64).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Training targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the squared errors, in the fit and in the
+            leave-one-out (or GCV) error; None weighs the samples equally.
+
+        Returns
+        -------
+        self : object
+            The fitted regressor, with the selected ``alpha_`` and ``n_iter_``.
+        """
         X, y, sw = self._validate_X_y(X, y, sample_weight)
         unit, top = unit_weights(sw)
         n_positive = int(np.count_nonzero(unit))
@@ -905,7 +972,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
             mse = self._ridge_scores(design, spec, mus, rows)
             best = int(np.argmin(mse))
             alpha_, n_iter = alphas[best], None
-            coef = spec.combine((np.sqrt(spec.lam) / (spec.lam + mus[best]))[:, None] * spec.d, design)
+            coef = spec.combine((np.sqrt(spec.eigvals) / (spec.eigvals + mus[best]))[:, None] * spec.d, design)
             results = {"param_alpha": alphas, "mean_squared_error": mse}
             eta = None
         else:
@@ -922,20 +989,18 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
                 "The leave-one-out scores are not finite (a sample with leverage 1, or data at the limit "
                 "of floating point); standardize X and y, or use criterion='gcv'."
             )
-        self._set_network(features, coef, design.intercept(coef.astype(design.dtype)), y)
-        self.alpha_, self.n_iter_, self.learning_rate_ = float(alpha_), n_iter, eta
-        self.algorithm_ = "eigendecomposition"
+        self._publish(features, FitResult(coef=coef, intercept=design.intercept(coef.astype(design.dtype)),
+                                          algorithm_="eigendecomposition", n_iter_=n_iter, learning_rate_=eta), y)
+        self.alpha_ = float(alpha_)
         self.cv_results_ = results
         self.best_score_ = -float(np.min(mse))
-        self.loss_curve_ = self.validation_loss_curve_ = self.best_iteration_ = None
-        self._path_ = None
         return self
 
     def _cv_design(self, X, y, unit, top, features):
         """The design and the leave-one-out classes (:class:`_solvers.LooRows`).
 
         Tied 1-D inputs become one row of the design with their summed weight
-        and weighted mean target (``_knots.pool_ties``), which leaves ``A^T A``
+        and weighted mean target (``_exact1d.network.pool_ties``), which leaves ``A^T A``
         and ``A^T b`` unchanged; the spread of the targets within a row is a
         constant of every loss, and the left-out residual of each sample
         follows from its class (row and weight).  So the cost depends on the
@@ -946,11 +1011,11 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
             design = Design(X, W, bias, y, unit, self.fit_intercept, weight_unit=top)
             return design, _solvers.LooRows.of_design(design)
         x = X[:, 0].astype(np.float64)
-        xs, Ym, Wg = _knots.pool_ties(x, y.astype(np.float64), unit)
+        xs, Ym, w_pooled = pool_ties(x, y.astype(np.float64), unit)
         if len(xs) == len(x):
             design = Design(X, W, bias, y, unit, self.fit_intercept, weight_unit=top)
             return design, _solvers.LooRows.of_design(design)
-        design = Design(xs.astype(X.dtype)[:, None], W, bias, Ym, Wg, self.fit_intercept, weight_unit=top)
+        design = Design(xs.astype(X.dtype)[:, None], W, bias, Ym, w_pooled, self.fit_intercept, weight_unit=top)
         keep = np.flatnonzero(unit > 0)
         group, w, Y = np.searchsorted(xs, x[keep]), unit[keep], y[keep].astype(np.float64)
         order = np.lexsort((w, group))
@@ -962,7 +1027,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         cls = np.repeat(np.arange(len(starts)), count)
         total = float(np.sum(w))
         within = np.add.reduceat((w / total)[:, None] * (Y - mean[cls]) ** 2, starts, axis=0)
-        rows = _solvers.LooRows(group[starts], w[starts] / np.max(Wg),  # the design's unit weights
+        rows = _solvers.LooRows(group[starts], w[starts] / np.max(w_pooled),  # the design's unit weights
                                 mean - design.y_mean.astype(np.float64), count * w[starts] / total,
                                 within, len(keep))
         return design, rows
@@ -977,12 +1042,12 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
 
     def _cv_step(self, spec, mus):
         # the largest penalty has the largest Hessian: a step stable there is stable on the grid
-        return self._step_size(spec.lam_max, float(np.max(mus)), Quadratic())
+        return self._step_size(spec.eigval_max + float(np.max(mus)), Quadratic())
 
     def _ridge_scores(self, design, spec, mus, rows):
         if self.criterion == "loo":
             return _solvers.loo_ridge_mse(design, spec, mus, rows)
-        return self._gcv(spec, spec.lam[None] / (spec.lam[None] + mus[:, None]), design, rows)
+        return self._gcv(spec, spec.eigvals[None] / (spec.eigvals[None] + mus[:, None]), design, rows)
 
     def _gd_scores(self, design, spec, eta, mus, rows, steps):
         out = []
@@ -991,9 +1056,9 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
                 out.append(_solvers.loo_gd_mse(design, spec, eta, mu, steps, rows))
             else:
                 # in blocks of steps: the filters are len(steps) x rank
-                width = max(1, _solvers._BLOCK // max(1, spec.lam.size))
+                width = max(1, _solvers._BLOCK // max(1, spec.eigvals.size))
                 out.append(np.concatenate([
-                    self._gcv(spec, spec.lam[None] * _solvers.gd_filter(spec.lam, eta, mu, steps[lo : lo + width]),
+                    self._gcv(spec, spec.eigvals[None] * _solvers.gd_filter(spec.eigvals, eta, mu, steps[lo : lo + width]),
                               design, rows)
                     for lo in range(0, steps.size, width)]))
         return np.asarray(out)

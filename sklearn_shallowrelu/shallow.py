@@ -7,15 +7,15 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._knots import set_knot_attributes
+from ._exact1d.network import set_knot_attributes
 from ._memory import available_memory, working_memory_bytes
+from ._descent import (Diverged, Walk, auto_step, check_early_stopping, descend, divergence_warning, mirror_step,
+                       rounding_slack, stability_limit, stopping_rule, validation_split)
 from ._network import _BLOCK_BYTES, GROUPS, Batch, Network, Params, curvature_bytes, n_params
-from ._solvers import NoImprovement
 from .activations import ACTIVATIONS, get_activation
 from .init import INIT_NAMES, Initialization, check_init
 from .potentials import POTENTIAL_NAMES, Potential, resolve_potential
@@ -31,8 +31,6 @@ _PARAM_KEYS = ("hidden_weights", "hidden_bias", "output_weights", "intercept")
 # approaches the largest absolute eigenvalue from below; an underestimate costs at most a
 # few rejected (halved) steps, which is cheaper than more products at the start
 _AUTO_POWER_STEPS = 20
-# ... and the halvings of one step after which the loss is taken to be at its rounding floor
-_MAX_HALVINGS = 60
 # Peak memory of a training step, in arrays of the parameters' size: the current, previous,
 # best and initial parameters, the gradient, the transposed [W | b] and its gradient, the
 # update's temporary; mirror descent adds the dual variables (old and new) and the inverse
@@ -87,7 +85,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         :mod:`sklearn_shallowrelu.init`); ``'he'`` is PyTorch's default.
     init_scale : float, default=1.0
         Multiplies every initial parameter; small values give the condensed
-        regime.
+        regime (Zhou et al. [2]_).
     output_init : {'auto', 'zero', 'balanced', 'antisymmetric'}, default='auto'
         Output weights at the start.  ``'auto'``: uniform on ``[-1/sqrt(n),
         1/sqrt(n)]`` with the same for the output bias (PyTorch) in the standard
@@ -95,7 +93,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         ``'zero'``: all zero.  ``'balanced'``: ``|v_k| = |(w_k, b_k)|`` with
         random signs, zero bias.  ``'antisymmetric'``: units in pairs with equal
         hidden parameters and opposite output weights, so that the network is
-        zero at the start (Jin & Montufar's ASI; needs an even width).
+        zero at the start (Jin & Montufar's ASI [1]_; needs an even width).
     fit_intercept : bool, default=True
         Whether the output bias ``c`` is trained.  False: ``c`` is 0 at the start
         (the other parameters start as with True, from the same
@@ -132,16 +130,19 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
     potential : str, Potential or dict, default='quadratic'
         ``'mirror'`` only: one potential for every parameter, or a dict with
         keys ``'hidden'`` and ``'output'``.  ``WidthScaled`` potentials are scaled
-        by ``n_hidden * s``.
+        by ``n_hidden * s`` (the scaled potentials of Liang and Montufar [3]_).
     tol : float or None, default=None
         Without early stopping: stop when the training loss has not decreased by
         ``tol`` for ``n_iter_no_change`` iterations.  ``None``: no rule.
     n_iter_no_change : int, default=10
+        Iterations without improvement by ``tol`` after which a stopping rule
+        stops.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data; stop when the validation
         loss has not decreased by ``tol`` (0 if None) for ``n_iter_no_change``
         iterations and keep the best parameters.
     validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
     warm_start : bool, default=False
         ``fit`` continues from the current parameters (and mirror state).
     record_every : int or None, default=None
@@ -150,9 +151,13 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
     compute_sharpness : bool, default=False
         Record the top Hessian eigenvalue (Lanczos on analytic Hessian-vector
         products; for mirror descent, of ``M^{-1/2} H M^{-1/2}`` with ``M`` the
-        potential's Hessian) every ``sharpness_every`` iterations.
+        potential's Hessian) every ``sharpness_every`` iterations, to watch
+        progressive sharpening and the edge of stability (Cohen et al. [4]_).
     sharpness_every : int, default=10
+        Iterations between two sharpness records (``compute_sharpness=True``).
     verbose : int, default=0
+        If positive, print the training loss about ten times per call to
+        ``fit``.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, then the validation split and the SGD shuffling.
 
@@ -189,6 +194,31 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         (sorted) and the jump of ``f'`` there, ``kink_jump * s * v_k * |w_k|``.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
+
+    See Also
+    --------
+    RandomFeatureReLURegressor : The same network with a frozen, random first layer.
+    sklearn_shallowrelu.diagnostics.CurvatureDiagnostics : Minima-stability diagnostics of the fit.
+    sklearn_shallowrelu.diagnostics.RankDiagnostics : Rank and condensation of the hidden layer.
+
+    References
+    ----------
+    .. [1] H. Jin and G. Montufar, "Implicit bias of gradient descent for mean
+       squared error regression with two-layer wide neural networks",
+       Journal of Machine Learning Research, 24(137):1-97, 2023.
+       https://arxiv.org/abs/2006.07356
+    .. [2] H. Zhou, Q. Zhou, T. Luo, Y. Zhang and Z.-Q. J. Xu, "Towards
+       understanding the condensation of neural networks at initial
+       training", Advances in Neural Information Processing Systems 35
+       (NeurIPS 2022). https://arxiv.org/abs/2105.11686
+    .. [3] S. Liang and G. Montufar, "Implicit bias of mirror flow for shallow
+       neural networks in univariate regression", International Conference
+       on Learning Representations (ICLR 2025).
+       https://arxiv.org/abs/2410.03988
+    .. [4] J. Cohen, S. Kaur, Y. Li, J. Z. Kolter and A. Talwalkar, "Gradient
+       descent on neural networks typically occurs at the edge of
+       stability", International Conference on Learning Representations
+       (ICLR 2021). https://arxiv.org/abs/2103.00065
 
     Examples
     --------
@@ -321,10 +351,22 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
     def initialize(self, X, y=None):
         """The initial parameters that ``fit`` would start from, without training.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs: their number of features, and their range for
+            data-dependent initialisations.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Training targets, used only for their number of outputs (one if
+            None).
+
         Returns
         -------
-        dict with ``'hidden_weights'``, ``'hidden_bias'``, ``'output_weights'``
-        (n_hidden, n_outputs) and ``'intercept'`` (n_outputs,).
+        dict
+            ``'hidden_weights'`` (n_hidden, n_features), ``'hidden_bias'``
+            (n_hidden,), ``'output_weights'`` (n_hidden, n_outputs) and
+            ``'intercept'`` (n_outputs,), with ``init_scale`` applied: a valid
+            ``init_params`` for :meth:`fit`.
         """
         self._validate_params()
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False) if hasattr(self, "n_features_in_") \
@@ -424,8 +466,13 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training inputs (float32 is kept, anything else becomes float64).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Training targets.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights ``w_i`` of the squared errors in the loss
+            ``sum_i w_i |f(x_i) - y_i|^2 / (2 sum_i w_i)``; None weighs the
+            samples equally.
         init_params : dict, default=None
             Explicit start (keys as returned by :meth:`initialize`; with
             ``fit_intercept=False``, ``'intercept'`` may be left out and must be
@@ -433,14 +480,35 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        self
+        self : object
+            The fitted regressor.
         """
         warm = self.warm_start and hasattr(self, "_state")
         return self._fit(X, y, sample_weight, init_params, warm, self.max_iter)
 
     @atomic_fit
     def partial_fit(self, X, y, sample_weight=None):
-        """One more iteration (one step, or one epoch for SGD) on the same trajectory."""
+        """One more iteration (one step, or one epoch for SGD) on the same trajectory.
+
+        The first call starts as :meth:`fit` would (with ``max_iter=1``);
+        later calls continue from the current parameters, step size and
+        mirror state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Training targets, with as many outputs as the fitted model.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the squared errors in the loss; None
+            weighs the samples equally.
+
+        Returns
+        -------
+        self : object
+            The regressor after one more iteration.
+        """
         if not hasattr(self, "_state"):
             self._validate_params()
         return self._fit(X, y, sample_weight, None, hasattr(self, "_state"), 1)
@@ -449,8 +517,8 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         X, y, Y, sw = self._validate(X, y, sample_weight, reset=not warm)
         if warm and Y.shape[1] != self._state["params"].v.shape[1]:
             raise ValueError("y has a different number of outputs than the fitted model.")
-        if self.early_stopping and X.shape[0] < 4:
-            raise ValueError(f"early_stopping needs at least 4 samples; got {X.shape[0]}.")
+        if self.early_stopping:
+            check_early_stopping(X.shape[0])
         # a warm start already on 'auto' keeps its step: no curvature estimate then
         self._check_memory(X.shape[0], X.shape[1], Y.shape[1], X.dtype, warm and self._state.get("auto", False))
         if warm:
@@ -473,7 +541,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         if X.shape[0] < 1:
             raise ValueError("No samples.")
         train, val = self._split(X, Y, sw, state["rng"])
-        state = _Trainer(self, train, val).run(state, n_iter)
+        state = _Trainer(self, train, val, state).run(n_iter)
         self._state = state
         self._publish(state, y)
         return self
@@ -481,12 +549,11 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
     def _split(self, X, Y, sw, rng):
         if not self.early_stopping:
             return Batch(X, Y, sw), None
-        X_tr, X_val, Y_tr, Y_val, sw_tr, sw_val = train_test_split(
-            X, Y, sw, test_size=self.validation_fraction, random_state=rng)
-        return Batch(X_tr, Y_tr, sw_tr), Batch(X_val, Y_val, sw_val)
+        train, val = validation_split(X, Y, sw, self.validation_fraction, rng)
+        return Batch(*train), Batch(*val)
 
     def _publish(self, state, y):
-        params = state.get("best", state["params"])
+        params = state["params"] if state.get("best") is None else state["best"]
         single = np.ndim(y) == 1
         self.output_scale_ = self._network().s
         self.learning_rate_ = float(state["eta"])
@@ -513,7 +580,18 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         return Params(self.hidden_weights_, self.hidden_bias_, v, np.atleast_1d(self.intercept_))
 
     def predict(self, X):
-        """Network output ``s * sum_k v_k act(w_k . x + b_k) + c``."""
+        """Network output ``s * sum_k v_k act(w_k . x + b_k) + c``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, one column per output for multi-output ``y``.
+        """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         out = self._network().predict(self._params(), X)
@@ -522,9 +600,15 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
     def predict_derivative(self, X):
         """Gradient of the output with respect to the input, ``s sum_k v_k act'(z_k) w_k``.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
         Returns
         -------
         ndarray of shape (n_samples, n_features) or (n_samples, n_outputs, n_features)
+            The gradient at each input, with an output axis for multi-output ``y``.
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
@@ -537,8 +621,31 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         return out[:, 0, :] if self.output_weights_.ndim == 1 else out
 
     def sharpness(self, X, y, sample_weight=None, gauss_newton=False):
-        """Top eigenvalue of the Hessian of the loss on ``(X, y)`` at the fitted parameters
-        (the trained ones: without the intercept if ``fit_intercept=False``)."""
+        """Top eigenvalue of the Hessian of the loss on ``(X, y)`` at the fitted parameters.
+
+        The Hessian is taken in the trained parameters (without the intercept
+        if ``fit_intercept=False``), by Lanczos on analytic Hessian-vector
+        products.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs of the loss.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets of the loss.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the squared errors in the loss; None
+            weighs the samples equally.
+        gauss_newton : bool, default=False
+            Use the Gauss-Newton matrix (the Hessian without its residual
+            term) instead of the Hessian.
+
+        Returns
+        -------
+        float
+            The sharpness; gradient descent with step ``eta`` can stay at these
+            parameters only if it is at most ``2 / eta``.
+        """
         check_is_fitted(self)
         X, y, Y, sw = self._validate(X, y, sample_weight, reset=False)
         return self._network().sharpness(self._params(), Batch(X, Y, sw), gauss_newton=gauss_newton,
@@ -561,209 +668,180 @@ def _stack_history(history):
     return out
 
 
-class _Trainer:
-    """The training loop: updates, curves, stopping rules and divergence."""
+class _Trainer(Walk):
+    """Both layers' descent: :func:`._descent.descend` with the network's gradient, over
+    full batches or SGD epochs, and for mirror descent a mirror step per parameter group.
 
-    def __init__(self, est, train, val):
-        self.est, self.train, self.val = est, train, val
+    It runs on the estimator's training state, the dict that warm starts and
+    ``partial_fit`` continue from, and writes it back at the end of :meth:`run`.
+    """
+
+    def __init__(self, est, train, val, state):
+        rule = stopping_rule(est.tol, est.n_iter_no_change, val is not None)
+        super().__init__(None, state["losses"], None if val is None else state["val_losses"], rule,
+                         rounding_slack(train.X.dtype), state["n_iter"], state.get("best"), state.get("best_iter"))
+        self.est, self.train, self.val, self.state = est, train, val, state
         self.net = est._network()
         self.auto = est.learning_rate == "auto"
-        self.eta = None if self.auto else float(est.learning_rate)
         self.pots = est._potentials() if est.solver == "mirror" else None
+        self.full_batch = est.solver != "sgd"
+        self.params, self.dual, self.t, self.grad = state["params"], state.get("dual"), state["t"], None
 
-    def _batches(self, rng):
+    # ------------------------------------------------------------- the walk
+    def _batches(self):
         est, m = self.est, self.train.X.shape[0]
-        if est.solver != "sgd":
-            yield self.train
-            return
         size = min(200, m) if est.batch_size == "auto" else min(est.batch_size, m)
-        order = rng.permutation(m) if est.shuffle else np.arange(m)
+        order = self.state["rng"].permutation(m) if est.shuffle else np.arange(m)
         for rows in gen_batches(m, size):
             idx = order[rows]
             yield Batch(self.train.X[idx], self.train.Y[idx], self.train.p[idx])
 
-    def _step(self, state, grad):
-        """Replace ``state['params']`` (and the mirror dual) by the updated ones; new arrays, so a
-        caller holding the old ones can restore them."""
-        params, eta = state["params"], self.eta
+    def _update(self, grad, step):
+        """Move the parameters (and the mirror dual) by ``step`` against ``grad``."""
         if not self.est.fit_intercept:  # c is no parameter then: it keeps its value, in mirror descent too
             grad.c = np.zeros_like(grad.c)
         if self.pots is None:
-            state["params"] = Params(*(a - eta * g for a, g in zip(params.arrays(), grad.arrays())))
-            return
-        start = state["start"]
-        dual = Params(*(z - eta * g for z, g in zip(state["dual"].arrays(), grad.arrays())))
-        state["params"] = Params(*(a0 + self.pots[_GROUP_OF[name]].grad_inv(z).astype(a0.dtype)
-                                   for name, a0, z in zip(GROUPS, start.arrays(), dual.arrays())))
-        state["dual"] = dual
+            self.params = Params(*(a - step * g for a, g in zip(self.params.arrays(), grad.arrays())))
+        else:
+            moved = [mirror_step(a0, z, g, step, self.pots[_GROUP_OF[name]])
+                     for name, a0, z, g in zip(GROUPS, self.state["start"].arrays(), self.dual.arrays(),
+                                               grad.arrays())]
+            self.params, self.dual = Params(*(a for a, _ in moved)), Params(*(z for _, z in moved))
+        self.t += 1
 
-    def _preconditioner(self, state):
+    def advance(self, step):
+        if self.full_batch:
+            # the loss at the new parameters comes with their gradient: a step costs one
+            # forward and one backward pass
+            self._update(self.grad, step)
+            loss, self.grad = self.net.loss_and_grad(self.params, self.train)
+            return loss
+        for batch in self._batches():
+            self._update(self.net.loss_and_grad(self.params, batch)[1], step)
+        return self.net.loss(self.params, self.train)
+
+    def point(self):
+        return self.params, self.dual, self.t, self.grad
+
+    def set_point(self, point):
+        self.params, self.dual, self.t, self.grad = point
+
+    def model(self):
+        return self.params
+
+    def finite(self):
+        return self.params.all_finite()
+
+    def validation_loss(self):
+        return self.net.loss(self.params, self.val)
+
+    def on_record(self):
+        est, t, state = self.est, self.n_iter, self.state
+        if est.compute_sharpness and t % est.sharpness_every == 0:
+            state["sharpness"].append(self._sharpness())
+            state["sharpness_at"].append(t)
+        if est.record_every and t % est.record_every == 0:
+            state["history"].append((t, self.params.copy()))
+
+    def lists(self):
+        return super().lists() + [self.state[key] for key in ("sharpness", "sharpness_at", "history")]
+
+    def record(self, loss):
+        stop = super().record(loss)
+        if self.est.verbose and (self.n_iter - self.t0) % max(1, self.n_iter_call // 10) == 0:
+            print(f"Iteration {self.n_iter}, loss = {loss:.6g} ({time.perf_counter() - self.started:.1f} s)")
+        return stop
+
+    # ------------------------------------------------------------ curvature
+    def _preconditioner(self):
         if self.pots is None:
             return None
         return np.concatenate([self.pots[_GROUP_OF[name]].hess(a - a0).ravel().astype(np.float64)
-                               for name, a, a0 in zip(GROUPS, state["params"].arrays(), state["start"].arrays())])
+                               for name, a, a0 in zip(GROUPS, self.params.arrays(), self.state["start"].arrays())])
 
-    def _sharpness(self, state):
+    def _sharpness(self):
         """Sharpness (preconditioned for mirror descent); NaN where the potential's
         curvature is zero or infinite (``|x|^p`` at the start), where it is undefined."""
-        M = self._preconditioner(state)
+        M = self._preconditioner()
         if M is not None and not (np.all(np.isfinite(M)) and np.all(M > 0)):
             return np.nan
-        return self.net.sharpness(state["params"], self.train, preconditioner=M, frozen=self.est._frozen())
+        return self.net.sharpness(self.params, self.train, preconditioner=M, frozen=self.est._frozen())
 
-    def _record(self, state, loss):
-        est, t = self.est, state["n_iter"]
-        state["losses"].append(loss)
-        if self.val is not None:
-            state["val_losses"].append(self.net.loss(state["params"], self.val))
-        if est.compute_sharpness and t % est.sharpness_every == 0:
-            state["sharpness"].append(self._sharpness(state))
-            state["sharpness_at"].append(t)
-        if est.record_every and t % est.record_every == 0:
-            state["history"].append((t, state["params"].copy()))
-
-    def _initial_step(self, state):
-        """``learning_rate='auto'``: ``1 / lambda`` with ``lambda`` the largest absolute
-        eigenvalue of the (preconditioned) Hessian at the current parameters, by power
-        iteration; a warm start that was already on 'auto' keeps its step."""
-        if state.get("auto") and state.get("eta"):
-            return state["eta"]
-        M = self._preconditioner(state)
+    def _initial_step(self):
+        """``learning_rate='auto'``: :func:`._descent.auto_step` of ``lambda``, the largest
+        absolute eigenvalue of the (preconditioned) Hessian at the current parameters, by
+        power iteration; a warm start that was already on 'auto' keeps its step."""
+        if self.state.get("auto") and self.state.get("eta"):
+            return self.state["eta"]
+        M = self._preconditioner()
         if M is not None:
             # where phi'' is zero or infinite (|x|^p at the start) the local scale is
             # undefined; 1 is the scale of a unit displacement (Potential.step_scale)
             M = np.where(np.isfinite(M) & (M > 0), M, 1.0)
         with np.errstate(over="ignore", invalid="ignore"):
-            top = self.net.sharpness(state["params"], self.train, preconditioner=M, frozen=self.est._frozen(),
+            top = self.net.sharpness(self.params, self.train, preconditioner=M, frozen=self.est._frozen(),
                                      method="power", n_iter=_AUTO_POWER_STEPS)
         if not np.isfinite(top):
             raise ValueError(
                 "learning_rate='auto': the curvature of the loss at the start is not finite (the targets or "
                 "the initial parameters are too large to square in this dtype). Standardize y, e.g. with "
                 "TransformedTargetRegressor(transformer=StandardScaler()), or use float64 inputs.")
-        # zero curvature: nothing to train along any direction reached (all units dead and
-        # no intercept); any step does, 1 keeps the numbers of order one
-        return 1.0 / top if top > 0 else 1.0
+        return auto_step(top)
 
-    def _snapshot(self, state, loss, grad=None):
-        """What a rollback restores.  References suffice: an update makes new arrays
-        and never writes into the old ones."""
-        return {"params": state["params"], "dual": state.get("dual"), "t": state["t"], "n_iter": state["n_iter"],
-                "loss": loss, "grad": grad, "best": state.get("best"), "best_iter": state.get("best_iter"),
-                "lengths": {key: len(state[key]) for key in ("losses", "val_losses", "sharpness", "sharpness_at",
-                                                             "history")}}
-
-    @staticmethod
-    def _restore(state, snap):
-        state["params"], state["t"], state["n_iter"] = snap["params"], snap["t"], snap["n_iter"]
-        if snap["dual"] is not None:
-            state["dual"] = snap["dual"]
-        for key, length in snap["lengths"].items():
-            del state[key][length:]
-
-    def run(self, state, n_iter):
-        est = self.est
-        tol = est.tol if est.tol is not None else (0.0 if self.val is not None else None)
-        rule = None if tol is None else NoImprovement(tol, est.n_iter_no_change)
-        full_batch = est.solver != "sgd"
-        # Full batch: the loss at the new parameters comes with their gradient, so a
-        # step costs one forward and one backward pass.
+    # ------------------------------------------------------------------ run
+    def run(self, n_iter):
+        """Train for up to ``n_iter`` iterations; return the training state, brought up to date."""
         with np.errstate(over="ignore", invalid="ignore"):
-            if full_batch:
-                loss, grad = self.net.loss_and_grad(state["params"], self.train)
+            if self.full_batch:
+                loss, self.grad = self.net.loss_and_grad(self.params, self.train)
             else:
-                loss, grad = self.net.loss(state["params"], self.train), None
-        if not state["losses"]:
-            self._record(state, loss)
-        if self.auto:
-            self.eta = self._initial_step(state)
-        state["eta"], state["auto"] = self.eta, self.auto
-        blow_up = 1e8 * (state["losses"][0] + 1.0)
-        # 'auto' rejects a step that raises the loss by more than its rounding: 64 ulps
-        slack = 1.0 + 64 * np.finfo(self.train.X.dtype).eps
-        best = self._snapshot(state, loss)  # the lowest training loss of this call so far
-        best_val, t0, started = np.inf, state["n_iter"], time.perf_counter()
-        for _ in range(n_iter):
-            saved = self._snapshot(state, loss, grad)
-            for _halving in range(_MAX_HALVINGS + 1):
-                # overflow is how divergence shows itself; it is handled just below
-                with np.errstate(over="ignore", invalid="ignore"):
-                    if full_batch:
-                        self._step(state, saved["grad"])
-                        state["t"] += 1
-                        loss, grad = self.net.loss_and_grad(state["params"], self.train)
-                    else:
-                        for batch in self._batches(state["rng"]):
-                            self._step(state, self.net.loss_and_grad(state["params"], batch)[1])
-                            state["t"] += 1
-                        loss = self.net.loss(state["params"], self.train)
-                diverged = not np.isfinite(loss) or loss > blow_up or not state["params"].all_finite()
-                if not (self.auto and (diverged or loss > saved["loss"] * slack)):
-                    break
-                self._restore(state, saved)
-                self.eta *= 0.5
-                state["eta"] = self.eta
-            else:  # no step, however small, lowers the loss: it is at its rounding floor
-                loss, grad = saved["loss"], saved["grad"]
-                break
-            if diverged:
-                self._restore(state, saved)  # the last finite iterate, for the message
-                self._diverged(state, best, t0)
-                break
-            state["n_iter"] += 1
-            self._record(state, loss)
-            if self.val is not None and state["val_losses"][-1] < best_val:
-                best_val = state["val_losses"][-1]
-                state["best"], state["best_iter"] = state["params"].copy(), state["n_iter"]
-            if loss < best["loss"]:
-                best = self._snapshot(state, loss)
-            if est.verbose and (state["n_iter"] - t0) % max(1, n_iter // 10) == 0:
-                print(f"Iteration {state['n_iter']}, loss = {loss:.6g} ({time.perf_counter() - started:.1f} s)")
-            if rule is not None:
-                monitored = state["val_losses"][-1] if self.val is not None else loss
-                if rule.update(monitored, state["n_iter"]):
-                    break
-        self._check_not_worse(state, t0)
-        return state
+                loss = self.net.loss(self.params, self.train)
+        self.begin(loss)
+        self.eta = self._initial_step() if self.auto else float(self.est.learning_rate)
+        self.t0, self.n_iter_call, self.started = self.n_iter, n_iter, time.perf_counter()
+        try:
+            descend(self, n_iter, backtrack=self.auto)
+        except Diverged as exc:
+            self._diverged(exc)
+        self._check_not_worse()
+        self.state.update(params=self.params, t=self.t, n_iter=self.n_iter, eta=self.eta, auto=self.auto,
+                          best=self.best, best_iter=self.best_iter)
+        if self.dual is not None:
+            self.state["dual"] = self.dual
+        return self.state
 
-    def _check_not_worse(self, state, t0):
+    def _check_not_worse(self):
         """A fixed step that neither diverged nor helped: the loss ended well above where this
         call started (twice, more than SGD's noise), so the model is worse than its start."""
-        first, last = state["losses"][t0], state["losses"][-1]
+        first, last = self.losses[self.t0], self.losses[-1]
         if self.auto or not last > 2.0 * first:
             return
         warn(f"The training loss ended at {last:.4g}, above its value at the start of this fit ({first:.4g}): "
              f"learning_rate={self.eta:.4g} is too large for this problem, and the model is worse than its "
-             f"initialisation. {self._divergence_cause(state)}", ConvergenceWarning)
+             f"initialisation. {self._divergence_cause()}", ConvergenceWarning)
 
-    def _diverged(self, state, best, t0):
-        """A fixed step diverged after ``state['n_iter']`` iterations: roll back to the best
-        iterate of this call and warn, or raise if that is where the call started."""
-        last = state["n_iter"] + 1
-        first_loss = state["losses"][t0]
-        self._restore(state, best)
-        # early stopping: its kept iterate must be one of the iterations kept here, so it
-        # goes back to what it was at the kept iteration
-        state.pop("best", None)
-        state.pop("best_iter", None)
-        if best["best_iter"] is not None:
-            state["best"], state["best_iter"] = best["best"], best["best_iter"]
-        cause = self._divergence_cause(state)
-        if best["n_iter"] == t0:
+    def _diverged(self, exc):
+        """A fixed step diverged: roll back to the best iterate of this call (early stopping's
+        kept iterate goes back with it, to one of the iterations kept) and warn, or raise if
+        that is where the call started."""
+        first_loss = self.losses[self.t0]
+        self.restore(exc.best)
+        cause = self._divergence_cause()
+        if self.n_iter == self.t0:
             raise ValueError(
-                f"Training diverged at iteration {last} with learning_rate={self.eta:.4g}, and no step improved "
-                f"on the start (training loss {first_loss:.4g}), so there is no trained model to keep (a "
+                f"Training diverged at iteration {exc.iteration} with learning_rate={self.eta:.4g}, and no step "
+                f"improved on the start (training loss {first_loss:.4g}), so there is no trained model to keep (a "
                 f"previously fitted model is left unchanged). {cause}")
-        warn(f"Training diverged at iteration {last} with learning_rate={self.eta:.4g}. The best finite iterate "
-             f"was kept: iteration {best['n_iter']}, training loss {best['loss']:.4g} (the lowest seen; "
-             f"{first_loss:.4g} at the start of this fit). {cause}", ConvergenceWarning)
+        divergence_warning("Training", exc.iteration, self.eta,
+                           f"The best finite iterate was kept: iteration {self.n_iter}, training loss "
+                           f"{self.loss:.4g} (the lowest seen; {first_loss:.4g} at the start of this fit).", cause)
 
-    def _divergence_cause(self, state):
+    def _divergence_cause(self):
         """The cause and the fix: the targets' scale when it is large, and the sharpness at
         the kept parameters against ``2 / eta``, estimated within ``working_memory``."""
         budget = working_memory_bytes()
         sharp, how = None, ""
-        M = self._preconditioner(state)
+        M = self._preconditioner()
         if M is not None and not (np.all(np.isfinite(M)) and np.all(M > 0)):
             how = ("The potential's curvature is zero or infinite at the kept parameters, so no sharpness is "
                    "defined there.")
@@ -771,26 +849,26 @@ class _Trainer:
             for method in ("lanczos", "power"):
                 try:
                     with np.errstate(over="ignore", invalid="ignore"):
-                        sharp = self.net.sharpness(state["params"], self.train, preconditioner=M,
+                        sharp = self.net.sharpness(self.params, self.train, preconditioner=M,
                                                    frozen=self.est._frozen(), method=method, max_bytes=budget)
                 except MemoryError:
                     continue
                 how = "sharpness" if method == "lanczos" else "largest absolute Hessian eigenvalue (power iteration)"
                 break
             else:
-                m, (n, d), k = self.train.X.shape[0], state["params"].W.shape, state["params"].v.shape[1]
+                m, (n, d), k = self.train.X.shape[0], self.params.W.shape, self.params.v.shape[1]
                 need = curvature_bytes(m, n, d, k, self.train.X.dtype, "power")
                 how = (f"The sharpness was not estimated: even a power iteration needs about {need / 2**20:.0f} "
                        f"MiB, more than working_memory = {budget / 2**20:.0f} MiB "
                        "(sklearn.set_config(working_memory=...) raises it).")
-        limit = 2.0 / self.eta
+        limit = stability_limit(self.eta)  # the largest sharpness that the step tolerates
         below = "a smaller learning_rate"
         if sharp is not None and np.isfinite(sharp) and sharp > 0:
             how = (f"The {how} at the kept parameters is {sharp:.4g} against 2/learning_rate = {limit:.4g} "
                    f"({sharp / limit:.3g} times the limit)")
             if sharp > limit:
                 how += "."
-                below = f"a learning_rate below {2.0 / sharp:.4g}"
+                below = f"a learning_rate below {stability_limit(sharp):.4g}"
             else:  # stable where it was kept: the curvature rose past the limit further on
                 how += ", so the curvature grew past the limit further along the run."
         Y, p = self.train.Y.astype(np.float64), self.train.p.astype(np.float64)

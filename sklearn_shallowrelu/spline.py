@@ -16,6 +16,7 @@ from ._atomic import atomic_fit
 from ._coverage import warn_if_limit_affine_on_data
 from ._exact1d.bregman import bregman_fit, resolve_potential
 from ._exact1d.network import pool_ties
+from ._result import SplineModeResult
 
 __all__ = ["SmoothingSplineEquivalent"]
 
@@ -216,7 +217,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         if isinstance(self.alpha, Real) and (self.alpha > 0 or self.n_steps is not None):
             warn_if_limit_affine_on_data(init, xs, self.init)  # GCV/LOO adapt alpha to the scale
         group = np.searchsorted(xs, x).clip(0, len(xs) - 1)
-        extra = {}  # mode-specific fitted attributes, set only once the fit has succeeded
+        extra = SplineModeResult()  # mode-specific fitted attributes, published once the fit has succeeded
         potential = None if self.potential is None else resolve_potential(self.potential)
         if isinstance(potential, Quadratic):
             potential = None  # the quadratic penalty of the default path
@@ -227,7 +228,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                     f"got alpha={self.alpha!r}, n_steps={self.n_steps!r}."
                 )
             sol = bregman_fit(init, xs, Ym, weights, potential, float(self.alpha), self.affine)
-            extra["n_iter_"] = int(max(sol.n_iter_))
+            extra.n_iter_ = int(max(sol.n_iter_))
             crit, lev, alpha = None, None, float(self.alpha)
         elif self.n_steps is not None:
             if not isinstance(self.alpha, Real) or self.affine == "free":
@@ -237,15 +238,15 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                     f"alpha={self.alpha!r}, affine={self.affine!r}."
                 )
             fit = _GDLimit(init, xs, Ym, weights, float(self.alpha), self.affine, self.n_steps, self.learning_rate)
-            extra["learning_rate_"] = fit.eta
-            extra["equivalent_alpha_"] = float(weights.sum() / (fit.eta * self.n_steps) + self.alpha)
+            extra.learning_rate_ = fit.eta
+            extra.equivalent_alpha_ = float(weights.sum() / (fit.eta * self.n_steps) + self.alpha)
             crit = _Criteria(Y, sw, xs, Ym, weights, group, None, self.affine)
             sol, lev = fit, crit.share(fit.leverages)
             alpha = float(self.alpha)
         else:
             crit = _Criteria(Y, sw, xs, Ym, weights, group, _exact1d.Continuum(init), self.affine)
             if isinstance(self.alpha, str):
-                alpha, extra["cv_alphas_"], extra["cv_scores_"] = crit.search(self.alpha)
+                alpha, extra.cv_alphas_, extra.cv_scores_ = crit.search(self.alpha)
                 sol, lev = crit.fit(alpha)
             else:
                 # leverages cost two to three solves: computed when first asked for
@@ -265,11 +266,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 f"The spline fit is not finite at alpha={alpha!r} (overflow in the data?); "
                 "rescale y or choose a larger alpha."
             )
-        for name in ("learning_rate_", "equivalent_alpha_", "n_iter_", "cv_alphas_", "cv_scores_"):
-            if hasattr(self, name) and name not in extra:
-                delattr(self, name)
-        for name, value in extra.items():
-            setattr(self, name, value)
+        extra.publish(self)
         self.init_, self.alpha_, self.lam_ = init, alpha, alpha
         self._solution = sol
         self.X_fit_ = xs

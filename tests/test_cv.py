@@ -136,7 +136,7 @@ def _gd_spectrum(X, y, sw, n_hidden, fit_intercept=True):
     rf = ReLURandomFeatures(n_hidden, random_state=0).fit(X)
     design = Design(X, rf.weights_, rf.bias_, y.reshape(-1, 1), sw, fit_intercept)
     spec = _solvers.spectrum(design, need_U=True)
-    return design, spec, 1.0 / spec.lam_max
+    return design, spec, 1.0 / spec.eigval_max
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])

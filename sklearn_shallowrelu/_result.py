@@ -1,0 +1,90 @@
+"""The records of what a fit computed: each lists its estimator's result
+attributes in one place, and publishing it sets them all."""
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+__all__ = ["FitResult", "SplineModeResult"]
+
+
+@dataclass
+class FitResult:
+    """What a training path of the random-feature estimators computed.
+
+    Every path (the exact 1-D solver, ridge, the spectral GD path, the
+    iterative descents, the leave-one-out selection) returns one;
+    :meth:`RandomFeatureReLURegressor._publish` stores it.  The fields whose
+    names end in ``_`` are fitted attributes of the same name, listed by
+    :meth:`attributes`: a fit sets every one of them, None included, so a
+    refit leaves nothing of an earlier one.  A new fitted attribute is a new
+    field here.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_hidden, n_targets)
+        The output weights (float64).
+    intercept : ndarray of shape (n_targets,)
+    algorithm_ : str
+    n_iter_, best_iteration_ : int or None
+    loss_curve_, validation_loss_curve_ : ndarray or None
+    learning_rate_ : float or None
+    _path_ : tuple or None
+        What ``staged_predict`` replays.
+    presorted : tuple of ndarray or None
+        ``(knots, jumps)`` from the exact 1-D solver, sorted: the knot
+        attributes without another sort.
+    piecewise : PiecewiseLinear or None
+        The 1-D network the exact solver built, reused by ``predict``.
+    """
+
+    coef: np.ndarray = None
+    intercept: np.ndarray = None
+    algorithm_: str = None
+    n_iter_: int = None
+    best_iteration_: int = None
+    loss_curve_: np.ndarray = None
+    validation_loss_curve_: np.ndarray = None
+    learning_rate_: float = None
+    _path_: tuple = None
+    presorted: tuple = None
+    piecewise: object = None
+
+    @classmethod
+    def attributes(cls):
+        """The names of the fitted attributes among the fields."""
+        return tuple(f.name for f in fields(cls) if f.name.endswith("_"))
+
+
+@dataclass
+class SplineModeResult:
+    """The fitted attributes of ``SmoothingSplineEquivalent`` that one mode sets.
+
+    An attribute left None is absent after :meth:`publish` (removed if an
+    earlier fit set it), so that ``hasattr`` tells which mode fitted.  A new
+    mode-specific attribute is a new field here.
+
+    Attributes
+    ----------
+    n_iter_ : int or None
+        Newton iterations (non-quadratic potential).
+    learning_rate_, equivalent_alpha_ : float or None
+        The gradient-descent limit (``n_steps`` set).
+    cv_alphas_, cv_scores_ : ndarray or None
+        The search of ``alpha='gcv'`` or ``'loo'``.
+    """
+
+    n_iter_: int = None
+    learning_rate_: float = None
+    equivalent_alpha_: float = None
+    cv_alphas_: np.ndarray = None
+    cv_scores_: np.ndarray = None
+
+    def publish(self, est):
+        """Set the attributes that are not None on ``est`` and remove the others."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                setattr(est, f.name, value)
+            elif hasattr(est, f.name):
+                delattr(est, f.name)
