@@ -90,7 +90,7 @@ def test_states_multipliers_and_leverages_equal_the_general_system(case, affine)
     scale = np.max(np.abs(ref.fitted))
     for name in ("R", "L"):
         assert np.max(np.abs(getattr(out, name) - getattr(ref, name))) < 1e-9 * scale, name
-    for name in ("lam_right", "lam_left"):
+    for name in ("mult_right", "mult_left"):
         assert _rel(getattr(out, name), getattr(ref, name)) < 1e-9, name
     np.testing.assert_allclose(out.fitted, ref.fitted, rtol=0, atol=1e-9 * scale)
     np.testing.assert_allclose(sol.leverages, ref.leverages, rtol=0, atol=1e-9)

@@ -91,14 +91,14 @@ def test_optimality_conditions_on_the_dense_network(alpha):
     # phi'(alpha_k) - phi'(0) = sqrt(n) * (Phi^T lambda)_k with sum(lambda) = 0
     grad = pot.grad(coef) - pot.grad(0.0)
     if alpha > 0:
-        lam = W * (y - f) / alpha
-        assert abs(lam.sum()) < 1e-9 * np.max(np.abs(lam))
+        mult = W * (y - f) / alpha
+        assert abs(mult.sum()) < 1e-9 * np.max(np.abs(mult))
     else:
         assert np.max(np.abs(f - y)) < 1e-11
         # lambda from the interpolation conditions, then the residual of the stationarity
         A = np.vstack([np.sqrt(len(w)) * Phi.T, np.ones((1, len(xs)))])
-        lam = np.linalg.lstsq(A, np.append(grad, 0.0), rcond=None)[0]
-    assert np.max(np.abs(np.sqrt(len(w)) * Phi.T @ lam - grad)) < 1e-8 * np.max(np.abs(grad))
+        mult = np.linalg.lstsq(A, np.append(grad, 0.0), rcond=None)[0]
+    assert np.max(np.abs(np.sqrt(len(w)) * Phi.T @ mult - grad)) < 1e-8 * np.max(np.abs(grad))
 
 
 @pytest.mark.parametrize("potential", [HyperbolicEntropy(beta=0.5), QuadraticPlusPower(p=4, c=1.0)])

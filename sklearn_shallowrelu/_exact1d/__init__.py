@@ -187,7 +187,7 @@ class Fit:
         return self._jumps
 
     def dual(self, knots, right, q=None):
-        """``q (d, 1) . lam`` at any ``knots`` (n,) with directions ``right``: the
+        """``q (d, 1) . mult`` at any ``knots`` (n,) with directions ``right``: the
         optimal jumps for masses ``q`` (default one, the multiplier function)."""
         q = np.ones(len(knots)) if q is None else q
         return knot_jumps(self.states, knots, q, right)
@@ -236,10 +236,10 @@ class InaccurateFit(np.linalg.LinAlgError):
 
 
 def _chain_as_bordered(sol, m, k):
-    """The chain's solution in the bordered form (no border: ``lam_0 = 0``)."""
-    lam = np.zeros((m + 1, 2, k))
-    lam[1:m] = sol.lam_right[1:m]
-    return bordered.BorderedSolution(lam, sol.fitted, sol.R[:, 1], sol.intercept, sol.leverages)
+    """The chain's solution in the bordered form (no border: ``mult_0 = 0``)."""
+    mult = np.zeros((m + 1, 2, k))
+    mult[1:m] = sol.mult_right[1:m]
+    return bordered.BorderedSolution(mult, sol.fitted, sol.R[:, 1], sol.intercept, sol.leverages)
 
 
 def _solve_system(system, xs, Y, weights, measure, alpha, affine, leverages):

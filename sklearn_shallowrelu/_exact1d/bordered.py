@@ -12,10 +12,10 @@ the right-facing knots left of ``x_1`` in the initial state::
                                       a_k = (xi_k - x_1, -1) left-facing at or right of x_1,
     R_{b+1} = T(h_b) R_b + sum_{gap b} t_k (x_{b+1} - xi_k, 1)     (all knots in the gap).
 
-Minimising the penalty over the jumps gives ``t_k = q_k ((d_k, 1) . lam_b +
-[k in A0] a_k . lam_0)``: the multiplier ``lam_0`` of the initial state reaches
+Minimising the penalty over the jumps gives ``t_k = q_k ((d_k, 1) . mult_b +
+[k in A0] a_k . mult_0)``: the multiplier ``mult_0`` of the initial state reaches
 every gap that holds left-facing knots.  The system is the free-affine chain
-(4 unknowns per point, band 2 + 2) with ``R_1`` free, bordered by ``lam_0``
+(4 unknowns per point, band 2 + 2) with ``R_1`` free, bordered by ``mult_0``
 (two unknowns; one with a free constant, whose value row goes).  The border is
 solved by its Schur complement: one banded LU with ``k + 2`` right-hand sides,
 then a 2 x 2 system; the exact leverages are the chain's plus a rank-two
@@ -40,17 +40,17 @@ from .chain import FA, FB, FS, FV, KL, KU, Solution, free_system
 
 
 class BorderedSolution:
-    """``lam`` (m + 1, 2, k) per block in the units of the data (block ``m``
+    """``mult`` (m + 1, 2, k) per block in the units of the data (block ``m``
     zero), ``fitted`` (m, k) and ``slope`` (m, k) of the fit at ``xs`` (its
     free constant included), ``intercept`` (k,), ``leverages`` (m,) or None."""
 
-    def __init__(self, lam, fitted, slope, intercept, leverages=None):
-        self.lam, self.fitted, self.slope, self.intercept = lam, fitted, slope, intercept
+    def __init__(self, mult, fitted, slope, intercept, leverages=None):
+        self.mult, self.fitted, self.slope, self.intercept = mult, fitted, slope, intercept
         self.leverages = leverages
 
 
 def _border(xs, mom, sigma, mass):
-    """``N_b`` (m - 1, 2, 2), the coupling of gap ``b``'s equations to ``lam_0``, and
+    """``N_b`` (m - 1, 2, 2), the coupling of gap ``b``'s equations to ``mult_0``, and
     ``M00`` (2, 2), the moment matrix of the initial state, in the rescaled units."""
     m = len(xs)
     pw = (sigma ** (2.0 - np.arange(3))) / mass
@@ -68,10 +68,10 @@ def _border(xs, mom, sigma, mass):
 
 
 def _border_columns(m, N, comps, first):
-    """The columns (4 m, nb) of ``lam_0``'s entries in the chain's rows: ``-N_b``
+    """The columns (4 m, nb) of ``mult_0``'s entries in the chain's rows: ``-N_b``
     in the equations of gap ``b``, and its own terms ``first`` in the
     stationarity rows (value, slope) of ``R_1``; and the rows (4 m, 2) of the
-    border equations, which pick ``R_1 - sum_b N_b^T lam_b``."""
+    border equations, which pick ``R_1 - sum_b N_b^T mult_b``."""
     E = np.zeros((4 * m, 2), order="F")
     for c in range(2):
         E[4 + FA::4, c], E[4 + FB::4, c] = -N[:, 0, c], -N[:, 1, c]
@@ -102,7 +102,7 @@ def solve(xs, Y, weights, mom, alpha, affine="free_constant", leverages=False):
     m, k = Y.shape
     full, omega, shrink, sigma, mass = free_system(xs, weights, mom.M[:, 1:], alpha)
     N, M00 = _border(xs, mom, sigma, mass)
-    comps = [0, 1] if affine == "penalized" else [1]  # with a free constant lam_0 has no value part
+    comps = [0, 1] if affine == "penalized" else [1]  # with a free constant mult_0 has no value part
     nb = len(comps)
     B, E = _border_columns(m, N, comps, (shrink[0], 1.0))  # R_1's value row is shrunk as free_system shrinks it
     data = omega * shrink
@@ -114,24 +114,24 @@ def solve(xs, Y, weights, mom, alpha, affine="free_constant", leverages=False):
     rhs[:, k:] = -B
     lu, piv = banded_lu(full, KL, KU)
     Z = lu_solve(lu, piv, KL, KU, rhs)
-    # The border rows R_1 - M00 lam_0 - sum_b N_b^T lam_b = (c, 0): E^T z - M00 lam_0
+    # The border rows R_1 - M00 mult_0 - sum_b N_b^T mult_b = (c, 0): E^T z - M00 mult_0
     ET = E.T @ Z
     S = M00[np.ix_(comps, comps)] - ET[comps, k:]
-    lam0 = np.zeros((2, k))
-    lam0[comps] = np.linalg.solve(S, ET[comps, :k])
-    z = (Z[:, :k] + Z[:, k:] @ lam0[comps]).reshape(m, 4, k)
+    mult0 = np.zeros((2, k))
+    mult0[comps] = np.linalg.solve(S, ET[comps, :k])
+    z = (Z[:, :k] + Z[:, k:] @ mult0[comps]).reshape(m, 4, k)
     c = np.zeros(k)
     if affine == "free_constant":
-        c = ET[0, :k] + ET[0, k:] @ lam0[comps] - M00[0] @ lam0
+        c = ET[0, :k] + ET[0, k:] @ mult0[comps] - M00[0] @ mult0
     if leverages:
-        # d lam_0 / d Y_i = S^-1 (E^T A^-1)[:, v_i] data_i: the rows of A^-T E at the value rows
+        # d mult_0 / d Y_i = S^-1 (E^T A^-1)[:, v_i] data_i: the rows of A^-T E at the value rows
         U = lu_solve(lu, piv, KL, KU, np.asfortranarray(E[:, comps]), trans=1)
         ZB = Z[FV::4, k:]
         diag = data * (diag + np.einsum("ip,pq,iq->i", ZB, np.linalg.inv(S), U[FV::4]))
-    lam = np.zeros((m + 1, 2, k))
-    lam[0], lam[1:m] = lam0, z[1:, FA:FB + 1]
-    lam *= np.array([1.0, sigma])[None, :, None] / mass
-    return BorderedSolution(lam, z[:, FV], z[:, FS] / sigma, c, diag)
+    mult = np.zeros((m + 1, 2, k))
+    mult[0], mult[1:m] = mult0, z[1:, FA:FB + 1]
+    mult *= np.array([1.0, sigma])[None, :, None] / mass
+    return BorderedSolution(mult, z[:, FV], z[:, FS] / sigma, c, diag)
 
 
 def to_solution(xs, mom, sol):
@@ -140,40 +140,40 @@ def to_solution(xs, mom, sol):
     each gap), which :func:`.continuum.evaluate` and :func:`.knot_jumps` read."""
     m, k = len(xs), sol.fitted.shape[1]
     h = np.diff(xs)[:, None]
-    lam, lam0 = sol.lam, sol.lam[0]
-    # a left-facing knot of gap b: t = q (d, 1) . (lam_b + (-lam0_a, xhat_b lam0_a - lam0_b)),
+    mult, mult0 = sol.mult, sol.mult[0]
+    # a left-facing knot of gap b: t = q (d, 1) . (mult_b + (-mult0_a, xhat_b mult0_a - mult0_b)),
     # xhat_b the gap's right end from x_1; in offsets e = h - d from the left end
     xr = (xs[1:] - xs[0])[:, None]
-    la = lam[1:m, 0] - lam0[0]
-    lb = lam[1:m, 1] + xr * lam0[0] - lam0[1]
-    lam_left = np.empty((m, 2, k))
-    lam_left[:-1, 0], lam_left[:-1, 1] = -la, h * la + lb
-    lam_left[-1, 0], lam_left[-1, 1] = lam0[0], (xs[-1] - xs[0]) * lam0[0] - lam0[1]  # at or right of x_m
+    la = mult[1:m, 0] - mult0[0]
+    lb = mult[1:m, 1] + xr * mult0[0] - mult0[1]
+    mult_left = np.empty((m, 2, k))
+    mult_left[:-1, 0], mult_left[:-1, 1] = -la, h * la + lb
+    mult_left[-1, 0], mult_left[-1, 1] = mult0[0], (xs[-1] - xs[0]) * mult0[0] - mult0[1]  # at or right of x_m
     # the left-facing part's state (L(x_i), -L'(x_i)), built leftwards from x_m
     ML = mom.ML[:, 1:, None]
     mass = ML[1] * la + ML[0] * lb  # sum t over the gap
     moment = ML[2] * la + ML[1] * lb  # sum t d
-    Lm = mom.beyond[1] * lam_left[-1, 0] + mom.beyond[0] * lam_left[-1, 1]
-    Lm_value = mom.beyond[2] * lam_left[-1, 0] + mom.beyond[1] * lam_left[-1, 1]
+    Lm = mom.beyond[1] * mult_left[-1, 0] + mom.beyond[0] * mult_left[-1, 1]
+    Lm_value = mom.beyond[2] * mult_left[-1, 0] + mom.beyond[1] * mult_left[-1, 1]
     slope = np.concatenate([np.cumsum((mass[::-1]), axis=0)[::-1], np.zeros((1, k))]) + Lm
     steps = h * slope[1:] + h * mass - moment  # T(h) L_{b+1} plus the gap's sum t (h - d)
     value = np.concatenate([np.cumsum(steps[::-1], axis=0)[::-1], np.zeros((1, k))]) + Lm_value
     L = np.stack([value, slope], axis=1)
     R = np.stack([sol.fitted - sol.intercept - value, sol.slope + slope], axis=1)
-    return Solution(xs, lam[:m].copy(), lam_left, R, L, sol.intercept)
+    return Solution(xs, mult[:m].copy(), mult_left, R, L, sol.intercept)
 
 
 def jumps(blk, sol):
     """The jumps ``t_k`` (n, k) of the sorted knots."""
-    s, k = blk.start, sol.lam.shape[2]
+    s, k = blk.start, sol.mult.shape[2]
     t = np.empty((len(blk.q), k))
-    # the affine part of the left-facing knots at or right of x_1 (a_k . lam_0);
+    # the affine part of the left-facing knots at or right of x_1 (a_k . mult_0);
     # left of x_1 they vanish on the data and carry nothing
     xh = blk.knots[s:] - blk.xs[0]
     for j in range(k):
-        tj = blk.q * (blk.d * sol.lam[:, 0, j].take(blk.block) + sol.lam[:, 1, j].take(blk.block))
+        tj = blk.q * (blk.d * sol.mult[:, 0, j].take(blk.block) + sol.mult[:, 1, j].take(blk.block))
         tj[:s] = np.where(blk.right[:s], tj[:s], 0.0)
-        tj[s:] += np.where(blk.right[s:], 0.0, blk.q[s:] * (xh * sol.lam[0, 0, j] - sol.lam[0, 1, j]))
+        tj[s:] += np.where(blk.right[s:], 0.0, blk.q[s:] * (xh * sol.mult[0, 0, j] - sol.mult[0, 1, j]))
         t[:, j] = tj
     return t
 

@@ -237,7 +237,7 @@ class _Dual:
     def __init__(self, xs):
         m = len(xs)
         self.xs = xs
-        self.lam_right, self.lam_left = np.zeros((m, 2, 1)), np.zeros((m, 2, 1))
+        self.mult_right, self.mult_left = np.zeros((m, 2, 1)), np.zeros((m, 2, 1))
         self.intercept = np.zeros(1)
 
     def at(self, knots, right):
@@ -245,12 +245,12 @@ class _Dual:
         return knot_jumps(self, knots, np.ones(len(knots)), right)[:, 0]
 
     def add(self, sol, step):
-        self.lam_right = self.lam_right + step * sol.lam_right
-        self.lam_left = self.lam_left + step * sol.lam_left
+        self.mult_right = self.mult_right + step * sol.mult_right
+        self.mult_left = self.mult_left + step * sol.mult_left
 
     def copy(self):
         new = _Dual(self.xs)
-        new.lam_right, new.lam_left = self.lam_right.copy(), self.lam_left.copy()
+        new.mult_right, new.mult_left = self.mult_right.copy(), self.mult_left.copy()
         return new
 
     def zeros(self, ends):

@@ -4,11 +4,11 @@ With a free affine part a left-facing unit is a right-facing one at the same
 knot plus an affine function, which the free part absorbs; so the units of
 both directions form one chain of states ``R_i = (R(x_i), R'(x_i))``::
 
-    R_{i+1} = T(h_i) R_i + M_i lam_i,       T(h) = [[1, h], [0, 1]],
+    R_{i+1} = T(h_i) R_i + M_i mult_i,       T(h) = [[1, h], [0, 1]],
 
 with the gap's 2 x 2 moment matrix ``M_i = sum q (d, 1)(d, 1)^T`` and its
-multiplier ``lam_i``, ``R_1`` free and ``f(x_i) = R(x_i)``.  Ordered as
-``(lam_a, lam_b, value, slope)`` per point the optimality conditions are a
+multiplier ``mult_i``, ``R_1`` free and ``f(x_i) = R(x_i)``.  Ordered as
+``(mult_a, mult_b, value, slope)`` per point the optimality conditions are a
 banded system with 2 + 2 bands, solved by LAPACK's pivoted banded LU
 (:mod:`.banded`).  The penalised affine parts border this chain with two
 unknowns (:mod:`.bordered`).
@@ -27,24 +27,24 @@ from .banded import band_writer, banded_solve, free_rows, inverse_diagonal_entri
 class Solution:
     """The solved system on pooled data ``xs``.
 
-    lam_right : (m, 2, k) multipliers of the right-facing parts: row 0 for the
+    mult_right : (m, 2, k) multipliers of the right-facing parts: row 0 for the
         outer knots, row ``j + 1`` for gap ``j``; the jump of a right-facing
-        knot in that gap is ``q (d lam[0] + lam[1])``.
-    lam_left : (m, 2, k) rows ``0..m-2`` for the gaps, row ``m - 1`` for the outer knots.
+        knot in that gap is ``q (d mult[0] + mult[1])``.
+    mult_left : (m, 2, k) rows ``0..m-2`` for the gaps, row ``m - 1`` for the outer knots.
     R, L : (m, 2, k) the states at the data points.
     intercept : (k,);  fitted : (m, k) fitted values at ``xs``.
     """
 
-    def __init__(self, xs, lam_right, lam_left, R, L, intercept):
-        self.xs, self.lam_right, self.lam_left, self.R, self.L = xs, lam_right, lam_left, R, L
+    def __init__(self, xs, mult_right, mult_left, R, L, intercept):
+        self.xs, self.mult_right, self.mult_left, self.R, self.L = xs, mult_right, mult_left, R, L
         self.intercept = intercept
         self.fitted = R[:, 0] + L[:, 0] + intercept
 
 
 def chain_equations(put, a, b, v, s, h, M, step):
-    """One chain of states ``S_i = T(h) S_{i+step} + M lam_i`` (``step=-1``: the
+    """One chain of states ``S_i = T(h) S_{i+step} + M mult_i`` (``step=-1``: the
     right-facing part, built from the left; ``+1``: the left-facing part): its
-    equations in rows ``a, b`` (the positions of ``lam``) and its multipliers'
+    equations in rows ``a, b`` (the positions of ``mult``) and its multipliers'
     terms in the stationarity rows ``v, s`` of the state (value, slope)."""
     put(a, v, 1.0)
     put(b, s, 1.0)
@@ -62,7 +62,7 @@ def chain_equations(put, a, b, v, s, h, M, step):
     put(s, b, -1.0, -step)
 
 
-FA, FB, FV, FS = range(4)  # in-block positions of the free-affine chain: (lam_a, lam_b, value, slope)
+FA, FB, FV, FS = range(4)  # in-block positions of the free-affine chain: (mult_a, mult_b, value, slope)
 
 
 KL = KU = 2
@@ -75,7 +75,7 @@ def free_system(xs, weights, right, alpha):
     right-hand side as ``(omega * shrink)[:, None] * Y`` in the value rows
     (position ``FV``), which are multiplied by ``shrink``; the inputs are
     rescaled by ``sigma`` and the knot masses by ``mass`` as in :func:`solve`
-    (multipliers come back as ``lam * (1, sigma) / mass``).
+    (multipliers come back as ``mult * (1, sigma) / mass``).
     """
     m = len(xs)
     sigma = xs[-1] - xs[0]
@@ -100,7 +100,7 @@ def solve_free(xs, Y, weights, right, alpha, leverages=False):
 
     With a free affine part a left-facing unit is a right-facing one at the same
     knot plus an affine function, which the free part absorbs; so the units of
-    both directions form one chain ``R_{i+1} = T(h_i) R_i + M_i lam_i`` (``M``
+    both directions form one chain ``R_{i+1} = T(h_i) R_i + M_i mult_i`` (``M``
     from the moments of all knots, anchored at the right end of each gap) with
     ``R_1`` free and ``f(x_i) = R(x_i)``.  The band is 2 + 2 wide instead of
     7 + 7, about 25 times less LU work than :func:`solve`, which it equals.
@@ -129,11 +129,11 @@ def solve_free(xs, Y, weights, right, alpha, leverages=False):
         diag = data * inverse_diagonal_entries(full, 4, KL, KU, FV, (FV,))
     z = banded_solve(full, KL, KU, rhs).reshape(m, 4, k)
     unscale = np.array([1.0, sigma])[None, :, None]
-    lam = z[:, 0:2] * unscale / mass
-    # q ((h - e) lam_a + lam_b) in the offset e = xi - x_j from the gap's left end
-    lam_left = np.zeros((m, 2, k))
-    lam_left[:-1, 0] = -lam[1:, 0]
-    lam_left[:-1, 1] = np.diff(xs)[:, None] * lam[1:, 0] + lam[1:, 1]
-    sol = Solution(xs, lam, lam_left, z[:, 2:4] / unscale, np.zeros((m, 2, k)), np.zeros(k))
+    mult = z[:, 0:2] * unscale / mass
+    # q ((h - e) mult_a + mult_b) in the offset e = xi - x_j from the gap's left end
+    mult_left = np.zeros((m, 2, k))
+    mult_left[:-1, 0] = -mult[1:, 0]
+    mult_left[:-1, 1] = np.diff(xs)[:, None] * mult[1:, 0] + mult[1:, 1]
+    sol = Solution(xs, mult, mult_left, z[:, 2:4] / unscale, np.zeros((m, 2, k)), np.zeros(k))
     sol.leverages = diag
     return sol

@@ -149,7 +149,7 @@ def evaluate(init, sol, x, order=0):
     """The infinite-width solution, or its first or second derivative, at ``x`` (p,); shape (p, k).
 
     Inside a gap ``[x_j, x_{j+1}]`` the right-facing part grows from the state
-    at ``x_j`` by the jump density ``g_+(c) ((x_{j+1} - c) lam_a + lam_b)`` of
+    at ``x_j`` by the jump density ``g_+(c) ((x_{j+1} - c) mult_a + mult_b)`` of
     the gap, and the left-facing part from the state at ``x_{j+1}``; outside
     the data only the outer knots act, so a free affine part extends linearly.
     """
@@ -163,7 +163,7 @@ def evaluate(init, sol, x, order=0):
     xm = x[mid]
     I = interval_moments(init, xs[j], xm)[0][..., None]  # (3, p, 1)
     J = interval_moments(init, xm, xs[j + 1])[1][..., None]
-    lr, ll = sol.lam_right[j + 1], sol.lam_left[j]  # (p, 2, k)
+    lr, ll = sol.mult_right[j + 1], sol.mult_left[j]  # (p, 2, k)
     beta = (xs[j + 1] - xm)[:, None] * lr[:, 0] + lr[:, 1]
     gamma = (xm - xs[j])[:, None] * ll[:, 0] + ll[:, 1]
     out[mid] = _combine(init, order, xm, sol.R[j], (xm - xs[j])[:, None], lr[:, 0], beta, I,
@@ -175,21 +175,21 @@ def evaluate(init, sol, x, order=0):
         T = tail_moments(init, xo, side)[..., None]
         zero = np.zeros((3, xo.size, 1))
         if side == "+":  # left of the data: outer right-facing knots; the left part is linear
-            lam = sol.lam_right[0]
-            beta = (xs[0] - xo)[:, None] * lam[0] + lam[1]
+            mult = sol.mult_right[0]
+            beta = (xs[0] - xo)[:, None] * mult[0] + mult[1]
             # what the outer knots do not explain of R_1 is a free affine part
             T1 = tail_moments(init, xs[:1], "+")[:, 0]
-            free = sol.R[0] - np.stack([lam[0] * T1[2] + lam[1] * T1[1], lam[0] * T1[1] + lam[1] * T1[0]])
+            free = sol.R[0] - np.stack([mult[0] * T1[2] + mult[1] * T1[1], mult[0] * T1[1] + mult[1] * T1[0]])
             Rstate = np.broadcast_to(free, (xo.size,) + free.shape)
             Lstate = np.broadcast_to(sol.L[0], (xo.size,) + sol.L[0].shape)
-            out[sel] = _combine(init, order, xo, Rstate, (xo - xs[0])[:, None], lam[0], beta, T,
+            out[sel] = _combine(init, order, xo, Rstate, (xo - xs[0])[:, None], mult[0], beta, T,
                                 Lstate, (xs[0] - xo)[:, None], 0.0, 0.0, zero)
         else:
-            lam = sol.lam_left[-1]
-            gamma = (xo - xs[-1])[:, None] * lam[0] + lam[1]
+            mult = sol.mult_left[-1]
+            gamma = (xo - xs[-1])[:, None] * mult[0] + mult[1]
             Rstate = np.broadcast_to(sol.R[-1], (xo.size,) + sol.R[-1].shape)
             out[sel] = _combine(init, order, xo, Rstate, (xo - xs[-1])[:, None], 0.0, 0.0, zero,
-                                np.zeros_like(Rstate), 0.0, lam[0], gamma, T)
+                                np.zeros_like(Rstate), 0.0, mult[0], gamma, T)
     return out + (sol.intercept if order == 0 else 0.0)
 
 
@@ -197,9 +197,9 @@ def _combine(init, order, x, R, dR, aR, beta, I, L, dL, aL, gamma, J):
     """Value, slope or curvature from the two parts.
 
     ``R`` (p, 2, k) is the right-facing state at the left end, moved over ``dR``
-    with jump density ``g_+ (lam_a (x - c) + beta)`` (moments ``I`` anchored at x);
+    with jump density ``g_+ (mult_a (x - c) + beta)`` (moments ``I`` anchored at x);
     ``L`` the left-facing state at the right end, moved over ``dL`` with density
-    ``g_- (lam_a (c - x) + gamma)`` (moments ``J``).
+    ``g_- (mult_a (c - x) + gamma)`` (moments ``J``).
     """
     if order == 0:
         return (R[:, 0] + dR * R[:, 1] + aR * I[2] + beta * I[1]) + (L[:, 0] + dL * L[:, 1] + aL * J[2] + gamma * J[1])

@@ -54,7 +54,7 @@ from .moments import from_gap_moments
 from .options import check_affine
 
 
-_KL, _KU = 7, 7  # band of the 8-per-point ordering (lamR_prev, R, L, lamL)
+_KL, _KU = 7, 7  # band of the 8-per-point ordering (multR_prev, R, L, multL)
 
 
 # In-block positions of the unknowns, and of the equations written in their rows:
@@ -109,7 +109,7 @@ def _system(xs, weights, mom, alpha, affine):
     ab = full[_KL:]
 
     view, put = band_writer(ab, m, 8, _KL, _KU)
-    # R_i = T(h) R_{i-1} + M lam and L_i = T(h) L_{i+1} + M lam, with their multipliers
+    # R_i = T(h) R_{i-1} + M mult and L_i = T(h) L_{i+1} + M mult, with their multipliers
     chain_equations(put, _LRA, _LRB, _RV, _RS, h, MR, -1)
     chain_equations(put, _LLA, _LLB, _LV, _LS, h, ML, 1)
     # stationarity in R_i and L_i: the data enter through f(x_i) = R(x_i) + L(x_i)
@@ -122,8 +122,8 @@ def _system(xs, weights, mom, alpha, affine):
     free_rows(ab, (_LRA, _LRB)[:n_free], _KL, _KU)
     # Outer knots that dominate the interior (x far from where the initialisation
     # puts its knots, or squeezed into a tiny range) make the affine part nearly
-    # free; the constraint R_1 = M lam then mixes sizes a factor 1e18 apart.
-    # The information form lam = M^-1 R_1 (a weak penalty on R_1) is exact too
+    # free; the constraint R_1 = M mult then mixes sizes a factor 1e18 apart.
+    # The information form mult = M^-1 R_1 (a weak penalty on R_1) is exact too
     # and well scaled there.
     if n_free < 2:
         _information_form(ab, (_LRA, _LRB), (_RV, _RS), MR[:, 0], value_free=n_free == 1)
@@ -141,8 +141,8 @@ def _system(xs, weights, mom, alpha, affine):
     return full, omega * shrink, sigma, mass, outer_left
 
 
-def _information_form(ab, lam, state, M, value_free):
-    """Replace ``state = M lam`` by ``lam = M^-1 state`` when that is better scaled.
+def _information_form(ab, mult, state, M, value_free):
+    """Replace ``state = M mult`` by ``mult = M^-1 state`` when that is better scaled.
 
     ``M`` = (sum q, sum q d, sum q d^2); with a free value only the slope is
     penalised, by ``slope^2 / sum q``.
@@ -158,9 +158,9 @@ def _information_form(ab, lam, state, M, value_free):
         P = np.linalg.inv(mat)
     for a in range(2):
         for b in range(2):
-            ab[_KU + lam[a] - lam[b], lam[b]] = float(a == b)
-            ab[_KU + lam[a] - state[b], state[b]] = -P[a, b]
-            ab[_KU + state[a] - lam[b], lam[b]] = 0.0
+            ab[_KU + mult[a] - mult[b], mult[b]] = float(a == b)
+            ab[_KU + mult[a] - state[b], state[b]] = -P[a, b]
+            ab[_KU + state[a] - mult[b], mult[b]] = 0.0
             ab[_KU + state[a] - state[b], state[b]] += P[a, b]
 
 
@@ -189,15 +189,15 @@ def solve(xs, Y, weights, mom, alpha, affine="free_constant", leverages=False):
     rhs[_RV::8] = omega[:, None] * Y  # the data enter one row per point (see _system)
     diag = _chain_leverages(xs, weights, mom, alpha, affine) if leverages else None
     z = banded_solve(ab, _KL, _KU, rhs).reshape(m, 8, k)
-    lam_r, R, L, lam_l = z[:, _LRA:_LRB + 1], z[:, _RV:_RS + 1], z[:, _LV:_LS + 1], z[:, _LLA:_LLB + 1]
+    mult_r, R, L, mult_l = z[:, _LRA:_LRB + 1], z[:, _RV:_RS + 1], z[:, _LV:_LS + 1], z[:, _LLA:_LLB + 1]
     c = np.zeros(k)
     if affine == "free":
-        lam_l[-1] = 0.0  # no outer knots: their multiplier carries no jumps
+        mult_l[-1] = 0.0  # no outer knots: their multiplier carries no jumps
     else:
         # Split the merged affine part again: the left-facing outer knots get the
-        # multiplier J^T lam_0 and their own state, which R gives back.
-        lam_l[-1] = _J.T @ lam_r[0]
-        lout = outer_left @ lam_l[-1]  # (L(x_m), -L'(x_m)) of the outer left-facing knots
+        # multiplier J^T mult_0 and their own state, which R gives back.
+        mult_l[-1] = _J.T @ mult_r[0]
+        lout = outer_left @ mult_l[-1]  # (L(x_m), -L'(x_m)) of the outer left-facing knots
         along = (xs[-1] - xs)[:, None] / sigma * lout[1]
         L[:, 0] += lout[0] + along
         L[:, 1] += lout[1]
@@ -205,10 +205,10 @@ def solve(xs, Y, weights, mom, alpha, affine="free_constant", leverages=False):
         R[:, 1] += lout[1]
     if affine == "free_constant":
         # R(x_1) minus what the outer knots make of it (their slope-only multiplier)
-        c = R[0, 0] - _matrix(mom.outer_right * sigma ** (2.0 - np.arange(3)) / mass)[0, 1] * lam_r[0, 1]
+        c = R[0, 0] - _matrix(mom.outer_right * sigma ** (2.0 - np.arange(3)) / mass)[0, 1] * mult_r[0, 1]
         R[:, 0] -= c
     unscale = np.array([1.0, sigma])[None, :, None]
-    sol = Solution(xs, lam_r * unscale / mass, lam_l * unscale / mass, R / unscale, L / unscale, c)
+    sol = Solution(xs, mult_r * unscale / mass, mult_l * unscale / mass, R / unscale, L / unscale, c)
     sol.leverages = diag
     return sol
 

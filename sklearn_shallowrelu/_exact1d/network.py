@@ -61,13 +61,13 @@ def knot_jumps(sol, knots, q, right, gap=None):
     sel = right & (gap < m - 1)
     g = gap[sel]
     d = xs[np.maximum(g, -1) + 1] - knots[sel]
-    lam = sol.lam_right[g + 1]
-    t[sel] = q[sel, None] * (d[:, None] * lam[:, 0] + lam[:, 1])
+    mult = sol.mult_right[g + 1]
+    t[sel] = q[sel, None] * (d[:, None] * mult[:, 0] + mult[:, 1])
     sel = ~right & (gap >= 0)
     g = gap[sel]
     e = knots[sel] - xs[g]
-    lam = sol.lam_left[g]
-    t[sel] = q[sel, None] * (e[:, None] * lam[:, 0] + lam[:, 1])
+    mult = sol.mult_left[g]
+    t[sel] = q[sel, None] * (e[:, None] * mult[:, 0] + mult[:, 1])
     return t
 
 
