@@ -33,7 +33,7 @@ For each size ``(m, n, d)`` (samples, width, input dimension):
   Each product is timed in its fastest numpy form (for ``d = 1`` the forward
   product is an outer product, ``np.multiply`` beats ``np.matmul``), one of
   which goes through the rows in blocks of the size ``ShallowReLURegressor``
-  uses (``sklearn_shallowrelu._network._BLOCK_BYTES``), with the (m x n) arrays
+  uses (``sklearn_shallowrelu._network.BLOCK_BYTES``), with the (m x n) arrays
   in one block-sized buffer, as cache-resident as they can be: the estimator
   blocks its rows, so the floor must not be timed only on arrays that miss the
   cache.  The bias add, the activation and its derivative, the loss, the
@@ -78,7 +78,7 @@ from sklearn.neural_network import MLPRegressor
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from sklearn_shallowrelu import ShallowReLURegressor
-from sklearn_shallowrelu._network import _BLOCK_BYTES
+from sklearn_shallowrelu._network import BLOCK_BYTES
 from sklearn_shallowrelu.datasets import make_single_index
 
 SEED = 0
@@ -191,7 +191,7 @@ def floor_times(m, n, d, rng, repeats=3):
         "(r v^T)*act'": [outer_times_act1],
         "D^T X": [lambda: np.matmul(D.T, X, out=out_nd)],
     }
-    rows = max(1, _BLOCK_BYTES // (n * Z.itemsize))
+    rows = max(1, BLOCK_BYTES // (n * Z.itemsize))
     if rows < m:  # the same products on the estimator's row blocks, each (m x n) operand in its first rows
         blocks = [(slice(i, i + rows), min(rows, m - i)) for i in range(0, m, rows)]
 

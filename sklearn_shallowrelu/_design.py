@@ -15,6 +15,8 @@ When ``m x n`` features do not fit in ``working_memory`` the design never forms
 inputs :class:`._exact1d.operator.Design1D` never forms it either: each product costs ``O(m + n)``.
 """
 
+import copy
+
 import numpy as np
 from sklearn import get_config
 from sklearn.utils import gen_batches
@@ -130,6 +132,12 @@ class Design(WeightedDesign):
         self.chunk_rows = chunk_rows or rows_per_chunk(self.n, X.dtype)
         self._set_targets(np.asarray(y, dtype=X.dtype), sample_weight, fit_intercept, weight_unit)
         self._A = self._centred(relu_features(X, W, bias), slice(None)) if explicit else None
+
+    def as_chunked(self):
+        """The same design computed over row chunks (a shallow copy without the explicit features)."""
+        chunked = copy.copy(self)
+        chunked.explicit, chunked._A = False, None
+        return chunked
 
     def _feature_mean(self, p):
         mean = np.zeros(self.n, dtype=np.float64)

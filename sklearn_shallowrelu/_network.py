@@ -19,7 +19,7 @@ GROUPS = ("W", "b", "v", "c")
 # size, which stay in the CPU cache between the passes over them (measured: a 20 MB array
 # does not, and a step costs 1.6x the time of 4 MB blocks; blocks below 1 MB pay more in
 # per-call overhead than they gain)
-_BLOCK_BYTES = 1 << 22
+BLOCK_BYTES = 1 << 22
 # Peak memory of the curvature estimates, in float64 vectors of the parameters' size on
 # top of the m x n activation cache (tracemalloc, n = 10^5, m = 60, d = 1 and 5, k = 1):
 # a Hessian-vector product with the power iteration's one vector peaked at 8 to 9.1 (the
@@ -143,12 +143,12 @@ class Network:
         return Z
 
     def predict(self, params, X):
-        """Network output, through row blocks of ``_BLOCK_BYTES``: the ``m x n``
+        """Network output, through row blocks of ``BLOCK_BYTES``: the ``m x n``
         activations of a wide network are never formed at once."""
         n, k = params.v.shape
         dt = np.result_type(X.dtype, params.W.dtype)
         out = np.empty((X.shape[0], k), dtype=dt)
-        rows = max(1, _BLOCK_BYTES // (max(n, 1) * dt.itemsize))
+        rows = max(1, BLOCK_BYTES // (max(n, 1) * dt.itemsize))
         for i in range(0, X.shape[0], rows):
             out[i : i + rows] = self.act.value(self.pre(params, X[i : i + rows])) @ params.v
         out *= self.s
@@ -170,7 +170,7 @@ class Network:
         m, (n, d), k = X1.shape[0], params.W.shape, params.v.shape[1]
         W1T = np.empty((d + 1, n), dtype=dt)  # contiguous: BLAS is faster on it than on a transposed view
         W1T[:d], W1T[d] = params.W.T, params.b
-        rows = max(1, min(m, _BLOCK_BYTES // (n * dt.itemsize)))
+        rows = max(1, min(m, BLOCK_BYTES // (n * dt.itemsize)))
         work = self._buffer("Z", (rows, n), dt), self._buffer("mask", (rows, n), bool) if self._relu else None
         PR, gv, G1T = np.empty((m, k), dtype=dt), np.zeros((n, k), dtype=dt), np.zeros((d + 1, n), dtype=dt)
         loss = 0.0

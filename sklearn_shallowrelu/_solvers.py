@@ -165,6 +165,11 @@ def ridge_bytes(algorithm, m, n):
     return 8 * 2 * side * side
 
 
+#: The dense ridge solvers: the n x n Gram system (explicit features or
+#: accumulated over row chunks) and the m x m kernel system.
+RIDGE_ALGORITHMS = ("primal", "dual", "chunked")
+
+
 def ridge_algorithm(design, algorithm="auto"):
     """The ridge algorithm to run, chosen by predicted memory and time.
 
@@ -191,7 +196,7 @@ def ridge_algorithm(design, algorithm="auto"):
     if algorithm == "knots":  # the estimator falls through to here only then
         raise ValueError("algorithm='knots' needs at least 3 distinct inputs with positive weight; "
                          "use algorithm='auto'.")
-    if algorithm not in ("primal", "dual", "chunked"):
+    if algorithm not in RIDGE_ALGORITHMS:
         raise ValueError(f"Unknown ridge algorithm {algorithm!r}.")
     side = "m x m kernel" if algorithm == "dual" else "n x n Gram"
     require_memory(ridge_bytes(algorithm, m, n), f"The {side} system of ridge ({algorithm!r}, m={m}, n={n})", fix)
@@ -218,12 +223,7 @@ def ridge(design, mu, algorithm="auto"):
 
 
 def _as_chunked(design):
-    import copy
-
-    chunked = copy.copy(design)
-    chunked.explicit = False
-    chunked._A = None
-    return chunked
+    return design.as_chunked()
 
 
 def _psd_solve(M, rhs, mu):
@@ -549,7 +549,7 @@ def loo_gd_mse(design, spec, eta, mu, steps, rows=None, method="auto"):
     return out
 
 
-_BLOCK = 2**22  # entries of a temporary block (32 MiB in float64)
+BLOCK_ENTRIES = 2**22  # entries of a temporary block (32 MiB in float64)
 
 
 def _loo_gd_blocks(design, spec, eta, mu, steps, rows, method):
@@ -582,14 +582,14 @@ def _loo_gd_blocks(design, spec, eta, mu, steps, rows, method):
 
     if method == "eigen":
         beta, coef = _loo_gd_eigen_setup(spec.eigvals, z, e, kappa, w_rest, w_sum, Vr, mu)
-        width = max(1, _BLOCK // max(1, c * r))
+        width = max(1, BLOCK_ENTRIES // max(1, c * r))
         table = _ConsecutiveFilters(beta, coef, eta, width) if len(steps) > 2 * width else None
         for lo in range(0, len(steps), width):
             block = steps[lo : lo + width]
             yield split(block, _loo_gd_eigen_eval(beta, coef, eta, block, table))
     else:
         s = _loo_gd_recursion(spec.eigvals, z, e, kappa, w_rest, w_sum, Vr, eta, mu, T)
-        width = max(1, _BLOCK // max(1, c * (k + pooled)))
+        width = max(1, BLOCK_ENTRIES // max(1, c * (k + pooled)))
         for lo in range(0, len(steps), width):
             block = steps[lo : lo + width]
             yield split(block, s[block - 1])
@@ -630,7 +630,7 @@ def _loo_gd_eigen_eval(beta, coef, eta, steps, table=None):
     if table is not None and len(steps) <= table.B and steps[-1] - steps[0] == len(steps) - 1:
         return table(int(steps[0]), len(steps))
     out = np.empty((len(steps), m, coef.shape[2]))
-    batch = max(1, _BLOCK // max(1, r * len(steps)))
+    batch = max(1, BLOCK_ENTRIES // max(1, r * len(steps)))
     for start in range(0, m, batch):
         idx = slice(start, min(start + batch, m))
         F = gd_filter(beta[idx].ravel(), eta, 0.0, steps).reshape(len(steps), -1, r)

@@ -24,8 +24,9 @@ from ._warn import warn
 
 __all__ = ["RandomFeatureReLURegressor", "RandomFeatureReLURegressorCV"]
 
+# The algorithms of each solver: the one list that validation and the docs follow.
 _ALGORITHMS = {
-    "ridge": {"auto", "knots", "primal", "dual", "chunked"},
+    "ridge": {"auto", "knots", *_solvers.RIDGE_ALGORITHMS},
     "gd": {"auto", "spectral", "iterative"},
     "mirror": {"auto", "iterative"},
 }
@@ -141,7 +142,8 @@ class _RandomFeatureNetwork(RegressorMixin, BaseEstimator):
         return tags
 
 
-def _resolve_alpha(alpha, solver):
+def resolve_alpha(alpha, solver):
+    """The penalty of ``alpha=None``: 1 for ridge (as ``Ridge``), none for the descents."""
     if alpha is None:
         return 1.0 if solver == "ridge" else 0.0
     return float(alpha)
@@ -383,7 +385,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "fit_intercept": ["boolean"],
-        "algorithm": [StrOptions({"auto", "knots", "primal", "dual", "chunked", "spectral", "iterative"})],
+        "algorithm": [StrOptions(set().union(*_ALGORITHMS.values()))],
         "random_state": ["random_state"],
     }
 
@@ -495,7 +497,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         (or a free intercept to absorb knot-less ones) and a positive penalty."""
         if self.solver != "ridge" or self.algorithm not in ("auto", "knots"):
             return False
-        ok = X.shape[1] == 1 and _resolve_alpha(self.alpha, "ridge") > 0
+        ok = X.shape[1] == 1 and resolve_alpha(self.alpha, "ridge") > 0
         ok = ok and (self.fit_intercept or np.all(features.weights_ != 0))
         if self.algorithm == "knots" and not ok:
             raise ValueError(
@@ -518,7 +520,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         order, knots = sort_order(-bh / wh)
         has, wh = has[order], wh[order]
         measure = _exact1d.Knots(knots, wh * wh / n, wh > 0, presorted=True)
-        alpha = _resolve_alpha(self.alpha, "ridge")
+        alpha = resolve_alpha(self.alpha, "ridge")
         affine = _exact1d.network_affine(self.fit_intercept)
 
         def result(fit):
@@ -568,7 +570,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             # works without the explicit m x n features)
             explicit = {"chunked": False}.get(self.algorithm)
             design = Design(X, features.weights_, features.bias_, y, sw, self.fit_intercept, explicit=explicit)
-        mu = design.penalty(_resolve_alpha(self.alpha, self.solver))
+        mu = design.penalty(resolve_alpha(self.alpha, self.solver))
         algorithm = self._resolved_algorithm(design)
         if self.solver == "ridge":
             result = FitResult(coef=_solvers.ridge(design, mu, algorithm))
@@ -1056,7 +1058,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
                 out.append(_solvers.loo_gd_mse(design, spec, eta, mu, steps, rows))
             else:
                 # in blocks of steps: the filters are len(steps) x rank
-                width = max(1, _solvers._BLOCK // max(1, spec.eigvals.size))
+                width = max(1, _solvers.BLOCK_ENTRIES // max(1, spec.eigvals.size))
                 out.append(np.concatenate([
                     self._gcv(spec, spec.eigvals[None] * _solvers.gd_filter(spec.eigvals, eta, mu, steps[lo : lo + width]),
                               design, rows)

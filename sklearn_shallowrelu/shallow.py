@@ -15,7 +15,7 @@ from ._exact1d.network import set_knot_attributes
 from ._memory import available_memory, working_memory_bytes
 from ._descent import (Diverged, Walk, auto_step, check_early_stopping, descend, divergence_warning, mirror_step,
                        rounding_slack, stability_limit, stopping_rule, validation_split)
-from ._network import _BLOCK_BYTES, GROUPS, Batch, Network, Params, curvature_bytes, n_params
+from ._network import BLOCK_BYTES, GROUPS, Batch, Network, Params, curvature_bytes, n_params
 from .activations import ACTIVATIONS, get_activation
 from .init import INIT_NAMES, Initialization, check_init
 from .potentials import POTENTIAL_NAMES, Potential, resolve_potential
@@ -409,7 +409,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         P = n_params(n, d, k)
         arrays = _TRAIN_ARRAYS[self.solver]
         # the row blocks of a step, [X, 1], residuals, and a mini-batch's copy of its rows
-        rows = 2 * _BLOCK_BYTES + 3 * m * (d + 1 + 2 * k) * item
+        rows = 2 * BLOCK_BYTES + 3 * m * (d + 1 + 2 * k) * item
         need = {"training": arrays * P * item + rows}
         smooth = get_activation(self.activation).kink_jump is None
         # the curvature estimates run while the current and initial parameters and a
@@ -615,7 +615,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         net, p = self._network(), self._params()
         out = np.empty((X.shape[0], p.v.shape[1], X.shape[1]), dtype=np.result_type(X.dtype, p.W.dtype))
         # row blocks: the m x n derivatives of a wide network are never formed whole
-        rows = max(1, _BLOCK_BYTES // (self.n_hidden * out.itemsize))
+        rows = max(1, BLOCK_BYTES // (self.n_hidden * out.itemsize))
         for i in range(0, X.shape[0], rows):
             out[i : i + rows] = net.s * np.einsum("mn,nk,nd->mkd", net.act.first(net.pre(p, X[i : i + rows])), p.v, p.W)
         return out[:, 0, :] if self.output_weights_.ndim == 1 else out

@@ -14,6 +14,7 @@ from .init import INIT_NAMES, Initialization, check_init
 from .potentials import POTENTIAL_NAMES, Potential, Quadratic, WidthScaled
 from ._atomic import atomic_fit
 from ._coverage import warn_if_limit_affine_on_data
+from ._descent import auto_step, is_stable, stability_limit
 from ._exact1d.bregman import bregman_fit, resolve_potential
 from ._exact1d.network import pool_ties
 from ._result import SplineModeResult
@@ -626,11 +627,12 @@ class _GDLimit:
         kappa, U = np.linalg.eigh(d[:, None] * (P @ K @ P.T) * d[None, :])
         kappa = np.maximum(kappa, 0.0)
         mu = alpha / weights.sum()
-        self.eta = 1.0 / (kappa[-1] + mu) if learning_rate == "auto" else float(learning_rate)
-        if self.eta * (kappa[-1] + mu) > 2.0:
+        curvature = kappa[-1] + mu
+        self.eta = auto_step(curvature) if learning_rate == "auto" else float(learning_rate)
+        if not is_stable(self.eta, curvature):
             raise ValueError(
                 f"learning_rate={self.eta:.4g} exceeds the stability limit 2/kappa_max = "
-                f"{2.0 / (kappa[-1] + mu):.4g} of gradient descent on the limit kernel; use 'auto' "
+                f"{stability_limit(curvature):.4g} of gradient descent on the limit kernel; use 'auto' "
                 "or a smaller step."
             )
         g = _solvers.gd_filter(kappa, self.eta, mu, [steps])[0]

@@ -284,7 +284,7 @@ def test_gd_scores_in_blocks_equal_all_at_once(monkeypatch):
     steps = np.arange(1, T + 1)
     ref = np.einsum("m,tmk->t", design.p, _solvers.loo_gd(design, spec, eta, 0.01, steps, method="eigen") ** 2)
     # tiny blocks: the consecutive-step tables and many blocks of steps
-    monkeypatch.setattr(_solvers, "_BLOCK", 2**12)
+    monkeypatch.setattr(_solvers, "BLOCK_ENTRIES", 2**12)
     blocked = _solvers.loo_gd_mse(design, spec, eta, 0.01, steps, method="eigen")
     np.testing.assert_allclose(blocked, ref, rtol=1e-10)
     # the tables against the filter evaluated step by step, for a start past the tables
@@ -305,7 +305,7 @@ def test_gd_cv_memory_does_not_grow_with_the_stopping_grid(monkeypatch):
 
     X, y = _data(40, d=1)
     T = 100_000
-    monkeypatch.setattr(_solvers, "_BLOCK", 2**16)
+    monkeypatch.setattr(_solvers, "BLOCK_ENTRIES", 2**16)
     tracemalloc.start()
     cv = RandomFeatureReLURegressorCV(solver="gd", n_hidden=40, max_iter=T, random_state=0).fit(X, y)
     peak = tracemalloc.get_traced_memory()[1]

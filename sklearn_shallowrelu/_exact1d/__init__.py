@@ -297,6 +297,9 @@ def solve(xs, Y, weights, measure, alpha, affine="free_constant", leverages=Fals
             # the network rebuilt from the jumps reproduces the states' fitted
             # values only if the banded system was solved accurately
             network = bordered.network_at_data(blk, fit.jumps(), fit.intercept)
+            if affine == "free":  # plus the fit's own affine part, beyond its (zero) constant
+                a0, a1 = fit.affine_part()
+                network += a0 + (xs - xs[0])[:, None] * a1
         if reference is None:  # the first system's states: the reference for what follows
             reference = fit.fitted
             scale = max(float(np.max(np.abs(reference))), float(np.max(np.abs(Y))), 1e-300)

@@ -158,12 +158,12 @@ def network_parameters(model):
 
 def _random_feature_penalty(model):
     """The ``alpha`` a fitted random-feature network's coefficients minimise with."""
-    from ..random_features import _resolve_alpha
+    from ..random_features import resolve_alpha
 
     chosen = getattr(model, "alpha_", None)  # RandomFeatureReLURegressorCV: the alpha it selected
     if chosen is not None:
         return float(chosen)
-    return float(_resolve_alpha(model.alpha, model.solver))
+    return float(resolve_alpha(model.alpha, model.solver))
 
 
 def diagnosed_model(estimator, prefit, X, y, n_features, **fit_params):
