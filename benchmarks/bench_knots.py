@@ -72,7 +72,7 @@ def steps(X, y, n, alpha, X_new):
     rf = ReLURandomFeatures(n, random_state=0).fit(X)
     w, b = rf.weights_[:, 0], rf.bias_
     laps = Laps()
-    xs, Y, W = network.pool_ties(X[:, 0], y[:, None], np.ones(len(y)))
+    xs, Y, weights = network.pool_ties(X[:, 0], y[:, None], np.ones(len(y)))
     laps.lap("sort/pool data")
     order, knots = network.sort_order(-b / w)
     ws = w[order]
@@ -80,7 +80,7 @@ def steps(X, y, n, alpha, X_new):
     laps.lap("sort knots")
     blk = moments.Blocks(xs, knots, q, right)
     laps.lap("block moments")
-    sol = bordered.solve(xs, Y, W, blk, alpha, "free_constant")
+    sol = bordered.solve(xs, Y, weights, blk, alpha, "free_constant")
     laps.lap("bordered solve")
     jumps = bordered.jumps(blk, sol)
     coef = np.zeros((n, 1))
@@ -92,7 +92,7 @@ def steps(X, y, n, alpha, X_new):
     net(X_new[:, 0])
     laps.lap("predict m new")
     mom = moments.knot_moments(xs, knots, q, right, blk.block - 1)
-    via_general = general.solve(xs, Y, W, mom, alpha, "free_constant")
+    via_general = general.solve(xs, Y, weights, mom, alpha, "free_constant")
     laps.lap("moments + solve")
     t_general = {"moments + solve": laps.times.pop("moments + solve")}
     agree = rel_diff(sol.fitted, via_general.fitted)

@@ -32,18 +32,18 @@ from sklearn_shallowrelu.init import Gaussian
 def run(m, affine, with_general_leverages, gcv):
     X, y = make_curve(m, target=lambda x: np.sin(3 * x), noise=0.3, random_state=0)
     x = X[:, 0]
-    xs, Y, W = network.pool_ties(x, y[:, None], np.ones(m))
+    xs, Y, weights = network.pool_ties(x, y[:, None], np.ones(m))
     init, alpha = Gaussian(), 1e-3 * m
     repeat = 3 if m <= 100_000 else 1
     t_cm, cm = best_of(lambda: continuum.chain_moments(init, xs), repeat)
     t_gm, gm = best_of(lambda: continuum.gap_moments(init, xs), repeat)
-    t_b, b = best_of(lambda: bordered.to_solution(xs, cm, bordered.solve(xs, Y, W, cm, alpha, affine)), repeat)
-    t_g, g = best_of(lambda: general.solve(xs, Y, W, gm, alpha, affine), repeat)
-    t_bl, bl = best_of(lambda: bordered.solve(xs, Y, W, cm, alpha, affine, leverages=True), repeat)
+    t_b, b = best_of(lambda: bordered.to_solution(xs, cm, bordered.solve(xs, Y, weights, cm, alpha, affine)), repeat)
+    t_g, g = best_of(lambda: general.solve(xs, Y, weights, gm, alpha, affine), repeat)
+    t_bl, bl = best_of(lambda: bordered.solve(xs, Y, weights, cm, alpha, affine, leverages=True), repeat)
     row = {"m": m, "affine": affine, "moments": (t_cm, t_gm), "solve": (t_b, t_g),
            "fit diff": float(np.max(np.abs(b.fitted - g.fitted)))}
     if with_general_leverages:
-        t_gl, gl = best_of(lambda: general.solve(xs, Y, W, gm, alpha, affine, leverages=True), repeat)
+        t_gl, gl = best_of(lambda: general.solve(xs, Y, weights, gm, alpha, affine, leverages=True), repeat)
         row["leverages"] = (t_bl, t_gl)
         row["lev diff"] = float(np.max(np.abs(bl.leverages - gl.leverages)))
     else:

@@ -2,18 +2,18 @@
 
 Gradient descent on the output layer of a random-feature ReLU network, started
 from zero, is a spectral filter: after ``t`` steps of size ``eta`` on the loss
-``L(v) = sum_i w_i r_i^2 / (2 W)`` (``W = sum_i w_i``; ``W = n_samples``
+``L(v) = sum_i w_i r_i^2 / (2 w_sum)`` (``w_sum = sum_i w_i``; ``w_sum = n_samples``
 without sample weights), each eigen-direction of the centred feature
-covariance with eigenvalue ``lam`` is fitted by the factor
-``1 - (1 - eta lam)^t``, while ridge with penalty ``alpha`` (scikit-learn's
+covariance with eigenvalue ``kappa`` is fitted by the factor
+``1 - (1 - eta kappa)^t``, while ridge with penalty ``alpha`` (scikit-learn's
 ``Ridge`` units, ``sum w r^2 + alpha ||v||^2``) fits it by
-``lam / (lam + alpha / W)``.  Both factors are ``~1`` for large ``lam`` and
-small for small ``lam``, and they switch at about the same place when
+``kappa / (kappa + alpha / w_sum)``.  Both factors are ``~1`` for large ``kappa`` and
+small for small ``kappa``, and they switch at about the same place when
 
-    alpha  ~  W / (eta t)        (here W = n_samples, eta = learning_rate_).
+    alpha  ~  w_sum / (eta t)        (here w_sum = n_samples, eta = learning_rate_).
 
 This correspondence is a **heuristic**, not an identity: the two filters have
-different shapes (at ``lam = alpha / W`` ridge keeps 1/2 of the direction,
+different shapes (at ``kappa = alpha / w_sum`` ridge keeps 1/2 of the direction,
 GD about ``1 - 1/e = 0.63``), so the two paths are close but not equal, and the
 best stopping time need not map exactly onto the best ``alpha``.  We use it only
 to put both paths on one axis, "effective ridge penalty".
@@ -33,7 +33,7 @@ again as the effective penalty shrinks (overfitting the noise); on the common
 axis the two curves have the same shape, with gradient descent somewhat ahead of
 ridge in the transition (the heuristic is off by a small factor there) and
 the same floor; the exact leave-one-out curves track the test curves, and the
-stopping time chosen by leave-one-out corresponds (through ``W / (eta t)``) to
+stopping time chosen by leave-one-out corresponds (through ``w_sum / (eta t)``) to
 an ``alpha`` within a small factor of the one leave-one-out picks for ridge.
 
 Run it with ``python examples/early_stopping_path.py``; it prints the table and,
@@ -64,7 +64,7 @@ def main(plot_figure=True):
     rng = np.random.RandomState(0)  # one stream: the test set is drawn after the training set
     X, y = make_curve(100, target=target, noise=0.3, random_state=rng)
     X_test, y_test = make_curve(2000, target=target, noise=0.3, random_state=rng)
-    W = float(len(y))  # sum of sample weights
+    w_sum = float(len(y))  # sum of sample weights
 
     # --- the gradient-descent path: one fit, every step
     gd = RandomFeatureReLURegressor(
@@ -74,7 +74,7 @@ def main(plot_figure=True):
     steps = np.arange(1, gd.n_iter_ + 1)
     gd_train = 2.0 * gd.loss_curve_[1:]  # loss = MSE / 2 without sample weights
     gd_test = np.array([mse(p, y_test) for p in gd.staged_predict(X_test)])
-    gd_alpha = W / (eta * steps)  # heuristic effective ridge penalty
+    gd_alpha = w_sum / (eta * steps)  # heuristic effective ridge penalty
 
     # --- leave-one-out over every stopping time (exact, one eigendecomposition)
     cv_gd = RandomFeatureReLURegressorCV(
@@ -85,7 +85,7 @@ def main(plot_figure=True):
 
     # --- the ridge path over a grid that also holds the effective alphas of the
     # table's steps and of the leave-one-out stopping time
-    table_alphas = W / (eta * np.asarray(TABLE_STEPS + (t_star,), dtype=float))
+    table_alphas = w_sum / (eta * np.asarray(TABLE_STEPS + (t_star,), dtype=float))
     alphas = np.unique(np.concatenate([np.logspace(-3, 2, 41), table_alphas]))
     ridge_train, ridge_test = [], []
     for a in alphas:
@@ -102,24 +102,24 @@ def main(plot_figure=True):
     print(f"Output-layer GD vs ridge: n_hidden={N_HIDDEN}, {len(y)} training samples, "
           f"noise variance 0.09")
     print(f"learning_rate_ (auto = 1/lambda_max) = {eta:.4f};  "
-          f"effective alpha(t) = W / (eta t) with W = {W:g}  [heuristic]")
+          f"effective alpha(t) = w_sum / (eta t) with w_sum = {w_sum:g}  [heuristic]")
     print()
-    head = (f"{'t':>5} {'alpha~W/(eta t)':>15} | {'GD train':>8} {'GD test':>8} {'GD LOO':>8}"
+    head = (f"{'t':>5} {'alpha~w_sum/(eta t)':>15} | {'GD train':>8} {'GD test':>8} {'GD LOO':>8}"
             f" | {'ridge train':>11} {'ridge test':>10} {'ridge LOO':>9}")
     print(head)
     print("-" * len(head))
     rows = sorted(set(TABLE_STEPS) | {t_star})
     for t in rows:
-        a = W / (eta * t)
+        a = w_sum / (eta * t)
         j = int(np.argmin(np.abs(np.log(alphas / a))))
         mark = "  <- LOO choice (GD)" if t == t_star else ""
         print(f"{t:>5} {a:>15.4g} | {gd_train[t - 1]:8.4f} {gd_test[t - 1]:8.4f} {gd_loo[t - 1]:8.4f}"
               f" | {ridge_train[j]:11.4f} {ridge_test[j]:10.4f} {ridge_loo[j]:9.4f}{mark}")
-    print("(ridge columns at alpha = W / (eta t); LOO = exact leave-one-out MSE)")
+    print("(ridge columns at alpha = w_sum / (eta t); LOO = exact leave-one-out MSE)")
     print()
     j_star = int(np.argmin(np.abs(alphas - alpha_star)))
-    print(f"GD:    LOO picks t = {t_star:5d}  -> effective alpha = W/(eta t) = "
-          f"{W / (eta * t_star):.4g}; test MSE {gd_test[t_star - 1]:.4f}")
+    print(f"GD:    LOO picks t = {t_star:5d}  -> effective alpha = w_sum/(eta t) = "
+          f"{w_sum / (eta * t_star):.4g}; test MSE {gd_test[t_star - 1]:.4f}")
     print(f"ridge: LOO picks alpha = {alpha_star:.4g}"
           f"{'':19}test MSE {ridge_test[j_star]:.4f}")
     print(f"best test MSE on each path: GD {gd_test.min():.4f} (t = {int(np.argmin(gd_test)) + 1}), "
@@ -127,7 +127,7 @@ def main(plot_figure=True):
 
     if plot_figure:
         _plotting.save_figure(_plot, "early_stopping_path.png", X, y, gd_alpha, gd_train, gd_test, gd_loo, alphas,
-                              ridge_train, ridge_test, ridge_loo, eta, W, t_star, alpha_star, cv_gd, cv_ridge,
+                              ridge_train, ridge_test, ridge_loo, eta, w_sum, t_star, alpha_star, cv_gd, cv_ridge,
                               dpi=120)
     return {
         "learning_rate": eta, "t_star": t_star, "alpha_star": alpha_star,
@@ -137,7 +137,7 @@ def main(plot_figure=True):
 
 
 def _plot(plt, X, y, gd_alpha, gd_train, gd_test, gd_loo, alphas, ridge_train, ridge_test,
-          ridge_loo, eta, W, t_star, alpha_star, cv_gd, cv_ridge):
+          ridge_loo, eta, w_sum, t_star, alpha_star, cv_gd, cv_ridge):
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
     ax.plot(gd_alpha, gd_test, color="C0", lw=2, label="GD: test")
     ax.plot(gd_alpha, gd_loo, color="C0", ls=":", lw=2, label="GD: exact LOO")
@@ -145,7 +145,7 @@ def _plot(plt, X, y, gd_alpha, gd_train, gd_test, gd_loo, alphas, ridge_train, r
     ax.plot(alphas, ridge_test, color="C3", lw=2, label="ridge: test")
     ax.plot(alphas, ridge_loo, color="C3", ls=":", lw=2, label="ridge: exact LOO")
     ax.plot(alphas, ridge_train, color="C3", ls="--", lw=1, label="ridge: train")
-    ax.axvline(W / (eta * t_star), color="C0", alpha=0.5, lw=1)
+    ax.axvline(w_sum / (eta * t_star), color="C0", alpha=0.5, lw=1)
     ax.axvline(alpha_star, color="C3", alpha=0.5, lw=1)
     ax.axhline(0.09, color="k", lw=0.8, alpha=0.5)
     ax.text(min(alphas.min(), gd_alpha.min()), 0.09, "noise variance ", va="top", ha="right",
@@ -155,12 +155,12 @@ def _plot(plt, X, y, gd_alpha, gd_train, gd_test, gd_loo, alphas, ridge_train, r
     ax.set_yticks([0.08, 0.1, 0.15, 0.2, 0.3, 0.5], labels=["0.08", "0.1", "0.15", "0.2", "0.3", "0.5"])
     ax.yaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_xlim(max(alphas.max(), gd_alpha.max()), min(alphas.min(), gd_alpha.min()))
-    ax.set_xlabel("effective ridge penalty alpha   (GD: W / (eta t), heuristic)")
+    ax.set_xlabel("effective ridge penalty alpha   (GD: w_sum / (eta t), heuristic)")
     ax.set_ylabel("mean squared error")
     ax.set_title("regularisation paths (left: strong, right: weak)")
     ax.legend(fontsize=8, ncol=2, loc="upper right")
-    top = ax.secondary_xaxis("top", functions=(lambda a: W / (eta * np.maximum(a, 1e-12)),
-                                               lambda t: W / (eta * np.maximum(t, 1e-12))))
+    top = ax.secondary_xaxis("top", functions=(lambda a: w_sum / (eta * np.maximum(a, 1e-12)),
+                                               lambda t: w_sum / (eta * np.maximum(t, 1e-12))))
     top.set_xlabel("GD step t")
 
     grid = np.linspace(-2.2, 2.2, 400).reshape(-1, 1)

@@ -8,9 +8,12 @@ trainer supplies the step (its gradient, its batches, its mirror map, through
 :func:`mirror_step` where it has one); the loop does the rest, in the same way
 for both:
 
-- the step of ``learning_rate='auto'``: :func:`auto_step` at the start, and
-  backtracking along the run (a step that raises the training loss is undone
-  and retried at half the step);
+- the step of ``learning_rate='auto'``: :func:`auto_step` at the start and,
+  where the trainer asks for it, backtracking along the run (a step that
+  raises the training loss is undone and retried at half the step): the
+  two-layer network and output-layer mirror descent do, output-layer gradient
+  descent does not (its loss is quadratic, so half the global stability limit
+  never raises it);
 - divergence: a training loss above ``DIVERGENCE_FACTOR (L_0 + 1)``, or a loss
   or point that is not finite, ends the run at the last finite iterate and
   raises :class:`Diverged`, which carries the iterate of lowest training loss

@@ -3,13 +3,13 @@ or (1-D inputs) as an operator on sorted knots and prefix sums.
 
 All output-layer solvers work with the normalised design
 
-    A = diag(sqrt(w / W)) (Phi - 1 phi_bar^T),    b = sqrt(w / W) (y - y_bar),
+    A = diag(sqrt(w / w_sum)) (Phi - 1 phi_bar^T),    b = sqrt(w / w_sum) (y - y_bar),
 
-where ``Phi`` holds the random features, ``w`` the sample weights, ``W = sum w``
+where ``Phi`` holds the random features, ``w`` the sample weights, ``w_sum = sum w``
 and the bars are weighted means (zero without an intercept).  Then the training
-loss is ``L(v) = 1/2 ||A v - b||^2 = sum_i w_i (f(x_i) - y_i)^2 / (2 W)`` with
+loss is ``L(v) = 1/2 ||A v - b||^2 = sum_i w_i (f(x_i) - y_i)^2 / (2 w_sum)`` with
 the intercept at its optimum for ``v``, and scikit-learn's ridge objective
-``sum_i w_i r_i^2 + alpha ||v||^2`` is ``W`` times ``L(v) + alpha / (2 W) ||v||^2``.
+``sum_i w_i r_i^2 + alpha ||v||^2`` is ``w_sum`` times ``L(v) + alpha / (2 w_sum) ||v||^2``.
 When ``m x n`` features do not fit in ``working_memory`` the design never forms
 ``A``: products and Gram matrices are accumulated over chunks of rows.  On 1-D
 inputs :class:`._exact1d.operator.Design1D` never forms it either: each product costs ``O(m + n)``.
@@ -65,7 +65,7 @@ class WeightedDesign:
         self.dtype = y.dtype
         self.m = y.shape[0]
         # Weights are read relative to the largest: sum(w) may overflow (or
-        # w_i W underflow) where the normalised quantities are all moderate.
+        # w_i w_sum underflow) where the normalised quantities are all moderate.
         self.weights, top = unit_weights(sample_weight)
         self.weight_scale = top * weight_unit  # the largest weight, in the caller's units
         self.weight_total = float(np.sum(self.weights))  # sum(w) / weight_scale, in [1, m]

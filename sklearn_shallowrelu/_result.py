@@ -5,7 +5,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-__all__ = ["FitResult", "SplineModeResult"]
+__all__ = ["FitResult", "ShallowResult", "SplineModeResult"]
 
 
 @dataclass
@@ -88,3 +88,50 @@ class SplineModeResult:
                 setattr(est, f.name, value)
             elif hasattr(est, f.name):
                 delattr(est, f.name)
+
+
+@dataclass
+class ShallowResult:
+    """The fitted attributes of ``ShallowReLURegressor``, set together by :meth:`publish`.
+
+    Every field is an attribute of the same name (None where it does not
+    apply), so a refit or a ``partial_fit`` leaves nothing of an earlier fit.
+    A new fitted attribute is a new field here.  (``knots_`` and
+    ``slope_jumps_`` are set by :func:`._exact1d.network.set_knot_attributes`,
+    for 1-D networks with a kinked activation only.)
+
+    Attributes
+    ----------
+    hidden_weights_, hidden_bias_, output_weights_, intercept_ : ndarray or float
+        The parameters kept (the validation-best ones with early stopping).
+    output_scale_ : float
+        The parametrisation's output scale ``s``.
+    learning_rate_ : float
+        The step in use at the end.
+    loss_curve_, validation_loss_curve_ : ndarray or None
+    best_iteration_ : int or None
+    n_iter_, t_ : int
+        Iterations of the last call; iterations (or epochs) over all calls.
+    sharpness_curve_, sharpness_iterations_ : ndarray or None
+    param_history_ : dict or None
+    """
+
+    hidden_weights_: np.ndarray = None
+    hidden_bias_: np.ndarray = None
+    output_weights_: np.ndarray = None
+    intercept_: object = None
+    output_scale_: float = None
+    learning_rate_: float = None
+    loss_curve_: np.ndarray = None
+    validation_loss_curve_: np.ndarray = None
+    best_iteration_: int = None
+    n_iter_: int = None
+    t_: int = None
+    sharpness_curve_: np.ndarray = None
+    sharpness_iterations_: np.ndarray = None
+    param_history_: dict = None
+
+    def publish(self, est):
+        """Set every field on ``est``."""
+        for f in fields(self):
+            setattr(est, f.name, getattr(self, f.name))

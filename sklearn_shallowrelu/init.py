@@ -144,8 +144,14 @@ class Initialization:
             f"{type(self).__name__} has no closed-form knot density."
         )
 
-    def _support(self):
-        """Interval outside which ``g`` vanishes (may be infinite)."""
+    def support(self):
+        """The interval outside which the curvature weight ``g`` vanishes.
+
+        Returns
+        -------
+        tuple of float
+            ``(low, high)``, possibly infinite.
+        """
         return (-np.inf, np.inf)
 
     #: Whether every hidden weight has ``|w| = 1`` in 1-D (the infinite-width
@@ -202,7 +208,7 @@ class Initialization:
         """
         u = np.asarray(u, dtype=float)
         out = np.empty((3,) + u.shape)
-        lo, hi = self._support()
+        lo, hi = self.support()
         part = 0 if side == "+" else 1
         brk = [p for p in self.breakpoints() if np.isfinite(p)]
         for idx, uu in np.ndenumerate(u):
@@ -292,7 +298,7 @@ class _ConstantKnotWeight(Initialization):
     def _interval(self):
         raise NotImplementedError
 
-    def _support(self):
+    def support(self):
         return self._interval()
 
     def breakpoints(self):

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._exact1d.network import set_knot_attributes
+from ._result import ShallowResult
 from ._memory import available_memory, working_memory_bytes
 from ._descent import (Diverged, Walk, auto_step, check_early_stopping, descend, divergence_warning, mirror_step,
                        rounding_slack, stability_limit, stopping_rule, validation_split)
@@ -553,23 +554,23 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         return Batch(*train), Batch(*val)
 
     def _publish(self, state, y):
+        """Set the fitted attributes (listed in :class:`._result.ShallowResult`) from the trainer's state."""
         params = state["params"] if state.get("best") is None else state["best"]
         single = np.ndim(y) == 1
-        self.output_scale_ = self._network().s
-        self.learning_rate_ = float(state["eta"])
-        self.hidden_weights_, self.hidden_bias_ = params.W, params.b
-        self.output_weights_ = params.v[:, 0] if single else params.v
-        self.intercept_ = float(params.c[0]) if single else params.c
-        self.loss_curve_ = np.asarray(state["losses"])
-        self.validation_loss_curve_ = np.asarray(state["val_losses"]) if self.early_stopping else None
-        self.best_iteration_ = state.get("best_iter")
-        self.n_iter_, self.t_ = state["n_iter"], state["t"]
-        if state["sharpness"]:
-            self.sharpness_curve_ = np.asarray(state["sharpness"])
-            self.sharpness_iterations_ = np.asarray(state["sharpness_at"])
-        else:
-            self.sharpness_curve_ = self.sharpness_iterations_ = None
-        self.param_history_ = _stack_history(state["history"]) if state["history"] else None
+        sharp = bool(state["sharpness"])
+        result = ShallowResult(
+            hidden_weights_=params.W, hidden_bias_=params.b,
+            output_weights_=params.v[:, 0] if single else params.v,
+            intercept_=float(params.c[0]) if single else params.c,
+            output_scale_=self._network().s, learning_rate_=float(state["eta"]),
+            loss_curve_=np.asarray(state["losses"]),
+            validation_loss_curve_=np.asarray(state["val_losses"]) if self.early_stopping else None,
+            best_iteration_=state.get("best_iter"), n_iter_=state["n_iter"], t_=state["t"],
+            sharpness_curve_=np.asarray(state["sharpness"]) if sharp else None,
+            sharpness_iterations_=np.asarray(state["sharpness_at"]) if sharp else None,
+            param_history_=_stack_history(state["history"]) if state["history"] else None,
+        )
+        result.publish(self)
         jump = get_activation(self.activation).kink_jump  # None: a smooth activation has no knots
         set_knot_attributes(self, params.W, params.b,
                             None if jump is None else jump * self.output_scale_ * params.v, single)

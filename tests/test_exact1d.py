@@ -119,3 +119,19 @@ def test_affine_options_are_checked_in_one_place():
     with pytest.raises(ValueError, match="affine must be one of"):
         general.solve(xs, Y, weights, _exact1d.Knots(knots, q, right).gap_moments(xs), 1.0, affine="none")
     assert _exact1d.network_affine(True) == "free_constant" and _exact1d.network_affine(False) == "penalized"
+
+
+@pytest.mark.parametrize("affine", _exact1d.AFFINE)
+@pytest.mark.parametrize("presorted", [True, False])
+def test_a_network_fit_evaluates_to_its_fitted_values_and_slopes(affine, presorted):
+    # the network with its affine part, from knots given in any order
+    xs, Y, weights, knots, q, right = _problem()
+    perm = np.arange(len(knots)) if presorted else np.random.RandomState(2).permutation(len(knots))
+    measure = _exact1d.Knots(knots[perm], q[perm], right[perm], presorted=presorted)
+    fit = _exact1d.solve(xs, Y, weights, measure, 1e-3, affine)
+    assert _rel(fit.evaluate(xs), fit.fitted) < 1e-10
+    # slopes: the right derivative against a one-sided difference between knots
+    grid = np.linspace(-2.0, 2.0, 13)
+    h = 1e-7 * np.min(np.abs(grid[:, None] - knots[None, :]), axis=1)
+    slope = (fit.evaluate(grid + h) - fit.evaluate(grid)) / h[:, None]
+    assert np.max(np.abs(fit.evaluate(grid, order=1) - slope)) < 1e-5 * np.max(np.abs(slope))

@@ -13,7 +13,7 @@ The problem (``doc/theory.md``, sections 2 and 5).  ``f(x) = c + sum_k t_k
 relu(s_k (x - xi_k))`` with knots ``xi_k``, directions ``s_k = +-1`` and the
 penalty ``alpha sum_k t_k^2 / q_k``::
 
-    minimise  sum_i W_i (y_i - f(x_i))^2 + alpha sum_k t_k^2 / q_k,
+    minimise  sum_i weights_i (y_i - f(x_i))^2 + alpha sum_k t_k^2 / q_k,
 
 which is scikit-learn's ridge on the random features ``relu(w x + b) /
 sqrt(n)`` with ``t_k = v_k |w_k| / sqrt(n)`` and ``q_k = w_k^2 / n``.  At
@@ -63,7 +63,7 @@ from . import bordered, general
 from .chain import solve_free
 from .continuum import Combined, chain_moments, evaluate, tail_moments
 from .moments import Blocks, from_gap_moments, knot_moments
-from .network import PiecewiseLinear, knot_jumps
+from .network import PiecewiseLinear, knot_jumps, sort_order
 from .options import AFFINE, CERTIFICATE_TOL, INTERPOLATION_ALPHA, check_affine, network_affine
 
 __all__ = ["AFFINE", "CERTIFICATE_TOL", "INTERPOLATION_ALPHA", "Continuum", "Fit", "InaccurateFit", "Knots",
@@ -193,25 +193,34 @@ class Fit:
         return knot_jumps(self.states, knots, q, right)
 
     def network(self):
-        """The network ``c + sum_k t_k relu(s_k (x - xi_k))`` (sorted knots only)."""
-        m = self.measure
-        return PiecewiseLinear.from_jumps(m.knots, m.right, self.jumps(), self.intercept)
+        """The units' part ``c + sum_k t_k relu(s_k (x - xi_k))`` of a finite network,
+        evaluated by prefix sums; with ``affine='free'`` the fit adds :meth:`affine_part`."""
+        m, jumps = self.measure, self.jumps()
+        knots, right = m.knots, m.right
+        if not m.presorted:
+            order, knots = sort_order(knots)
+            right, jumps = right[order], jumps[order]
+        return PiecewiseLinear.from_jumps(knots, right, jumps, self.intercept)
 
     def evaluate(self, x, order=0):
         """``f`` (order 0) or its first or second derivative at ``x`` (p,): (p, k).
 
         At infinite width between the data the jump densities are integrated
-        (:func:`.continuum.evaluate`); a network is piecewise linear.
+        (:func:`.continuum.evaluate`); a network is piecewise linear, so its
+        orders are 0 and 1 (the right derivative at a knot).
         """
+        x = np.asarray(x, float)
         if isinstance(self.measure, Continuum):
             init = Combined(self.measure.init) if self.affine == "free" else self.measure.init
-            return evaluate(init, self.states, np.asarray(x, float), order)
+            return evaluate(init, self.states, x, order)
+        if order not in (0, 1):
+            raise ValueError("A finite network is piecewise linear: order must be 0 or 1.")
         net = self.network()
-        if order == 0:
-            return net(x)
-        if order == 1:
-            return net.derivative(x)
-        raise ValueError("A finite network is piecewise linear: order must be 0 or 1.")
+        out = net(x) if order == 0 else net.derivative(x)
+        if self.affine == "free":  # the units' part has the (zero) constant only
+            a0, a1 = self.affine_part()
+            out = out + (a0 - self.intercept + (x - self.xs[0])[:, None] * a1 if order == 0 else a1)
+        return out
 
 
 class InaccurateFit(np.linalg.LinAlgError):

@@ -19,10 +19,11 @@ every gap that holds left-facing knots.  The system is the free-affine chain
 (two unknowns; one with a free constant, whose value row goes).  The border is
 solved by its Schur complement: one banded LU with ``k + 2`` right-hand sides,
 then a 2 x 2 system; the exact leverages are the chain's plus a rank-two
-correction.  :func:`.solve` (8 unknowns per point, band 7 + 7) solves the
-same problem at two to three times the cost and, on badly scaled data, with
-less accuracy (measured against 60-digit kernel ridge regression); the
-finite-width estimator checks this path's certificate and falls back to it.
+correction.  :func:`.general.solve` (8 unknowns per point, band 7 + 7) solves
+the same problem at two to three times the cost and, on badly scaled data,
+with less accuracy (measured against 60-digit kernel ridge regression); the
+entry point :func:`sklearn_shallowrelu._exact1d.solve` checks this path's
+certificate and falls back to it.
 With the moments of the curvature weights (:func:`.continuum.chain_moments`)
 the same solver gives the infinite-width limit.
 
@@ -87,7 +88,7 @@ def solve(xs, Y, weights, mom, alpha, affine="free_constant", leverages=False):
 
     Parameters
     ----------
-    xs, Y, weights, alpha : as in :func:`.solve`
+    xs, Y, weights, alpha : as in :func:`.general.solve`
     mom : ChainMoments (a :class:`Blocks` for a finite network)
     affine : {'free_constant', 'penalized'}
     leverages : bool, default=False

@@ -17,7 +17,7 @@ descent from ``v = 0`` with ``alpha = 0`` converges to the Bregman projection::
 
 and with a data-fit term the problem solved is::
 
-    min  sum_i W_i (y_i - f(x_i))^2 / 2 + alpha sum_k mu_k D_phi(alpha_k, 0),
+    min  sum_i weights_i (y_i - f(x_i))^2 / 2 + alpha sum_k mu_k D_phi(alpha_k, 0),
 
 whose quadratic case ``phi = u^2 / 2`` is ridge with the same ``alpha`` in
 scikit-learn's units (``sum weights r^2 + alpha |v|^2``), i.e. :func:`.solve`.  It
@@ -41,7 +41,7 @@ one or two Newton steps).
 Dual Newton.  Stationarity gives ``phi'(alpha_k) = phi'(0) + a_k Lambda_k``
 with the dual function ``Lambda_k = sum_i lambda_i relu(s_k (x_i - xi_k))``,
 linear in the knot between data points.  The Newton system for the
-constraints ``f(x_i) + alpha lambda_i / W_i = y_i`` has the Jacobian
+constraints ``f(x_i) + alpha lambda_i / weights_i = y_i`` has the Jacobian
 ``K + alpha weights^-1`` with ``K`` the kernel of the knot measure ``q_k /
 phi''(alpha_k)``: a ridge (or, for ``alpha = 0``, an interpolation) problem of
 exactly the form :func:`.solve` solves in ``O(m)``.  Its gap
@@ -183,7 +183,7 @@ def _grade(owner, lo, hi, point):
 
 def _extended_ends(init, xs):
     """``[lo, x_1, ..., x_m, hi]``: the data points with the support of the knots."""
-    lo, hi = init._support()
+    lo, hi = init.support()
     return np.concatenate([[min(lo, xs[0])], xs, [max(hi, xs[-1])]])
 
 

@@ -74,7 +74,7 @@ def free_system(xs, weights, right, alpha):
     Returns ``(full, omega, shrink, sigma, mass)``: the data ``Y`` enter the
     right-hand side as ``(omega * shrink)[:, None] * Y`` in the value rows
     (position ``FV``), which are multiplied by ``shrink``; the inputs are
-    rescaled by ``sigma`` and the knot masses by ``mass`` as in :func:`solve`
+    rescaled by ``sigma`` and the knot masses by ``mass`` as in :func:`.general.solve`
     (multipliers come back as ``mult * (1, sigma) / mass``).
     """
     m = len(xs)
@@ -84,13 +84,13 @@ def free_system(xs, weights, right, alpha):
     mass = M[0].sum() if M[0].sum() > 0 else 1.0
     M = M / mass
     omega = weights * mass / alpha
-    shrink = 1.0 / np.maximum(omega, 1.0)  # as in _system: alpha -> 0 tends to interpolation
+    shrink = 1.0 / np.maximum(omega, 1.0)  # as in general._system: alpha -> 0 tends to interpolation
     full = np.zeros((2 * KL + KU + 1, 4 * m), order="F")  # LAPACK's layout: no copy
     ab = full[KL:]
     view, put = band_writer(ab, m, 4, KL, KU)
     chain_equations(put, FA, FB, FV, FS, h, M, -1)
     put(FV, FV, omega)
-    scale_row(view, FV, 4, m, shrink)  # the data row, shrunk as in _system
+    scale_row(view, FV, 4, m, shrink)  # the data row, shrunk as in general._system
     free_rows(ab, (FA, FB), KL, KU)  # R_1 is free: no equation, a zero multiplier
     return full, omega, shrink, sigma, mass
 
@@ -103,11 +103,11 @@ def solve_free(xs, Y, weights, right, alpha, leverages=False):
     both directions form one chain ``R_{i+1} = T(h_i) R_i + M_i mult_i`` (``M``
     from the moments of all knots, anchored at the right end of each gap) with
     ``R_1`` free and ``f(x_i) = R(x_i)``.  The band is 2 + 2 wide instead of
-    7 + 7, about 25 times less LU work than :func:`solve`, which it equals.
+    7 + 7, about 25 times less LU work than :func:`.general.solve`, which it equals.
 
     Parameters
     ----------
-    xs, Y, weights, alpha, leverages : as in :func:`solve`
+    xs, Y, weights, alpha, leverages : as in :func:`.general.solve`
     right : ndarray of shape (3, m - 1)
         ``sum q d^k`` over all knots in each gap, ``d = x_{j+1} - xi``.
 

@@ -34,6 +34,7 @@ from .._network import Batch, Network, Params
 from ..activations import get_activation
 from ._model import checked_sample_weight, diagnosed_model, hidden_inputs, network_parameters
 from .._atomic import atomic_fit
+from .._descent import is_stable, stability_limit
 from .._warn import warn
 
 __all__ = [
@@ -878,7 +879,7 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
             batch = Batch(Z, Y, sw)
             self.gn_sharpness_ = hscale * _top_eigenvalue(net, params, batch, True, p.has_output_bias)
             self.sharpness_ = hscale * _top_eigenvalue(net, params, batch, False, p.has_output_bias)
-        self.max_stable_learning_rate_ = 2.0 / self.sharpness_ if self.sharpness_ > 0 else float("inf")
+        self.max_stable_learning_rate_ = float(stability_limit(self.sharpness_))
 
         if d == 1:
             self.total_variation_derivative_ = float(Jn.sum())
@@ -950,7 +951,7 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
         eta = float(eta)
         if not eta > 0:
             raise ValueError(f"eta must be positive, got {eta}.")
-        return bool(self.sharpness_ <= 2.0 / eta * (1.0 + rtol))
+        return bool(is_stable(eta, self.sharpness_, scale=1.0 + rtol))
 
     # ---------------------------------------------------------------- transform
     def transform(self, X):
