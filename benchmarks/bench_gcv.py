@@ -1,0 +1,133 @@
+"""Choosing the smoothing: GCV and leave-one-out against R's smooth.spline and scipy.
+
+The classical cubic smoothing spline, chosen by generalised cross-validation
+(GCV) and by exact leave-one-out (LOO), on ``y = sin(2 x) + 0.3 noise`` with
+``x`` uniform on (-2, 2), at 1e2 to 1e5 points (``--big``: also 1e6):
+
+  ours   ``SmoothingSplineEquivalent(init='uniform_knots', affine='free',
+         alpha='gcv' | 'loo')`` (a constant curvature weight on the data: the
+         classical spline), fit only;
+  R      ``smooth.spline(x, y, all.knots=TRUE)`` (GCV) and ``cv=TRUE`` (LOO),
+         timed inside R with ``system.time`` (best of repeated runs), so R's
+         start-up does not count; run when ``Rscript`` is on the path (Debian's
+         ``r-base-core``; not a dependency);
+  scipy  ``make_smoothing_spline(x, y, lam=None)`` (GCV only; it needs sorted,
+         distinct ``x``; a run that raises, as scipy's GCV does on random ``x``
+         from about 1e4 points, shows as nan).
+
+Besides the times and their ratios the table shows the degrees of freedom each
+chose and the GCV criterion at the chosen fit, computed by each method in its
+own convention (ours and R's agree on it at equal fits: ``mean(r^2) / (1 -
+df / n)^2``), so a faster method that finds a worse optimum shows it.
+
+Run:  python benchmarks/bench_gcv.py [--quick] [--big]
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+from scipy.interpolate import make_smoothing_spline
+
+from _timing import best_of, print_load
+from sklearn_shallowrelu import SmoothingSplineEquivalent
+from sklearn_shallowrelu.datasets import make_curve
+
+_R_SCRIPT = r"""
+args <- commandArgs(trailingOnly = TRUE)
+d <- matrix(scan(args[1], quiet = TRUE), ncol = 2, byrow = TRUE)
+x <- d[, 1]; y <- d[, 2]
+cv <- as.logical(args[2])
+budget <- as.numeric(args[3])
+best <- Inf; spent <- 0; runs <- 0
+while (runs < 3 || (spent < budget && runs < 50)) {
+  t <- system.time(fit <- smooth.spline(x, y, all.knots = TRUE, cv = cv))[["elapsed"]]
+  best <- min(best, t); spent <- spent + t; runs <- runs + 1
+}
+# system.time has a resolution of 1 ms: time a batch when a run is that short
+if (best < 0.02) {
+  k <- ceiling(0.2 / max(best, 1e-4))
+  t <- system.time(for (i in 1:k) fit <- smooth.spline(x, y, all.knots = TRUE, cv = cv))[["elapsed"]]
+  best <- t / k
+}
+cat(sprintf("%.6e %.6f %.6e %.6e\n", best, fit$df, fit$lambda, fit$cv.crit))
+"""
+
+
+def run_r(x, y, loo, budget):
+    """R's time (s), df, lambda and criterion, or None without Rscript."""
+    if shutil.which("Rscript") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        data, script = os.path.join(tmp, "xy.txt"), os.path.join(tmp, "fit.R")
+        np.savetxt(data, np.column_stack([x, y]), fmt="%.17g")
+        with open(script, "w") as fh:
+            fh.write(_R_SCRIPT)
+        out = subprocess.run(["Rscript", script, data, "TRUE" if loo else "FALSE", str(budget)],
+                             capture_output=True, text=True, check=True).stdout.split()
+    t, df, lam, crit = map(float, out)
+    return t, df, crit
+
+
+def run_ours(x, y, criterion, repeat):
+    t, est = best_of(lambda: SmoothingSplineEquivalent(init="uniform_knots", affine="free",
+                                                       alpha=criterion).fit(x, y), repeat)
+    score = est.gcv_score_ if criterion == "gcv" else est.loo_score_
+    return t, est.df_, score
+
+
+def run_scipy(x, y, repeat):
+    order = np.argsort(x)
+    xs, ys = x[order], y[order]
+    if np.any(np.diff(xs) <= 0):
+        return None
+    try:
+        t, _ = best_of(lambda: make_smoothing_spline(xs, ys, lam=None), repeat)
+    except (ValueError, np.linalg.LinAlgError):  # scipy's GCV fails on random x from about 1e4 points
+        return None
+    return t, None
+
+
+def main(quick=False, big=False):
+    print_load("at start")
+    sizes = (100, 1_000) if quick else (100, 1_000, 10_000, 100_000) + ((1_000_000,) if big else ())
+    print("ours: SmoothingSplineEquivalent(init='uniform_knots', affine='free'); "
+          "R: smooth.spline(all.knots=TRUE), timed inside R; scipy: make_smoothing_spline(lam=None)")
+    print("criterion = the method's own GCV (or LOO) score at its choice; ratio = ours / R and ours / scipy\n")
+    head = (f"{'m':>8} {'crit':>4} | {'ours s':>9} {'R s':>9} {'scipy s':>9} | {'ours/R':>7} {'ours/scipy':>10} | "
+            f"{'df ours':>8} {'df R':>8} | {'crit ours':>10} {'crit R':>10}")
+    print(head)
+    print("-" * len(head))
+    ratios = []
+    for m in sizes:
+        x, y = make_curve(m, random_state=m)
+        x = x[:, 0] if x.ndim == 2 else x
+        repeat = 5 if m <= 10_000 else 2
+        for criterion in ("gcv", "loo"):
+            t_ours, df_ours, crit_ours = run_ours(x, y, criterion, repeat)
+            r = run_r(x, y, criterion == "loo", budget=min(5.0, 20 * t_ours))
+            s = run_scipy(x, y, repeat) if criterion == "gcv" else None
+            t_r = r[0] if r else np.nan
+            t_s = s[0] if s else np.nan
+            ratios.append((m, criterion, t_ours / t_r if r else np.nan))
+            print(f"{m:>8} {criterion:>4} | {t_ours:9.4f} {t_r:9.4f} {t_s:9.4f} | {t_ours / t_r:7.1f} "
+                  f"{t_ours / t_s:10.1f} | {df_ours:8.2f} {r[1] if r else np.nan:8.2f} | "
+                  f"{crit_ours:10.5g} {r[2] if r else np.nan:10.5g}")
+    if shutil.which("Rscript") is None:
+        print("\nRscript not found: the R columns are empty (Debian: apt-get install r-base-core).")
+    print_load("at end")
+    worst = max((q for q in ratios if np.isfinite(q[2])), key=lambda q: q[2], default=None)
+    if worst is not None:
+        print(f"SUMMARY gcv: ours / R from {min(q[2] for q in ratios if np.isfinite(q[2])):.1f}x to "
+              f"{worst[2]:.1f}x (worst at m={worst[0]}, {worst[1]}); goal <= 1x at every size")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="1e2 and 1e3 points only")
+    parser.add_argument("--big", action="store_true", help="also 1e6 points (ours takes minutes)")
+    args = parser.parse_args()
+    main(args.quick, args.big)
