@@ -8,15 +8,40 @@ import numpy as np
 __all__ = ["FitResult", "ShallowResult", "SplineModeResult"]
 
 
+class _Record:
+    """What every record shares: its fields ending in ``_`` are fitted attributes
+    of the same name, and :meth:`publish` sets them all at once."""
+
+    #: What :meth:`publish` does with an attribute left None: set it to None, so
+    #: that it exists after every fit, or remove it, so that it exists only
+    #: after a fit in the mode that sets it.
+    _remove_absent = False
+
+    @classmethod
+    def attributes(cls):
+        """The names of the fitted attributes among the fields."""
+        return tuple(f.name for f in fields(cls) if f.name.endswith("_"))
+
+    def publish(self, est):
+        """Set the fitted attributes on ``est`` (a refit leaves none of an earlier fit's)."""
+        for name in self.attributes():
+            value = getattr(self, name)
+            if value is None and self._remove_absent:
+                if hasattr(est, name):
+                    delattr(est, name)
+            else:
+                setattr(est, name, value)
+
+
 @dataclass
-class FitResult:
+class FitResult(_Record):
     """What a training path of the random-feature estimators computed.
 
     Every path (the exact 1-D solver, ridge, the spectral GD path, the
     iterative descents, the leave-one-out selection) returns one;
     :meth:`RandomFeatureReLURegressor._publish` stores it.  The fields whose
     names end in ``_`` are fitted attributes of the same name, listed by
-    :meth:`attributes`: a fit sets every one of them, None included, so a
+    :meth:`attributes`: :meth:`publish` sets every one of them, None included, so a
     refit leaves nothing of an earlier one.  A new fitted attribute is a new
     field here.
 
@@ -50,14 +75,9 @@ class FitResult:
     presorted: tuple = None
     piecewise: object = None
 
-    @classmethod
-    def attributes(cls):
-        """The names of the fitted attributes among the fields."""
-        return tuple(f.name for f in fields(cls) if f.name.endswith("_"))
-
 
 @dataclass
-class SplineModeResult:
+class SplineModeResult(_Record):
     """The fitted attributes of ``SmoothingSplineEquivalent`` that one mode sets.
 
     An attribute left None is absent after :meth:`publish` (removed if an
@@ -80,18 +100,11 @@ class SplineModeResult:
     cv_alphas_: np.ndarray = None
     cv_scores_: np.ndarray = None
 
-    def publish(self, est):
-        """Set the attributes that are not None on ``est`` and remove the others."""
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is not None:
-                setattr(est, f.name, value)
-            elif hasattr(est, f.name):
-                delattr(est, f.name)
+    _remove_absent = True
 
 
 @dataclass
-class ShallowResult:
+class ShallowResult(_Record):
     """The fitted attributes of ``ShallowReLURegressor``, set together by :meth:`publish`.
 
     Every field is an attribute of the same name (None where it does not
@@ -130,8 +143,3 @@ class ShallowResult:
     sharpness_curve_: np.ndarray = None
     sharpness_iterations_: np.ndarray = None
     param_history_: dict = None
-
-    def publish(self, est):
-        """Set every field on ``est``."""
-        for f in fields(self):
-            setattr(est, f.name, getattr(self, f.name))

@@ -217,13 +217,9 @@ def ridge(design, mu, algorithm="auto"):
     if algorithm == "dual":
         return design.rmatvec(_psd_solve(design.kernel_gram(), b, mu))
     if algorithm == "chunked" and design.explicit:
-        design = _as_chunked(design)
+        design = design.as_chunked()
     G = design.gram()
     return _psd_solve(G, design.rmatvec(b), mu)
-
-
-def _as_chunked(design):
-    return design.as_chunked()
 
 
 def _psd_solve(M, rhs, mu):

@@ -172,14 +172,12 @@ class _KnotsAttempt:
     the knots networks offered here and the dense solvers' network.
     """
 
-    def __init__(self, xs, fitted, scale, knots, alpha):
+    def __init__(self, xs, fitted, scale, knots, alpha, best, error):
         self.xs, self.fitted, self.scale, self.knots = xs, fitted, scale, knots  # knots sorted
-        self.alpha = alpha
-        self.best, self.error = None, np.inf
+        self.alpha, self.best, self.error = alpha, best, error
 
     def _error(self, network):
-        err = float(np.max(np.abs(network - self.fitted))) / self.scale
-        return err if np.isfinite(err) else np.inf
+        return _exact1d.discrepancy(network, self.fitted, self.scale)
 
     def closer(self, dense, features, n_hidden):
         """The dense result or the best knots network, whichever is closer to the
@@ -191,7 +189,7 @@ class _KnotsAttempt:
         pl = PiecewiseLinear(features.weights_[:, 0], features.bias_, dense.coef, 1.0 / np.sqrt(n_hidden),
                              np.atleast_1d(dense.intercept))
         err, out = self._error(pl(self.xs)), dense
-        if self.best is not None and self.error < err:
+        if self.error < err:
             err, out = self.error, self.best
         if err > 1e-4:
             n = len(self.knots)
@@ -474,8 +472,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         # prediction reuses the exact solver's sorted knots (built in float64)
         keep = result.piecewise is not None and y.dtype == np.float64
         self._piecewise_cache = (self.coef_, result.piecewise) if keep else None
-        for name in FitResult.attributes():
-            setattr(self, name, getattr(result, name))
+        result.publish(self)
 
     def _check_coef_init(self, coef_init, k):
         if coef_init is None:
@@ -535,8 +532,8 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         except _exact1d.InaccurateFit as failed:
             attempt = None
             if failed.reference is not None:
-                attempt = _KnotsAttempt(xs, failed.reference, failed.scale, knots, alpha)
-                attempt.best, attempt.error = result(failed.best), failed.best.discrepancy
+                attempt = _KnotsAttempt(xs, failed.reference, failed.scale, knots, alpha, result(failed.best),
+                                        failed.best.discrepancy)
         return self._knots_inaccurate(attempt)
 
     def _knots_inaccurate(self, attempt):

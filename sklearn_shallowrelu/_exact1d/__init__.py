@@ -67,7 +67,7 @@ from .network import PiecewiseLinear, knot_jumps, sort_order
 from .options import AFFINE, CERTIFICATE_TOL, INTERPOLATION_ALPHA, check_affine, network_affine
 
 __all__ = ["AFFINE", "CERTIFICATE_TOL", "INTERPOLATION_ALPHA", "Continuum", "Fit", "InaccurateFit", "Knots",
-           "check_affine", "network_affine", "solve"]
+           "check_affine", "discrepancy", "network_affine", "solve"]
 
 class Knots:
     """A finite knot measure ``sum_k q_k delta_{xi_k}``: a network's units.
@@ -244,6 +244,12 @@ class InaccurateFit(np.linalg.LinAlgError):
         self.best, self.reference, self.scale = best, reference, scale
 
 
+def discrepancy(values, reference, scale):
+    """``max |values - reference| / scale``, infinite when not finite: the certificate's measure."""
+    err = float(np.max(np.abs(values - reference))) / scale
+    return err if np.isfinite(err) else np.inf
+
+
 def _chain_as_bordered(sol, m, k):
     """The chain's solution in the bordered form (no border: ``mult_0 = 0``)."""
     mult = np.zeros((m + 1, 2, k))
@@ -312,8 +318,7 @@ def solve(xs, Y, weights, measure, alpha, affine="free_constant", leverages=Fals
         if reference is None:  # the first system's states: the reference for what follows
             reference = fit.fitted
             scale = max(float(np.max(np.abs(reference))), float(np.max(np.abs(Y))), 1e-300)
-        err = float(np.max(np.abs(network - reference))) / scale
-        fit.discrepancy = err if np.isfinite(err) else np.inf
+        fit.discrepancy = discrepancy(network, reference, scale)
         if best is None or fit.discrepancy < best.discrepancy:
             best = fit
         if fit.discrepancy <= CERTIFICATE_TOL:
