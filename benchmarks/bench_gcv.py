@@ -58,7 +58,7 @@ cat(sprintf("%.6e %.6f %.6e %.6e\n", best, fit$df, fit$lambda, fit$cv.crit))
 
 
 def run_r(x, y, loo, budget):
-    """R's time (s), df, lambda and criterion, or None without Rscript."""
+    """R's time (s), df and criterion, or None without Rscript."""
     if shutil.which("Rscript") is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,7 +68,7 @@ def run_r(x, y, loo, budget):
             fh.write(_R_SCRIPT)
         out = subprocess.run(["Rscript", script, data, "TRUE" if loo else "FALSE", str(budget)],
                              capture_output=True, text=True, check=True).stdout.split()
-    t, df, lam, crit = map(float, out)
+    t, df, _lam, crit = map(float, out)
     return t, df, crit
 
 
@@ -80,15 +80,15 @@ def run_ours(x, y, criterion, repeat):
 
 
 def run_scipy(x, y, repeat):
+    """scipy's time (s), or None where it raises or cannot take the data."""
     order = np.argsort(x)
     xs, ys = x[order], y[order]
     if np.any(np.diff(xs) <= 0):
         return None
     try:
-        t, _ = best_of(lambda: make_smoothing_spline(xs, ys, lam=None), repeat)
+        return best_of(lambda: make_smoothing_spline(xs, ys, lam=None), repeat)[0]
     except (ValueError, np.linalg.LinAlgError):  # scipy's GCV fails on random x from about 1e4 points
         return None
-    return t, None
 
 
 def main(quick=False, big=False):
@@ -111,7 +111,7 @@ def main(quick=False, big=False):
             r = run_r(x, y, criterion == "loo", budget=min(5.0, 20 * t_ours))
             s = run_scipy(x, y, repeat) if criterion == "gcv" else None
             t_r = r[0] if r else np.nan
-            t_s = s[0] if s else np.nan
+            t_s = s if s is not None else np.nan
             ratios.append((m, criterion, t_ours / t_r if r else np.nan))
             print(f"{m:>8} {criterion:>4} | {t_ours:9.4f} {t_r:9.4f} {t_s:9.4f} | {t_ours / t_r:7.1f} "
                   f"{t_ours / t_s:10.1f} | {df_ours:8.2f} {r[1] if r else np.nan:8.2f} | "

@@ -86,14 +86,14 @@ class Knots:
 
     def __init__(self, knots, q, right, presorted=False):
         self.knots, self.q, self.right, self.presorted = knots, q, right, presorted
-        self._blocks = None
+        self._moments = None
 
     def chain_moments(self, xs):
         """The :class:`.moments.ChainMoments` on the sorted data ``xs``."""
-        if self._blocks is None or self._blocks.xs is not xs:  # the solve, its jumps and states share it
-            self._blocks = (Blocks(xs, self.knots, self.q, self.right) if self.presorted else
+        if self._moments is None or self._moments.xs is not xs:  # the solve, its jumps and states share it
+            self._moments = (Blocks(xs, self.knots, self.q, self.right) if self.presorted else
                             from_gap_moments(xs, knot_moments(xs, self.knots, self.q, self.right)))
-        return self._blocks
+        return self._moments
 
     def gap_moments(self, xs):
         """The :class:`.moments.GapMoments` (the general system's input)."""
@@ -157,6 +157,15 @@ class Fit:
             self._states = bordered.to_solution(self.xs, self.measure.chain_moments(self.xs), self._raw)
         return self._states
 
+    def _bordered_form(self):
+        """The solution as chain and border (the chain's own has no border: ``mult_0 = 0``)."""
+        if self._raw is None:
+            sol = self._states
+            mult = np.zeros((len(self.xs) + 1, 2, sol.fitted.shape[1]))
+            mult[1:-1] = sol.mult_right[1:]
+            self._raw = bordered.BorderedSolution(mult, sol.fitted, sol.R[:, 1], sol.intercept, sol.leverages)
+        return self._raw
+
     def affine_part(self):
         """The fit's own affine part per output (2, k): (value at ``x_1``, slope)
         with a free affine part (no outer knots then), else (constant, 0)."""
@@ -181,7 +190,7 @@ class Fit:
         """The slope jumps ``t_k`` (n, k) of a network's knots (in their order)."""
         if self._jumps is None:  # computed once: the certificate and the caller both read them
             if self.system != "general" and self.measure.presorted:
-                self._jumps = bordered.jumps(self.measure.chain_moments(self.xs), self._raw)
+                self._jumps = bordered.jumps(self.measure.chain_moments(self.xs), self._bordered_form())
             else:
                 self._jumps = self.dual(self.measure.knots, self.measure.right, self.measure.q)
         return self._jumps
@@ -250,22 +259,14 @@ def discrepancy(values, reference, scale):
     return err if np.isfinite(err) else np.inf
 
 
-def _chain_as_bordered(sol, m, k):
-    """The chain's solution in the bordered form (no border: ``mult_0 = 0``)."""
-    mult = np.zeros((m + 1, 2, k))
-    mult[1:m] = sol.mult_right[1:m]
-    return bordered.BorderedSolution(mult, sol.fitted, sol.R[:, 1], sol.intercept, sol.leverages)
-
-
 def _solve_system(system, xs, Y, weights, measure, alpha, affine, leverages):
-    m, k = Y.shape
     if system == "general":
         sol = general.solve(xs, Y, weights, measure.gap_moments(xs), alpha, affine, leverages)
         return Fit(xs, measure, affine, system, None, sol)
     mom = measure.chain_moments(xs)
     if system == "chain":
         sol = solve_free(xs, Y, weights, mom.M[:, 1:], alpha, leverages)
-        return Fit(xs, measure, affine, system, _chain_as_bordered(sol, m, k), sol)
+        return Fit(xs, measure, affine, system, None, sol)  # the bordered form only if jumps are asked for
     return Fit(xs, measure, affine, system, bordered.solve(xs, Y, weights, mom, alpha, affine, leverages))
 
 
