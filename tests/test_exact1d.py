@@ -12,6 +12,8 @@ from sklearn_shallowrelu import _exact1d
 from sklearn_shallowrelu._exact1d import bordered, general, network
 from sklearn_shallowrelu.init import Gaussian, RademacherUniform
 
+from test_knots import _C, _EPS, _chain_condition  # the engine's backward-error constant and conditioning
+
 
 def _problem(m=40, n=300, seed=0):
     rng = np.random.RandomState(seed)
@@ -28,6 +30,22 @@ def _rel(a, b):
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
+def _dense_condition(xs, weights, knots, q, right, alpha, affine):
+    """Componentwise condition numbers (relative to the largest entry) of a
+    network's jumps and fitted values, from the same ridge problem as a dense
+    system in the jumps and the free affine coefficients: ``eps`` times them
+    bounds what a backward-stable solve of the problem may lose."""
+    s = np.where(right, 1.0, -1.0)
+    free = {"penalized": [], "free_constant": [np.ones_like(xs)], "free": [np.ones_like(xs), xs]}[affine]
+    A = np.column_stack([np.maximum(s * (xs[:, None] - knots[None, :]), 0)] + free)
+    H = A.T @ (weights[:, None] * A) + alpha * np.diag(np.r_[1 / q, np.zeros(len(free))])
+    Hinv = np.linalg.inv(H)
+    rhs = A.T @ weights
+    t = Hinv @ rhs
+    bound = np.abs(Hinv) @ (np.abs(H) @ np.abs(t) + np.abs(rhs))
+    return bound.max() / np.abs(t).max(), (np.abs(A) @ bound).max() / np.abs(A @ t).max()
+
+
 @pytest.mark.parametrize("affine", _exact1d.AFFINE)
 def test_sorted_and_unsorted_knots_give_the_general_systems_fit(affine):
     # the same measure given sorted (blocks, certified) or in any order (gap
@@ -36,18 +54,23 @@ def test_sorted_and_unsorted_knots_give_the_general_systems_fit(affine):
     perm = np.random.RandomState(1).permutation(len(knots))
     ref = general.solve(xs, Y, weights, _exact1d.Knots(knots, q, right).gap_moments(xs), 1e-3, affine)
     ref_jumps = network.knot_jumps(ref, knots, q, right)
+    kappa_jumps = _dense_condition(xs, weights, knots, q, right, 1e-3, affine)[0]
+    # the fitted values' componentwise condition from the banded chain (as test_knots
+    # bounds the bordered and general systems by it): far below the dense one
+    kappa_fit = np.max(_chain_condition(xs, Y, weights, knots, q, 1e-3)[1]) / np.max(np.abs(Y))
     for measure in (_exact1d.Knots(knots, q, right, presorted=True),
                     _exact1d.Knots(knots[perm], q[perm], right[perm])):
         fit = _exact1d.solve(xs, Y, weights, measure, 1e-3, affine)
         assert fit.system == ("chain" if affine == "free" else "bordered")
-        assert _rel(fit.fitted, ref.fitted) < 1e-9
+        # each within C eps kappa of the exact fit, so within twice that of each other
+        assert _rel(fit.fitted, ref.fitted) <= 2 * _C * _EPS * kappa_fit
         jumps = fit.jumps() if measure.presorted else fit.jumps()[np.argsort(perm)]
-        assert _rel(jumps, ref_jumps) < 1e-8
+        assert _rel(jumps, ref_jumps) <= 2 * _C * _EPS * kappa_jumps
         # the network of the jumps, with its own affine part, is the fit
         net = network.PiecewiseLinear.from_jumps(knots, right, jumps, np.zeros(2))
         affine_part = fit.affine_part()
         rebuilt = net(xs) + affine_part[0] + (xs - xs[0])[:, None] * affine_part[1]
-        assert _rel(rebuilt, fit.fitted) < 1e-8
+        assert _rel(rebuilt, fit.fitted) <= _C * _EPS * (kappa_jumps + kappa_fit)
 
 
 def test_the_certificate_passes_on_a_well_posed_network():
@@ -91,7 +114,9 @@ def test_alpha_zero_is_the_interpolation_limit():
     xs, Y, weights, knots, q, right = _problem(m=20, n=400)
     for measure in (_exact1d.Knots(knots, q, right, presorted=True), _exact1d.Continuum(Gaussian())):
         fit = _exact1d.solve(xs, Y, weights, measure, 0.0)
-        assert _rel(fit.fitted, Y) < 1e-10
+        # f(x_i) = y_i are rows of the system, met to its backward error: a few
+        # eps per row, accumulated along the chain of m points
+        assert _rel(fit.fitted, Y) <= _C * _EPS * len(xs)
         tiny = _exact1d.solve(xs, Y, weights, measure, _exact1d.INTERPOLATION_ALPHA)
         np.testing.assert_array_equal(fit.fitted, tiny.fitted)
 
@@ -101,13 +126,16 @@ def test_continuum_fit_evaluates_to_its_fitted_values_with_leverages(affine):
     xs, Y, weights, _, _, _ = _problem()
     measure = _exact1d.Continuum(RademacherUniform(bias_range=2.0))
     fit = _exact1d.solve(xs, Y, weights, measure, 1e-2, affine, leverages=True)
-    assert _rel(fit.evaluate(xs), fit.fitted) < 1e-12
+    assert _rel(fit.evaluate(xs), fit.fitted) <= _C * _EPS  # at a data point: its state, a few roundings
     # the leverages are d fitted_i / d Y_i: check two by finite differences (the fit is linear in Y)
     for i in (0, 17):
         bumped = Y.copy()
         bumped[i] += 1.0
         again = _exact1d.solve(xs, bumped, weights, measure, 1e-2, affine)
-        assert abs((again.fitted[i, 0] - fit.fitted[i, 0]) - fit.leverages[i]) < 1e-10
+        # two solves, each within C eps (1 + max |Y|) per fitted value (kappa_lev is of order
+        # one here: test_knots._chain_condition), and the leverage's own error
+        assert abs((again.fitted[i, 0] - fit.fitted[i, 0]) - fit.leverages[i]) <= 3 * _C * _EPS * (
+            1 + np.max(np.abs(bumped)))
     # the moments are computed once per data set and reused by the next solve
     assert measure.chain_moments(xs) is measure.chain_moments(xs)
 
@@ -129,9 +157,14 @@ def test_a_network_fit_evaluates_to_its_fitted_values_and_slopes(affine, presort
     perm = np.arange(len(knots)) if presorted else np.random.RandomState(2).permutation(len(knots))
     measure = _exact1d.Knots(knots[perm], q[perm], right[perm], presorted=presorted)
     fit = _exact1d.solve(xs, Y, weights, measure, 1e-3, affine)
-    assert _rel(fit.evaluate(xs), fit.fitted) < 1e-10
-    # slopes: the right derivative against a one-sided difference between knots
+    kappa_jumps, kappa_fit = _dense_condition(xs, weights, knots, q, right, 1e-3, affine)
+    assert _rel(fit.evaluate(xs), fit.fitted) <= _C * _EPS * (kappa_jumps + kappa_fit)
+    # slopes: the right derivative against a one-sided difference inside the
+    # linear piece (half the distance to the nearest knot), exact up to the
+    # rounding of the two values divided by the step
     grid = np.linspace(-2.0, 2.0, 13)
-    h = 1e-7 * np.min(np.abs(grid[:, None] - knots[None, :]), axis=1)
-    slope = (fit.evaluate(grid + h) - fit.evaluate(grid)) / h[:, None]
-    assert np.max(np.abs(fit.evaluate(grid, order=1) - slope)) < 1e-5 * np.max(np.abs(slope))
+    h = 0.5 * np.min(np.abs(grid[:, None] - knots[None, :]), axis=1)
+    values = fit.evaluate(grid)
+    slope = (fit.evaluate(grid + h) - values) / h[:, None]
+    tol = _C * _EPS * np.max(np.abs(values)) / h[:, None]
+    assert np.all(np.abs(fit.evaluate(grid, order=1) - slope) <= tol)
