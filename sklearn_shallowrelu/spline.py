@@ -18,6 +18,7 @@ from ._descent import auto_step, is_stable, stability_limit
 from ._exact1d.bregman import bregman_fit, resolve_potential
 from ._exact1d.network import pool_ties
 from ._result import SplineModeResult
+from ._selection import minimise, penalty_scale, solve_df
 
 __all__ = ["SmoothingSplineEquivalent"]
 
@@ -165,12 +166,16 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         "n_steps": [Interval(Integral, 1, None, closed="left"), None],
         "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "potential": [StrOptions(set(POTENTIAL_NAMES)), Potential, None],
+        "df": [Interval(Real, 0, None, closed="neither"), None],
+        "alpha_per_target": ["boolean"],
     }
 
     def __init__(self, init="gaussian", alpha=1.0, affine="free_constant", n_steps=None, learning_rate="auto",
-                 potential=None):
+                 potential=None, df=None, alpha_per_target=True):
         self.init = init
         self.alpha = alpha
+        self.df = df
+        self.alpha_per_target = alpha_per_target
         self.affine = affine
         self.n_steps = n_steps
         self.learning_rate = learning_rate
@@ -215,7 +220,14 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 f"SmoothingSplineEquivalent needs at least 3 distinct x values with positive weight; "
                 f"got {len(xs)}."
             )
-        if isinstance(self.alpha, Real) and (self.alpha > 0 or self.n_steps is not None):
+        if self.df is not None and (isinstance(self.alpha, str) or self.n_steps is not None
+                                    or self.potential is not None):
+            raise ValueError(
+                "df chooses alpha for the ridge limit: it takes no alpha='gcv'/'loo' (a second rule), "
+                f"no n_steps and no potential; got alpha={self.alpha!r}, n_steps={self.n_steps!r}, "
+                f"potential={self.potential!r}."
+            )
+        if isinstance(self.alpha, Real) and self.df is None and (self.alpha > 0 or self.n_steps is not None):
             warn_if_limit_affine_on_data(init, xs, self.init)  # GCV/LOO adapt alpha to the scale
         group = np.searchsorted(xs, x).clip(0, len(xs) - 1)
         extra = SplineModeResult()  # mode-specific fitted attributes, published once the fit has succeeded
@@ -246,15 +258,18 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             alpha = float(self.alpha)
         else:
             crit = _Criteria(Y, sw, xs, Ym, weights, group, _exact1d.Continuum(init), self.affine)
-            if isinstance(self.alpha, str):
-                alpha, extra.cv_alphas_, extra.cv_scores_ = crit.search(self.alpha)
+            if self.df is not None:
+                alpha = crit.target(float(self.df))
+                sol, lev = crit.fit(alpha)
+            elif isinstance(self.alpha, str):
+                alpha, extra.cv_alphas_, extra.cv_scores_ = crit.search(self.alpha, self.alpha_per_target)
                 sol, lev = crit.fit(alpha)
             else:
                 # leverages cost two to three solves: computed when first asked for
                 alpha, lev = float(self.alpha), None
                 sol = crit.solve(alpha, leverages=False)
         fitted, intercept = sol.fitted, sol.intercept
-        interpolating = alpha == 0 and self.n_steps is None and potential is None
+        interpolating = np.ndim(alpha) == 0 and alpha == 0 and self.n_steps is None and potential is None
         if interpolating and not np.all(np.abs(fitted - Ym) <= 1e-6 * max(1.0, float(np.max(np.abs(Ym))))):
             raise ValueError(
                 "alpha=0 asks for an interpolant, and none exists here: the curvature weight of "
@@ -268,7 +283,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 "rescale y or choose a larger alpha."
             )
         extra.publish(self)
-        self.init_, self.alpha_, self.lam_ = init, alpha, alpha
+        self.init_, self.alpha_, self.lam_ = init, alpha, np.copy(alpha) if np.ndim(alpha) else alpha
         self._solution = sol
         self.X_fit_ = xs
         self._criteria, self._leverages = crit, lev
@@ -299,7 +314,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         if name == "leverages_":
             return lev
         if name == "df_":
-            return float(lev.sum())
+            return float(lev.sum()) if lev.ndim == 1 else lev.sum(axis=0)
         return getattr(self._criteria, name[:3])(self._solution, lev)
 
     @property
@@ -358,7 +373,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             # unpickled: the states are rebuilt by the same solve that fit ran, so
             # the predictions are bit for bit those of the pickled model
             xs, Ym, weights = self._refit
-            self._solution = _exact1d.solve(xs, Ym, weights, _exact1d.Continuum(self.init_), self.alpha_, self.affine)
+            self._solution = _solve(xs, Ym, weights, _exact1d.Continuum(self.init_), self.alpha_, self.affine)
         return self._solution.evaluate(x, order)
 
     # ------------------------------------------------------------ pickling
@@ -382,7 +397,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             except np.linalg.LinAlgError as exc:  # raised again on access after loading, as it would be now
                 state["_stats"] = {"error": str(exc)}
             crit = state["_criteria"]
-            if isinstance(state.get("_solution"), _exact1d.Fit):
+            if isinstance(state.get("_solution"), (_exact1d.Fit, _PerTarget)):
                 state["_refit"] = (crit.xs, crit.Ym, crit.weights)
             state["_criteria"], state["_leverages"] = None, None
         if state.get("_refit") is not None:
@@ -526,10 +541,35 @@ def _as_column(X):
     return X
 
 
+def _solve(xs, Ym, weights, measure, alpha, affine, leverages=False):
+    """The engine's fit at one ``alpha``, or per column at ``alpha`` of shape (k,)."""
+    if np.ndim(alpha) == 0:
+        return _exact1d.solve(xs, Ym, weights, measure, float(alpha), affine, leverages)
+    return _PerTarget([_exact1d.solve(xs, Ym[:, [j]], weights, measure, float(a), affine, leverages)
+                       for j, a in enumerate(alpha)])
+
+
+class _PerTarget:
+    """The fits of the columns, each at its own ``alpha``, as one fit: ``fitted``
+    and ``intercept`` side by side, ``leverages`` (m, k), ``evaluate``."""
+
+    def __init__(self, fits):
+        self.fits = fits
+        self.fitted = np.hstack([f.fitted for f in fits])
+        self.intercept = np.concatenate([f.intercept for f in fits])
+        lev = [f.leverages for f in fits]
+        self.leverages = None if any(v is None for v in lev) else np.column_stack(lev)
+
+    def evaluate(self, x, order=0):
+        return np.hstack([f.evaluate(x, order) for f in self.fits])
+
+
 class _Criteria:
     """Fits at a given penalty and the cross-validation criteria, on pooled data,
     scored on the original samples (a tied sample's leverage is its share of
-    its group's)."""
+    its group's).  With one ``alpha`` for all columns the criteria are summed
+    over the columns; with one per column (leverages of shape (n, k)) they are
+    per column."""
 
     def __init__(self, Y, sw, xs, Ym, weights, group, measure, affine):
         self.Y, self.sw, self.xs, self.Ym, self.weights = Y, sw, xs, Ym, weights
@@ -541,69 +581,80 @@ class _Criteria:
         return sol, self.share(sol.leverages)
 
     def solve(self, alpha, leverages):
-        return _exact1d.solve(self.xs, self.Ym, self.weights, self.measure, alpha, self.affine, leverages)
+        return _solve(self.xs, self.Ym, self.weights, self.measure, alpha, self.affine, leverages)
 
     def share(self, pooled):
         """Per-sample leverages from those of the pooled points."""
-        return np.where(self.sw > 0, self.sw / self.weights[self.group], 0.0) * pooled[self.group]
+        part = np.where(self.sw > 0, self.sw / self.weights[self.group], 0.0)
+        return (part if pooled.ndim == 1 else part[:, None]) * pooled[self.group]
 
-    def _residual2(self, sol):
-        return np.sum((self.Y - sol.fitted[self.group]) ** 2, axis=1)
+    def _columns(self, criterion, sol, lev):
+        """The criterion of each column (k,) at leverages ``lev`` (n,) or (n, k)."""
+        r2 = (self.Y - sol.fitted[self.group]) ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):  # at interpolation: inf, never chosen
+            if criterion == "gcv":
+                rss = self.sw @ r2 / self.sw.sum()
+                return rss / np.maximum(1.0 - lev.sum(axis=0) / self.n, 0.0) ** 2
+            out = self.sw @ (r2 / np.maximum(1.0 - (lev if lev.ndim == 2 else lev[:, None]), 0.0) ** 2)
+            return out / self.sw.sum()
+
+    def _score(self, criterion, sol, lev):
+        values = self._columns(criterion, sol, lev)
+        return values if lev.ndim == 2 else float(np.sum(values))
 
     def gcv(self, sol, lev):
-        rss = self.sw @ self._residual2(sol) / self.sw.sum()
-        with np.errstate(divide="ignore", invalid="ignore"):  # at interpolation: inf, never chosen
-            return float(rss / max(1.0 - lev.sum() / self.n, 0.0) ** 2)
+        """Weighted GCV: ``mean_w(residual^2) / (1 - df / n)^2``."""
+        return self._score("gcv", sol, lev)
 
     def loo(self, sol, lev):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = self._residual2(sol) / np.maximum(1.0 - lev, 0.0) ** 2
-        return float(self.sw @ r2 / self.sw.sum())
+        """Weighted mean of the exact leave-one-out squared errors."""
+        return self._score("loo", sol, lev)
 
-    def search(self, criterion):
-        """Minimise the criterion over ``log(alpha)``.
-
-        The scale is the weighted mean kernel diagonal times the total weight: at
-        a thousand times that the fit is nearly its affine part, and the search
-        goes down by decades until the smoother nearly interpolates (``df`` within
-        one of the number of distinct inputs), then refines the best decade with
-        a bounded scalar search.  Every trial is an exact fit, so any data give a
-        fit; ties, scale and size do not matter.
-        """
-        score = getattr(self, criterion)
-        diag = self.measure.kernel_diagonal(self.xs)
-        scale = float(self.weights @ diag) if self.weights @ diag > 0 else 1.0
-        tried = {}
-
-        def evaluate(log_alpha):
+    def scores(self, alphas, criterion):
+        """The criterion per column (na, k) and ``df`` (na,) at each of ``alphas``."""
+        values = np.full((len(alphas), self.Y.shape[1]), np.inf)
+        dfs = np.full(len(alphas), float(len(self.xs)))
+        for i, alpha in enumerate(alphas):
             try:
-                sol, lev = self.fit(float(np.exp(log_alpha)))
+                sol = self.solve(alpha, leverages=True)
             except np.linalg.LinAlgError:  # near interpolation over knot-free gaps: not a candidate
-                tried[log_alpha] = (np.inf, len(self.xs))
-                return np.inf
-            val = score(sol, lev)
-            tried[log_alpha] = (val if np.isfinite(val) else np.inf, lev.sum())
-            return tried[log_alpha][0]
+                continue
+            values[i] = self._columns(criterion, sol, self.share(sol.leverages))
+            dfs[i] = sol.leverages.sum()
+        return values, dfs
 
-        top = np.log(scale) + np.log(1e3)
-        decade = np.log(10.0)
-        for k in range(60):
-            la = top - k * decade
-            evaluate(la)
-            vals = [tried[g][0] for g in sorted(tried, reverse=True)]
-            # stop near interpolation, or three decades past a clear minimum
-            past = k - int(np.argmin(vals))
-            if tried[la][1] > len(self.xs) - 1.0 or (past >= 3 and min(vals[-3:]) > 2 * min(vals)):
-                break
-        grid = sorted(tried)
-        best = int(np.argmin([tried[g][0] for g in grid]))
-        lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
-        if hi > lo:
-            optimize.minimize_scalar(evaluate, bounds=(lo, hi), method="bounded", options={"xatol": 0.05})
-        grid = np.array(sorted(tried))
-        vals = np.array([tried[g][0] for g in grid])
-        best = grid[int(np.argmin(vals))]
-        return float(np.exp(best)), np.exp(grid), vals
+    def scale(self):
+        """The penalty scale of the data (:func:`._selection.penalty_scale`)."""
+        return penalty_scale(self.weights, self.measure.kernel_diagonal(self.xs))
+
+    def search(self, criterion, per_target):
+        """Minimise the criterion over ``alpha`` (:func:`._selection.minimise`):
+        per column, or summed over the columns for one shared value.
+
+        Returns the chosen ``alpha`` (float, or (k,) per column), the ladder and
+        the criterion on it ((n_rungs,), or (n_rungs, k) per column).
+        """
+        def evaluate(alphas):
+            values, dfs = self.scores(alphas, criterion)
+            return (values if per_target else values.sum(axis=1, keepdims=True)), dfs
+
+        best, _, grid, values = minimise(self.scale(), evaluate, len(self.xs))
+        if per_target and self.Y.shape[1] > 1:
+            return best, grid, values
+        return float(best[0]), grid, values[:, 0]
+
+    def target(self, df):
+        """The ``alpha`` whose fit has ``df`` degrees of freedom (:func:`._selection.solve_df`)."""
+        low = {"free": 2.0, "free_constant": 1.0, "penalized": 0.0}[self.affine]
+        m = len(self.xs)
+        if not low < df <= m:
+            raise ValueError(
+                f"df={df!r} is outside ({low:g}, {m}]: with affine={self.affine!r} the fit has more than "
+                f"{low:g} degrees of freedom and at most the number of distinct inputs ({m}, interpolation)."
+            )
+        if df == m:
+            return 0.0
+        return solve_df(self.scale(), lambda a: float(self.solve(a, leverages=True).leverages.sum()), df)
 
 
 class _GDLimit:
