@@ -55,8 +55,9 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         is the smoothing parameter ``lam`` of the spline; 0 interpolates (the
         minimum-norm interpolant, the limit of gradient descent run to the end).  ``'gcv'`` or
         ``'loo'`` choose it by generalised cross-validation or exact
-        leave-one-out over a bounded search of ``log(alpha)`` whose ends are set
-        by the data (from nearly affine to nearly interpolating).
+        leave-one-out: the global minimum over the whole range, from the affine
+        fit to the interpolation limit (a ladder of quarter decades whose ends
+        are set by the data, every local minimum then refined; ``doc/spline.md``).
     affine : {'free_constant', 'penalized', 'free'}, default='free_constant'
         The affine part of ``f``: ``'free_constant'`` is a network with an
         unpenalised output bias (``fit_intercept=True``), ``'penalized'`` a
@@ -84,31 +85,54 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         from zero; ``alpha > 0`` adds the data-fit term (``sum w r^2 / 2``).
         Needs ``|w| = 1`` initialisations (``'rademacher_uniform'``,
         ``'uniform_knots'``); ``df_``, leverages and GCV are not defined.
+    df : float or None, default=None
+        Choose ``alpha`` so that the fit has these effective degrees of freedom
+        (the trace of the smoother, to ``1e-8`` relative), as R's
+        ``smooth.spline(df=)`` does.  It lies above those of the affine part
+        (2 with ``affine='free'``, 1 with ``'free_constant'``, 0 with
+        ``'penalized'``) and at most the number of distinct inputs
+        (interpolation).  When set, a numeric ``alpha`` is not used;
+        ``alpha='gcv'``/``'loo'``, ``n_steps`` and ``potential`` are refused.
+    alpha_per_target : bool, default=True
+        With ``alpha='gcv'``/``'loo'`` and several targets: choose one
+        ``alpha`` per target (as scipy's ``make_smoothing_spline`` does per
+        column; ``alpha_`` is then an array), or with False one for all,
+        minimising the criterion summed over the targets.  Unlike scikit-learn's
+        ``RidgeCV``, per target is the default: the columns of a multi-output
+        ``y`` are usually different curves.
 
     Attributes
     ----------
     init_ : Initialization
         The initialisation, bound to the training data if it depends on it.
-    alpha_ : float
-        The penalty used (chosen by ``'gcv'``/``'loo'``, else ``alpha``).
-    lam_ : float
+    alpha_ : float or ndarray of shape (n_targets,)
+        The penalty used (chosen by ``'gcv'``/``'loo'`` or ``df``, else
+        ``alpha``); one per target when chosen per target.
+    lam_ : float or ndarray of shape (n_targets,)
         The same number as the smoothing parameter of the criterion above.
-    lam_scipy_ : float or None
+    lam_scipy_ : float, ndarray or None
         ``lam_ / g`` when ``g`` is constant on the data range and
         ``affine='free'``: the ``lam`` of ``make_smoothing_spline``; else None.
-    df_ : float
-        Effective degrees of freedom, the trace of the smoother matrix.
-    leverages_ : ndarray of shape (n_samples,)
-        Diagonal of the smoother matrix, per training sample (zero weight: 0).
+    df_ : float or ndarray of shape (n_targets,)
+        Effective degrees of freedom, the trace of the smoother matrix (per
+        target when ``alpha_`` is).
+    leverages_ : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        Diagonal of the smoother matrix, per training sample (zero weight: 0),
+        per target when ``alpha_`` is.
         With a fixed ``alpha`` it and the three scores next to it are computed
         on first access (by block cyclic reduction, about two solves; in
         ``O(m)``, as for the classical smoothing spline [4]_).
-    gcv_score_ : float
-        Weighted GCV score ``mean_w(residual^2) / (1 - df / n)^2`` at ``alpha_``.
-    loo_score_ : float
-        Weighted mean of the exact leave-one-out squared errors at ``alpha_``.
-    cv_alphas_, cv_scores_ : ndarray
-        The penalties tried and their criterion (``'gcv'``/``'loo'`` only).
+    gcv_score_ : float or ndarray of shape (n_targets,)
+        Weighted GCV score ``mean_w(residual^2) / (1 - df / n)^2`` at ``alpha_``
+        (summed over the targets for one shared ``alpha_``, else per target).
+    loo_score_ : float or ndarray of shape (n_targets,)
+        Weighted mean of the exact leave-one-out squared errors at ``alpha_``
+        (summed or per target, as ``gcv_score_``).
+    cv_alphas_ : ndarray of shape (n_rungs,)
+        The ladder of penalties the search scanned, decreasing (``'gcv'``/``'loo'``
+        only); ``alpha_`` refines its best rung between the neighbours.
+    cv_scores_ : ndarray of shape (n_rungs,) or (n_rungs, n_targets)
+        The criterion on the ladder (per target when chosen per target).
     n_iter_ : int
         Newton iterations (non-quadratic ``potential`` only).
     learning_rate_ : float

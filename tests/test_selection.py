@@ -119,3 +119,15 @@ def test_df_target_is_met_to_1e_8(affine, low):
             SmoothingSplineEquivalent(df=bad, affine=affine).fit(x, y)
     with pytest.raises(ValueError, match="df chooses alpha"):
         SmoothingSplineEquivalent(df=4.0, alpha="gcv").fit(x, y)
+
+
+def test_per_target_fit_pickles_and_predicts_bit_identically():
+    import pickle
+
+    est = SmoothingSplineEquivalent(init="uniform_knots", affine="free", alpha="loo").fit(X_SCIPY, Y_SCIPY[:, :5])
+    grid = np.linspace(-1, 11, 57)
+    back = pickle.loads(pickle.dumps(est))
+    assert np.array_equal(back.predict(grid), est.predict(grid))
+    assert np.array_equal(back.predict_derivative(grid, order=2), est.predict_derivative(grid, order=2))
+    for name in ("alpha_", "df_", "loo_score_", "gcv_score_", "leverages_"):
+        assert np.array_equal(getattr(back, name), getattr(est, name)), name

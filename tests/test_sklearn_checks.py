@@ -24,6 +24,7 @@ ESTIMATORS = [
     SmoothingSplineEquivalent(init="rademacher_uniform", alpha="gcv", affine="free"),
     SmoothingSplineEquivalent(init="uniform", alpha="loo", affine="penalized"),
     SmoothingSplineEquivalent(n_steps=50, alpha=0.0),
+    SmoothingSplineEquivalent(df=4.0, affine="free"),
     SmoothingSplineEquivalent(init="rademacher_uniform", alpha=0.1, potential="hyperbolic_entropy"),
     ShallowReLURegressor(n_hidden=50, max_iter=300, random_state=0),
     ShallowReLURegressor(n_hidden=50, solver="sgd", learning_rate=0.02, max_iter=50, random_state=0),
