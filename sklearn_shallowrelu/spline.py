@@ -4,7 +4,6 @@ cubic smoothing spline that knows which network it stands for."""
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import optimize
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
