@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _exact1d, _solvers
+from . import _exact1d, _selection, _solvers
 from ._descent import (Diverged, auto_step, check_early_stopping, descend, divergence_warning, is_stable,
                        stability_limit, stopping_rule, validation_split)
 from ._design import Design, fits_in_memory, rows_per_chunk, unit_weights
@@ -18,8 +18,11 @@ from ._memory import fits_in_ram, require_memory, working_memory_bytes
 from .features import ReLURandomFeatures, relu_features
 from .init import INIT_NAMES, Initialization
 from .potentials import POTENTIAL_NAMES, Potential, Quadratic, resolve_potential
+# the exact LOO / GCV of the 1-D engine, shared with the spline
+from .spline import _Criteria
 from ._atomic import atomic_fit
 from ._result import FitResult
+from ._selection import penalty_scale
 from ._warn import warn
 
 __all__ = ["RandomFeatureReLURegressor", "RandomFeatureReLURegressorCV"]
@@ -161,6 +164,100 @@ def _instability(eta, limit):
 #: Inputs spanning more than this many interquartile ranges of the knots are
 #: called spread too wide for them (standardised inputs: of order one).
 _WIDE_SPREAD = 100.0
+
+
+class _KnotNetwork:
+    """A 1-D random-feature layer as the exact engine sees it: the knot measure of
+    its units, and the network of a solve as a :class:`FitResult`.
+
+    The units are sorted once by knot: the moments, the jumps, the prediction
+    and the kernel diagonal all read that order.  Units with zero input weight
+    have no knot; they are constants on the line, which the free intercept
+    absorbs (the engine is used only then, see ``_use_knots``).
+    """
+
+    def __init__(self, features, n_hidden):
+        w, b = features.weights_[:, 0], features.bias_
+        has = np.flatnonzero(w != 0)
+        wh, bh = (w, b) if len(has) == len(w) else (w[has], b[has])
+        order, self.knots = sort_order(-bh / wh)
+        self.has, self.wh, self.n = has[order], wh[order], n_hidden
+        self.measure = _exact1d.Knots(self.knots, self.wh * self.wh / n_hidden, self.wh > 0, presorted=True)
+        # the knot-less units' squared output, the same at every input
+        self.constant2 = float(np.sum(np.maximum(b[w == 0], 0.0) ** 2)) / n_hidden
+
+    def result(self, fit):
+        """The network of the engine's ``fit``: output weights from its jumps."""
+        jumps = fit.jumps()
+        coef = np.zeros((self.n, jumps.shape[1]))
+        coef[self.has] = jumps * (np.sqrt(self.n) / np.abs(self.wh))[:, None]
+        return FitResult(coef=coef, intercept=fit.intercept, algorithm_="knots", presorted=(self.knots, jumps),
+                         piecewise=fit.network())
+
+    def kernel_diagonal(self, xs):
+        """``K(x, x) = sum_k relu(w_k x + b_k)^2 / n`` at the sorted ``xs``: the
+        squared row norms of the features, in ``O(n + m)``."""
+        return self.measure.kernel_diagonal(xs) + self.constant2
+
+    def rank(self, xs, fit_intercept):
+        """The degrees of freedom of interpolation: :func:`_network_rank` on ``xs``."""
+        return _network_rank(xs, self.knots, self.wh > 0, fit_intercept)
+
+
+def _network_rank(xs, knots, right, fit_intercept):
+    """The rank of a 1-D network's features (and intercept) on the sorted
+    distinct inputs ``xs``, in ``O(n + m)`` for sorted ``knots``; a lower bound by
+    at most two (one with an intercept) in rare cases, exact in the typical ones.
+
+    A finite network cannot interpolate where its knots leave gaps between the
+    data, so ``df`` of its ridge fit rises as ``alpha -> 0`` to this rank, not to
+    the number of inputs; the default grid ends near it.
+
+    Modulo the affine functions on the data, a unit is its slope changes at the
+    interior data points, and both directions give the same ones: a knot strictly
+    inside ``(x_j, x_{j+1})`` changes the slope at ``x_j`` and ``x_{j+1}``
+    (weights ``theta``, ``1 - theta``, ``theta`` its relative distance to
+    ``x_{j+1}``), a knot at ``x_j`` at ``x_j`` alone; the end points ``x_1``,
+    ``x_m`` and knots outside the data only touch the affine part.  So the
+    units are the edges of a path through the data points (two distinct knots in
+    one gap span both of its points; an end point or a knot on a point grounds
+    the path there), and along each connected run of gaps with knots the rank is
+    the number of its interior points if something grounds it, else one less:
+    exact, whatever the spacing of knots and data.  The affine part adds the
+    intercept and the units that are affine on the data (right-facing knots at
+    or left of ``x_1``, left-facing at or right of ``x_m``, each ``+-(x - xi)``);
+    combinations of units inside the data that are affine are not counted (a
+    lower bound: the grid then ends at most two degrees of freedom early).
+    """
+    m = len(xs)
+    inner = 0
+    if m > 2:
+        gap = np.searchsorted(xs, knots, side="right") - 1  # x_j <= xi < x_{j+1}
+        ok = (gap >= 0) & (gap <= m - 2)
+        g, k = gap[ok], knots[ok]
+        on_point = k == xs[g]
+        grounded = np.zeros(m, dtype=bool)
+        grounded[g[on_point]] = True
+        grounded[[0, m - 1]] = True  # the end points belong to the affine part
+        # distinct knots strictly inside each gap (sorted: a new value differs from the one before)
+        g_in, k_in = g[~on_point], k[~on_point]
+        new = np.ones(len(k_in), dtype=bool)
+        new[1:] = k_in[1:] != k_in[:-1]
+        per_gap = np.bincount(g_in[new], minlength=m - 1)
+        edge, double = per_gap >= 1, per_gap >= 2
+        grounded[:-1] |= double
+        grounded[1:] |= double
+        run = np.concatenate([[0], np.cumsum(~edge)])  # the connected run of each point
+        size = np.bincount(run)
+        ends = np.zeros(m)
+        ends[[0, m - 1]] = 1.0
+        ends = np.bincount(run, weights=ends)
+        is_grounded = np.bincount(run, weights=grounded) > 0
+        inner = int(np.sum(np.where(is_grounded, size - ends, size - 1)))
+    outer = np.concatenate([knots[right & (knots <= xs[0])], knots[~right & (knots >= xs[-1])]])
+    n_outer = min(len(np.unique(outer)), 2)  # each is +-(x - xi): two distinct ones span the affine functions
+    affine = min(2, 1 + min(n_outer, 1)) if fit_intercept else n_outer
+    return min(m, inner + affine)
 
 
 class _KnotsAttempt:
@@ -509,30 +606,15 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         xs, Y, Wt = pool_ties(X[:, 0].astype(np.float64), y.astype(np.float64), sw.astype(np.float64))
         if len(xs) < 3:
             return None
-        w, b = features.weights_[:, 0], features.bias_
-        n = self.n_hidden
-        has = np.flatnonzero(w != 0)
-        wh, bh = (w, b) if len(has) == len(w) else (w[has], b[has])
-        # one sort of the knots serves the moments, the jumps and the prediction
-        order, knots = sort_order(-bh / wh)
-        has, wh = has[order], wh[order]
-        measure = _exact1d.Knots(knots, wh * wh / n, wh > 0, presorted=True)
+        net = _KnotNetwork(features, self.n_hidden)
         alpha = resolve_alpha(self.alpha, "ridge")
         affine = _exact1d.network_affine(self.fit_intercept)
-
-        def result(fit):
-            jumps = fit.jumps()
-            coef = np.zeros((n, Y.shape[1]))
-            coef[has] = jumps * (np.sqrt(n) / np.abs(wh))[:, None]
-            return FitResult(coef=coef, intercept=fit.intercept, algorithm_="knots", presorted=(knots, jumps),
-                             piecewise=fit.network())
-
         try:
-            return result(_exact1d.solve(xs, Y, Wt, measure, alpha, affine))
+            return net.result(_exact1d.solve(xs, Y, Wt, net.measure, alpha, affine))
         except _exact1d.InaccurateFit as failed:
             attempt = None
             if failed.reference is not None:
-                attempt = _KnotsAttempt(xs, failed.reference, failed.scale, knots, alpha, result(failed.best),
+                attempt = _KnotsAttempt(xs, failed.reference, failed.scale, net.knots, alpha, net.result(failed.best),
                                         failed.best.discrepancy)
         return self._knots_inaccurate(attempt)
 
@@ -798,11 +880,42 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
     every left-out run, as it would be in a grid search over ``max_iter`` at a
     fixed ``learning_rate``.
 
+    On one input feature, ridge runs on the exact 1-D engine of
+    :class:`RandomFeatureReLURegressor` (``algorithm='knots'``) instead: one
+    banded solve with leverages per ``alpha``, ``O(m + n)`` time and memory for
+    ``m`` distinct inputs and ``n`` units, never the ``m x n`` features nor an
+    eigendecomposition, and leave-one-out and GCV exactly from the fitted values
+    and leverages (measured with one thread: about 0.3 s per ``alpha`` at
+    ``10^5`` samples and ``10^6`` units, so some 30 s for the default grid of
+    about 100 values).  The selected network's output weights come from the
+    engine's jumps, as in :class:`RandomFeatureReLURegressor`.  Where the
+    engine cannot certify a fit the selection needs (its accuracy check fails,
+    for inputs spread far wider than the knots, for example), the whole grid is
+    fitted by the eigendecomposition above, and ``algorithm_`` says which ran.
+
     Parameters
     ----------
     alphas : array-like of float or None, default=None
-        Ridge penalties (``Ridge`` units) to try.  ``None``: ``(0.1, 1, 10)``
-        for ``'ridge'`` and ``(0,)`` for ``'gd'``.
+        Ridge penalties (``Ridge`` units) to try.  ``None``: for ``'ridge'``, a
+        grid set by the data, on the rungs that the search of
+        :class:`SmoothingSplineEquivalent` (``alpha='loo'``) runs on before it
+        refines: from ``1e4`` times the weighted trace ``sum_i w_i K(x_i, x_i)``
+        of the network's kernel (``K(x, x) = |phi(x)|^2``, the squared norm of
+        the features), where the fit is its unpenalised part (the intercept)
+        to about ``1e-4``, down by quarter
+        decades until the degrees of freedom (the trace of the smoother) are
+        within ``1e-3`` of their maximum, where it nearly interpolates.  That
+        maximum is the rank of the network on the data: in 1-D the number of
+        distinct inputs the knots can separate (counted exactly from the knots
+        and the inputs; units that combine to an affine function inside the
+        data are not counted, so the grid may end up to two degrees of freedom
+        early), otherwise the number of positive eigenvalues plus the
+        intercept.  Typically 60 to 120 values.  In 1-D the grid also ends at the
+        first value whose fit the exact engine cannot certify (near
+        interpolation, when knot-free gaps between the inputs make the
+        least-squares limit ill-conditioned); if the best score is there, the
+        minimum may lie beyond, and the eigendecomposition fits its own grid.
+        ``(0,)`` for ``'gd'``.
     stopping_times : array-like of int or None, default=None
         Numbers of GD steps to try (``'gd'``); ``None`` means every step
         ``1, ..., max_iter``.  A geometric grid such as
@@ -835,7 +948,11 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
     cv_results_ : dict of ndarrays
         ``'param_alpha'``, ``'param_n_iter'`` (``'gd'``) and
         ``'mean_squared_error'``: the leave-one-out (or GCV) mean squared error
-        of every grid value, weighted by ``sample_weight``.
+        of every grid value, weighted by ``sample_weight`` (summed over the
+        outputs).  On the default grid it is ``inf`` where a leverage reaches
+        one in floating point (its nearly interpolating end): never selected.
+    algorithm_ : str
+        ``'knots'`` (the exact 1-D engine) or ``'eigendecomposition'``.
     best_score_ : float
         Minus the best mean squared error.
     coef_, intercept_, hidden_weights_, hidden_bias_, learning_rate_, ...
@@ -844,6 +961,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
     See Also
     --------
     RandomFeatureReLURegressor : The network at a fixed ``alpha`` and ``max_iter``.
+    SmoothingSplineEquivalent : The infinite-width limit in 1-D, with the same ``alpha``.
 
     Notes
     -----
@@ -945,55 +1063,171 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
                 f"Leave-one-out needs at least 3 samples with positive sample_weight; got {n_positive} "
                 f"(of n_samples={X.shape[0]}). Give more samples a positive weight."
             )
-        alphas = np.asarray(
-            (0.1, 1.0, 10.0) if self.alphas is None and self.solver == "ridge"
-            else (0.0,) if self.alphas is None else self.alphas, dtype=np.float64
-        ).reshape(-1)
-        if alphas.size == 0 or np.any(alphas < 0) or not np.all(np.isfinite(alphas)):
+        # None: the ladder of ridge penalties the data set (built below), or no penalty for gd
+        alphas = None if self.alphas is None and self.solver == "ridge" else np.asarray(
+            (0.0,) if self.alphas is None else self.alphas, dtype=np.float64).reshape(-1)
+        if alphas is not None and (alphas.size == 0 or np.any(alphas < 0) or not np.all(np.isfinite(alphas))):
             raise ValueError(f"alphas must be a non-empty list of non-negative numbers; got {alphas}.")
-        if self.solver == "ridge" and self.criterion == "loo" and np.any(alphas == 0):
+        if alphas is not None and self.solver == "ridge" and self.criterion == "loo" and np.any(alphas == 0):
             raise ValueError("alpha=0 makes ridge interpolate, so leave-one-out is undefined; use alphas > 0.")
         # cv_results_ keeps three numbers per grid value; the scores are computed
         # in blocks of stopping times, so that is what grows with max_iter
-        n_grid = alphas.size * (1 if self.solver == "ridge" else
-                                self.max_iter if self.stopping_times is None else np.size(self.stopping_times))
+        n_alphas = _selection.MAX_DECADES * _selection.PER_DECADE if alphas is None else alphas.size
+        n_grid = n_alphas * (1 if self.solver == "ridge" else
+                             self.max_iter if self.stopping_times is None else np.size(self.stopping_times))
         require_memory(4 * 8 * n_grid, f"cv_results_ for {n_grid} grid values",
                        "Pass stopping_times, for example np.unique(np.geomspace(1, max_iter, 40).astype(int)).")
         steps = self._stopping_times() if self.solver == "gd" else None
         y2 = y.reshape(len(y), -1)
         rng = check_random_state(self.random_state)
         features = self._draw_features(X, rng)
-        design, rows = self._cv_design(X, y2, unit, top, features)
-        # the dual form needs V only for the selected coefficients: A^T U then costs one pass
-        spec = _solvers.spectrum(design, need_U=self.criterion == "loo", need_V=False)
-        mus = np.array([design.penalty(a) for a in alphas])
+        out = None
+        if self.solver == "ridge" and self._use_knots(X, features) and (alphas is None or np.all(alphas > 0)):
+            out = self._ridge_knots(X, y2, unit, top, features, alphas)
+        if out is None:  # several features, or the exact 1-D engine could not certify a fit it needs
+            out = self._cv_dense(X, y2, unit, top, features, alphas, steps)
+        result, alphas, mse, n_iter = out
         if self.solver == "ridge":
-            mse = self._ridge_scores(design, spec, mus, rows)
-            best = int(np.argmin(mse))
-            alpha_, n_iter = alphas[best], None
-            coef = spec.combine((np.sqrt(spec.eigvals) / (spec.eigvals + mus[best]))[:, None] * spec.d, design)
             results = {"param_alpha": alphas, "mean_squared_error": mse}
-            eta = None
         else:
-            eta = self._cv_step(spec, mus)
-            mse = self._gd_scores(design, spec, eta, mus, rows, steps)  # (n_alphas, n_steps)
-            a_best, t_best = np.unravel_index(int(np.argmin(mse)), mse.shape)
-            alpha_, n_iter = alphas[a_best], int(steps[t_best])
-            coef = spec.combine(_solvers.GDPath(spec, eta, mus[a_best]).range_coords([n_iter])[0], design)
             results = {"param_alpha": np.repeat(alphas, steps.size),
                        "param_n_iter": np.tile(steps, alphas.size),
                        "mean_squared_error": mse.ravel()}
+        self._publish(features, result, y)
+        self.alpha_ = float(alphas[np.unravel_index(int(np.argmin(mse)), mse.shape)[0]])
+        self.cv_results_ = results
+        self.best_score_ = -float(np.min(mse))
+        return self
+
+    def _checked_scores(self, mse, default):
+        """The scores, refused when not finite on a grid the caller gave; on the default
+        grid a leverage of one in floating point (its nearly interpolating end) makes
+        a score infinite, never chosen."""
+        if default:
+            mse = np.where(np.isfinite(mse), mse, np.inf)
+            if np.all(np.isinf(mse)):
+                raise ValueError(
+                    "No leave-one-out (or GCV) score on the default grid is finite (data at the limit of "
+                    "floating point?); standardize X and y."
+                )
+            return mse
         if not np.all(np.isfinite(mse)):
             raise ValueError(
                 "The leave-one-out scores are not finite (a sample with leverage 1, or data at the limit "
                 "of floating point); standardize X and y, or use criterion='gcv'."
             )
-        self._publish(features, FitResult(coef=coef, intercept=design.intercept(coef.astype(design.dtype)),
-                                          algorithm_="eigendecomposition", n_iter_=n_iter, learning_rate_=eta), y)
-        self.alpha_ = float(alpha_)
-        self.cv_results_ = results
-        self.best_score_ = -float(np.min(mse))
-        return self
+        return mse
+
+    def _ridge_knots(self, X, y, unit, top, features, alphas):
+        """Ridge over the grid on 1-D inputs with the exact engine, never the features.
+
+        Each ``alpha`` is one :func:`._exact1d.solve` with leverages on the pooled
+        inputs, in ``O(m + n)``; leave-one-out and GCV follow exactly from the
+        fitted values and leverages (:class:`.spline._Criteria`: a tied sample's
+        leverage is its share of its group's, zero weights count for nothing).
+        The weights are read relative to their largest (``unit``), and ``alpha``
+        with them, so no sum of raw weights can overflow.  The default grid is
+        the ladder of :func:`._selection.ladder`, scaled by the weighted trace of
+        the network's kernel and run to near its rank (:func:`_network_rank`).
+
+        Returns ``(FitResult, alphas, scores, None)``, or None when a fit the
+        selection needs fails the engine's certificate; the dense solvers then
+        fit the whole grid.  On a given grid every ``alpha`` is needed.  The
+        default grid ends at its first uncertified rung instead: that happens
+        at the nearly interpolating end, where a network with knot-free gaps
+        between the inputs is a least-squares problem too ill-conditioned to
+        certify (typically far past the criterion's minimum); only if the best rung is
+        the last certified one, so that the minimum may lie beyond, is the
+        failed fit needed.
+        """
+        x = X[:, 0].astype(np.float64)
+        Y = y.astype(np.float64)
+        xs, Ym, weights = pool_ties(x, Y, unit)
+        if len(xs) < 3:
+            return None
+        if alphas is not None:
+            units = alphas / top
+            if not np.all(np.isfinite(units)):
+                return None  # the dense path names the overflow
+        net = _KnotNetwork(features, self.n_hidden)
+        group = np.searchsorted(xs, x).clip(0, len(xs) - 1)  # zero-weight samples: any group, weight zero
+        crit = _Criteria(Y, unit, xs, Ym, weights, group, net.measure, _exact1d.network_affine(self.fit_intercept))
+        criterion = crit.loo if self.criterion == "loo" else crit.gcv
+        tried, scores, best = [], [], [np.inf, -1, None]  # the best score, its index and the engine's fit
+
+        def evaluate(alpha):
+            fit, lev = crit.fit(float(alpha))
+            score = float(np.sum(criterion(fit, lev)))  # summed over the outputs, as the dense path
+            tried.append(alpha)
+            scores.append(score)
+            if score < best[0]:  # the first of equal scores, as argmin
+                best[:] = score, len(scores) - 1, fit
+            return float(np.sum(fit.leverages))
+
+        try:
+            if alphas is None:
+                _selection.ladder(penalty_scale(weights, net.kernel_diagonal(xs)),
+                                  lambda batch: [evaluate(a) for a in batch], net.rank(xs, self.fit_intercept))
+            else:
+                for a in units:
+                    evaluate(a)
+        except _exact1d.InaccurateFit:
+            if alphas is not None or best[1] in (-1, len(scores) - 1):
+                return None
+        mse = self._checked_scores(np.asarray(scores), alphas is None)
+        return net.result(best[2]), (np.asarray(tried) * top if alphas is None else alphas), mse, None
+
+    def _cv_dense(self, X, y, unit, top, features, alphas, steps):
+        """The whole grid from one eigendecomposition of the design: ``(FitResult,
+        alphas, scores, n_iter)``, ``scores`` of shape (n_alphas,) for ridge and
+        (n_alphas, n_steps) for gradient descent."""
+        design, rows = self._cv_design(X, y, unit, top, features)
+        # the dual form needs V only for the selected coefficients: A^T U then costs one pass
+        spec = _solvers.spectrum(design, need_U=self.criterion == "loo", need_V=False)
+        default = alphas is None
+        if default:
+            units = self._dense_ladder(design, spec, top)
+            alphas = units * top
+            # alpha / sum(w) from the rungs in unit weights: sum(w) itself may overflow
+            mus = units / (design.weight_total * (design.weight_scale / top))
+        else:
+            mus = np.array([design.penalty(a) for a in alphas])
+        eta = n_iter = None
+        if self.solver == "ridge":
+            mse = self._checked_scores(self._ridge_scores(design, spec, mus, rows), default)
+            best = int(np.argmin(mse))
+            coef = spec.combine((np.sqrt(spec.eigvals) / (spec.eigvals + mus[best]))[:, None] * spec.d, design)
+        else:
+            eta = self._cv_step(spec, mus)
+            mse = self._checked_scores(self._gd_scores(design, spec, eta, mus, rows, steps), False)
+            a_best, t_best = np.unravel_index(int(np.argmin(mse)), mse.shape)
+            n_iter = int(steps[t_best])
+            coef = spec.combine(_solvers.GDPath(spec, eta, mus[a_best]).range_coords([n_iter])[0], design)
+        result = FitResult(coef=coef, intercept=design.intercept(coef.astype(design.dtype)),
+                           algorithm_="eigendecomposition", n_iter_=n_iter, learning_rate_=eta)
+        return result, alphas, mse, n_iter
+
+    def _dense_ladder(self, design, spec, top):
+        """The default ridge grid of the design, in unit weights (``alpha / max(w)``).
+
+        :func:`._selection.ladder` with ``df(mu) = sum eig / (eig + mu)`` (plus
+        the intercept) from the spectrum already computed, up to its rank, and
+        the scale ``sum_i w_i K(x_i, x_i)`` with ``K(x, x) = |phi(x)|^2`` the
+        squared norm of the (uncentred) features: the weighted mean of it is
+        ``|A|_F^2 + |phi_bar|^2`` (the centred rows and their weighted mean), one
+        pass over the design's chunks and never the features at once.
+        """
+        mean_diag = sum(float(np.einsum("ij,ij->", Ac, Ac, dtype=np.float64)) for _, Ac in design.chunks())
+        phi_mean = design.phi_mean.astype(np.float64)
+        mean_diag += float(phi_mean @ phi_mean)
+        total = design.weight_total * (design.weight_scale / top)  # the sum of the unit weights
+        icpt = 1.0 if design.fit_intercept else 0.0
+
+        def df_of(units):
+            mu = np.asarray(units)[:, None] / total
+            return np.sum(spec.eigvals[None] / (spec.eigvals[None] + mu), axis=1) + icpt
+
+        return _selection.ladder(penalty_scale(total, mean_diag), df_of, spec.eigvals.size + icpt)[0]
 
     def _cv_design(self, X, y, unit, top, features):
         """The design and the leave-one-out classes (:class:`_solvers.LooRows`).

@@ -62,7 +62,7 @@ import numpy as np
 from . import bordered, general
 from .chain import solve_free
 from .continuum import Combined, chain_moments, evaluate, tail_moments
-from .moments import Blocks, from_gap_moments, knot_moments
+from .moments import Blocks, from_gap_moments, knot_gaps, knot_moments
 from .network import PiecewiseLinear, knot_jumps, sort_order
 from .options import AFFINE, CERTIFICATE_TOL, INTERPOLATION_ALPHA, check_affine, network_affine
 
@@ -99,6 +99,52 @@ class Knots:
         """The :class:`.moments.GapMoments` (the general system's input)."""
         gap = self.chain_moments(xs).block - 1 if self.presorted else None
         return knot_moments(xs, self.knots, self.q, self.right, gap)
+
+    def kernel_diagonal(self, xs):
+        """``K(x_i, x_i) = sum_k q_k relu(s_k (x_i - xi_k))^2`` at the sorted ``xs`` (m,).
+
+        The squared row norms of the network's features (the units with a
+        knot): the weighted trace of this kernel sets the scale of ``alpha``
+        (:func:`..._selection.penalty_scale`).  ``O(n + m)`` for presorted
+        knots (one ``searchsorted`` of the data into them), ``O(n log m)``
+        otherwise; never the ``m x n`` features.
+
+        The sums run from one data point to the next, ``S_k(x_i) = sum q
+        (x_i - xi)^k`` over the knots left of ``x_i`` growing by the binomial
+        theorem in the step ``h = x_i - x_{i-1} >= 0``, so every term is
+        non-negative: expanding ``(x - xi)^2`` around the origin instead
+        (``x^2 sum q - 2 x sum q xi + sum q xi^2``) would cancel for data far
+        from the origin relative to their spread.
+        """
+        xs = np.asarray(xs, dtype=float)
+        m = len(xs)
+        if self.presorted:  # gap j: x_j <= xi < x_{j+1} (-1 left of x_1, m-1 from x_m on)
+            pos = np.searchsorted(self.knots, xs, side="left")
+            gap = np.repeat(np.arange(-1, m), np.diff(pos, prepend=0, append=len(self.knots)))
+        else:
+            gap = knot_gaps(xs, self.knots)
+
+        def one_side(xs, gap, q, knots):
+            # sum q relu(x_i - xi)^2 at the sorted xs; block i (0..m-1) holds the knots
+            # that enter at x_i, gap i - 1 (those left of x_1 for i = 0), a knot at
+            # x_j entering at x_j (where it adds zero) or at x_{j+1}
+            block = gap + 1
+            d = xs[np.minimum(block, m - 1)] - knots  # offset from the point where a knot enters
+            inside = block < m  # knots at or right of the last point never reach the data
+            S = [np.bincount(block[inside], weights=(q * d**k)[inside], minlength=m) for k in range(3)]
+            h = np.diff(xs, prepend=xs[0])
+            # S_k(x_i) = S_k(x_{i-1}) + the earlier knots shifted by h_i + block i
+            S0 = np.cumsum(S[0])
+            prev0 = np.concatenate([[0.0], S0[:-1]])
+            S1 = np.cumsum(S[1] + h * prev0)
+            prev1 = np.concatenate([[0.0], S1[:-1]])
+            return np.cumsum(S[2] + 2.0 * h * prev1 + h * h * prev0)
+
+        # the left-facing units are right-facing ones with x and the knots negated;
+        # reversed, a knot of gap j falls in gap m - 2 - j (one early when it sits
+        # on x_j, which adds a zero term)
+        return (one_side(xs, gap, self.q * self.right, self.knots) +
+                one_side(-xs[::-1], m - 2 - gap, self.q * ~self.right, -self.knots)[::-1])
 
 
 class Continuum:
