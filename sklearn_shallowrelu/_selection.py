@@ -71,36 +71,87 @@ def ladder(scale, df_of, df_max, batch=PER_DECADE):
 
 FLAT = 1e-5  # relative change of a criterion over a decade below which its interpolation end is reached
 CANDIDATE = 1.5  # local minima of the ladder within this factor of the best are refined
-LOG_TOL = 1e-3  # the refinement's tolerance in log(alpha): the criterion is quadratic there, so 1e-6 relative
+COARSE = PER_DECADE  # the first pass takes every COARSE-th rung: one per decade
+BATCH = 8  # decades of the first pass per evaluation (one compiled call each)
+FINE = 8  # points of the local grid between a candidate's neighbours
 
 
-def _flat(values, dfs, df_max):
-    """Whether the ladder has reached the interpolation end: ``df`` near its
-    maximum and every column's criterion settled (or undefined) over the last decade."""
-    if len(values) <= PER_DECADE or not near_interpolation(float(dfs[-1]), df_max):
+class Scores:
+    """A criterion at some ``alphas`` and the two monotone parts that bound it.
+
+    values : (na, k) the criterion per column (``inf`` where undefined)
+    df : (na,) the degrees of freedom
+    num, den : (na, k) and (na,) with ``values >= num / den**2``, both
+        non-decreasing in ``alpha``, ``num`` by at most ``alpha**2`` and
+        ``den`` by at most ``alpha`` (their logarithmic derivatives in
+        ``log(alpha)`` lie in ``[0, 2]`` and ``[0, 1]``)
+    """
+
+    def __init__(self, values, df, num, den):
+        self.values, self.df, self.num, self.den = values, df, num, den
+
+
+def interval_bound(lo, hi, num_lo, num_hi, den_lo, den_hi):
+    """The least value that ``num / den**2`` can take between ``alpha = lo < hi``.
+
+    In ``t = log(alpha)`` the numerator is at least ``max(num_lo, num_hi
+    exp(-2 (t_hi - t)))`` and the denominator at most ``min(den_hi, den_lo
+    exp(t - t_lo))``; the ratio of these is piecewise exponential, so its least
+    value is at an end or where one of the two switches.  Arrays broadcast
+    (``num_*`` of shape (n, k), the rest (n,) or (n, 1)).
+    """
+    tl, th = np.log(lo), np.log(hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1 = th - 0.5 * np.log(num_hi / num_lo)
+        t2 = tl + np.log(den_hi / den_lo)
+    out = np.full(np.broadcast(num_lo, den_lo).shape, np.inf)
+    for t in (tl + 0 * t1, th + 0 * t1, t1, t2 + 0 * t1):
+        t = np.clip(np.nan_to_num(t, nan=tl), tl, th)
+        num = np.maximum(num_lo, num_hi * np.exp(-2.0 * (th - t)))
+        den = np.minimum(den_hi, den_lo * np.exp(t - tl))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.minimum(out, np.where(den > 0, num / den**2, np.inf))
+    return np.where(np.isnan(out), -np.inf, out)
+
+
+def _settled(values, df, df_max):
+    """Whether the last of ``values`` (one row per decade) ends the ladder at the
+    interpolation end: ``df`` near its maximum and, in every column, the
+    criterion settled (it changed by less than ``FLAT`` over the decade) or at
+    its rounding floor (the change did not shrink from the decade before: on its
+    way to the limit it shrinks about tenfold a decade, as ``alpha`` does, so a
+    change that no longer shrinks is rounding) or undefined."""
+    if len(values) < 3 or not near_interpolation(float(df[-1]), df_max):
         return False
-    last, before = values[-1], values[-1 - PER_DECADE]
-    settled = np.abs(last - before) <= FLAT * np.abs(last)
-    return bool(np.all(settled | ~np.isfinite(last)))
+    last = values[-1]
+    change, before = np.abs(last - values[-2]), np.abs(values[-2] - values[-3])
+    return bool(np.all((change <= FLAT * np.abs(last)) | (change >= before) | ~np.isfinite(last)))
 
 
 def minimise(scale, evaluate, df_max):
     """The global minimiser of a criterion over ``alpha``, per column.
 
-    The ladder (:func:`rungs`) runs from the affine end down until ``df`` is
-    near ``df_max`` and every column's criterion has settled to its
-    interpolation limit (the criteria of a linear smoother tend to finite limits
-    as ``alpha -> 0``, reached to ``FLAT`` when a decade changes them less); then
-    every local minimum of each column within ``CANDIDATE`` of the column's best
-    rung is refined by a bounded scalar search between its neighbours.
+    A branch and bound on the quarter-decade ladder (:func:`rungs`):
+
+    1. one rung per decade from the affine end down until ``df`` is near
+       ``df_max`` and every column's criterion has settled to its
+       interpolation limit (the criteria of a linear smoother tend to finite
+       limits as ``alpha -> 0``, reached to ``FLAT`` when a decade changes
+       them less);
+    2. every gap between evaluated rungs is halved, twice, unless the least
+       value the criterion can take inside it (:func:`interval_bound`, from the
+       monotone parts of :class:`Scores`) is above the best value found: such
+       a gap cannot hold the minimum.  What remains is the quarter-decade
+       ladder wherever the minimum can be;
+    3. every local minimum of each column within ``CANDIDATE`` of its best
+       rung is refined between its neighbours (:func:`_refine`).
 
     Parameters
     ----------
     scale : float
         :func:`penalty_scale` of the data.
     evaluate : callable
-        ``evaluate(alphas) -> (values (na, k), df (na,))``; a value is ``inf``
-        where the criterion is undefined (a singular fit, a leverage of one).
+        ``evaluate(alphas) -> Scores``.
     df_max : float
         The degrees of freedom of interpolation.
 
@@ -110,20 +161,50 @@ def minimise(scale, evaluate, df_max):
         The minimising ``alpha`` of each column.
     best_values : ndarray of shape (k,)
     alphas : ndarray of shape (n_rungs,)
-        The ladder, decreasing.
+        The rungs evaluated, decreasing.
     values : ndarray of shape (n_rungs, k)
-        The criterion on it.
+        The criterion on them.
     """
-    alphas, values, dfs = [], [], []
-    for start in range(0, MAX_DECADES * PER_DECADE, PER_DECADE):
-        a = rungs(scale, start, start + PER_DECADE)
-        v, d = evaluate(a)
-        alphas.extend(a)
-        values.extend(np.where(np.isfinite(v), v, np.inf))
-        dfs.extend(d)
-        if _flat(np.asarray(values), np.asarray(dfs), df_max):
+    seen = {}  # rung index -> (values (k,), df, num (k,), den)
+
+    def run(indices):
+        sc = evaluate(rungs(scale, 0, 1)[0] * 10.0 ** (-np.asarray(indices) / PER_DECADE))
+        for i, j in enumerate(indices):
+            seen[j] = (np.where(np.isfinite(sc.values[i]), sc.values[i], np.inf), float(sc.df[i]),
+                       sc.num[i], float(sc.den[i]))
+
+    top = MAX_DECADES * PER_DECADE
+    for start in range(0, top, BATCH * COARSE):
+        run(list(range(start, min(start + BATCH * COARSE, top + 1), COARSE)))
+        keys = sorted(seen)
+        values, dfs = np.array([seen[j][0] for j in keys]), np.array([seen[j][1] for j in keys])
+        # the first settled decade ends the ladder: the rungs of the batch beyond it
+        # are dropped (deeper down only rounding changes the criterion)
+        end = next((q for q in range(max(1, len(keys) - BATCH), len(keys))
+                    if _settled(values[:q + 1], dfs[:q + 1], df_max)), None)
+        if end is not None:
+            for j in keys[end + 1:]:
+                del seen[j]
             break
-    alphas, values = np.asarray(alphas), np.asarray(values)
+    step = COARSE
+    while step > 1:
+        keys = np.array(sorted(seen))
+        vals = np.array([seen[j][0] for j in keys])
+        best = np.min(vals, axis=0)
+        num = np.array([seen[j][2] for j in keys])
+        den = np.array([seen[j][3] for j in keys])
+        alphas = rungs(scale, 0, 1)[0] * 10.0 ** (-keys / PER_DECADE)
+        # gap between keys[i] (larger alpha) and keys[i + 1] (smaller alpha)
+        bound = interval_bound(alphas[1:, None], alphas[:-1, None], num[1:], num[:-1], den[1:, None], den[:-1, None])
+        wide = np.diff(keys) > 1
+        open_ = wide & np.any(bound <= best[None, :], axis=1)
+        mids = [int((keys[i] + keys[i + 1]) // 2) for i in np.flatnonzero(open_)]
+        step //= 2
+        if mids:
+            run(mids)
+    keys = sorted(seen)
+    alphas = rungs(scale, 0, 1)[0] * 10.0 ** (-np.asarray(keys) / PER_DECADE)
+    values = np.array([seen[j][0] for j in keys])
     k = values.shape[1]
     best, best_values = np.empty(k), np.empty(k)
     for j in range(k):
@@ -135,18 +216,32 @@ def minimise(scale, evaluate, df_max):
         padded = np.concatenate([[np.inf], col, [np.inf]])
         local = np.flatnonzero((padded[1:-1] <= padded[:-2]) & (padded[1:-1] <= padded[2:]))
         for i in local[col[local] <= CANDIDATE * col[i_best]]:
-            lo, hi = np.log(alphas[min(i + 1, len(col) - 1)]), np.log(alphas[max(i - 1, 0)])
-            if hi <= lo:
-                continue
-
-            def score(log_alpha, j=j):
-                return float(evaluate(np.array([np.exp(log_alpha)]))[0][0, j])
-
-            res = optimize.minimize_scalar(score, bounds=(lo, hi), method="bounded",
-                                           options={"xatol": LOG_TOL})
-            if np.isfinite(res.fun) and res.fun < best_values[j]:
-                best[j], best_values[j] = float(np.exp(res.x)), float(res.fun)
+            a, v = _refine(evaluate, alphas, col, i, j)
+            if v < best_values[j]:
+                best[j], best_values[j] = a, v
     return best, best_values, alphas, values
+
+
+def _refine(evaluate, alphas, col, i, j):
+    """The minimum of column ``j`` between the neighbours of rung ``i``: a local
+    grid of ``FINE`` points in one evaluation, then the vertex of the parabola
+    through the best of them and its neighbours (the criterion is smooth, so its
+    error there is of fourth order in the local spacing)."""
+    lo, hi = np.log(alphas[min(i + 1, len(col) - 1)]), np.log(alphas[max(i - 1, 0)])
+    t = np.concatenate([[lo], np.linspace(lo, hi, FINE + 2)[1:-1], [hi]])
+    v = np.concatenate([[col[min(i + 1, len(col) - 1)]], evaluate(np.exp(t[1:-1])).values[:, j],
+                        [col[max(i - 1, 0)]]])
+    b = int(np.argmin(v))
+    best_t, best_v = t[b], v[b]
+    if 0 < b < len(t) - 1 and np.all(np.isfinite(v[b - 1:b + 2])):
+        (t0, t1, t2), (v0, v1, v2) = t[b - 1:b + 2], v[b - 1:b + 2]
+        p, q = (t1 - t0) * (v1 - v2), (t1 - t2) * (v1 - v0)
+        if q - p != 0:  # the vertex of the parabola through the three points
+            vertex = float(np.clip(t1 - 0.5 * ((t1 - t0) * p - (t1 - t2) * q) / (p - q), t0, t2))
+            vv = float(evaluate(np.array([np.exp(vertex)])).values[0, j])
+            if vv < best_v:
+                best_t, best_v = vertex, vv
+    return float(np.exp(best_t)), float(best_v)
 
 
 DF_TOL = 1e-10  # relative accuracy of a target df (the fit reports it to 1e-8)

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _exact1d, _solvers
+from ._exact1d import fastchain
 from .init import INIT_NAMES, Initialization, check_init
 from .potentials import POTENTIAL_NAMES, Potential, Quadratic, WidthScaled
 from ._atomic import atomic_fit
@@ -17,7 +18,7 @@ from ._descent import auto_step, is_stable, stability_limit
 from ._exact1d.bregman import bregman_fit, resolve_potential
 from ._exact1d.network import pool_ties
 from ._result import SplineModeResult
-from ._selection import minimise, penalty_scale, solve_df
+from ._selection import Scores, minimise, penalty_scale, solve_df
 
 __all__ = ["SmoothingSplineEquivalent"]
 
@@ -598,6 +599,10 @@ class _Criteria:
         self.Y, self.sw, self.xs, self.Ym, self.weights = Y, sw, xs, Ym, weights
         self.group, self.measure, self.affine = group, measure, affine
         self.n = int(np.count_nonzero(sw > 0))
+        # the spread of tied samples around their mean: the part of every
+        # residual sum of squares that no fit changes
+        self.within = sw @ (Y - Ym[group]) ** 2
+        self._scanner = None
 
     def fit(self, alpha):
         sol = self.solve(alpha, leverages=True)
@@ -634,17 +639,31 @@ class _Criteria:
         return self._score("loo", sol, lev)
 
     def scores(self, alphas, criterion):
-        """The criterion per column (na, k) and ``df`` (na,) at each of ``alphas``."""
-        values = np.full((len(alphas), self.Y.shape[1]), np.inf)
-        dfs = np.full(len(alphas), float(len(self.xs)))
-        for i, alpha in enumerate(alphas):
-            try:
-                sol = self.solve(alpha, leverages=True)
-            except np.linalg.LinAlgError:  # near interpolation over knot-free gaps: not a candidate
-                continue
-            values[i] = self._columns(criterion, sol, self.share(sol.leverages))
-            dfs[i] = sol.leverages.sum()
-        return values, dfs
+        """The criterion per column at each of ``alphas``, with its monotone parts
+        (:class:`._selection.Scores`): one compiled pass per ``alpha``
+        (:meth:`._exact1d.fastchain.Scanner.scan`); a singular fit (near
+        interpolation over knot-free gaps) scores ``inf``."""
+        if self._scanner is None:  # the problem's arrays, built once for every alpha
+            self._scanner = fastchain.Scanner(self.xs, self.Ym, self.weights, self.measure.chain_moments(self.xs),
+                                              self.affine, self.group, self.sw, self.Y)
+        rss, trace, free, loo, widest = self._scanner.scan(alphas)
+        total = self.sw.sum()
+        # the residuals' sum of squares grows with alpha by at most alpha^2, and
+        # n - df and every 1 - h_ii by at most alpha (sums of alpha / (alpha + kappa))
+        residual = (rss + self.within) / total
+        with np.errstate(divide="ignore", invalid="ignore"):  # at interpolation: inf, never chosen
+            if criterion == "gcv":
+                # 1 - df / n = ((n - m) + sum (1 - lev)) / n: no cancellation near interpolation
+                den = ((self.n - len(self.xs)) + free) / self.n
+                values = residual / np.maximum(den, 0.0)[:, None] ** 2
+            else:  # mean_w(r_i^2 / (1 - h_ii)^2) >= mean_w(r_i^2) / max(1 - h_ii)^2
+                den, values = widest, loo / total
+        return Scores(np.where(np.isfinite(values), values, np.inf), trace,
+                      np.where(np.isfinite(residual), residual, 0.0), np.where(np.isfinite(den), den, np.inf))
+
+    def df(self, alpha):
+        """The degrees of freedom at ``alpha``."""
+        return float(self.scores([alpha], "gcv").df[0])
 
     def scale(self):
         """The penalty scale of the data (:func:`._selection.penalty_scale`)."""
@@ -658,8 +677,10 @@ class _Criteria:
         the criterion on it ((n_rungs,), or (n_rungs, k) per column).
         """
         def evaluate(alphas):
-            values, dfs = self.scores(alphas, criterion)
-            return (values if per_target else values.sum(axis=1, keepdims=True)), dfs
+            sc = self.scores(alphas, criterion)
+            if not per_target:  # one alpha: the criterion and its numerator summed over the columns
+                sc.values, sc.num = sc.values.sum(axis=1, keepdims=True), sc.num.sum(axis=1, keepdims=True)
+            return sc
 
         best, _, grid, values = minimise(self.scale(), evaluate, len(self.xs))
         if per_target and self.Y.shape[1] > 1:
@@ -677,7 +698,7 @@ class _Criteria:
             )
         if df == m:
             return 0.0
-        return solve_df(self.scale(), lambda a: float(self.solve(a, leverages=True).leverages.sum()), df)
+        return solve_df(self.scale(), self.df, df)
 
 
 class _GDLimit:

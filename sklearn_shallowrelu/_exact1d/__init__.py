@@ -59,7 +59,7 @@ either: Newton's own residual, checked at every iteration, certifies the result.
 
 import numpy as np
 
-from . import bordered, general
+from . import bordered, fastchain, general
 from .chain import solve_free
 from .continuum import Combined, chain_moments, evaluate, tail_moments
 from .moments import Blocks, from_gap_moments, knot_gaps, knot_moments
@@ -305,15 +305,33 @@ def discrepancy(values, reference, scale):
     return err if np.isfinite(err) else np.inf
 
 
+def _leverages(xs, weights, measure, alpha, affine):
+    """The leverages by the compiled filter and smoother (:mod:`.fastchain`), or
+    None where it meets a singular pivot (then the banded systems' own block
+    cyclic reduction, with its fallback to columns of the inverse, computes them)."""
+    try:
+        return fastchain.fit_values(xs, np.zeros((len(xs), 1)), weights, measure.chain_moments(xs), alpha,
+                                    affine)[1]
+    except np.linalg.LinAlgError:
+        return None
+
+
 def _solve_system(system, xs, Y, weights, measure, alpha, affine, leverages):
+    lev = _leverages(xs, weights, measure, alpha, affine) if leverages else None
+    banded = leverages and lev is None
     if system == "general":
-        sol = general.solve(xs, Y, weights, measure.gap_moments(xs), alpha, affine, leverages)
-        return Fit(xs, measure, affine, system, None, sol)
-    mom = measure.chain_moments(xs)
-    if system == "chain":
-        sol = solve_free(xs, Y, weights, mom.M[:, 1:], alpha, leverages)
-        return Fit(xs, measure, affine, system, None, sol)  # the bordered form only if jumps are asked for
-    return Fit(xs, measure, affine, system, bordered.solve(xs, Y, weights, mom, alpha, affine, leverages))
+        fit = Fit(xs, measure, affine, system, None,
+                  general.solve(xs, Y, weights, measure.gap_moments(xs), alpha, affine, banded))
+    elif system == "chain":
+        mom = measure.chain_moments(xs)
+        # the bordered form only if jumps are asked for
+        fit = Fit(xs, measure, affine, system, None, solve_free(xs, Y, weights, mom.M[:, 1:], alpha, banded))
+    else:
+        mom = measure.chain_moments(xs)
+        fit = Fit(xs, measure, affine, system, bordered.solve(xs, Y, weights, mom, alpha, affine, banded))
+    if lev is not None:
+        fit.leverages = lev
+    return fit
 
 
 def solve(xs, Y, weights, measure, alpha, affine="free_constant", leverages=False, certify=True):

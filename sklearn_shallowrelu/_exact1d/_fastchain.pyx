@@ -1,0 +1,502 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The compiled kernel of :mod:`.fastchain`: one ``O(m)`` filter and smoother
+per ``alpha`` (the derivation and the array layouts are in that module's
+docstring), and the GCV/LOO sums of a whole ladder of ``alpha`` in one call."""
+
+import numpy as np
+
+from libc.math cimport fabs, frexp, ldexp, INFINITY
+
+cdef enum:
+    MAXT = 4              # parameter columns at most: the initial state (2) and the border (2)
+    KB = 8                # output columns per pass (more go in blocks of KB)
+    MAXC = MAXT + KB
+    GAPCOLS = 7           # per gap: h, M2, M1, M0, ME1, ME2, det M
+
+
+# Shapes as types: each fused specialisation below fixes (nt, kc) at compile
+# time, so the loops over columns unroll (the common single-output cases).
+ctypedef struct Free1:
+    char _
+ctypedef struct Const1:
+    char _
+ctypedef struct Pen1:
+    char _
+ctypedef struct Any:
+    char _
+ctypedef fused Shape:
+    Free1
+    Const1
+    Pen1
+    Any
+
+
+cdef struct Problem:
+    Py_ssize_t m, k, nb, nt
+    const double* gap     # (m, GAPCOLS), last row zero
+    const double* forc    # (m, 2 nb): the border's forcing N_b[:, comp] per gap, last row zero
+    const double* winv    # (m,) mean weight / weight
+    const double* Y       # (m, k)
+    double M00[4]         # nb x nb, the border's own block
+    int comps[2]          # the initial-state component each border column pairs with
+
+
+cdef struct Work:
+    double* cov     # (m, 3): 1/F, g0 = P00/F, g1 = P01/F
+    double* V       # (m, ld) innovations
+    double* A0F     # (m, ld) filtered value means, or NULL (fitted values not wanted)
+    Py_ssize_t ld   # nt + output columns per pass
+    double G[MAXT * MAXC]     # Gram of the parameter columns against all columns
+    double theta[MAXT * KB]   # the parameters of each output column
+    double Binv[MAXT * MAXT]
+
+
+cdef struct Out:
+    double* E          # (m, k) residuals y - f
+    double* FIT        # (m, k) fitted values, or NULL
+    double* LEV        # (m,)
+    double* OMH        # (m,) 1 - LEV, formed without cancellation
+    const double* wts  # (m,) weights for the sums below, or NULL
+    double rss[KB]     # sum of weights * residual^2 per column of the block
+    double trace
+
+
+cdef inline bint _finite(double x) noexcept nogil:
+    return fabs(x) < INFINITY
+
+
+cdef int _lu(double* A, int* prow, int* pcol, int n) noexcept nogil:
+    """In-place LU with complete pivoting of the n x n row-major A (row and
+    column exchanges in prow, pcol); -1 if singular.  Complete pivoting: the
+    entries of the parameters' matrix span up to 200 decades near
+    interpolation, and it eliminates the best determined parameter first."""
+    cdef int i, j, l, pr, pc
+    cdef double best, tmp, mult
+    for j in range(n):
+        pr = pc = j
+        best = 0.0
+        for i in range(j, n):
+            for l in range(j, n):
+                if fabs(A[i * n + l]) > best:
+                    best = fabs(A[i * n + l])
+                    pr, pc = i, l
+        if not (best > 0.0) or not _finite(best):
+            return -1
+        prow[j], pcol[j] = pr, pc
+        if pr != j:
+            for l in range(n):
+                tmp = A[j * n + l]
+                A[j * n + l] = A[pr * n + l]
+                A[pr * n + l] = tmp
+        if pc != j:
+            for i in range(n):
+                tmp = A[i * n + j]
+                A[i * n + j] = A[i * n + pc]
+                A[i * n + pc] = tmp
+        for i in range(j + 1, n):
+            mult = A[i * n + j] / A[j * n + j]
+            A[i * n + j] = mult
+            for l in range(j + 1, n):
+                A[i * n + l] -= mult * A[j * n + l]
+    return 0
+
+
+cdef void _lu_solve(const double* A, const int* prow, const int* pcol, int n, double* b) noexcept nogil:
+    cdef int i, l
+    cdef double tmp
+    for i in range(n):
+        if prow[i] != i:
+            tmp = b[i]
+            b[i] = b[prow[i]]
+            b[prow[i]] = tmp
+    for i in range(n):
+        for l in range(i):
+            b[i] -= A[i * n + l] * b[l]
+    for i in range(n - 1, -1, -1):
+        for l in range(i + 1, n):
+            b[i] -= A[i * n + l] * b[l]
+        b[i] /= A[i * n + i]
+    for i in range(n - 1, -1, -1):
+        if pcol[i] != i:
+            tmp = b[i]
+            b[i] = b[pcol[i]]
+            b[pcol[i]] = tmp
+
+
+
+cdef int _border(const Problem* p, Work* w, double lam, int kc) noexcept nogil:
+    """The parameters' normal equations B theta = -G[:, nt:], and B^-1 for the leverages."""
+    cdef int nt = <int>p.nt, ncol = nt + kc
+    cdef int i, j, l, c
+    cdef double B[MAXT * MAXT]
+    cdef double rhs[MAXT]
+    cdef int prow[MAXT]
+    cdef int pcol[MAXT]
+    for i in range(nt):
+        for j in range(i, nt):
+            B[i * nt + j] = w.G[i * ncol + j]
+            B[j * nt + i] = w.G[i * ncol + j]
+    for j in range(p.nb):
+        c = p.comps[j]
+        B[c * nt + 2 + j] += 1.0
+        B[(2 + j) * nt + c] += 1.0
+        for l in range(p.nb):
+            B[(2 + j) * nt + 2 + l] -= lam * p.M00[j * p.nb + l]
+    if _lu(B, prow, pcol, nt) != 0:
+        return -1
+    for j in range(kc):
+        for i in range(nt):
+            rhs[i] = -w.G[i * ncol + nt + j]
+        _lu_solve(B, prow, pcol, nt, rhs)
+        for i in range(nt):
+            w.theta[i * kc + j] = rhs[i]
+    for j in range(nt):
+        for i in range(nt):
+            rhs[i] = 1.0 if i == j else 0.0
+        _lu_solve(B, prow, pcol, nt, rhs)
+        for i in range(nt):
+            w.Binv[i * nt + j] = rhs[i]
+    return 0
+
+
+cdef int _forward(Shape* shape, const Problem* p, Work* w, double Hs, double lam,
+                  Py_ssize_t col0, int kc) noexcept nogil:
+    """The filter from a known zero state for the parameter columns and the
+    output columns ``col0 .. col0 + kc - 1`` at once (``H_t = Hs * winv_t``)."""
+    cdef int nt, ncol, c, i, j
+    if Shape is Free1:
+        nt = 2
+        kc = 1
+    elif Shape is Const1:
+        nt = 3
+        kc = 1
+    elif Shape is Pen1:
+        nt = 4
+        kc = 1
+    else:
+        nt = <int>p.nt
+    ncol = nt + kc
+    cdef Py_ssize_t m = p.m, k = p.k, t, ld = w.ld
+    cdef int nb = nt - 2
+    cdef const double* row
+    cdef const double* fr
+    cdef const double* Yt
+    cdef double* Vt
+    cdef double s0[MAXC]
+    cdef double s1[MAXC]
+    cdef double G[MAXT * MAXC]
+    cdef double vF[MAXC]
+    cdef double p00 = 0.0, p01 = 0.0, p11 = 0.0, det = 0.0
+    cdef double H, F, iF, g0, g1, e0, v, yv, af0, af1, hh, c00, c01, c11, top
+    for c in range(ncol):
+        s0[c] = 0.0
+        s1[c] = 0.0
+    s0[0] = 1.0  # the columns of the initial state's value and slope
+    s1[1] = 1.0
+    for i in range(nt * ncol):
+        G[i] = 0.0
+    for t in range(m):
+        H = Hs * p.winv[t]
+        F = p00 + H
+        if not (F > 0.0) or not _finite(F):
+            return -1
+        iF = 1.0 / F
+        g0 = p00 * iF
+        g1 = p01 * iF
+        e0 = H * iF  # 1 - g0 without the cancellation
+        w.cov[3 * t] = iF
+        w.cov[3 * t + 1] = g0
+        w.cov[3 * t + 2] = g1
+        row = p.gap + GAPCOLS * t
+        hh = row[0]
+        Vt = w.V + t * ld
+        Yt = p.Y + t * k + col0
+        for c in range(ncol):
+            yv = Yt[c - nt] if c >= nt else 0.0
+            v = yv - s0[c]
+            Vt[c] = v
+            vF[c] = v * iF
+            af0 = e0 * s0[c] + g0 * yv  # the filtered value as a convex combination
+            af1 = s1[c] + g1 * v
+            if w.A0F != NULL:
+                w.A0F[t * ld + c] = af0
+            s0[c] = af0 + hh * af1
+            s1[c] = af1
+        fr = p.forc + 2 * nb * t
+        for j in range(nb):
+            s0[2 + j] += lam * fr[2 * j]
+            s1[2 + j] += lam * fr[2 * j + 1]
+        for i in range(nt):
+            for c in range(i, ncol):
+                G[i * ncol + c] += vF[i] * Vt[c]
+        # the covariance: filtered from the exact 2 x 2 update (no subtraction),
+        # C = [[P00 H, P01 H], [P01 H, det P + P11 H]] / F, predicted with its
+        # determinant carried along as a sum of non-negative terms; the
+        # numerators are formed while 1/F is computed
+        c00 = p00 * H
+        c01 = p01 * H
+        c11 = det + p11 * H
+        det = (det * H + lam * (c11 * row[5] + 2.0 * c01 * row[4] + c00 * row[3])) * iF + lam * lam * row[6]
+        p00 = (c00 + hh * (2.0 * c01 + hh * c11)) * iF + lam * row[1]
+        p01 = (c01 + hh * c11) * iF + lam * row[2]
+        p11 = c11 * iF + lam * row[3]
+        top = p00 * p11
+        if det > top:
+            det = top
+        if not (det > 0.0):
+            det = 0.0
+    for i in range(nt * ncol):
+        w.G[i] = G[i]
+    return _border(p, w, lam, kc)
+
+
+cdef void _backward(Shape* shape, const Problem* p, Work* w, double Hs,
+                    Py_ssize_t col0, int kc, Out* o) noexcept nogil:
+    """The smoother: adjoints (``s0, s1`` hold ``T^T r`` per column), their
+    variance ``N``, and per point the residuals, leverages and fitted values."""
+    cdef int nt, ncol, c, i, j
+    if Shape is Free1:
+        nt = 2
+        kc = 1
+    elif Shape is Const1:
+        nt = 3
+        kc = 1
+    elif Shape is Pen1:
+        nt = 4
+        kc = 1
+    else:
+        nt = <int>p.nt
+    ncol = nt + kc
+    cdef Py_ssize_t m = p.m, k = p.k, t, ld = w.ld
+    cdef const double* Vt
+    cdef double s0[MAXC]
+    cdef double s1[MAXC]
+    cdef double u[MAXC]
+    cdef double f[MAXC]
+    cdef double rss[KB]
+    cdef double H, iF, g0, g1, e0, hh, c00, c01, q, corr, x, ut, ft, lev, n00, n01, trace = 0.0
+    cdef double na = 0.0, nab = 0.0, nc = 0.0
+    for c in range(ncol):
+        s0[c] = 0.0
+        s1[c] = 0.0
+    for j in range(kc):
+        rss[j] = 0.0
+    for t in range(m - 1, -1, -1):
+        iF = w.cov[3 * t]
+        g0 = w.cov[3 * t + 1]
+        g1 = w.cov[3 * t + 2]
+        H = Hs * p.winv[t]
+        Vt = w.V + t * ld
+        for c in range(ncol):
+            u[c] = Vt[c] * iF - (g0 * s0[c] + g1 * s1[c])
+        q = g0 * g0 * na + 2.0 * g0 * g1 * nab + g1 * g1 * nc
+        corr = 0.0
+        for i in range(nt):
+            x = 0.0
+            for j in range(nt):
+                x += w.Binv[i * nt + j] * u[j]
+            corr += (H * u[i]) * x
+        lev = g0 - H * q + corr
+        o.LEV[t] = lev
+        o.OMH[t] = H * (iF + q) - corr
+        trace += lev
+        for j in range(kc):
+            ut = u[nt + j]
+            for i in range(nt):
+                ut += u[i] * w.theta[i * kc + j]
+            ut = H * ut
+            o.E[t * k + col0 + j] = ut
+            if o.wts != NULL:
+                rss[j] += o.wts[t] * ut * ut
+        if o.FIT != NULL:
+            c00 = g0 * H
+            c01 = g1 * H
+            for c in range(ncol):
+                f[c] = w.A0F[t * ld + c] + c00 * s0[c] + c01 * s1[c]
+            for j in range(kc):
+                ft = f[nt + j]
+                for i in range(nt):
+                    ft += f[i] * w.theta[i * kc + j]
+                o.FIT[t * k + col0 + j] = ft
+        if t > 0:
+            # N_{t-1} = e_0 e_0^T / F + J^T Ntilde J, then transported over gap
+            # t - 1 (sums grouped as trees: this recursion is a critical path)
+            e0 = H * iF
+            n00 = (iF + e0 * e0 * na) + g1 * (g1 * nc - 2.0 * e0 * nab)
+            n01 = e0 * nab - g1 * nc
+            hh = p.gap[GAPCOLS * (t - 1)]
+            for c in range(ncol):
+                s0[c] += u[c]
+                s1[c] += hh * s0[c]
+            na = n00
+            nab = hh * n00 + n01
+            nc = hh * hh * n00 + (2.0 * hh * n01 + nc)
+    o.trace = trace
+    for j in range(kc):
+        o.rss[j] = rss[j]
+
+
+cdef int _evaluate(const Problem* p, Work* w, double Hs, Py_ssize_t col0, int kc, Out* o) noexcept nogil:
+    """One ``alpha`` (``H_t = Hs * winv_t``) for the output columns ``col0 ..
+    col0 + kc - 1``: residuals, leverages, ``1 -`` leverages and fitted values
+    (if ``o.FIT``) in ``o``.  Returns -1 on a non-positive or non-finite pivot."""
+    cdef int expo, status
+    cdef double lam
+    # All variances scaled by a power of two (exact; the posterior does not
+    # change) that balances H ~ Hs against the unit moments: near interpolation
+    # their products stay far from underflow (H^2 ~ 1e-300 at alpha = 1e-150).
+    frexp(Hs, &expo)
+    lam = ldexp(1.0, -(expo // 2))
+    Hs = Hs * lam
+    if kc == 1 and p.nt == 2:
+        status = _forward(<Free1*>NULL, p, w, Hs, lam, col0, kc)
+        if status == 0:
+            _backward(<Free1*>NULL, p, w, Hs, col0, kc, o)
+    elif kc == 1 and p.nt == 3:
+        status = _forward(<Const1*>NULL, p, w, Hs, lam, col0, kc)
+        if status == 0:
+            _backward(<Const1*>NULL, p, w, Hs, col0, kc, o)
+    elif kc == 1 and p.nt == 4:
+        status = _forward(<Pen1*>NULL, p, w, Hs, lam, col0, kc)
+        if status == 0:
+            _backward(<Pen1*>NULL, p, w, Hs, col0, kc, o)
+    else:
+        status = _forward(<Any*>NULL, p, w, Hs, lam, col0, kc)
+        if status == 0:
+            _backward(<Any*>NULL, p, w, Hs, col0, kc, o)
+    return status
+
+
+cdef class Kernel:
+    """The alpha-independent arrays of one problem and the work arrays of its
+    evaluations (allocated once, reused by every ``alpha``)."""
+
+    cdef Problem p
+    cdef Work w
+    cdef object _keep
+    cdef double[::1] _cov, _V, _A0F
+
+    def __init__(self, double[:, ::1] gap, double[:, ::1] forc, double[::1] winv, double[:, ::1] Y,
+                 double[:, ::1] M00, long[::1] comps, bint want_fitted):
+        cdef Py_ssize_t m = Y.shape[0], k = Y.shape[1], nb = comps.shape[0], i, j
+        if m < 2 or k < 1 or nb > 2 or gap.shape[0] != m or gap.shape[1] != GAPCOLS \
+                or forc.shape[0] != m or forc.shape[1] < 2 * nb or winv.shape[0] != m \
+                or M00.shape[0] < nb or M00.shape[1] < nb:
+            raise ValueError("inconsistent problem arrays")
+        for i in range(nb):
+            if comps[i] < 0 or comps[i] > 1:
+                raise ValueError("border components are 0 or 1")
+        self._keep = (gap, forc, winv, Y)  # the pointers below point into these
+        self.p.m, self.p.k, self.p.nb = m, k, nb
+        self.p.nt = 2 + nb
+        self.p.gap = &gap[0, 0]
+        self.p.forc = &forc[0, 0]
+        self.p.winv = &winv[0]
+        self.p.Y = &Y[0, 0]
+        for i in range(nb):
+            self.p.comps[i] = <int>comps[i]
+            for j in range(nb):
+                self.p.M00[i * nb + j] = M00[i, j]
+        self.w.ld = self.p.nt + min(k, <Py_ssize_t>KB)
+        self._cov = np.empty(m * 3)
+        self._V = np.empty(m * self.w.ld)
+        self._A0F = np.empty(m * self.w.ld if want_fitted else 1)
+        self.w.cov = &self._cov[0]
+        self.w.V = &self._V[0]
+        self.w.A0F = &self._A0F[0] if want_fitted else NULL
+
+    def evaluate(self, double Hs):
+        """``(fitted (m, k), residuals (m, k), leverages (m,), 1 - leverages (m,))``;
+        raises ``FloatingPointError`` on a singular or non-finite pivot."""
+        if self.w.A0F == NULL:
+            raise ValueError("built without fitted values")
+        cdef Py_ssize_t m = self.p.m, k = self.p.k, col0
+        cdef double[:, ::1] fit = np.empty((m, k))
+        cdef double[:, ::1] res = np.empty((m, k))
+        cdef double[::1] lev = np.empty(m)
+        cdef double[::1] omh = np.empty(m)
+        cdef Out o
+        cdef int bad = 0
+        o.E, o.FIT, o.LEV, o.OMH, o.wts = &res[0, 0], &fit[0, 0], &lev[0], &omh[0], NULL
+        with nogil:
+            col0 = 0
+            while col0 < k and bad == 0:
+                bad = _evaluate(&self.p, &self.w, Hs, col0, <int>min(k - col0, <Py_ssize_t>KB), &o)
+                col0 += KB
+        if bad:
+            raise FloatingPointError("singular or non-finite pivot")
+        return np.asarray(fit), np.asarray(res), np.asarray(lev), np.asarray(omh)
+
+    def scan(self, double[::1] Hs, double[::1] weights, long[::1] group, double[::1] sw,
+             double[::1] share, double[:, ::1] dY):
+        """The criteria's sums at every ``Hs`` (see :func:`.fastchain.scan`):
+        ``(rss (na, k), trace (na,), free (na,), loo (na, k), widest (na,))``, ``inf``
+        where singular (``free``: 0)."""
+        cdef Py_ssize_t na = Hs.shape[0], m = self.p.m, k = self.p.k, n = group.shape[0]
+        cdef Py_ssize_t a, i, j, g, col0
+        if weights.shape[0] != m or sw.shape[0] != n or share.shape[0] != n or dY.shape[0] != n \
+                or dY.shape[1] != k:
+            raise ValueError("inconsistent sample arrays")
+        for i in range(n):
+            if group[i] < 0 or group[i] >= m:
+                raise ValueError("group index out of range")
+        cdef double[:, ::1] rss = np.empty((na, k))
+        cdef double[::1] trace = np.empty(na)
+        cdef double[::1] free = np.empty(na)
+        cdef double[::1] widest = np.empty(na)
+        cdef double[:, ::1] loo = np.empty((na, k))
+        cdef double[:, ::1] res = np.empty((m, k))
+        cdef double[::1] lev = np.empty(m)
+        cdef double[::1] omh = np.empty(m)
+        cdef double den, r, low, high
+        cdef bint bad
+        cdef int kc
+        cdef Out o
+        o.E, o.FIT, o.LEV, o.OMH, o.wts = &res[0, 0], NULL, &lev[0], &omh[0], &weights[0]
+        with nogil:
+            for a in range(na):
+                bad = False
+                col0 = 0
+                while col0 < k and not bad:
+                    kc = <int>min(k - col0, <Py_ssize_t>KB)
+                    bad = _evaluate(&self.p, &self.w, Hs[a], col0, kc, &o) != 0
+                    for j in range(kc):
+                        rss[a, col0 + j] = o.rss[j]
+                        bad = bad or not _finite(o.rss[j])
+                    col0 += KB
+                trace[a] = o.trace
+                if bad or not _finite(o.trace):
+                    trace[a] = INFINITY
+                    free[a] = 0.0
+                    widest[a] = INFINITY
+                    for j in range(k):
+                        rss[a, j] = INFINITY
+                        loo[a, j] = INFINITY
+                    continue
+                # sum (1 - lev) from the 1 - lev formed directly: GCV's denominator
+                # without the cancellation of m - trace near interpolation
+                r = 0.0
+                for g in range(m):
+                    r += omh[g]
+                free[a] = r
+                for j in range(k):
+                    loo[a, j] = 0.0
+                # 1 - share * lev formed from 1 - lev, exact near interpolation; a
+                # zero weight has share 0 (denominator 1) and adds 0
+                low = 1.0
+                high = 0.0
+                for i in range(n):
+                    g = group[i]
+                    den = (1.0 - share[i]) + share[i] * omh[g]
+                    if den < low:
+                        low = den
+                    if sw[i] > 0.0 and den > high:
+                        high = den
+                    for j in range(k):
+                        r = (dY[i, j] + res[g, j]) / den
+                        loo[a, j] += sw[i] * r * r
+                widest[a] = high
+                for j in range(k):
+                    if not (low > 0.0) or not (loo[a, j] == loo[a, j]):
+                        loo[a, j] = INFINITY
+        return np.asarray(rss), np.asarray(trace), np.asarray(free), np.asarray(loo), np.asarray(widest)

@@ -1,0 +1,319 @@
+"""The compiled fast chain (:mod:`sklearn_shallowrelu._exact1d.fastchain`): the
+numpy engine's fitted values and leverages, the 30- and 60-digit references of
+test_knots.py and test_spline.py, and the GCV/LOO sums of its scan.
+
+Tolerances are those of the engine's own tests (test_knots.py): a backward-stable
+solve is within ``_C eps kappa`` of the exact fit, ``kappa`` the componentwise
+condition number of the chain's banded system computed here from that matrix,
+so two solvers are within twice that of each other.
+"""
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from sklearn_shallowrelu import _exact1d
+from sklearn_shallowrelu._exact1d import _fastchain  # a plain import: a missing build fails here
+from sklearn_shallowrelu._exact1d import banded, bordered, chain, fastchain, network
+from sklearn_shallowrelu._exact1d.moments import knot_gaps
+from sklearn_shallowrelu.init import Gaussian, check_init
+
+from test_knots import _C, _EPS, _chain_condition, _chain_problem, _mp_reference
+
+AFFINE = ["free", "free_constant", "penalized"]
+INITS = ["gaussian", "uniform_knots", "rademacher_uniform", "he"]
+FACTORS = [1e-12, 1e-9, 1e-6, 1e-3, 1.0, 1e3, 1e6]  # times the penalty scale (0: test_alpha_zero_interpolates)
+
+
+def test_the_compiled_kernel_is_built_and_used():
+    assert fastchain.Kernel is _fastchain.Kernel
+    assert _fastchain.__file__.endswith((".so", ".pyd"))
+
+
+# ---------------------------------------------------------------- problems
+def _inputs(layout, seed=0):
+    rng = np.random.RandomState(seed)
+    if layout == "random":
+        xs = np.sort(rng.uniform(-2, 2, 100))
+        xs[40] = xs[39] + 4e-9  # a near-tie: a gap of 1e-9 of the range
+        return xs
+    centres = np.sort(rng.uniform(-2, 2, 30))  # clusters of 5 points 1e-9 of the range apart
+    return np.sort((centres[:, None] + 4e-9 * np.arange(5)[None, :]).ravel())
+
+
+def _targets(xs, k, equal_weights, seed=1):
+    rng = np.random.RandomState(seed)
+    m = len(xs)
+    Y = np.column_stack([np.sin(2 * xs), np.abs(xs), np.cos(5 * xs)])[:, :k] + 0.1 * rng.standard_normal((m, k))
+    return Y, (np.ones(m) if equal_weights else rng.uniform(0.5, 2.0, m))
+
+
+def _network(xs, seed=2):
+    """Sorted knots of a finite network with gaps of no knot (singular, zero
+    moments), a gap of one knot (singular moments) and knots outside the data."""
+    rng = np.random.RandomState(seed)
+    m = len(xs)
+    n = 8 * m
+    w, b = rng.standard_normal(n), rng.uniform(-2.5, 2.5, n)
+    knots = -b / w
+    gap = knot_gaps(xs, knots)
+    keep = ~np.isin(gap, [m // 4, m // 2, 3 * m // 4])  # three empty gaps, none adjacent
+    single = np.flatnonzero(gap == m // 3)
+    keep[single[1:]] = False
+    knots, w = knots[keep], w[keep]
+    order, knots = network.sort_order(knots)
+    w = w[order]
+    return _exact1d.Knots(knots, w * w / len(w), w > 0, presorted=True)
+
+
+def _measure(name, xs):
+    if name == "knots":
+        return _network(xs)
+    return _exact1d.Continuum(check_init(name).bind(xs[:, None]))
+
+
+def _scale(measure, xs, weights):
+    """The data's penalty scale ``sum_i w_i K(x_i, x_i)`` (as the spline's search sets it)."""
+    if isinstance(measure, _exact1d.Continuum):
+        diag = measure.kernel_diagonal(xs)
+    else:
+        s = np.where(measure.right, 1.0, -1.0)
+        diag = (np.maximum(s * (xs[:, None] - measure.knots), 0.0) ** 2) @ measure.q
+    return float(weights @ diag)
+
+
+def _condition(xs, Y, weights, mom, alpha):
+    """Componentwise condition numbers of the chain's leverages (m,) and fitted
+    values (m, k), from its matrix as a dense array (test_knots._chain_condition
+    for any moments)."""
+    m = len(xs)
+    full, omega, shrink, _, _ = chain.free_system(xs, weights, mom.M[:, 1:], max(alpha, _exact1d.INTERPOLATION_ALPHA))
+    D, U, L = banded._band_blocks(full[chain.KL:], m, 4, chain.KL, chain.KU)
+    A = np.zeros((4 * m, 4 * m))
+    for i in range(m):
+        A[4 * i:4 * i + 4, 4 * i:4 * i + 4] = D[i]
+        if i < m - 1:
+            A[4 * i:4 * i + 4, 4 * i + 4:4 * i + 8] = U[i]
+            A[4 * i + 4:4 * i + 8, 4 * i:4 * i + 4] = L[i]
+    b = np.zeros((4 * m, Y.shape[1]))
+    r = 4 * np.arange(m) + chain.FV
+    b[r] = (omega * shrink)[:, None] * Y
+    Ai = np.linalg.inv(A)
+    z = Ai @ b
+    absAi = np.abs(Ai)
+    lev = omega * shrink * np.einsum("ij,jk,ki->i", absAi[r], np.abs(A), absAi[:, r])
+    fit = absAi[r] @ (np.abs(A) @ np.abs(z) + np.abs(b))
+    return lev, fit
+
+
+def _banded(xs, Y, weights, measure, alpha, affine):
+    """The banded systems' own fit and leverages (LAPACK's pivoted LU and block
+    cyclic reduction): the reference, since the entry point takes its
+    leverages from the kernel under test."""
+    alpha = alpha if alpha > 0 else _exact1d.INTERPOLATION_ALPHA
+    mom = measure.chain_moments(xs)
+    if affine == "free":
+        return chain.solve_free(xs, Y, weights, mom.M[:, 1:], alpha, leverages=True)
+    return bordered.solve(xs, Y, weights, mom, alpha, affine, leverages=True)
+
+
+def _compare(xs, Y, weights, measure, affine, factors):
+    mom = measure.chain_moments(xs)
+    scale = _scale(measure, xs, weights)
+    for factor in factors:
+        alpha = factor * scale
+        ref = _banded(xs, Y, weights, measure, alpha, affine)
+        fitted, lev = fastchain.fit_values(xs, Y, weights, mom, alpha, affine)
+        kappa_lev, kappa_fit = _condition(xs, Y, weights, mom, alpha)
+        # each within _C eps kappa of the exact fit (the chain's condition stands
+        # in for the bordered system's, as in test_knots)
+        assert np.max(np.abs(fitted - ref.fitted)) <= 2 * _C * _EPS * np.max(kappa_fit), (affine, factor)
+        assert np.max(np.abs(lev - ref.leverages)) <= 2 * _C * _EPS * np.max(kappa_lev), (affine, factor)
+
+
+# ---------------------------------------------------- against the engine
+@pytest.mark.parametrize("affine", AFFINE)
+@pytest.mark.parametrize("name", INITS + ["knots"])
+def test_fit_values_equal_the_numpy_engine(name, affine):
+    xs = _inputs("random")
+    measure = _measure(name, xs)
+    for k, equal in ((1, False), (3, True)):
+        Y, weights = _targets(xs, k, equal)
+        _compare(xs, Y, weights, measure, affine, FACTORS)
+
+
+@pytest.mark.parametrize("affine", AFFINE)
+@pytest.mark.parametrize("name", ["gaussian", "uniform_knots", "knots"])
+def test_clustered_inputs_with_gaps_of_1e_9(name, affine):
+    xs = _inputs("clustered")
+    Y, weights = _targets(xs, 2, False)
+    _compare(xs, Y, weights, _measure(name, xs), affine, FACTORS)
+
+
+def _sampled_condition(xs, Y, weights, mom, alpha, rows):
+    """The condition numbers of ``_condition`` at the points ``rows`` only, from
+    banded solves (two per point): for data too large for the dense inverse."""
+    m = len(xs)
+    full, omega, shrink, _, _ = chain.free_system(xs, weights, mom.M[:, 1:], alpha)
+    ab = full[chain.KL:].copy()
+    n = 4 * m
+    A = sparse.dia_matrix((ab, [chain.KU - j for j in range(ab.shape[0])]), shape=(n, n)).tocsr()
+    absA = abs(A)
+    lu, piv = banded.banded_lu(full.copy(order="F"), chain.KL, chain.KU)
+    b = np.zeros((n, Y.shape[1]))
+    b[4 * np.arange(m) + chain.FV] = (omega * shrink)[:, None] * Y
+    z = banded.lu_solve(lu, piv, chain.KL, chain.KU, b.copy(order="F"))
+    g = absA @ np.abs(z) + np.abs(b)
+    E = np.zeros((n, len(rows)), order="F")
+    E[4 * rows + chain.FV, np.arange(len(rows))] = 1.0
+    cols = np.abs(banded.lu_solve(lu, piv, chain.KL, chain.KU, E.copy(order="F")))  # |A^-1| e_r
+    lines = np.abs(banded.lu_solve(lu, piv, chain.KL, chain.KU, E.copy(order="F"), trans=1))  # |A^-T| e_r
+    lev = (omega * shrink)[rows] * np.einsum("ji,ji->i", lines, absA @ cols)
+    fit = lines.T @ g
+    return lev, fit
+
+
+@pytest.mark.parametrize("affine", AFFINE)
+def test_ten_thousand_random_inputs(affine):
+    # random inputs at 1e4 points: gaps down to 1e-8 of the range
+    rng = np.random.RandomState(3)
+    xs = np.sort(rng.uniform(-2, 2, 10_000))
+    Y, weights = _targets(xs, 1, False)
+    gaps = np.argsort(np.diff(xs))[:10]
+    rows = np.unique(np.concatenate([gaps, gaps + 1, [0, 1, len(xs) - 2, len(xs) - 1],
+                                     rng.choice(len(xs), 20, replace=False)]))
+    for name in ("gaussian", "uniform_knots"):
+        measure = _measure(name, xs)
+        mom = measure.chain_moments(xs)
+        scale = _scale(measure, xs, weights)
+        for factor in (1e-12, 1e-6, 1.0, 1e6):
+            alpha = factor * scale
+            ref = _banded(xs, Y, weights, measure, alpha, affine)
+            fitted, lev = fastchain.fit_values(xs, Y, weights, mom, alpha, affine)
+            kappa_lev, kappa_fit = _sampled_condition(xs, Y, weights, mom, alpha, rows)
+            assert np.all(np.abs(fitted[rows] - ref.fitted[rows]) <= 2 * _C * _EPS * kappa_fit), (name, factor)
+            assert np.all(np.abs(lev[rows] - ref.leverages[rows]) <= 2 * _C * _EPS * kappa_lev), (name, factor)
+            # everywhere else: the leverages' trace, the criteria's input
+            assert abs(lev.sum() - ref.leverages.sum()) <= 2 * _C * _EPS * len(xs) * np.max(kappa_lev)
+
+
+@pytest.mark.parametrize("affine", AFFINE)
+@pytest.mark.parametrize("name", INITS)
+def test_alpha_zero_interpolates(name, affine):
+    # f(x_i) = y_i and unit leverages, to the backward error of a chain of m
+    # points (as test_exact1d's interpolation test)
+    for layout in ("random", "clustered"):
+        xs = _inputs(layout)
+        Y, weights = _targets(xs, 2, False)
+        fitted, lev = fastchain.fit_values(xs, Y, weights, _measure(name, xs).chain_moments(xs), 0.0, affine)
+        assert np.max(np.abs(fitted - Y)) <= _C * _EPS * len(xs) * np.max(np.abs(Y))
+        assert np.max(np.abs(lev - 1.0)) <= _C * _EPS * len(xs)
+
+
+# ------------------------------------------------ high-precision references
+@pytest.mark.parametrize("affine", AFFINE)
+@pytest.mark.parametrize("alpha", [1e-11, 1e-8])
+def test_leverages_and_fit_equal_the_30_digit_reference(affine, alpha):
+    # test_knots.test_leverages_and_fit_equal_a_high_precision_reference, for this kernel
+    x, Y, W, knots, q, right = _chain_problem(40, 130)
+    lev, fit = _mp_reference(x, Y[:, 0], W, knots, q, right, alpha, affine)
+    kappa_lev, kappa_fit = _chain_condition(x, Y[:, :1], W, knots, q, alpha)
+    order = np.argsort(knots)
+    measure = _exact1d.Knots(knots[order], q[order], right[order], presorted=True)
+    fitted, leverages = fastchain.fit_values(x, Y[:, :1], W, measure.chain_moments(x), alpha, affine)
+    assert np.max(np.abs(leverages - lev)) <= _C * _EPS * np.max(kappa_lev)
+    assert np.max(np.abs(fitted[:, 0] - fit)) <= _C * _EPS * np.max(kappa_fit)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e3])
+def test_limit_matches_kernel_ridge_in_60_digit_arithmetic(scale):
+    # test_spline.test_limit_matches_kernel_ridge_in_60_digit_arithmetic, for this
+    # kernel, with the leverages 1 - alpha (A^-1)_ii of the same 60-digit system
+    import mpmath as mp  # in the test extra
+
+    from test_spline import _arccos_kernel_mp
+
+    rng = np.random.RandomState(0)
+    m = 25
+    x = np.sort(rng.uniform(-1, 1, m)) * scale
+    y = np.sin(3 * x / scale) + 0.1 * rng.standard_normal(m)
+    mom = _exact1d.Continuum(Gaussian()).chain_moments(x)
+    with mp.workdps(60):
+        K = _arccos_kernel_mp(x, mp)
+        for affine in ("free_constant", "penalized"):
+            for alpha in (1.0, 1e-4, 1e-8):
+                A = mp.matrix(m + 1, m + 1)
+                for i in range(m):
+                    for j in range(m):
+                        A[i, j] = K[i, j] + (alpha if i == j else 0)
+                if affine == "free_constant":  # [[K + alpha I, 1], [1^T, 0]]
+                    for i in range(m):
+                        A[i, m] = A[m, i] = 1
+                else:
+                    A[m, m] = 1
+                G = A ** -1
+                z = G * mp.matrix([float(v) for v in y] + [0])
+                ref = np.array([float(sum(K[i, j] * z[j] for j in range(m)) + z[m]) for i in range(m)])
+                ref_lev = np.array([float(1 - alpha * G[i, i]) for i in range(m)])
+                fitted, lev = fastchain.fit_values(x, y[:, None], np.ones(m), mom, alpha, affine)
+                assert np.max(np.abs(fitted[:, 0] - ref)) < 1e-9 * np.max(np.abs(ref)), (affine, alpha)
+                assert np.max(np.abs(lev - ref_lev)) < 1e-9, (affine, alpha)
+
+
+# ----------------------------------------------------------------- scan
+def _samples(seed=4):
+    rng = np.random.RandomState(seed)
+    n = 90
+    x = rng.uniform(-2, 2, n)
+    x[10:14] = x[9]  # ties: pooled
+    x[30] = x[31]
+    Ys = np.column_stack([np.sin(2 * x), np.cos(x)]) + 0.1 * rng.standard_normal((n, 2))
+    sw = rng.uniform(0.2, 3.0, n)
+    sw[[5, 11, 50]] = 0.0  # zero weights, one of them in a tied group
+    xs, Ym, weights = network.pool_ties(x, Ys, sw)
+    group = np.searchsorted(xs, x).clip(0, len(xs) - 1)
+    return x, Ys, sw, xs, Ym, weights, group
+
+
+@pytest.mark.parametrize("affine", AFFINE)
+def test_scan_equals_the_criteria_from_fit_values(affine):
+    x, Ys, sw, xs, Ym, weights, group = _samples()
+    measure = _measure("gaussian", xs)
+    mom = measure.chain_moments(xs)
+    alphas = _scale(measure, xs, weights) * np.logspace(3, -10, 27)
+    rss, trace, free, loo, widest = fastchain.scan(xs, Ym, weights, mom, alphas, affine, group, sw, Ys)
+    assert rss.shape == loo.shape == (len(alphas), 2) and trace.shape == free.shape == (len(alphas),)
+    share = np.where(sw > 0, sw / weights[group], 0.0)
+    for a, alpha in enumerate(alphas):
+        fitted, lev = fastchain.fit_values(xs, Ym, weights, mom, alpha, affine)
+        kappa_lev, kappa_fit = _condition(xs, Ym, weights, mom, alpha)
+        # the scan forms the residuals and 1 - lev without subtraction; each is
+        # within _C eps kappa of the exact values, as fitted and lev are
+        dr = 2 * _C * _EPS * (kappa_fit + np.abs(Ym))
+        dd = 2 * _C * _EPS * (kappa_lev + 1.0)
+        r = Ym - fitted
+        assert np.all(np.abs(rss[a] - weights @ r ** 2) <= weights @ (2 * np.abs(r) * dr + dr ** 2))
+        assert abs(trace[a] - lev.sum()) <= _EPS * len(xs) * np.abs(lev).sum()
+        # sum (1 - lev), each term within _C eps kappa of the exact one (no cancellation)
+        assert abs(free[a] - np.sum(1.0 - lev)) <= np.sum(dd) + _EPS * len(xs) * np.sum(np.abs(1.0 - lev))
+        rs = Ys - fitted[group]
+        den = 1.0 - share * lev[group]
+        terms = sw[:, None] * rs ** 2 / den[:, None] ** 2
+        slack = sw[:, None] * (2 * np.abs(rs) * dr[group] / den[:, None] ** 2
+                               + 2 * rs ** 2 * (share * dd[group])[:, None] / np.abs(den[:, None]) ** 3)
+        assert np.all(np.abs(loo[a] - terms.sum(axis=0)) <= 2 * slack.sum(axis=0)), (affine, a)
+        assert abs(widest[a] - np.max(den[sw > 0])) <= 2 * np.max((share * dd[group])[sw > 0]) + _EPS
+
+
+def test_scan_gives_inf_where_an_evaluation_fails():
+    x, Ys, sw, xs, Ym, weights, group = _samples()
+    mom = _measure("uniform_knots", xs).chain_moments(xs)
+    rss, trace, free, loo, widest = fastchain.scan(xs, Ym, weights, mom, np.array([1.0, np.nan, 0.0]), "free", group, sw,
+                                                  Ys)
+    assert np.all(np.isfinite(rss[[0, 2]])) and np.all(np.isfinite(trace[[0, 2]]))
+    assert np.all(np.isinf(rss[1])) and np.isinf(trace[1]) and np.all(np.isinf(loo[1]))
+    # alpha = 0 is the interpolation limit: unit leverages, zero residuals
+    assert trace[2] == pytest.approx(len(xs), abs=_C * _EPS * len(xs))
+    assert free[1] == 0.0 and 0.0 < free[2] <= _C * _EPS * len(xs)
+    with pytest.raises(np.linalg.LinAlgError):
+        fastchain.fit_values(xs, Ym, weights, mom, np.nan, "free")
