@@ -137,3 +137,33 @@ def test_per_target_fit_pickles_and_predicts_bit_identically():
     assert np.array_equal(back.predict_derivative(grid, order=2), est.predict_derivative(grid, order=2))
     for name in ("alpha_", "df_", "loo_score_", "gcv_score_", "leverages_"):
         assert np.array_equal(getattr(back, name), getattr(est, name)), name
+
+
+@pytest.mark.parametrize("criterion", ["gcv", "loo"])
+@pytest.mark.parametrize("affine", ["free", "free_constant", "penalized"])
+def test_the_bound_between_rungs_is_below_the_criterion_everywhere_between(criterion, affine):
+    """The branch and bound may skip a gap only if the criterion cannot go below the
+    bound inside it: checked on a fine grid in every gap of a coarse ladder, with
+    ties, weights and two targets."""
+    from sklearn_shallowrelu import _exact1d
+    from sklearn_shallowrelu._exact1d.network import pool_ties
+    from sklearn_shallowrelu._selection import interval_bound
+    from sklearn_shallowrelu.spline import _Criteria
+
+    rng = np.random.RandomState(7)
+    x = np.round(np.sort(rng.uniform(-2, 2, 60)), 1)
+    Y = np.column_stack([np.sin(3 * x), x**2]) + 0.3 * rng.standard_normal((60, 2))
+    sw = rng.uniform(0.5, 2.0, 60)
+    xs, Ym, weights = pool_ties(x, Y, sw)
+    crit = _Criteria(Y, sw, xs, Ym, weights, np.searchsorted(xs, x), _exact1d.Continuum(Gaussian()), affine)
+    coarse = crit.scale() * 10.0 ** np.arange(4, -12, -1.0)
+    sc = crit.scores(coarse, criterion)
+    lo, hi = coarse[1:], coarse[:-1]
+    bound = interval_bound(lo[:, None], hi[:, None], sc.num[1:], sc.num[:-1], sc.den[1:, None], sc.den[:-1, None])
+    for g in range(len(lo)):
+        fine = np.geomspace(lo[g], hi[g], 41)
+        inside = crit.scores(fine, criterion).values
+        # rounding: the bound and the values are each exact to a few eps of the criterion
+        assert np.all(bound[g] <= inside.min(axis=0) * (1 + 1e-12)), (g, bound[g], inside.min(axis=0))
+    # and the bound is not vacuous: within a factor of ten of the criterion on most gaps
+    assert np.mean(bound > 0.1 * np.minimum(sc.values[1:], sc.values[:-1])) > 0.5

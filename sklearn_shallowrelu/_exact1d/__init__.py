@@ -34,7 +34,10 @@ The map of the folder:
 ``general``     the same problem with 8 unknowns per point: the fallback when
                 the bordered chain fails its certificate
 ``banded``      LAPACK band storage, pivoted banded LU, and the diagonal of the
-                inverse by block cyclic reduction (the leverages)
+                inverse by block cyclic reduction (the leverages' fallback)
+``fastchain``   the same problem as a Kalman filter and smoother, compiled
+                (``_fastchain.pyx``): the leverages of :func:`solve`, and the
+                criteria of the smoothing search at many ``alpha`` in one call
 ``options``     the affine options and the engine's constants
 ``network``     sorting, pooling ties, the jumps of any knots, evaluation of a
                 finite network by prefix sums
@@ -351,7 +354,9 @@ def solve(xs, Y, weights, measure, alpha, affine="free_constant", leverages=Fals
         The penalty; 0 is the interpolation limit (:data:`INTERPOLATION_ALPHA`).
     affine : {'free_constant', 'penalized', 'free'}, default='free_constant'
     leverages : bool, default=False
-        Also the diagonal of the smoother (about two more solves).
+        Also the diagonal of the smoother, from the compiled filter and
+        smoother (:mod:`.fastchain`; where it meets a singular pivot, from the
+        banded system by block cyclic reduction).
     certify : bool, default=True
         For :class:`Knots` given sorted: check the fit against the network
         rebuilt from its jumps, fall back to the general system, and raise
