@@ -1121,24 +1121,24 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
     def _ridge_knots(self, X, y, unit, top, features, alphas):
         """Ridge over the grid on 1-D inputs with the exact engine, never the features.
 
-        Each ``alpha`` is one :func:`._exact1d.solve` with leverages on the pooled
-        inputs, in ``O(m + n)``; leave-one-out and GCV follow exactly from the
-        fitted values and leverages (:class:`.spline._Criteria`: a tied sample's
-        leverage is its share of its group's, zero weights count for nothing).
+        Every ``alpha`` is one pass of the compiled filter and smoother on the
+        pooled inputs (:meth:`.spline._Criteria.scores`, ``O(m)`` after the
+        knots' moments, ``O(m + n)``); leave-one-out and GCV follow exactly from
+        its fitted values and leverages (a tied sample's leverage is its share of
+        its group's, zero weights count for nothing).  The selected ``alpha`` is
+        then solved by the engine, whose certificate checks the network.
         The weights are read relative to their largest (``unit``), and ``alpha``
         with them, so no sum of raw weights can overflow.  The default grid is
         the ladder of :func:`._selection.ladder`, scaled by the weighted trace of
         the network's kernel and run to near its rank (:func:`_network_rank`).
 
-        Returns ``(FitResult, alphas, scores, None)``, or None when a fit the
-        selection needs fails the engine's certificate; the dense solvers then
-        fit the whole grid.  On a given grid every ``alpha`` is needed.  The
-        default grid ends at its first uncertified rung instead: that happens
-        at the nearly interpolating end, where a network with knot-free gaps
-        between the inputs is a least-squares problem too ill-conditioned to
-        certify (typically far past the criterion's minimum); only if the best rung is
-        the last certified one, so that the minimum may lie beyond, is the
-        failed fit needed.
+        Returns ``(FitResult, alphas, scores, None)``, or None when the selected
+        fit fails the engine's certificate; the dense solvers then fit the whole
+        grid.  On the default grid a failure near the interpolating end (where a
+        network with knot-free gaps between the inputs is a least-squares
+        problem too ill-conditioned to certify) ends the grid before the failed
+        rung, and the best of the rungs above is taken, unless it is the last of
+        them, so that the minimum may lie beyond.
         """
         x = X[:, 0].astype(np.float64)
         Y = y.astype(np.float64)
@@ -1152,30 +1152,35 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         net = _KnotNetwork(features, self.n_hidden)
         group = np.searchsorted(xs, x).clip(0, len(xs) - 1)  # zero-weight samples: any group, weight zero
         crit = _Criteria(Y, unit, xs, Ym, weights, group, net.measure, _exact1d.network_affine(self.fit_intercept))
-        criterion = crit.loo if self.criterion == "loo" else crit.gcv
-        tried, scores, best = [], [], [np.inf, -1, None]  # the best score, its index and the engine's fit
+        tried, scores = [], []
 
-        def evaluate(alpha):
-            fit, lev = crit.fit(float(alpha))
-            score = float(np.sum(criterion(fit, lev)))  # summed over the outputs, as the dense path
-            tried.append(alpha)
-            scores.append(score)
-            if score < best[0]:  # the first of equal scores, as argmin
-                best[:] = score, len(scores) - 1, fit
-            return float(np.sum(fit.leverages))
+        def evaluate(batch):
+            sc = crit.scores(batch, self.criterion)
+            tried.extend(batch)
+            scores.extend(sc.values.sum(axis=1))  # summed over the outputs, as the dense path
+            return sc.df
 
-        try:
-            if alphas is None:
-                _selection.ladder(penalty_scale(weights, net.kernel_diagonal(xs)),
-                                  lambda batch: [evaluate(a) for a in batch], net.rank(xs, self.fit_intercept))
-            else:
-                for a in units:
-                    evaluate(a)
-        except _exact1d.InaccurateFit:
-            if alphas is not None or best[1] in (-1, len(scores) - 1):
-                return None
-        mse = self._checked_scores(np.asarray(scores), alphas is None)
-        return net.result(best[2]), (np.asarray(tried) * top if alphas is None else alphas), mse, None
+        if alphas is None:
+            _selection.ladder(penalty_scale(weights, net.kernel_diagonal(xs)), evaluate,
+                              net.rank(xs, self.fit_intercept))
+        else:
+            evaluate(units)
+        tried, scores = np.asarray(tried), np.asarray(scores)
+        while True:
+            best = int(np.argmin(scores))  # the first of equal scores, as argmin
+            try:
+                fit = crit.solve(float(tried[best]), leverages=False)
+                break
+            except _exact1d.InaccurateFit:
+                # the engine cannot certify a fit this close to interpolation, so the
+                # scores from here on are not trusted either: the grid ends before it
+                if alphas is not None or best == 0:
+                    return None
+                tried, scores = tried[:best], scores[:best]
+                if int(np.argmin(scores)) == best - 1:  # the minimum may lie beyond: the dense path decides
+                    return None
+        mse = self._checked_scores(scores, alphas is None)
+        return net.result(fit), (tried * top if alphas is None else alphas), mse, None
 
     def _cv_dense(self, X, y, unit, top, features, alphas, steps):
         """The whole grid from one eigendecomposition of the design: ``(FitResult,

@@ -193,34 +193,51 @@ def _sine(m=200, noise=0.3, seed=0):
     return X, np.sin(2 * X[:, 0]) + noise * rng.standard_normal(m)
 
 
-def test_the_default_grid_ends_at_the_first_uncertified_rung(monkeypatch):
-    """Below some alpha the engine fails its certificate (simulated here): the
-    grid ends there, unless its best rung is the last certified one, when the
-    minimum may lie beyond and the dense path fits its own grid."""
+def test_an_uncertified_choice_ends_the_default_grid_before_it(monkeypatch):
+    """Below some alpha the engine fails its certificate (simulated here): where the
+    selected rung fails, the grid ends before it and the best rung above is taken,
+    unless that is the last one, when the minimum may lie beyond and the dense
+    path fits its own grid."""
     from sklearn_shallowrelu import random_features
 
     X, y = _sine(120, seed=7)
     full = RandomFeatureReLURegressorCV(n_hidden=2000, random_state=0).fit(X, y)
     grid, mse = full.cv_results_["param_alpha"], full.cv_results_["mean_squared_error"]
     best = int(np.argmin(mse))
-    solve = random_features._Criteria.fit
+    solve = random_features._Criteria.solve
 
     def failing_below(limit):
-        def fit(self, alpha):
+        def fit(self, alpha, leverages):
             if alpha < limit:
                 raise _exact1d.InaccurateFit(None, None, 1.0)
-            return solve(self, alpha)
+            return solve(self, alpha, leverages)
         return fit
 
-    stop = best + 10  # fails ten rungs past the minimum: the grid ends there, the choice stands
-    monkeypatch.setattr(random_features._Criteria, "fit", failing_below(0.99 * grid[stop]))
+    # failures past the minimum: the choice is certified and stands
+    monkeypatch.setattr(random_features._Criteria, "solve", failing_below(0.99 * grid[best]))
+    same = RandomFeatureReLURegressorCV(n_hidden=2000, random_state=0).fit(X, y)
+    assert same.algorithm_ == "knots" and same.alpha_ == full.alpha_
+    np.testing.assert_array_equal(same.cv_results_["mean_squared_error"], mse)
+    np.testing.assert_array_equal(same.coef_, full.coef_)
+    # the chosen rung fails, and the best above it is interior (a rung made second best
+    # here): the grid ends before the failure and that rung is taken
+    scores = random_features._Criteria.scores
+    dip = grid[best - 8]
+
+    def with_dip(self, alphas, criterion):
+        sc = scores(self, alphas, criterion)
+        at = np.isclose(np.asarray(alphas) * full.cv_results_["param_alpha"][0] / grid[0], dip, rtol=1e-9)
+        sc.values[at] = 1.01 * mse[best]
+        return sc
+
+    monkeypatch.setattr(random_features._Criteria, "scores", with_dip)
+    monkeypatch.setattr(random_features._Criteria, "solve", failing_below(1.01 * grid[best - 3]))
     cut = RandomFeatureReLURegressorCV(n_hidden=2000, random_state=0).fit(X, y)
-    assert cut.algorithm_ == "knots" and cut.alpha_ == full.alpha_
-    np.testing.assert_array_equal(cut.cv_results_["param_alpha"], grid[: stop + 1])
-    np.testing.assert_array_equal(cut.cv_results_["mean_squared_error"], mse[: stop + 1])
-    np.testing.assert_array_equal(cut.coef_, full.coef_)
-    # fails right past the minimum: the engine cannot tell it is one, the dense path decides
-    monkeypatch.setattr(random_features._Criteria, "fit", failing_below(0.99 * grid[best]))
+    assert cut.algorithm_ == "knots" and cut.alpha_ == pytest.approx(dip, rel=1e-12)
+    np.testing.assert_array_equal(cut.cv_results_["param_alpha"], grid[:best])  # ends before the failed choice
+    monkeypatch.setattr(random_features._Criteria, "scores", scores)
+    # the chosen rung fails and the best above is the last one: the dense path decides
+    monkeypatch.setattr(random_features._Criteria, "solve", failing_below(1.01 * grid[best]))
     dense = RandomFeatureReLURegressorCV(n_hidden=2000, random_state=0).fit(X, y)
     assert dense.algorithm_ == "eigendecomposition"
     assert dense.cv_results_["param_alpha"][0] == pytest.approx(grid[0], rel=1e-10)  # the same ladder's rungs
