@@ -71,9 +71,9 @@ def ladder(scale, df_of, df_max, batch=PER_DECADE):
 
 FLAT = 1e-5  # relative change of a criterion over a decade below which its interpolation end is reached
 CANDIDATE = 1.5  # local minima of the ladder within this factor of the best are refined
-COARSE = PER_DECADE  # the first pass takes every COARSE-th rung: one per decade
-BATCH = 8  # decades of the first pass per evaluation (one compiled call each)
-FINE = 8  # points of the local grid between a candidate's neighbours
+COARSE = 3 * PER_DECADE  # the first pass takes every COARSE-th rung: one per three decades
+BATCH = 3  # rungs of the first pass per evaluation (one compiled call each)
+FINE = 5  # points of the local grid between a candidate's neighbours
 
 
 class Scores:
@@ -115,12 +115,12 @@ def interval_bound(lo, hi, num_lo, num_hi, den_lo, den_hi):
 
 
 def _settled(values, df, df_max):
-    """Whether the last of ``values`` (one row per decade) ends the ladder at the
-    interpolation end: ``df`` near its maximum and, in every column, the
-    criterion settled (it changed by less than ``FLAT`` over the decade) or at
-    its rounding floor (the change did not shrink from the decade before: on its
-    way to the limit it shrinks about tenfold a decade, as ``alpha`` does, so a
-    change that no longer shrinks is rounding) or undefined."""
+    """Whether the last of ``values`` (one row per rung of the first pass) ends
+    the ladder at the interpolation end: ``df`` near its maximum and, in every
+    column, the criterion settled (it changed by less than ``FLAT`` since the
+    rung before) or at its rounding floor (the change did not shrink from the
+    one before: on its way to the limit it shrinks as ``alpha`` does, tenfold
+    a decade, so a change that no longer shrinks is rounding) or undefined."""
     if len(values) < 3 or not near_interpolation(float(df[-1]), df_max):
         return False
     last = values[-1]
@@ -133,13 +133,13 @@ def minimise(scale, evaluate, df_max):
 
     A branch and bound on the quarter-decade ladder (:func:`rungs`):
 
-    1. one rung per decade from the affine end down until ``df`` is near
-       ``df_max`` and every column's criterion has settled to its
+    1. one rung per three decades from the affine end down until ``df`` is
+       near ``df_max`` and every column's criterion has settled to its
        interpolation limit (the criteria of a linear smoother tend to finite
-       limits as ``alpha -> 0``, reached to ``FLAT`` when a decade changes
-       them less);
-    2. every gap between evaluated rungs is halved, twice, unless the least
-       value the criterion can take inside it (:func:`interval_bound`, from the
+       limits as ``alpha -> 0``, reached to ``FLAT`` when a rung changes them
+       less) or its rounding floor (:func:`_settled`);
+    2. every gap between evaluated rungs is halved, down to single rungs,
+       unless the least value the criterion can take inside it (:func:`interval_bound`, from the
        monotone parts of :class:`Scores`) is above the best value found: such
        a gap cannot hold the minimum.  What remains is the quarter-decade
        ladder wherever the minimum can be;
@@ -178,7 +178,7 @@ def minimise(scale, evaluate, df_max):
         run(list(range(start, min(start + BATCH * COARSE, top + 1), COARSE)))
         keys = sorted(seen)
         values, dfs = np.array([seen[j][0] for j in keys]), np.array([seen[j][1] for j in keys])
-        # the first settled decade ends the ladder: the rungs of the batch beyond it
+        # the first settled rung ends the ladder: the rungs of the batch beyond it
         # are dropped (deeper down only rounding changes the criterion)
         end = next((q for q in range(max(1, len(keys) - BATCH), len(keys))
                     if _settled(values[:q + 1], dfs[:q + 1], df_max)), None)
@@ -186,8 +186,7 @@ def minimise(scale, evaluate, df_max):
             for j in keys[end + 1:]:
                 del seen[j]
             break
-    step = COARSE
-    while step > 1:
+    while True:  # halve every gap that may hold the minimum, down to single rungs
         keys = np.array(sorted(seen))
         vals = np.array([seen[j][0] for j in keys])
         best = np.min(vals, axis=0)
@@ -196,12 +195,10 @@ def minimise(scale, evaluate, df_max):
         alphas = rungs(scale, 0, 1)[0] * 10.0 ** (-keys / PER_DECADE)
         # gap between keys[i] (larger alpha) and keys[i + 1] (smaller alpha)
         bound = interval_bound(alphas[1:, None], alphas[:-1, None], num[1:], num[:-1], den[1:, None], den[:-1, None])
-        wide = np.diff(keys) > 1
-        open_ = wide & np.any(bound <= best[None, :], axis=1)
-        mids = [int((keys[i] + keys[i + 1]) // 2) for i in np.flatnonzero(open_)]
-        step //= 2
-        if mids:
-            run(mids)
+        open_ = (np.diff(keys) > 1) & np.any(bound <= best[None, :], axis=1)
+        if not np.any(open_):
+            break
+        run([int((keys[i] + keys[i + 1]) // 2) for i in np.flatnonzero(open_)])
     keys = sorted(seen)
     alphas = rungs(scale, 0, 1)[0] * 10.0 ** (-np.asarray(keys) / PER_DECADE)
     values = np.array([seen[j][0] for j in keys])
