@@ -18,7 +18,7 @@ from sklearn_shallowrelu._exact1d import banded, bordered, chain, fastchain, net
 from sklearn_shallowrelu._exact1d.moments import knot_gaps
 from sklearn_shallowrelu.init import Gaussian, check_init
 
-from test_knots import _C, _EPS, _chain_condition, _chain_problem, _mp_reference
+from test_knots import _C, _EPS, _chain_condition, _chain_problem, _mp_reference, _system_condition
 
 AFFINE = ["free", "free_constant", "penalized"]
 INITS = ["gaussian", "uniform_knots", "rademacher_uniform", "he"]
@@ -84,26 +84,8 @@ def _scale(measure, xs, weights):
 
 def _condition(xs, Y, weights, mom, alpha):
     """Componentwise condition numbers of the chain's leverages (m,) and fitted
-    values (m, k), from its matrix as a dense array (test_knots._chain_condition
-    for any moments)."""
-    m = len(xs)
-    full, omega, shrink, _, _ = chain.free_system(xs, weights, mom.M[:, 1:], max(alpha, _exact1d.INTERPOLATION_ALPHA))
-    D, U, L = banded._band_blocks(full[chain.KL:], m, 4, chain.KL, chain.KU)
-    A = np.zeros((4 * m, 4 * m))
-    for i in range(m):
-        A[4 * i:4 * i + 4, 4 * i:4 * i + 4] = D[i]
-        if i < m - 1:
-            A[4 * i:4 * i + 4, 4 * i + 4:4 * i + 8] = U[i]
-            A[4 * i + 4:4 * i + 8, 4 * i:4 * i + 4] = L[i]
-    b = np.zeros((4 * m, Y.shape[1]))
-    r = 4 * np.arange(m) + chain.FV
-    b[r] = (omega * shrink)[:, None] * Y
-    Ai = np.linalg.inv(A)
-    z = Ai @ b
-    absAi = np.abs(Ai)
-    lev = omega * shrink * np.einsum("ij,jk,ki->i", absAi[r], np.abs(A), absAi[:, r])
-    fit = absAi[r] @ (np.abs(A) @ np.abs(z) + np.abs(b))
-    return lev, fit
+    values (m, k) (:func:`test_knots._system_condition`, for any moments)."""
+    return _system_condition(xs, Y, weights, mom.M[:, 1:], max(alpha, _exact1d.INTERPOLATION_ALPHA))
 
 
 def _banded(xs, Y, weights, measure, alpha, affine):
@@ -231,7 +213,7 @@ def test_limit_matches_kernel_ridge_in_60_digit_arithmetic(scale):
     # kernel, with the leverages 1 - alpha (A^-1)_ii of the same 60-digit system
     import mpmath as mp  # in the test extra
 
-    from test_spline import _arccos_kernel_mp
+    from test_spline import _arccos_kernel_mp, _mp_kernel_ridge
 
     rng = np.random.RandomState(0)
     m = 25
@@ -242,19 +224,7 @@ def test_limit_matches_kernel_ridge_in_60_digit_arithmetic(scale):
         K = _arccos_kernel_mp(x, mp)
         for affine in ("free_constant", "penalized"):
             for alpha in (1.0, 1e-4, 1e-8):
-                A = mp.matrix(m + 1, m + 1)
-                for i in range(m):
-                    for j in range(m):
-                        A[i, j] = K[i, j] + (alpha if i == j else 0)
-                if affine == "free_constant":  # [[K + alpha I, 1], [1^T, 0]]
-                    for i in range(m):
-                        A[i, m] = A[m, i] = 1
-                else:
-                    A[m, m] = 1
-                G = A ** -1
-                z = G * mp.matrix([float(v) for v in y] + [0])
-                ref = np.array([float(sum(K[i, j] * z[j] for j in range(m)) + z[m]) for i in range(m)])
-                ref_lev = np.array([float(1 - alpha * G[i, i]) for i in range(m)])
+                ref, ref_lev = _mp_kernel_ridge(K, y, alpha, affine, mp, leverages=True)
                 fitted, lev = fastchain.fit_values(x, y[:, None], np.ones(m), mom, alpha, affine)
                 assert np.max(np.abs(fitted[:, 0] - ref)) < 1e-9 * np.max(np.abs(ref)), (affine, alpha)
                 assert np.max(np.abs(lev - ref_lev)) < 1e-9, (affine, alpha)

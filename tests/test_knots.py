@@ -163,9 +163,13 @@ _EPS = np.finfo(float).eps
 def _chain_condition(x, Y, W, knots, q, alpha):
     """Componentwise condition numbers of the free-affine chain's leverages (m,)
     and fitted values (m, k), from its matrix as a dense array."""
+    return _system_condition(x, Y, W, moments.knot_moments(x, knots, q, np.ones(len(q), bool)).right, alpha)
+
+
+def _system_condition(x, Y, W, right, alpha):
+    """The same for the chain of any gap moments ``right`` (3, m - 1)."""
     m = len(x)
-    mom = moments.knot_moments(x, knots, q, np.ones(len(q), bool)).right
-    full, omega, shrink, _, _ = chain.free_system(x, W, mom, alpha)
+    full, omega, shrink, _, _ = chain.free_system(x, W, right, alpha)
     D, U, L = banded._band_blocks(full[chain.KL:], m, 4, chain.KL, chain.KU)
     A = np.zeros((4 * m, 4 * m))
     for i in range(m):

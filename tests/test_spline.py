@@ -455,6 +455,30 @@ def _arccos_kernel_mp(x, mp):
     return K
 
 
+def _mp_kernel_ridge(K, y, alpha, affine, mp, leverages=False):
+    """Kernel ridge with a free constant (``[[K + alpha I, 1], [1^T, 0]]``) or
+    without (``penalized``) in the working precision of ``mp``: the fitted values
+    (m,) as floats, and with ``leverages`` the diagonal of the smoother too."""
+    m = len(y)
+    A = mp.matrix(m + 1, m + 1)
+    for i in range(m):
+        for j in range(m):
+            A[i, j] = K[i, j] + (alpha if i == j else 0)
+    if affine == "free_constant":
+        for i in range(m):
+            A[i, m] = A[m, i] = 1
+    else:
+        A[m, m] = 1
+    rhs = mp.matrix([float(v) for v in y] + [0])
+    if not leverages:
+        z = mp.lu_solve(A, rhs)
+        return np.array([float(sum(K[i, j] * z[j] for j in range(m)) + z[m]) for i in range(m)])
+    G = A ** -1
+    z = G * rhs
+    fitted = np.array([float(sum(K[i, j] * z[j] for j in range(m)) + z[m]) for i in range(m)])
+    return fitted, np.array([float(1 - alpha * G[i, i]) for i in range(m)])
+
+
 @pytest.mark.parametrize("scale", [1.0, 1e3])
 @pytest.mark.parametrize("affine", ["free_constant", "penalized"])
 def test_limit_matches_kernel_ridge_in_60_digit_arithmetic(scale, affine):
@@ -471,17 +495,7 @@ def test_limit_matches_kernel_ridge_in_60_digit_arithmetic(scale, affine):
     y = np.sin(3 * x / scale) + 0.1 * rng.standard_normal(m)
     K = _arccos_kernel_mp(x, mp)
     for alpha in (1.0, 1e-4, 1e-8):
-        A = mp.matrix(m + 1, m + 1)
-        for i in range(m):
-            for j in range(m):
-                A[i, j] = K[i, j] + (alpha if i == j else 0)
-        if affine == "free_constant":  # [[K + alpha I, 1], [1^T, 0]]
-            for i in range(m):
-                A[i, m] = A[m, i] = 1
-        else:
-            A[m, m] = 1
-        z = mp.lu_solve(A, mp.matrix([float(v) for v in y] + [0]))
-        ref = np.array([float(sum(K[i, j] * z[j] for j in range(m)) + z[m]) for i in range(m)])
+        ref = _mp_kernel_ridge(K, y, alpha, affine, mp)
         est = SmoothingSplineEquivalent(init=Gaussian(), alpha=alpha, affine=affine).fit(x, y)
         assert np.max(np.abs(est.predict(x) - ref)) < 1e-9 * np.max(np.abs(ref)), alpha
 

@@ -159,22 +159,25 @@ cdef int _border(const Problem* p, Work* w, double lam, int kc) noexcept nogil:
     return 0
 
 
+cdef inline int _params(Shape* shape, const Problem* p) noexcept nogil:
+    """The parameter columns: the free state's two, plus the border's (known at
+    compile time in the single-output copies, so their loops unroll)."""
+    if Shape is Free1:
+        return 2
+    elif Shape is Const1:
+        return 3
+    elif Shape is Pen1:
+        return 4
+    return <int>p.nt
+
+
 cdef int _forward(Shape* shape, const Problem* p, Work* w, double Hs, double lam,
                   Py_ssize_t col0, int kc) noexcept nogil:
     """The filter from a known zero state for the parameter columns and the
     output columns ``col0 .. col0 + kc - 1`` at once (``H_t = Hs * winv_t``)."""
-    cdef int nt, ncol, c, i, j
-    if Shape is Free1:
-        nt = 2
+    cdef int nt = _params(shape, p), ncol, c, i, j
+    if Shape is not Any:  # the compiled single-output copies
         kc = 1
-    elif Shape is Const1:
-        nt = 3
-        kc = 1
-    elif Shape is Pen1:
-        nt = 4
-        kc = 1
-    else:
-        nt = <int>p.nt
     ncol = nt + kc
     cdef Py_ssize_t m = p.m, k = p.k, t, ld = w.ld
     cdef int nb = nt - 2
@@ -254,18 +257,9 @@ cdef void _backward(Shape* shape, const Problem* p, Work* w, double Hs,
                     Py_ssize_t col0, int kc, Out* o) noexcept nogil:
     """The smoother: adjoints (``s0, s1`` hold ``T^T r`` per column), their
     variance ``N``, and per point the residuals, leverages and fitted values."""
-    cdef int nt, ncol, c, i, j
-    if Shape is Free1:
-        nt = 2
+    cdef int nt = _params(shape, p), ncol, c, i, j
+    if Shape is not Any:  # the compiled single-output copies
         kc = 1
-    elif Shape is Const1:
-        nt = 3
-        kc = 1
-    elif Shape is Pen1:
-        nt = 4
-        kc = 1
-    else:
-        nt = <int>p.nt
     ncol = nt + kc
     cdef Py_ssize_t m = p.m, k = p.k, t, ld = w.ld
     cdef const double* Vt
