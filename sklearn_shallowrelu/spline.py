@@ -120,8 +120,8 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         Diagonal of the smoother matrix, per training sample (zero weight: 0),
         per target when ``alpha_`` is.
         With a fixed ``alpha`` it and the three scores next to it are computed
-        on first access (by block cyclic reduction, about two solves; in
-        ``O(m)``, as for the classical smoothing spline [4]_).
+        on first access (a compiled Kalman filter and smoother, in ``O(m)``,
+        as for the classical smoothing spline [4]_).
     gcv_score_ : float or ndarray of shape (n_targets,)
         Weighted GCV score ``mean_w(residual^2) / (1 - df / n)^2`` at ``alpha_``
         (summed over the targets for one shared ``alpha_``, else per target).
@@ -289,7 +289,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 alpha, extra.cv_alphas_, extra.cv_scores_ = crit.search(self.alpha, self.alpha_per_target)
                 sol, lev = crit.fit(alpha)
             else:
-                # leverages cost two to three solves: computed when first asked for
+                # the leverages cost about a solve: computed when first asked for
                 alpha, lev = float(self.alpha), None
                 sol = crit.solve(alpha, leverages=False)
         fitted, intercept = sol.fitted, sol.intercept
@@ -345,7 +345,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
     def leverages_(self):
         """Diagonal of the smoother matrix per training sample.
 
-        Computed on first access for a fixed ``alpha`` (about two solves).
+        Computed on first access for a fixed ``alpha`` (about a solve).
         """
         return self._statistic("leverages_")
 
@@ -412,7 +412,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         times the size of ``x``.  A pickle keeps instead the pooled data (inputs,
         mean targets, weights), from which the first prediction after loading
         rebuilds the states by the same deterministic solve, and the smoother
-        statistics, computed now if they were not yet (about two solves).
+        statistics, computed now if they were not yet (about a solve).
         """
         state = dict(super().__getstate__())  # a copy: object.__getstate__ may return __dict__ itself
         if state.get("_criteria") is not None:
