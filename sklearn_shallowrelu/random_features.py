@@ -1166,6 +1166,8 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         else:
             evaluate(units)
         tried, scores = np.asarray(tried), np.asarray(scores)
+        if alphas is not None and not np.all(np.isfinite(scores)):
+            return None  # a given grid needs every score: the dense path decides (and names the failure)
         while True:
             best = int(np.argmin(scores))  # the first of equal scores, as argmin
             try:

@@ -343,3 +343,26 @@ def test_wide_1d_cv_never_forms_the_features():
     assert peak < 100 * 8 * (m + n)  # 88 MB: a hundred vectors of length m + n
     best = int(np.argmin(cv.cv_results_["mean_squared_error"]))
     assert 0 < best < len(cv.cv_results_["param_alpha"]) - 1
+
+
+def test_a_given_grid_with_an_undefined_score_goes_to_the_dense_path(monkeypatch):
+    """A grid the caller gave needs every score: where the compiled kernel cannot
+    give one (inf), the dense path fits the whole grid (and names a failure itself)."""
+    from sklearn_shallowrelu import random_features
+
+    X, y = _sine(80, seed=3)
+    grid = np.logspace(-4, 1, 6)
+    exact = RandomFeatureReLURegressorCV(n_hidden=500, alphas=grid, random_state=0).fit(X, y)
+    scores = random_features._Criteria.scores
+
+    def one_undefined(self, alphas, criterion):
+        sc = scores(self, alphas, criterion)
+        sc.values[np.isclose(np.asarray(alphas) * grid[0] / np.asarray(alphas)[0], grid[2], rtol=1e-9)] = np.inf
+        return sc
+
+    monkeypatch.setattr(random_features._Criteria, "scores", one_undefined)
+    dense = RandomFeatureReLURegressorCV(n_hidden=500, alphas=grid, random_state=0).fit(X, y)
+    assert exact.algorithm_ == "knots" and dense.algorithm_ == "eigendecomposition"
+    assert dense.alpha_ == exact.alpha_
+    np.testing.assert_allclose(dense.cv_results_["mean_squared_error"], exact.cv_results_["mean_squared_error"],
+                               rtol=1e-8)
