@@ -101,15 +101,17 @@ def interval_bound(lo, hi, num_lo, num_hi, den_lo, den_hi):
     (``num_*`` of shape (n, k), the rest (n,) or (n, 1)).
     """
     tl, th = np.log(lo), np.log(hi)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    shape = np.broadcast(num_lo, den_lo, tl).shape
+    out = np.full(shape, np.inf)
+    # a failed end (numerator 0, denominator inf) makes these inf or nan: then the
+    # end points alone are tried, which is what is known
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         t1 = th - 0.5 * np.log(num_hi / num_lo)
         t2 = tl + np.log(den_hi / den_lo)
-    out = np.full(np.broadcast(num_lo, den_lo).shape, np.inf)
-    for t in (tl + 0 * t1, th + 0 * t1, t1, t2 + 0 * t1):
-        t = np.clip(np.nan_to_num(t, nan=tl), tl, th)
-        num = np.maximum(num_lo, num_hi * np.exp(-2.0 * (th - t)))
-        den = np.minimum(den_hi, den_lo * np.exp(t - tl))
-        with np.errstate(divide="ignore", invalid="ignore"):
+        for t in (tl, th, t1, t2):
+            t = np.clip(np.nan_to_num(np.broadcast_to(t, shape), nan=-np.inf), tl, th)
+            num = np.maximum(num_lo, num_hi * np.exp(-2.0 * (th - t)))
+            den = np.minimum(den_hi, den_lo * np.exp(t - tl))
             out = np.minimum(out, np.where(den > 0, num / den**2, np.inf))
     return np.where(np.isnan(out), -np.inf, out)
 

@@ -658,8 +658,11 @@ class _Criteria:
                 values = residual / np.maximum(den, 0.0)[:, None] ** 2
             else:  # mean_w(r_i^2 / (1 - h_ii)^2) >= mean_w(r_i^2) / max(1 - h_ii)^2
                 den, values = widest, loo / total
+        # a failed evaluation (trace inf) bounds nothing: numerator 0, denominator inf
+        failed = ~np.isfinite(trace)
         return Scores(np.where(np.isfinite(values), values, np.inf), trace,
-                      np.where(np.isfinite(residual), residual, 0.0), np.where(np.isfinite(den), den, np.inf))
+                      np.where(failed[:, None] | ~np.isfinite(residual), 0.0, residual),
+                      np.where(failed | ~np.isfinite(den), np.inf, den))
 
     def df(self, alpha):
         """The degrees of freedom at ``alpha``."""

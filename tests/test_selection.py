@@ -167,3 +167,17 @@ def test_the_bound_between_rungs_is_below_the_criterion_everywhere_between(crite
         assert np.all(bound[g] <= inside.min(axis=0) * (1 + 1e-12)), (g, bound[g], inside.min(axis=0))
     # and the bound is not vacuous: within a factor of ten of the criterion on most gaps
     assert np.mean(bound > 0.1 * np.minimum(sc.values[1:], sc.values[:-1])) > 0.5
+
+
+def test_a_failed_rung_bounds_nothing():
+    """A rung whose evaluation failed carries no information: the gaps next to it
+    cannot be excluded (their bound is not above any value)."""
+    from sklearn_shallowrelu._selection import interval_bound
+
+    lo, hi = np.array([[1e-3]]), np.array([[1e-2]])
+    # the upper end failed (numerator 0, denominator inf), the lower end is known
+    assert interval_bound(lo, hi, np.array([[1.0]]), np.array([[0.0]]), np.array([[0.5]]), np.array([[np.inf]])) <= 1.0 / 0.5**2
+    # the lower end failed: the bound is at most what the known upper end allows
+    assert interval_bound(lo, hi, np.array([[0.0]]), np.array([[1.0]]), np.array([[np.inf]]), np.array([[0.5]])) <= 1.0 / 0.5**2
+    # both failed: nothing is known
+    assert interval_bound(lo, hi, np.array([[0.0]]), np.array([[0.0]]), np.array([[np.inf]]), np.array([[np.inf]])) <= 0.0
