@@ -287,3 +287,14 @@ def test_scan_gives_inf_where_an_evaluation_fails():
     assert free[1] == 0.0 and 0.0 < free[2] <= _C * _EPS * len(xs)
     with pytest.raises(np.linalg.LinAlgError):
         fastchain.fit_values(xs, Ym, weights, mom, np.nan, "free")
+
+
+def test_the_callers_floating_point_mode_is_restored():
+    """The kernel flushes subnormal numbers to zero inside each evaluation only:
+    afterwards the caller's arithmetic keeps them (a flushed mode would give 0)."""
+    x, Ys, sw, xs, Ym, weights, group = _samples()
+    mom = _measure("gaussian", xs).chain_moments(xs)
+    fastchain.scan(xs, Ym, weights, mom, np.array([1e-16, 1.0]), "free_constant", group, sw, Ys)
+    fastchain.fit_values(xs, Ym, weights, mom, 1e-16, "free")
+    tiny = np.finfo(float).tiny
+    assert np.array([tiny]) / 4 > 0 and np.array([1e-310]) * 3 == 3e-310

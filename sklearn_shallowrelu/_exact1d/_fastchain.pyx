@@ -7,6 +7,30 @@ import numpy as np
 
 from libc.math cimport fabs, frexp, ldexp, INFINITY
 
+# Near interpolation some of the smoother's terms decay through subnormal
+# numbers, which cost about a hundred cycles each on x86 (measured: 4.9 ms per
+# alpha at 1e5 points below alpha = 1e-12 times the scale, 2.8 ms above).  They
+# are below 1e-308 in absolute value, far below every rounding error here, so
+# each evaluation flushes them to zero (SSE's FTZ and DAZ) and restores the
+# caller's mode when it returns; elsewhere the mode is left alone.
+cdef extern from *:
+    """
+    #if defined(__SSE2__) || defined(_M_X64)
+    #include <xmmintrin.h>
+    static inline unsigned int fc_flush_subnormals(void) {
+        unsigned int old = _mm_getcsr();
+        _mm_setcsr(old | 0x8040u);
+        return old;
+    }
+    static inline void fc_restore_mode(unsigned int old) { _mm_setcsr(old); }
+    #else
+    static inline unsigned int fc_flush_subnormals(void) { return 0u; }
+    static inline void fc_restore_mode(unsigned int old) { (void)old; }
+    #endif
+    """
+    unsigned int fc_flush_subnormals() noexcept nogil
+    void fc_restore_mode(unsigned int old) noexcept nogil
+
 cdef enum:
     MAXT = 4              # parameter columns at most: the initial state (2) and the border (2)
     KB = 8                # output columns per pass (more go in blocks of KB)
@@ -334,6 +358,14 @@ cdef int _evaluate(const Problem* p, Work* w, double Hs, Py_ssize_t col0, int kc
     """One ``alpha`` (``H_t = Hs * winv_t``) for the output columns ``col0 ..
     col0 + kc - 1``: residuals, leverages, ``1 -`` leverages and fitted values
     (if ``o.FIT``) in ``o``.  Returns -1 on a non-positive or non-finite pivot."""
+    cdef unsigned int mode = fc_flush_subnormals()
+    cdef int status = _evaluate_passes(p, w, Hs, col0, kc, o)
+    fc_restore_mode(mode)
+    return status
+
+
+cdef int _evaluate_passes(const Problem* p, Work* w, double Hs, Py_ssize_t col0, int kc, Out* o) noexcept nogil:
+    """:func:`_evaluate`'s two passes, in the floating-point mode it sets."""
     cdef int expo, status
     cdef double lam
     # All variances scaled by a power of two (exact; the posterior does not
