@@ -29,9 +29,14 @@ def penalty_scale(weights, diagonal):
     return s if np.isfinite(s) and s > 0 else 1.0
 
 
+def rung(scale, j):
+    """The ``alpha`` of rung ``j`` (an int or an array of them): ``AFFINE_END * scale * 10**(-j / PER_DECADE)``."""
+    return AFFINE_END * scale * 10.0 ** (-np.asarray(j) / PER_DECADE)
+
+
 def rungs(scale, start, stop):
-    """The rungs ``start <= j < stop`` of the ladder: ``AFFINE_END * scale * 10**(-j / PER_DECADE)``."""
-    return AFFINE_END * scale * 10.0 ** (-np.arange(start, stop) / PER_DECADE)
+    """The rungs ``start <= j < stop`` of the ladder (:func:`rung`)."""
+    return rung(scale, np.arange(start, stop))
 
 
 def near_interpolation(df, df_max):
@@ -170,7 +175,7 @@ def minimise(scale, evaluate, df_max):
     seen = {}  # rung index -> (values (k,), df, num (k,), den)
 
     def run(indices):
-        sc = evaluate(rungs(scale, 0, 1)[0] * 10.0 ** (-np.asarray(indices) / PER_DECADE))
+        sc = evaluate(rung(scale, indices))
         for i, j in enumerate(indices):
             seen[j] = (np.where(np.isfinite(sc.values[i]), sc.values[i], np.inf), float(sc.df[i]),
                        sc.num[i], float(sc.den[i]))
@@ -194,7 +199,7 @@ def minimise(scale, evaluate, df_max):
         best = np.min(vals, axis=0)
         num = np.array([seen[j][2] for j in keys])
         den = np.array([seen[j][3] for j in keys])
-        alphas = rungs(scale, 0, 1)[0] * 10.0 ** (-keys / PER_DECADE)
+        alphas = rung(scale, keys)
         # gap between keys[i] (larger alpha) and keys[i + 1] (smaller alpha)
         bound = interval_bound(alphas[1:, None], alphas[:-1, None], num[1:], num[:-1], den[1:, None], den[:-1, None])
         open_ = (np.diff(keys) > 1) & np.any(bound <= best[None, :], axis=1)
@@ -202,7 +207,7 @@ def minimise(scale, evaluate, df_max):
             break
         run([int((keys[i] + keys[i + 1]) // 2) for i in np.flatnonzero(open_)])
     keys = sorted(seen)
-    alphas = rungs(scale, 0, 1)[0] * 10.0 ** (-np.asarray(keys) / PER_DECADE)
+    alphas = rung(scale, keys)
     values = np.array([seen[j][0] for j in keys])
     k = values.shape[1]
     best, best_values = np.empty(k), np.empty(k)

@@ -882,16 +882,18 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
 
     On one input feature, ridge runs on the exact 1-D engine of
     :class:`RandomFeatureReLURegressor` (``algorithm='knots'``) instead: one
-    banded solve with leverages per ``alpha``, ``O(m + n)`` time and memory for
-    ``m`` distinct inputs and ``n`` units, never the ``m x n`` features nor an
-    eigendecomposition, and leave-one-out and GCV exactly from the fitted values
-    and leverages (measured with one thread: about 0.3 s per ``alpha`` at
-    ``10^5`` samples and ``10^6`` units, so some 30 s for the default grid of
-    about 100 values).  The selected network's output weights come from the
-    engine's jumps, as in :class:`RandomFeatureReLURegressor`.  Where the
-    engine cannot certify a fit the selection needs (its accuracy check fails,
-    for inputs spread far wider than the knots, for example), the whole grid is
-    fitted by the eigendecomposition above, and ``algorithm_`` says which ran.
+    compiled pass of its filter and smoother per ``alpha``, ``O(m + n)`` time
+    and memory for ``m`` distinct inputs and ``n`` units, never the ``m x n``
+    features nor an eigendecomposition, and leave-one-out and GCV exactly from
+    the fitted values and leverages (measured with one thread: about 1 s for
+    the default grid of about 130 values at ``10^5`` samples and ``10^6``
+    units).  The selected ``alpha`` is then solved by the engine, and the
+    network's output weights come from its jumps, as in
+    :class:`RandomFeatureReLURegressor`.  Where the engine cannot certify that
+    fit (its accuracy check fails, for inputs spread far wider than the knots,
+    for example) or cannot score a value of a grid given in ``alphas``, the
+    whole grid is fitted by the eigendecomposition above, and ``algorithm_``
+    says which ran.
 
     Parameters
     ----------
@@ -910,12 +912,12 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         and the inputs; units that combine to an affine function inside the
         data are not counted, so the grid may end up to two degrees of freedom
         early), otherwise the number of positive eigenvalues plus the
-        intercept.  Typically 60 to 120 values.  In 1-D the grid also ends at the
-        first value whose fit the exact engine cannot certify (near
-        interpolation, when knot-free gaps between the inputs make the
-        least-squares limit ill-conditioned); if the best score is there, the
-        minimum may lie beyond, and the eigendecomposition fits its own grid.
-        ``(0,)`` for ``'gd'``.
+        intercept.  Typically 60 to 140 values.  In 1-D, if the engine cannot
+        certify the fit of the best value (near interpolation, when knot-free
+        gaps between the inputs make the least-squares limit ill-conditioned),
+        the grid ends before it and the best value above is taken; if that is
+        the last one, the minimum may lie beyond, and the eigendecomposition
+        fits its own grid.  ``(0,)`` for ``'gd'``.
     stopping_times : array-like of int or None, default=None
         Numbers of GD steps to try (``'gd'``); ``None`` means every step
         ``1, ..., max_iter``.  A geometric grid such as
@@ -1086,7 +1088,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
             out = self._ridge_knots(X, y2, unit, top, features, alphas)
         if out is None:  # several features, or the exact 1-D engine could not certify a fit it needs
             out = self._cv_dense(X, y2, unit, top, features, alphas, steps)
-        result, alphas, mse, n_iter = out
+        result, alphas, mse = out
         if self.solver == "ridge":
             results = {"param_alpha": alphas, "mean_squared_error": mse}
         else:
@@ -1132,7 +1134,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         the ladder of :func:`._selection.ladder`, scaled by the weighted trace of
         the network's kernel and run to near its rank (:func:`_network_rank`).
 
-        Returns ``(FitResult, alphas, scores, None)``, or None when the selected
+        Returns ``(FitResult, alphas, scores)``, or None when the selected
         fit fails the engine's certificate; the dense solvers then fit the whole
         grid.  On the default grid a failure near the interpolating end (where a
         network with knot-free gaps between the inputs is a least-squares
@@ -1182,11 +1184,11 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
                 if int(np.argmin(scores)) == best - 1:  # the minimum may lie beyond: the dense path decides
                     return None
         mse = self._checked_scores(scores, alphas is None)
-        return net.result(fit), (tried * top if alphas is None else alphas), mse, None
+        return net.result(fit), (tried * top if alphas is None else alphas), mse
 
     def _cv_dense(self, X, y, unit, top, features, alphas, steps):
         """The whole grid from one eigendecomposition of the design: ``(FitResult,
-        alphas, scores, n_iter)``, ``scores`` of shape (n_alphas,) for ridge and
+        alphas, scores)``, ``scores`` of shape (n_alphas,) for ridge and
         (n_alphas, n_steps) for gradient descent."""
         design, rows = self._cv_design(X, y, unit, top, features)
         # the dual form needs V only for the selected coefficients: A^T U then costs one pass
@@ -1212,7 +1214,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
             coef = spec.combine(_solvers.GDPath(spec, eta, mus[a_best]).range_coords([n_iter])[0], design)
         result = FitResult(coef=coef, intercept=design.intercept(coef.astype(design.dtype)),
                            algorithm_="eigendecomposition", n_iter_=n_iter, learning_rate_=eta)
-        return result, alphas, mse, n_iter
+        return result, alphas, mse
 
     def _dense_ladder(self, design, spec, top):
         """The default ridge grid of the design, in unit weights (``alpha / max(w)``).

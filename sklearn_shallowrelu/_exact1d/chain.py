@@ -68,6 +68,18 @@ FA, FB, FV, FS = range(4)  # in-block positions of the free-affine chain: (mult_
 KL = KU = 2
 
 
+def rescaled(xs, right):
+    """The chain's units: ``(sigma, h, M, mass)`` with the inputs over their range
+    ``sigma = x_m - x_1`` (gaps ``h``, (m - 1,)), and the gap moments ``right``
+    (3, m - 1) in those units over their total mass (1 if it is zero), so that
+    every entry of the system is of order one whatever the scale of the data."""
+    sigma = xs[-1] - xs[0]
+    h = np.diff(xs) / sigma
+    M = np.asarray(right, float) * (sigma ** (2.0 - np.arange(3)))[:, None]
+    mass = M[0].sum() if M[0].sum() > 0 else 1.0
+    return sigma, h, M / mass, mass
+
+
 def free_system(xs, weights, right, alpha):
     """The matrix of :func:`solve_free` (band storage with gbsv's spare rows).
 
@@ -78,11 +90,8 @@ def free_system(xs, weights, right, alpha):
     (multipliers come back as ``mult * (1, sigma) / mass``).
     """
     m = len(xs)
-    sigma = xs[-1] - xs[0]
-    h = np.diff(xs) / sigma
-    M = np.column_stack([np.zeros(3), np.asarray(right, float) * (sigma ** (2.0 - np.arange(3)))[:, None]])
-    mass = M[0].sum() if M[0].sum() > 0 else 1.0
-    M = M / mass
+    sigma, h, M, mass = rescaled(xs, right)
+    M = np.column_stack([np.zeros(3), M])
     omega = weights * mass / alpha
     shrink = 1.0 / np.maximum(omega, 1.0)  # as in general._system: alpha -> 0 tends to interpolation
     full = np.zeros((2 * KL + KU + 1, 4 * m), order="F")  # LAPACK's layout: no copy

@@ -107,6 +107,7 @@ import numpy as np
 
 from ._fastchain import Kernel
 from .bordered import _border
+from .chain import rescaled
 from .options import INTERPOLATION_ALPHA, check_affine
 
 __all__ = ["Scanner", "fit_values", "scan"]
@@ -121,11 +122,7 @@ def _problem(xs, Y, weights, mom, affine, want_fitted):
     m = len(xs)
     Y = np.require(np.asarray(Y, float).reshape(m, -1), float, ["C", "W"])
     weights = np.asarray(weights, float)
-    sigma = xs[-1] - xs[0]
-    h = np.diff(xs) / sigma
-    M = mom.M[:, 1:] * (sigma ** (2.0 - np.arange(3)))[:, None]  # as chain.free_system
-    mass = M[0].sum() if M[0].sum() > 0 else 1.0
-    M0, M1, M2 = M / mass
+    sigma, h, (M0, M1, M2), mass = rescaled(xs, mom.M[:, 1:])  # the units of chain.free_system
     gap = np.zeros((m, _GAP))
     gap[:-1, 0], gap[:-1, 1], gap[:-1, 2], gap[:-1, 3] = h, M2, M1, M0
     # the moments about the gap's left end, and det M, clipped to what a
