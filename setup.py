@@ -6,18 +6,19 @@ from setuptools import Extension, setup
 
 extensions = [
     Extension(
-        "sklearn_shallowrelu._exact1d._fastchain",
-        ["sklearn_shallowrelu/_exact1d/_fastchain.pyx"],
+        f"sklearn_shallowrelu._exact1d.{name}",
+        [f"sklearn_shallowrelu/_exact1d/{name}.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O3"],
     )
+    for name in ("_fastchain", "_search")  # the kernel; the criteria and searches on top of it
 ]
 
 setup(
     ext_modules=cythonize(extensions, compiler_directives={"language_level": 3}),
-    # the source of the kernel goes into the sdist (cythonize swaps the
-    # extension's sources for the generated C, a build product shipped by neither)
-    package_data={"sklearn_shallowrelu._exact1d": ["_fastchain.pyx"]},
+    # the sources go into the sdist (cythonize swaps the extensions' sources
+    # for the generated C, a build product shipped by neither)
+    package_data={"sklearn_shallowrelu._exact1d": ["_fastchain.pyx", "_fastchain.pxd", "_search.pyx"]},
     exclude_package_data={"": ["*.c"]},
 )

@@ -15,7 +15,6 @@ criterion built from them is narrower than the steps.
 """
 
 import numpy as np
-from scipy import optimize
 
 PER_DECADE = 4  # rungs per decade of alpha
 AFFINE_END = 1e4  # the top rung, times the penalty scale: the fit is its affine part to 1e-4
@@ -77,7 +76,6 @@ def ladder(scale, df_of, df_max, batch=PER_DECADE):
 FLAT = 1e-5  # relative change of a criterion over a decade below which its interpolation end is reached
 CANDIDATE = 1.5  # local minima of the ladder within this factor of the best are refined
 COARSE = 3 * PER_DECADE  # the first pass takes every COARSE-th rung: one per three decades
-BATCH = 3  # rungs of the first pass per evaluation (one compiled call each)
 FINE = 5  # points of the local grid between a candidate's neighbours
 
 
@@ -96,173 +94,85 @@ class Scores:
         self.values, self.df, self.num, self.den = values, df, num, den
 
 
-def interval_bound(lo, hi, num_lo, num_hi, den_lo, den_hi):
-    """The least value that ``num / den**2`` can take between ``alpha = lo < hi``.
-
-    In ``t = log(alpha)`` the numerator is at least ``max(num_lo, num_hi
-    exp(-2 (t_hi - t)))`` and the denominator at most ``min(den_hi, den_lo
-    exp(t - t_lo))``; the ratio of these is piecewise exponential, so its least
-    value is at an end or where one of the two switches.  Arrays broadcast
-    (``num_*`` of shape (n, k), the rest (n,) or (n, 1)).
-    """
-    tl, th = np.log(lo), np.log(hi)
-    shape = np.broadcast(num_lo, den_lo, tl).shape
-    out = np.full(shape, np.inf)
-    # a failed end (numerator 0, denominator inf) makes these inf or nan: then the
-    # end points alone are tried, which is what is known
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        t1 = th - 0.5 * np.log(num_hi / num_lo)
-        t2 = tl + np.log(den_hi / den_lo)
-        for t in (tl, th, t1, t2):
-            t = np.clip(np.nan_to_num(np.broadcast_to(t, shape), nan=-np.inf), tl, th)
-            num = np.maximum(num_lo, num_hi * np.exp(-2.0 * (th - t)))
-            den = np.minimum(den_hi, den_lo * np.exp(t - tl))
-            out = np.minimum(out, np.where(den > 0, num / den**2, np.inf))
-    return np.where(np.isnan(out), -np.inf, out)
-
-
-def _settled(values, df, df_max):
-    """Whether the last of ``values`` (one row per rung of the first pass) ends
-    the ladder at the interpolation end: ``df`` near its maximum and, in every
-    column, the criterion settled (it changed by less than ``FLAT`` since the
-    rung before) or at its rounding floor (the change did not shrink from the
-    one before: on its way to the limit it shrinks as ``alpha`` does, tenfold
-    a decade, so a change that no longer shrinks is rounding) or undefined."""
-    if len(values) < 3 or not near_interpolation(float(df[-1]), df_max):
-        return False
-    last = values[-1]
-    change, before = np.abs(last - values[-2]), np.abs(values[-2] - values[-3])
-    return bool(np.all((change <= FLAT * np.abs(last)) | (change >= before) | ~np.isfinite(last)))
-
-
-def minimise(scale, evaluate, df_max):
+def minimise(criterion, scale, loo, shared, df_max):
     """The global minimiser of a criterion over ``alpha``, per column.
 
     A branch and bound on the quarter-decade ladder (:func:`rungs`):
 
     1. one rung per three decades from the affine end down until ``df`` is
        near ``df_max`` and every column's criterion has settled to its
-       interpolation limit (the criteria of a linear smoother tend to finite
-       limits as ``alpha -> 0``, reached to ``FLAT`` when a rung changes them
-       less) or its rounding floor (:func:`_settled`);
+       interpolation limit or its rounding floor: the criteria of a linear
+       smoother tend to finite limits as ``alpha -> 0``, reached to ``FLAT``
+       when a rung changes them less; on the way the change shrinks as
+       ``alpha`` does, tenfold a decade, so a change that no longer shrinks
+       from one rung to the next is rounding (an undefined criterion also
+       counts as settled);
     2. every gap between evaluated rungs is halved, down to single rungs,
-       unless the least value the criterion can take inside it (:func:`interval_bound`, from the
-       monotone parts of :class:`Scores`) is above the best value found: such
-       a gap cannot hold the minimum.  What remains is the quarter-decade
-       ladder wherever the minimum can be;
+       unless the least value the criterion can take inside it
+       (:func:`._exact1d._search.interval_bound`, from the monotone parts of
+       :class:`Scores`) is above the best value found: such a gap cannot hold
+       the minimum.  What remains is the quarter-decade ladder wherever the
+       minimum can be;
     3. every local minimum of each column within ``CANDIDATE`` of its best
-       rung is refined between its neighbours (:func:`_refine`).
+       rung is refined between its neighbours: a local grid of ``FINE``
+       points, then the vertex of the parabola through the best of them and
+       its neighbours (the criterion is smooth, so its error there is of
+       fourth order in the local spacing).
+
+    The bound: in ``t = log(alpha)`` the numerator of :class:`Scores` is at
+    least ``max(num_lo, num_hi exp(-2 (t_hi - t)))`` inside a gap and the
+    denominator at most ``min(den_hi, den_lo exp(t - t_lo))``; their ratio is
+    piecewise exponential, so its least value is at an end or where one of the
+    two switches.  A failed evaluation (numerator 0, denominator ``inf``)
+    bounds nothing, so the gaps beside it stay open.
+
+    The search runs in compiled code (:meth:`._exact1d._search.Criterion.minimise`):
+    at 100 points a return to Python per batch of rungs cost ten times the
+    evaluations.
 
     Parameters
     ----------
+    criterion : _exact1d._search.Criterion
+        The problem's criteria (:class:`._exact1d.fastchain.Scanner`).
     scale : float
         :func:`penalty_scale` of the data.
-    evaluate : callable
-        ``evaluate(alphas) -> Scores``.
+    loo : bool
+        Leave-one-out if true, else GCV.
+    shared : bool
+        One ``alpha`` for all columns, minimising the summed criterion.
     df_max : float
         The degrees of freedom of interpolation.
 
     Returns
     -------
     best : ndarray of shape (k,)
-        The minimising ``alpha`` of each column.
+        The minimising ``alpha`` of each column (one if ``shared``).
     best_values : ndarray of shape (k,)
     alphas : ndarray of shape (n_rungs,)
         The rungs evaluated, decreasing.
     values : ndarray of shape (n_rungs, k)
         The criterion on them.
     """
-    seen = {}  # rung index -> (values (k,), df, num (k,), den)
-
-    def run(indices):
-        sc = evaluate(rung(scale, indices))
-        for i, j in enumerate(indices):
-            seen[j] = (np.where(np.isfinite(sc.values[i]), sc.values[i], np.inf), float(sc.df[i]),
-                       sc.num[i], float(sc.den[i]))
-
-    top = MAX_DECADES * PER_DECADE
-    for start in range(0, top, BATCH * COARSE):
-        run(list(range(start, min(start + BATCH * COARSE, top + 1), COARSE)))
-        keys = sorted(seen)
-        values, dfs = np.array([seen[j][0] for j in keys]), np.array([seen[j][1] for j in keys])
-        # the first settled rung ends the ladder: the rungs of the batch beyond it
-        # are dropped (deeper down only rounding changes the criterion)
-        end = next((q for q in range(max(1, len(keys) - BATCH), len(keys))
-                    if _settled(values[:q + 1], dfs[:q + 1], df_max)), None)
-        if end is not None:
-            for j in keys[end + 1:]:
-                del seen[j]
-            break
-    while True:  # halve every gap that may hold the minimum, down to single rungs
-        keys = np.array(sorted(seen))
-        vals = np.array([seen[j][0] for j in keys])
-        best = np.min(vals, axis=0)
-        num = np.array([seen[j][2] for j in keys])
-        den = np.array([seen[j][3] for j in keys])
-        alphas = rung(scale, keys)
-        # gap between keys[i] (larger alpha) and keys[i + 1] (smaller alpha)
-        bound = interval_bound(alphas[1:, None], alphas[:-1, None], num[1:], num[:-1], den[1:, None], den[:-1, None])
-        open_ = (np.diff(keys) > 1) & np.any(bound <= best[None, :], axis=1)
-        if not np.any(open_):
-            break
-        run([int((keys[i] + keys[i + 1]) // 2) for i in np.flatnonzero(open_)])
-    keys = sorted(seen)
-    alphas = rung(scale, keys)
-    values = np.array([seen[j][0] for j in keys])
-    k = values.shape[1]
-    best, best_values = np.empty(k), np.empty(k)
-    for j in range(k):
-        col = values[:, j]
-        i_best = int(np.argmin(col))
-        best[j], best_values[j] = alphas[i_best], col[i_best]
-        if not np.isfinite(col[i_best]):
-            continue
-        padded = np.concatenate([[np.inf], col, [np.inf]])
-        local = np.flatnonzero((padded[1:-1] <= padded[:-2]) & (padded[1:-1] <= padded[2:]))
-        for i in local[col[local] <= CANDIDATE * col[i_best]]:
-            a, v = _refine(evaluate, alphas, col, i, j)
-            if v < best_values[j]:
-                best[j], best_values[j] = a, v
-    return best, best_values, alphas, values
+    best, best_values, keys, values = criterion.minimise(
+        AFFINE_END * scale, bool(loo), bool(shared), float(df_max), PER_DECADE, MAX_DECADES * PER_DECADE,
+        NEAR_INTERPOLATION, FLAT, CANDIDATE, COARSE, FINE)
+    return best, best_values, rung(scale, keys), values
 
 
-def _refine(evaluate, alphas, col, i, j):
-    """The minimum of column ``j`` between the neighbours of rung ``i``: a local
-    grid of ``FINE`` points in one evaluation, then the vertex of the parabola
-    through the best of them and its neighbours (the criterion is smooth, so its
-    error there is of fourth order in the local spacing)."""
-    lo, hi = np.log(alphas[min(i + 1, len(col) - 1)]), np.log(alphas[max(i - 1, 0)])
-    t = np.concatenate([[lo], np.linspace(lo, hi, FINE + 2)[1:-1], [hi]])
-    v = np.concatenate([[col[min(i + 1, len(col) - 1)]], evaluate(np.exp(t[1:-1])).values[:, j],
-                        [col[max(i - 1, 0)]]])
-    b = int(np.argmin(v))
-    best_t, best_v = t[b], v[b]
-    if 0 < b < len(t) - 1 and np.all(np.isfinite(v[b - 1:b + 2])):
-        (t0, t1, t2), (v0, v1, v2) = t[b - 1:b + 2], v[b - 1:b + 2]
-        p, q = (t1 - t0) * (v1 - v2), (t1 - t2) * (v1 - v0)
-        if q - p != 0:  # the vertex of the parabola through the three points
-            vertex = float(np.clip(t1 - 0.5 * ((t1 - t0) * p - (t1 - t2) * q) / (p - q), t0, t2))
-            vv = float(evaluate(np.array([np.exp(vertex)])).values[0, j])
-            if vv < best_v:
-                best_t, best_v = vertex, vv
-    return float(np.exp(best_t)), float(best_v)
-
-
-DF_TOL = 1e-10  # relative accuracy of a target df (the fit reports it to 1e-8)
-
-
-def solve_df(scale, df_of, target):
+def solve_df(criterion, scale, target):
     """The ``alpha`` whose fit has ``target`` degrees of freedom.
 
-    ``df`` falls monotonically as ``alpha`` grows, so the ladder brackets the
-    target and a root finder on ``log(alpha)`` closes in on it.
+    ``df`` falls monotonically as ``alpha`` grows, so the first decade below
+    the affine end that reaches the target brackets it, and Brent's method on
+    ``log(alpha)`` closes in on it (to ``1e-14`` in ``log(alpha)``), in
+    compiled code (:meth:`._exact1d._search.Criterion.solve_df`).
 
     Parameters
     ----------
+    criterion : _exact1d._search.Criterion
+        The problem's criteria (:class:`._exact1d.fastchain.Scanner`).
     scale : float
         :func:`penalty_scale` of the data.
-    df_of : callable
-        ``df_of(alpha) -> df`` at one ``alpha``.
     target : float
         Strictly between the degrees of freedom of the affine fit and of
         interpolation (the caller checks).
@@ -271,20 +181,5 @@ def solve_df(scale, df_of, target):
     -------
     float
     """
-    hi = np.log(AFFINE_END * scale)
-    if df_of(np.exp(hi)) >= target:
-        raise ValueError(f"df={target:g} is at or below the degrees of freedom of the affine fit.")
-    lo = hi
-    for _ in range(MAX_DECADES):
-        lo -= np.log(10.0)
-        if df_of(np.exp(lo)) >= target:
-            break
-        hi = lo
-    else:
-        raise ValueError(f"df={target:g} is not reached above {np.exp(lo):.3g}: too close to interpolation.")
-
-    def gap(log_alpha):
-        return df_of(np.exp(log_alpha)) - target
-
-    root = optimize.brentq(gap, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=200)
-    return float(np.exp(root))
+    return criterion.solve_df(AFFINE_END * scale, float(target), MAX_DECADES, 1e-14,
+                              4 * np.finfo(float).eps, 200)

@@ -599,12 +599,18 @@ class _Criteria:
         self.Y, self.sw, self.xs, self.Ym, self.weights = Y, sw, xs, Ym, weights
         self.group, self.measure, self.affine = group, measure, affine
         self.n = int(np.count_nonzero(sw > 0))
-        # the spread of tied samples around their mean: the part of every
-        # residual sum of squares that no fit changes
-        self.within = sw @ (Y - Ym[group]) ** 2
         self._scanner = None
 
     def fit(self, alpha):
+        """The fit at ``alpha`` and the samples' leverages."""
+        if np.ndim(alpha) == 0:
+            # the leverages from the compiled criteria, built once for the search;
+            # where they fail, the engine's own (with its banded fallback)
+            lev = self.scanner.criterion.leverages(float(alpha))
+            if lev is not None:
+                sol = self.solve(alpha, leverages=False)
+                sol.leverages = lev
+                return sol, self.share(lev)
         sol = self.solve(alpha, leverages=True)
         return sol, self.share(sol.leverages)
 
@@ -638,31 +644,20 @@ class _Criteria:
         """Weighted mean of the exact leave-one-out squared errors."""
         return self._score("loo", sol, lev)
 
-    def scores(self, alphas, criterion):
-        """The criterion per column at each of ``alphas``, with its monotone parts
-        (:class:`._selection.Scores`): one compiled pass per ``alpha``
-        (:meth:`._exact1d.fastchain.Scanner.scan`); a singular fit (near
-        interpolation over knot-free gaps) scores ``inf``."""
-        if self._scanner is None:  # the problem's arrays, built once for every alpha
+    @property
+    def scanner(self):
+        """The problem's compiled criteria (:class:`._exact1d.fastchain.Scanner`), built once."""
+        if self._scanner is None:
             self._scanner = fastchain.Scanner(self.xs, self.Ym, self.weights, self.measure.chain_moments(self.xs),
                                               self.affine, self.group, self.sw, self.Y)
-        rss, trace, free, loo, widest = self._scanner.scan(alphas)
-        total = self.sw.sum()
-        # the residuals' sum of squares grows with alpha by at most alpha^2, and
-        # n - df and every 1 - h_ii by at most alpha (sums of alpha / (alpha + kappa))
-        residual = (rss + self.within) / total
-        with np.errstate(divide="ignore", invalid="ignore"):  # at interpolation: inf, never chosen
-            if criterion == "gcv":
-                # 1 - df / n = ((n - m) + sum (1 - lev)) / n: no cancellation near interpolation
-                den = ((self.n - len(self.xs)) + free) / self.n
-                values = residual / np.maximum(den, 0.0)[:, None] ** 2
-            else:  # mean_w(r_i^2 / (1 - h_ii)^2) >= mean_w(r_i^2) / max(1 - h_ii)^2
-                den, values = widest, loo / total
-        # a failed evaluation (trace inf) bounds nothing: numerator 0, denominator inf
-        failed = ~np.isfinite(trace)
-        return Scores(np.where(np.isfinite(values), values, np.inf), trace,
-                      np.where(failed[:, None] | ~np.isfinite(residual), 0.0, residual),
-                      np.where(failed | ~np.isfinite(den), np.inf, den))
+        return self._scanner
+
+    def scores(self, alphas, criterion):
+        """The criterion per column at each of ``alphas``, with its monotone parts
+        (:class:`._selection.Scores`), all in one compiled call
+        (:meth:`._exact1d._search.Criterion.scores`); a singular fit (near
+        interpolation over knot-free gaps) scores ``inf``."""
+        return Scores(*self.scanner.criterion.scores(np.asarray(alphas, float), criterion == "loo", False))
 
     def df(self, alpha):
         """The degrees of freedom at ``alpha``."""
@@ -679,14 +674,10 @@ class _Criteria:
         Returns the chosen ``alpha`` (float, or (k,) per column), the ladder and
         the criterion on it ((n_rungs,), or (n_rungs, k) per column).
         """
-        def evaluate(alphas):
-            sc = self.scores(alphas, criterion)
-            if not per_target:  # one alpha: the criterion and its numerator summed over the columns
-                sc.values, sc.num = sc.values.sum(axis=1, keepdims=True), sc.num.sum(axis=1, keepdims=True)
-            return sc
-
-        best, _, grid, values = minimise(self.scale(), evaluate, len(self.xs))
-        if per_target and self.Y.shape[1] > 1:
+        shared = not per_target or self.Y.shape[1] == 1
+        best, _, grid, values = minimise(self.scanner.criterion, self.scale(), criterion == "loo", shared,
+                                         len(self.xs))
+        if not shared:
             return best, grid, values
         return float(best[0]), grid, values[:, 0]
 
@@ -701,7 +692,7 @@ class _Criteria:
             )
         if df == m:
             return 0.0
-        return solve_df(self.scale(), self.df, df)
+        return solve_df(self.scanner.criterion, self.scale(), df)
 
 
 class _GDLimit:

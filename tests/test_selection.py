@@ -147,7 +147,7 @@ def test_the_bound_between_rungs_is_below_the_criterion_everywhere_between(crite
     ties, weights and two targets."""
     from sklearn_shallowrelu import _exact1d
     from sklearn_shallowrelu._exact1d.network import pool_ties
-    from sklearn_shallowrelu._selection import interval_bound
+    from sklearn_shallowrelu._exact1d._search import interval_bound
     from sklearn_shallowrelu.spline import _Criteria
 
     rng = np.random.RandomState(7)
@@ -172,7 +172,7 @@ def test_the_bound_between_rungs_is_below_the_criterion_everywhere_between(crite
 def test_a_failed_rung_bounds_nothing():
     """A rung whose evaluation failed carries no information: the gaps next to it
     cannot be excluded (their bound is not above any value)."""
-    from sklearn_shallowrelu._selection import interval_bound
+    from sklearn_shallowrelu._exact1d._search import interval_bound
 
     lo, hi = np.array([[1e-3]]), np.array([[1e-2]])
     # the upper end failed (numerator 0, denominator inf), the lower end is known

@@ -1,7 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """The compiled kernel of :mod:`.fastchain`: one ``O(m)`` filter and smoother
 per ``alpha`` (the derivation and the array layouts are in that module's
-docstring), and the GCV/LOO sums of a whole ladder of ``alpha`` in one call."""
+docstring).  :mod:`._search` scores and searches ``alpha`` on top of it."""
 
 import numpy as np
 
@@ -31,12 +31,6 @@ cdef extern from *:
     unsigned int fc_flush_subnormals() noexcept nogil
     void fc_restore_mode(unsigned int old) noexcept nogil
 
-cdef enum:
-    MAXT = 4              # parameter columns at most: the initial state (2) and the border (2)
-    KB = 8                # output columns per pass (more go in blocks of KB)
-    MAXC = MAXT + KB
-    GAPCOLS = 7           # per gap: h, M2, M1, M0, ME1, ME2, det M
-
 
 # Shapes as types: each fused specialisation below fixes (nt, kc) at compile
 # time, so the loops over columns unroll (the common single-output cases).
@@ -53,36 +47,6 @@ ctypedef fused Shape:
     Const1
     Pen1
     Any
-
-
-cdef struct Problem:
-    Py_ssize_t m, k, nb, nt
-    const double* gap     # (m, GAPCOLS), last row zero
-    const double* forc    # (m, 2 nb): the border's forcing N_b[:, comp] per gap, last row zero
-    const double* winv    # (m,) mean weight / weight
-    const double* Y       # (m, k)
-    double M00[4]         # nb x nb, the border's own block
-    int comps[2]          # the initial-state component each border column pairs with
-
-
-cdef struct Work:
-    double* cov     # (m, 3): 1/F, g0 = P00/F, g1 = P01/F
-    double* V       # (m, ld) innovations
-    double* A0F     # (m, ld) filtered value means, or NULL (fitted values not wanted)
-    Py_ssize_t ld   # nt + output columns per pass
-    double G[MAXT * MAXC]     # Gram of the parameter columns against all columns
-    double theta[MAXT * KB]   # the parameters of each output column
-    double Binv[MAXT * MAXT]
-
-
-cdef struct Out:
-    double* E          # (m, k) residuals y - f
-    double* FIT        # (m, k) fitted values, or NULL
-    double* LEV        # (m,)
-    double* OMH        # (m,) 1 - LEV, formed without cancellation
-    const double* wts  # (m,) weights for the sums below, or NULL
-    double rss[KB]     # sum of weights * residual^2 per column of the block
-    double trace
 
 
 cdef inline bint _finite(double x) noexcept nogil:
@@ -397,11 +361,6 @@ cdef class Kernel:
     """The alpha-independent arrays of one problem and the work arrays of its
     evaluations (allocated once, reused by every ``alpha``)."""
 
-    cdef Problem p
-    cdef Work w
-    cdef object _keep
-    cdef double[::1] _cov, _V, _A0F
-
     def __init__(self, double[:, ::1] gap, double[:, ::1] forc, double[::1] winv, double[:, ::1] Y,
                  double[:, ::1] M00, long[::1] comps, bint want_fitted):
         cdef Py_ssize_t m = Y.shape[0], k = Y.shape[1], nb = comps.shape[0], i, j
@@ -452,77 +411,3 @@ cdef class Kernel:
         if bad:
             raise FloatingPointError("singular or non-finite pivot")
         return np.asarray(fit), np.asarray(res), np.asarray(lev), np.asarray(omh)
-
-    def scan(self, double[::1] Hs, double[::1] weights, long[::1] group, double[::1] sw,
-             double[::1] share, double[:, ::1] dY):
-        """The criteria's sums at every ``Hs`` (see :func:`.fastchain.scan`):
-        ``(rss (na, k), trace (na,), free (na,), loo (na, k), widest (na,))``, ``inf``
-        where singular (``free``: 0)."""
-        cdef Py_ssize_t na = Hs.shape[0], m = self.p.m, k = self.p.k, n = group.shape[0]
-        cdef Py_ssize_t a, i, j, g, col0
-        if weights.shape[0] != m or sw.shape[0] != n or share.shape[0] != n or dY.shape[0] != n \
-                or dY.shape[1] != k:
-            raise ValueError("inconsistent sample arrays")
-        for i in range(n):
-            if group[i] < 0 or group[i] >= m:
-                raise ValueError("group index out of range")
-        cdef double[:, ::1] rss = np.empty((na, k))
-        cdef double[::1] trace = np.empty(na)
-        cdef double[::1] free = np.empty(na)
-        cdef double[::1] widest = np.empty(na)
-        cdef double[:, ::1] loo = np.empty((na, k))
-        cdef double[:, ::1] res = np.empty((m, k))
-        cdef double[::1] lev = np.empty(m)
-        cdef double[::1] omh = np.empty(m)
-        cdef double den, r, low, high
-        cdef bint bad
-        cdef int kc
-        cdef Out o
-        o.E, o.FIT, o.LEV, o.OMH, o.wts = &res[0, 0], NULL, &lev[0], &omh[0], &weights[0]
-        with nogil:
-            for a in range(na):
-                bad = False
-                col0 = 0
-                while col0 < k and not bad:
-                    kc = <int>min(k - col0, <Py_ssize_t>KB)
-                    bad = _evaluate(&self.p, &self.w, Hs[a], col0, kc, &o) != 0
-                    for j in range(kc):
-                        rss[a, col0 + j] = o.rss[j]
-                        bad = bad or not _finite(o.rss[j])
-                    col0 += KB
-                trace[a] = o.trace
-                if bad or not _finite(o.trace):
-                    trace[a] = INFINITY
-                    free[a] = 0.0
-                    widest[a] = INFINITY
-                    for j in range(k):
-                        rss[a, j] = INFINITY
-                        loo[a, j] = INFINITY
-                    continue
-                # sum (1 - lev) from the 1 - lev formed directly: GCV's denominator
-                # without the cancellation of m - trace near interpolation
-                r = 0.0
-                for g in range(m):
-                    r += omh[g]
-                free[a] = r
-                for j in range(k):
-                    loo[a, j] = 0.0
-                # 1 - share * lev formed from 1 - lev, exact near interpolation; a
-                # zero weight has share 0 (denominator 1) and adds 0
-                low = 1.0
-                high = 0.0
-                for i in range(n):
-                    g = group[i]
-                    den = (1.0 - share[i]) + share[i] * omh[g]
-                    if den < low:
-                        low = den
-                    if sw[i] > 0.0 and den > high:
-                        high = den
-                    for j in range(k):
-                        r = (dY[i, j] + res[g, j]) / den
-                        loo[a, j] += sw[i] * r * r
-                widest[a] = high
-                for j in range(k):
-                    if not (low > 0.0) or not (loo[a, j] == loo[a, j]):
-                        loo[a, j] = INFINITY
-        return np.asarray(rss), np.asarray(trace), np.asarray(free), np.asarray(loo), np.asarray(widest)

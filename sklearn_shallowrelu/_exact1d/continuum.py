@@ -131,17 +131,33 @@ def gap_moments(init, xs):
     return GapMoments(right, left, tail_moments(init, xs[:1], "+")[:, 0], tail_moments(init, xs[-1:], "-")[:, 0])
 
 
+def _constant_between(init, lo, hi):
+    """``(g_+, g_-)`` if both are constant on ``[lo, hi]`` (weights constant
+    between breakpoints, none of them inside), else None."""
+    if init.length_scale() is not None or any(lo < p < hi for p in init.breakpoints()):
+        return None
+    gp, gm = init.curvature_weight_parts(np.array([0.5 * (lo + hi)]))
+    return float(gp[0]), float(gm[0])
+
+
 def chain_moments(init, xs):
     """:class:`.ChainMoments` of the curvature weights on sorted data ``xs``:
     over each gap the moments of ``g_+ + g_-`` and of ``g_-`` anchored at its
     right end (one quadrature for both), and the tails."""
     a, b = xs[:-1], xs[1:]
-    owner, wq, gp, gm, d, _ = _quadrature(init, a, b)
     M = np.empty((3, len(xs)))
     ML = np.zeros((3, len(xs)))
     M[:, 0] = tail_moments(init, xs[:1], "+")[:, 0]
-    M[:, 1:] = _moments(owner, len(a), wq * (gp + gm), d)
-    ML[:, 1:] = _moments(owner, len(a), wq * gm, d)
+    constant = _constant_between(init, xs[0], xs[-1])
+    if constant is not None:  # int_a^b g (b - c)^k dc = g h^(k+1) / (k+1), without the quadrature's set-up
+        h = b - a
+        powers = np.stack([h, h * h / 2.0, h * h * h / 3.0])
+        M[:, 1:] = (constant[0] + constant[1]) * powers
+        ML[:, 1:] = constant[1] * powers
+    else:
+        owner, wq, gp, gm, d, _ = _quadrature(init, a, b)
+        M[:, 1:] = _moments(owner, len(a), wq * (gp + gm), d)
+        ML[:, 1:] = _moments(owner, len(a), wq * gm, d)
     return ChainMoments(xs, M, ML, tail_moments(init, xs[:1], "-")[:, 0], tail_moments(init, xs[-1:], "-")[:, 0])
 
 

@@ -106,6 +106,7 @@ is large and its columns cancel.
 import numpy as np
 
 from ._fastchain import Kernel
+from ._search import Criterion
 from .bordered import _border
 from .chain import rescaled
 from .options import INTERPOLATION_ALPHA, check_affine
@@ -186,9 +187,10 @@ def fit_values(xs, Y, weights, mom, alpha, affine):
 
 
 class Scanner:
-    """The criteria's sums of one problem at any ``alpha``: the problem's arrays
-    are built once, and each call of :meth:`scan` runs every ``alpha`` in one
-    compiled loop (no Python per ``alpha``).
+    """The criteria of one problem at any ``alpha``, and their searches: the
+    problem's arrays are built once, and every call runs its ``alpha`` (or a
+    whole search) in one compiled loop (:class:`._search.Criterion`, no Python
+    per ``alpha``).
 
     Parameters
     ----------
@@ -199,17 +201,26 @@ class Scanner:
         The samples' weights (zero allowed: no term).
     Ys : ndarray of shape (n, k)
         The original targets.
+
+    Attributes
+    ----------
+    criterion : _search.Criterion
+        ``scores``, ``minimise`` and ``solve_df`` (:mod:`.._selection` calls them).
     """
 
     def __init__(self, xs, Y, weights, mom, affine, group, sw, Ys):
-        self._kernel, Y, self._scale = _problem(xs, Y, weights, mom, affine, False)
+        kernel, Y, scale = _problem(xs, Y, weights, mom, affine, False)
         # the kernel's memoryviews need writable buffers: a read-only input (a memmap) is copied
-        self._group = np.require(group, np.int64, ["C", "W"])
-        self._sw = np.require(sw, float, ["C", "W"])
-        self._weights = np.require(weights, float, ["C", "W"])
-        Ys = np.asarray(Ys, float).reshape(len(self._group), -1)
-        self._share = np.ascontiguousarray(np.where(self._sw > 0, self._sw / self._weights[self._group], 0.0))
-        self._dY = np.ascontiguousarray(Ys - Y[self._group])  # exact zero for a sample alone in its group
+        group = np.require(group, np.int64, ["C", "W"])
+        sw = np.require(sw, float, ["C", "W"])
+        weights = np.require(weights, float, ["C", "W"])
+        Ys = np.asarray(Ys, float).reshape(len(group), -1)
+        share = np.ascontiguousarray(np.where(sw > 0, sw / weights[group], 0.0))
+        dY = np.ascontiguousarray(Ys - Y[group])  # exact zero for a sample alone in its group
+        # the spread of tied samples around their mean: the part of every
+        # residual sum of squares that no fit changes
+        within = np.ascontiguousarray(sw @ dY**2)
+        self.criterion = Criterion(kernel, scale, INTERPOLATION_ALPHA, weights, group, sw, share, dY, within)
 
     def scan(self, alphas):
         """The sums behind GCV and exact leave-one-out at each of ``alphas`` (na,).
@@ -218,7 +229,7 @@ class Scanner:
         -------
         rss : ndarray of shape (na, k)
             ``sum_g weights_g (Y_g - fitted_g)^2`` over the pooled points (the
-            caller adds the within-group constant).
+            within-group spread of tied samples not included).
         trace : ndarray of shape (na,)
             The sum of the leverages.
         free : ndarray of shape (na,)
@@ -232,13 +243,11 @@ class Scanner:
             over the samples of positive weight (a lower bound of ``loo`` is
             ``(rss + within) / widest^2``).
 
-        An ``alpha`` whose evaluation meets a singular or non-finite pivot gets
-        ``inf`` in ``rss``, ``trace``, ``loo`` and ``widest``, and 0 in ``free``.
+        An ``alpha <= 0`` is the interpolation limit.  An ``alpha`` whose
+        evaluation meets a singular or non-finite pivot gets ``inf`` in
+        ``rss``, ``trace``, ``loo`` and ``widest``, and 0 in ``free``.
         """
-        alphas = np.asarray(alphas, float).ravel()
-        alphas = np.where(alphas <= 0, INTERPOLATION_ALPHA, alphas)  # nan stays nan: inf below
-        return self._kernel.scan(np.ascontiguousarray(alphas * self._scale), self._weights, self._group, self._sw,
-                                 self._share, self._dY)
+        return self.criterion.scan(np.asarray(alphas, float).ravel())
 
 
 def scan(xs, Y, weights, mom, alphas, affine, group, sw, Ys):

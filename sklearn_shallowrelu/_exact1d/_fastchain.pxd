@@ -1,0 +1,48 @@
+"""The compiled kernel's declarations, shared with :mod:`._search` (which
+scores and searches ``alpha`` on top of one :class:`Kernel`)."""
+
+cdef enum:
+    MAXT = 4              # parameter columns at most: the initial state (2) and the border (2)
+    KB = 8                # output columns per pass (more go in blocks of KB)
+    MAXC = MAXT + KB
+    GAPCOLS = 7           # per gap: h, M2, M1, M0, ME1, ME2, det M
+
+
+cdef struct Problem:
+    Py_ssize_t m, k, nb, nt
+    const double* gap     # (m, GAPCOLS), last row zero
+    const double* forc    # (m, 2 nb): the border's forcing N_b[:, comp] per gap, last row zero
+    const double* winv    # (m,) mean weight / weight
+    const double* Y       # (m, k)
+    double M00[4]         # nb x nb, the border's own block
+    int comps[2]          # the initial-state component each border column pairs with
+
+
+cdef struct Work:
+    double* cov     # (m, 3): 1/F, g0 = P00/F, g1 = P01/F
+    double* V       # (m, ld) innovations
+    double* A0F     # (m, ld) filtered value means, or NULL (fitted values not wanted)
+    Py_ssize_t ld   # nt + output columns per pass
+    double G[MAXT * MAXC]     # Gram of the parameter columns against all columns
+    double theta[MAXT * KB]   # the parameters of each output column
+    double Binv[MAXT * MAXT]
+
+
+cdef struct Out:
+    double* E          # (m, k) residuals y - f
+    double* FIT        # (m, k) fitted values, or NULL
+    double* LEV        # (m,)
+    double* OMH        # (m,) 1 - LEV, formed without cancellation
+    const double* wts  # (m,) weights for the sums below, or NULL
+    double rss[KB]     # sum of weights * residual^2 per column of the block
+    double trace
+
+
+cdef int _evaluate(const Problem* p, Work* w, double Hs, Py_ssize_t col0, int kc, Out* o) noexcept nogil
+
+
+cdef class Kernel:
+    cdef Problem p
+    cdef Work w
+    cdef object _keep
+    cdef double[::1] _cov, _V, _A0F

@@ -1,0 +1,452 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Choosing ``alpha`` in compiled code: the GCV and leave-one-out criteria of one
+problem at any ``alpha`` (one pass of the kernel of :mod:`._fastchain` each), the
+branch and bound that minimises them and the root finder of a target ``df``.
+
+The rules (the ladder, the bound, when the first pass stops, which minima are
+refined) are derived in :mod:`sklearn_shallowrelu._selection`, which also holds
+their constants and passes them in; this module runs them without returning to
+Python between evaluations, which at 100 points cost ten times the evaluations
+themselves.
+"""
+
+import numpy as np
+
+from libc.math cimport exp, fabs, log, pow, INFINITY, NAN
+from ._fastchain cimport KB, Kernel, Out, Problem, Work, _evaluate
+
+
+cdef inline bint _finite(double x) noexcept nogil:
+    return fabs(x) < INFINITY
+
+
+# numpy's maximum and minimum: a nan in either argument is the result
+cdef inline double _nmax(double a, double b) noexcept nogil:
+    return a if (a > b or a != a) else b
+
+
+cdef inline double _nmin(double a, double b) noexcept nogil:
+    return a if (a < b or a != a) else b
+
+
+cdef double _interval_bound(double lo, double hi, double num_lo, double num_hi,
+                            double den_lo, double den_hi) noexcept nogil:
+    """The least value ``num / den**2`` can take between ``alpha = lo < hi``
+    (:func:`interval_bound`); ``-inf`` when an end is undefined (a nan)."""
+    cdef double tl = log(lo), th = log(hi), out = INFINITY, t, num, den, val
+    cdef double ts[4]
+    cdef int q
+    ts[0], ts[1] = tl, th
+    ts[2] = th - 0.5 * log(num_hi / num_lo)  # where the numerator's two lower bounds cross
+    ts[3] = tl + log(den_hi / den_lo)  # where the denominator's two upper bounds cross
+    for q in range(4):
+        t = ts[q]
+        if t != t:  # a failed end (0 / 0): the end points alone are tried, which is what is known
+            t = -INFINITY
+        t = th if t > th else (tl if t < tl else t)
+        num = _nmax(num_lo, num_hi * exp(-2.0 * (th - t)))
+        den = _nmin(den_hi, den_lo * exp(t - tl))
+        val = num / (den * den) if den > 0 else INFINITY
+        out = _nmin(out, val)
+    return -INFINITY if out != out else out
+
+
+def interval_bound(lo, hi, num_lo, num_hi, den_lo, den_hi):
+    """The least value that ``num / den**2`` can take between ``alpha = lo < hi``.
+
+    In ``t = log(alpha)`` the numerator is at least ``max(num_lo, num_hi
+    exp(-2 (t_hi - t)))`` and the denominator at most ``min(den_hi, den_lo
+    exp(t - t_lo))``; the ratio of these is piecewise exponential, so its least
+    value is at an end or where one of the two switches.  The arguments
+    broadcast; ``-inf`` where an end is undefined.
+    """
+    args = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (lo, hi, num_lo, num_hi, den_lo, den_hi)))
+    flat = [np.ascontiguousarray(a).ravel() for a in args]
+    cdef double[::1] a0 = flat[0], a1 = flat[1], a2 = flat[2], a3 = flat[3], a4 = flat[4], a5 = flat[5]
+    cdef double[::1] out = np.empty(a0.shape[0])
+    cdef Py_ssize_t i
+    for i in range(a0.shape[0]):
+        out[i] = _interval_bound(a0[i], a1[i], a2[i], a3[i], a4[i], a5[i])
+    return np.asarray(out).reshape(args[0].shape)
+
+
+cdef class Criterion:
+    """GCV and leave-one-out of one problem at any ``alpha``, and their minimisers.
+
+    Built by :class:`.fastchain.Scanner` from a :class:`._fastchain.Kernel` and
+    the original samples (see there for the arguments)."""
+
+    cdef Kernel kernel
+    cdef Problem* p
+    cdef Work* w
+    cdef double hscale, tiny, total, n_pos
+    cdef Py_ssize_t m, n, k
+    cdef double[::1] weights, sw, share, within, lev, omh, rss, loo
+    cdef long[::1] group
+    cdef double[:, ::1] dY, res
+    cdef double trace, free, widest  # of the last evaluation
+
+    def __init__(self, Kernel kernel, double hscale, double tiny, double[::1] weights, long[::1] group,
+                 double[::1] sw, double[::1] share, double[:, ::1] dY, double[::1] within):
+        cdef Py_ssize_t i
+        self.kernel = kernel
+        self.p, self.w = &kernel.p, &kernel.w
+        self.m, self.k, self.n = kernel.p.m, kernel.p.k, group.shape[0]
+        if weights.shape[0] != self.m or sw.shape[0] != self.n or share.shape[0] != self.n \
+                or dY.shape[0] != self.n or dY.shape[1] != self.k or within.shape[0] != self.k:
+            raise ValueError("inconsistent sample arrays")
+        for i in range(self.n):
+            if group[i] < 0 or group[i] >= self.m:
+                raise ValueError("group index out of range")
+        self.hscale, self.tiny = hscale, tiny
+        self.weights, self.group, self.sw, self.share, self.dY, self.within = weights, group, sw, share, dY, within
+        self.total = float(np.sum(sw))
+        self.n_pos = float(np.count_nonzero(np.asarray(sw) > 0))
+        self.res = np.empty((self.m, self.k))
+        self.lev, self.omh = np.empty(self.m), np.empty(self.m)
+        self.rss, self.loo = np.empty(self.k), np.empty(self.k)
+
+    # ------------------------------------------------------------ one alpha
+    cdef int _sums(self, double alpha) noexcept nogil:
+        """The sums behind the criteria at ``alpha`` (``<= 0``: the interpolation
+        limit) into ``rss``, ``loo``, ``trace``, ``free``, ``widest``; returns 1
+        (and ``inf`` sums, ``free`` 0) where the kernel meets a singular or
+        non-finite pivot."""
+        cdef Py_ssize_t m = self.m, k = self.k, i, j, g, col0 = 0
+        cdef int kc
+        cdef bint bad = False
+        cdef double den, r, low = 1.0, high = 0.0
+        cdef Out o
+        if alpha <= 0:
+            alpha = self.tiny
+        o.E, o.FIT, o.LEV, o.OMH, o.wts = &self.res[0, 0], NULL, &self.lev[0], &self.omh[0], &self.weights[0]
+        while col0 < k and not bad:
+            kc = <int>min(k - col0, <Py_ssize_t>KB)
+            bad = _evaluate(self.p, self.w, alpha * self.hscale, col0, kc, &o) != 0
+            for j in range(kc):
+                self.rss[col0 + j] = o.rss[j]
+                bad = bad or not _finite(o.rss[j])
+            col0 += KB
+        self.trace = o.trace
+        if bad or not _finite(o.trace):
+            self.trace, self.free, self.widest = INFINITY, 0.0, INFINITY
+            for j in range(k):
+                self.rss[j] = INFINITY
+                self.loo[j] = INFINITY
+            return 1
+        # sum (1 - lev) from the 1 - lev formed directly: GCV's denominator
+        # without the cancellation of m - trace near interpolation
+        r = 0.0
+        for g in range(m):
+            r += self.omh[g]
+        self.free = r
+        for j in range(k):
+            self.loo[j] = 0.0
+        # 1 - share * lev formed from 1 - lev, exact near interpolation; a zero
+        # weight has share 0 (denominator 1) and adds 0
+        for i in range(self.n):
+            g = self.group[i]
+            den = (1.0 - self.share[i]) + self.share[i] * self.omh[g]
+            if den < low:
+                low = den
+            if self.sw[i] > 0.0 and den > high:
+                high = den
+            for j in range(k):
+                r = (self.dY[i, j] + self.res[g, j]) / den
+                self.loo[j] += self.sw[i] * r * r
+        self.widest = high
+        for j in range(k):
+            if not (low > 0.0) or self.loo[j] != self.loo[j]:
+                self.loo[j] = INFINITY
+        return 0
+
+    cdef void _score(self, double alpha, bint loo, bint shared, double* values, double* num,
+                     double* den, double* df) noexcept nogil:
+        """The criterion at ``alpha`` per column (one summed column if
+        ``shared``) and its monotone parts (:class:`._selection.Scores`): a
+        failed evaluation scores ``inf`` and bounds nothing (numerator 0,
+        denominator ``inf``)."""
+        cdef Py_ssize_t j, ke = 1 if shared else self.k
+        cdef double d, d2, residual, v, sum_v = 0.0, sum_n = 0.0
+        if self._sums(alpha):
+            for j in range(ke):
+                values[j], num[j] = INFINITY, 0.0
+            den[0], df[0] = INFINITY, INFINITY
+            return
+        if loo:  # mean_w(r_i^2 / (1 - h_ii)^2) >= mean_w(r_i^2) / max(1 - h_ii)^2
+            d = self.widest
+        else:  # 1 - df / n = ((n - m) + sum (1 - lev)) / n: no cancellation near interpolation
+            d = ((self.n_pos - self.m) + self.free) / self.n_pos
+        d2 = d * d if d > 0 else 0.0
+        for j in range(self.k):
+            # the residuals' sum of squares grows with alpha by at most alpha^2,
+            # and n - df and every 1 - h_ii by at most alpha
+            residual = (self.rss[j] + self.within[j]) / self.total
+            v = self.loo[j] / self.total if loo else residual / d2
+            if not _finite(v):  # at interpolation: inf, never chosen
+                v = INFINITY
+            if not _finite(residual):
+                residual = 0.0
+            if shared:
+                sum_v += v
+                sum_n += residual
+            else:
+                values[j], num[j] = v, residual
+        if shared:
+            values[0], num[0] = sum_v, sum_n
+        den[0] = d if _finite(d) else INFINITY
+        df[0] = self.trace
+
+    def leverages(self, double alpha):
+        """The leverages of the pooled points at ``alpha`` (m,), or None where
+        the kernel meets a singular or non-finite pivot."""
+        if self._sums(alpha):
+            return None
+        return np.array(self.lev)
+
+    def scan(self, alphas):
+        """``(rss (na, k), trace (na,), free (na,), loo (na, k), widest (na,))`` at
+        each of ``alphas`` (see :meth:`.fastchain.Scanner.scan`)."""
+        cdef double[::1] a = np.ascontiguousarray(alphas, dtype=float).ravel()
+        cdef Py_ssize_t na = a.shape[0], i, j
+        cdef double[:, ::1] rss = np.empty((na, self.k)), loo = np.empty((na, self.k))
+        cdef double[::1] trace = np.empty(na), free = np.empty(na), widest = np.empty(na)
+        with nogil:
+            for i in range(na):
+                self._sums(a[i])
+                trace[i], free[i], widest[i] = self.trace, self.free, self.widest
+                for j in range(self.k):
+                    rss[i, j], loo[i, j] = self.rss[j], self.loo[j]
+        return np.asarray(rss), np.asarray(trace), np.asarray(free), np.asarray(loo), np.asarray(widest)
+
+    def scores(self, alphas, bint loo, bint shared):
+        """``(values (na, ke), df (na,), num (na, ke), den (na,))`` at each of
+        ``alphas`` (:class:`._selection.Scores`; ``ke`` is 1 if ``shared``)."""
+        cdef double[::1] a = np.ascontiguousarray(alphas, dtype=float).ravel()
+        cdef Py_ssize_t na = a.shape[0], ke = 1 if shared else self.k, i
+        cdef double[:, ::1] values = np.empty((na, ke)), num = np.empty((na, ke))
+        cdef double[::1] df = np.empty(na), den = np.empty(na)
+        with nogil:
+            for i in range(na):
+                self._score(a[i], loo, shared, &values[i, 0], &num[i, 0], &den[i], &df[i])
+        return np.asarray(values), np.asarray(df), np.asarray(num), np.asarray(den)
+
+    # -------------------------------------------------------- the searches
+    def minimise(self, double top, bint loo, bint shared, double df_max, int per_decade, int last,
+                 double near, double flat, double candidate, int coarse, int fine):
+        """The branch and bound of :func:`._selection.minimise` on the rungs
+        ``alpha_j = top 10**(-j / per_decade)``, ``0 <= j <= last``.
+
+        Returns ``(best (ke,), best_values (ke,), keys (nr,), values (nr, ke))``:
+        the minimisers, their criteria, the rungs evaluated (increasing ``j``)
+        and the criterion on them."""
+        cdef Py_ssize_t ke = 1 if shared else self.k, nr = last + 1
+        cdef double[:, ::1] V = np.full((nr, ke), np.inf), N = np.zeros((nr, ke))
+        cdef double[::1] D = np.full(nr, np.inf), DF = np.full(nr, np.inf)
+        cdef unsigned char[::1] seen = np.zeros(nr, np.uint8)
+        cdef Py_ssize_t[::1] keys = np.empty(nr, np.intp), mids = np.empty(nr, np.intp)
+        cdef double[::1] best = np.empty(ke), best_v = np.empty(ke), low = np.empty(ke)
+        cdef double[::1] sv = np.empty(ke), sn = np.empty(ke)
+        cdef double[::1] t = np.empty(fine + 2), v = np.empty(fine + 2)
+        cdef Py_ssize_t j, i, c, nk = 0, nopen, a, b
+        cdef double lo, hi, threshold, left, right, found, found_v
+        with nogil:
+            # 1. one rung per `coarse` until df is near interpolation and every
+            # column has settled or reached its rounding floor
+            j = 0
+            while j <= last:
+                self._score(_rung(top, j, per_decade), loo, shared, &V[j, 0], &N[j, 0], &D[j], &DF[j])
+                seen[j] = 1
+                keys[nk] = j
+                nk += 1
+                if _settled(&V[0, 0], &DF[0], &keys[0], nk, ke, df_max, near, flat):
+                    break
+                j += coarse
+            # 2. halve every gap that may hold the minimum, down to single rungs
+            while True:
+                nk = _collect(&seen[0], &keys[0], nr)
+                for c in range(ke):
+                    low[c] = INFINITY
+                    for i in range(nk):
+                        if V[keys[i], c] < low[c]:
+                            low[c] = V[keys[i], c]
+                nopen = 0
+                for i in range(nk - 1):
+                    a, b = keys[i], keys[i + 1]  # b: the smaller alpha
+                    if b - a <= 1:
+                        continue
+                    lo, hi = _rung(top, b, per_decade), _rung(top, a, per_decade)
+                    for c in range(ke):
+                        if _interval_bound(lo, hi, N[b, c], N[a, c], D[b], D[a]) <= low[c]:
+                            mids[nopen] = (a + b) // 2
+                            nopen += 1
+                            break
+                if nopen == 0:
+                    break
+                for i in range(nopen):
+                    j = mids[i]
+                    self._score(_rung(top, j, per_decade), loo, shared, &V[j, 0], &N[j, 0], &D[j], &DF[j])
+                    seen[j] = 1
+            # 3. refine every local minimum of each column within `candidate` of its best
+            nk = _collect(&seen[0], &keys[0], nr)
+            for c in range(ke):
+                a = 0
+                for i in range(1, nk):
+                    if V[keys[i], c] < V[keys[a], c]:
+                        a = i
+                best[c], best_v[c] = _rung(top, keys[a], per_decade), V[keys[a], c]
+                if not _finite(best_v[c]):
+                    continue
+                threshold = candidate * best_v[c]
+                for i in range(nk):
+                    left = V[keys[i - 1], c] if i > 0 else INFINITY
+                    right = V[keys[i + 1], c] if i < nk - 1 else INFINITY
+                    if V[keys[i], c] <= left and V[keys[i], c] <= right and V[keys[i], c] <= threshold:
+                        found = self._refine(top, per_decade, &keys[0], nk, i, c, &V[0, 0], ke, loo, shared,
+                                             fine, &t[0], &v[0], &sv[0], &sn[0], &found_v)
+                        if found_v < best_v[c]:
+                            best[c], best_v[c] = found, found_v
+        order = np.asarray(keys[:nk]).copy()
+        return np.asarray(best), np.asarray(best_v), order, np.asarray(V)[order]
+
+    cdef double _refine(self, double top, int per_decade, const Py_ssize_t* keys, Py_ssize_t nk, Py_ssize_t i,
+                        Py_ssize_t c, const double* V, Py_ssize_t ke, bint loo, bint shared, int fine, double* t,
+                        double* v, double* sv, double* sn, double* out_v) noexcept nogil:
+        """The minimum of column ``c`` between the neighbours of rung ``keys[i]``:
+        a local grid of ``fine`` points, then the vertex of the parabola through
+        the best of them and its neighbours.  Returns its ``alpha`` (its value
+        in ``out_v``)."""
+        cdef Py_ssize_t ilo = min(i + 1, nk - 1), ihi = max(i - 1, 0), q, b = 0
+        cdef double lo = log(_rung(top, keys[ilo], per_decade)), hi = log(_rung(top, keys[ihi], per_decade))
+        cdef double sd, sdf, best_t, best_v, t0, t1, t2, v0, v1, v2, pp, qq, vertex
+        t[0], v[0] = lo, V[keys[ilo] * ke + c]
+        t[fine + 1], v[fine + 1] = hi, V[keys[ihi] * ke + c]
+        for q in range(1, fine + 1):
+            t[q] = lo + (hi - lo) * q / (fine + 1.0)
+            self._score(exp(t[q]), loo, shared, sv, sn, &sd, &sdf)
+            v[q] = sv[c]
+        for q in range(1, fine + 2):
+            if v[q] < v[b]:
+                b = q
+        best_t, best_v = t[b], v[b]
+        if 0 < b < fine + 1 and _finite(v[b - 1]) and _finite(v[b]) and _finite(v[b + 1]):
+            t0, t1, t2, v0, v1, v2 = t[b - 1], t[b], t[b + 1], v[b - 1], v[b], v[b + 1]
+            pp, qq = (t1 - t0) * (v1 - v2), (t1 - t2) * (v1 - v0)
+            if qq - pp != 0:  # the vertex of the parabola through the three points
+                vertex = t1 - 0.5 * ((t1 - t0) * pp - (t1 - t2) * qq) / (pp - qq)
+                vertex = t2 if vertex > t2 else (t0 if vertex < t0 else vertex)
+                self._score(exp(vertex), loo, shared, sv, sn, &sd, &sdf)
+                if sv[c] < best_v:
+                    best_t, best_v = vertex, sv[c]
+        out_v[0] = best_v
+        return exp(best_t)
+
+    cdef double _df_gap(self, double log_alpha, double target) noexcept nogil:
+        self._sums(exp(log_alpha))
+        return self.trace - target
+
+    def solve_df(self, double top, double target, int decades, double xtol, double rtol, int maxiter):
+        """The ``alpha`` whose fit has ``target`` degrees of freedom
+        (:func:`._selection.solve_df`): the first decade below ``top`` that
+        reaches it, then Brent's method on ``log(alpha)``."""
+        cdef double hi = log(top), lo, root
+        cdef int d, status = 0
+        cdef bint found = False
+        if self._df_gap(hi, target) >= 0:
+            raise ValueError(f"df={target:g} is at or below the degrees of freedom of the affine fit.")
+        lo = hi
+        for d in range(decades):
+            lo -= log(10.0)
+            if self._df_gap(lo, target) >= 0:
+                found = True
+                break
+            hi = lo
+        if not found:
+            raise ValueError(f"df={target:g} is not reached above {exp(lo):.3g}: too close to interpolation.")
+        with nogil:
+            root = self._brent(lo, hi, target, xtol, rtol, maxiter, &status)
+        if status:
+            raise RuntimeError(f"df={target:g}: Brent's method did not converge in {maxiter} iterations.")
+        return exp(root)
+
+    cdef double _brent(self, double xa, double xb, double target, double xtol, double rtol, int maxiter,
+                       int* status) noexcept nogil:
+        """A root of ``df(exp(t)) - target`` between ``xa`` and ``xb`` (of
+        opposite signs): Brent's method, as scipy's ``brentq`` (inverse quadratic
+        interpolation or the secant where it steps well inside the bracket,
+        bisection otherwise), to ``xtol + rtol |t|``."""
+        cdef double xpre = xa, xcur = xb, xblk = 0.0, fblk = 0.0, spre = 0.0, scur = 0.0
+        cdef double fpre = self._df_gap(xpre, target), fcur = self._df_gap(xcur, target)
+        cdef double sbis, stry, dpre, dblk, delta
+        cdef int it
+        status[0] = 0
+        if fpre == 0:
+            return xpre
+        if fcur == 0:
+            return xcur
+        for it in range(maxiter):
+            if fpre != 0 and fcur != 0 and ((fpre < 0) != (fcur < 0)):
+                xblk, fblk = xpre, fpre
+                spre = scur = xcur - xpre
+            if fabs(fblk) < fabs(fcur):
+                xpre, xcur, xblk = xcur, xblk, xcur
+                fpre, fcur, fblk = fcur, fblk, fcur
+            delta = (xtol + rtol * fabs(xcur)) / 2.0
+            sbis = (xblk - xcur) / 2.0
+            if fcur == 0 or fabs(sbis) < delta:
+                return xcur
+            if fabs(spre) > delta and fabs(fcur) < fabs(fpre):
+                if xpre == xblk:  # the secant
+                    stry = -fcur * (xcur - xpre) / (fcur - fpre)
+                else:  # inverse quadratic interpolation
+                    dpre = (fpre - fcur) / (xpre - xcur)
+                    dblk = (fblk - fcur) / (xblk - xcur)
+                    stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
+                if 2.0 * fabs(stry) < min(fabs(spre), 3.0 * fabs(sbis) - delta):
+                    spre, scur = scur, stry  # a good short step
+                else:
+                    spre, scur = sbis, sbis
+            else:
+                spre, scur = sbis, sbis
+            xpre, fpre = xcur, fcur
+            if fabs(scur) > delta:
+                xcur += scur
+            else:
+                xcur += delta if sbis > 0 else -delta
+            fcur = self._df_gap(xcur, target)
+        status[0] = 1
+        return xcur
+
+
+cdef inline double _rung(double top, Py_ssize_t j, int per_decade) noexcept nogil:
+    return top * pow(10.0, -(<double>j) / per_decade)
+
+
+cdef Py_ssize_t _collect(const unsigned char* seen, Py_ssize_t* keys, Py_ssize_t nr) noexcept nogil:
+    """The evaluated rungs in increasing order into ``keys``; returns their number."""
+    cdef Py_ssize_t j, nk = 0
+    for j in range(nr):
+        if seen[j]:
+            keys[nk] = j
+            nk += 1
+    return nk
+
+
+cdef bint _settled(const double* V, const double* DF, const Py_ssize_t* keys, Py_ssize_t nk, Py_ssize_t ke,
+                   double df_max, double near, double flat) noexcept nogil:
+    """Whether the last of the first pass's rungs ``keys[:nk]`` ends the ladder
+    (:func:`._selection._settled`): ``df`` near its maximum and, in every
+    column, the criterion settled, at its rounding floor or undefined."""
+    cdef Py_ssize_t c, r0, r1, r2
+    cdef double last, change, before
+    if nk < 3:
+        return False
+    r0, r1, r2 = keys[nk - 1], keys[nk - 2], keys[nk - 3]
+    if not (DF[r0] >= df_max * (1.0 - near)):
+        return False
+    for c in range(ke):
+        last = V[r0 * ke + c]
+        change, before = fabs(last - V[r1 * ke + c]), fabs(V[r1 * ke + c] - V[r2 * ke + c])
+        if not (change <= flat * fabs(last) or change >= before or not _finite(last)):
+            return False
+    return True
