@@ -168,3 +168,28 @@ def test_a_network_fit_evaluates_to_its_fitted_values_and_slopes(affine, presort
     slope = (fit.evaluate(grid + h) - values) / h[:, None]
     tol = _C * _EPS * np.max(np.abs(values)) / h[:, None]
     assert np.all(np.abs(fit.evaluate(grid, order=1) - slope) <= tol)
+
+
+@pytest.mark.parametrize("margin, span", [(0.0, (0.0, 4.0)), (0.25, (0.0, 4.0)), (0.0, (-1.0, 5.0))])
+def test_chain_moments_of_a_constant_weight_match_adaptive_quadrature(margin, span):
+    """The closed form ``g h^(k+1) / (k+1)`` on gaps where a piecewise-constant
+    weight has no breakpoint, and the quadrature where it has (inputs beyond
+    the bound range), against scipy's adaptive quadrature of the definition."""
+    from scipy.integrate import quad
+
+    from sklearn_shallowrelu._exact1d import continuum
+    from sklearn_shallowrelu.init import UniformKnots
+
+    init = UniformKnots(margin=margin).bind(np.array([[0.0], [4.0]]))
+    xs = np.sort(np.random.default_rng(3).uniform(*span, 30))
+    mom = continuum.chain_moments(init, xs)
+    for j in range(1, len(xs)):
+        a, b = xs[j - 1], xs[j]
+        for k in range(3):
+            both = quad(lambda c: sum(init.curvature_weight_parts(np.array([c])))[0] * (b - c) ** k, a, b,
+                        points=[p for p in init.breakpoints() if a < p < b] or None, epsabs=0, epsrel=1e-13)[0]
+            left = quad(lambda c: init.curvature_weight_parts(np.array([c]))[1][0] * (b - c) ** k, a, b,
+                        points=[p for p in init.breakpoints() if a < p < b] or None, epsabs=0, epsrel=1e-13)[0]
+            # both sides are sums of positive terms: relative agreement to rounding
+            assert mom.M[k, j] == pytest.approx(both, rel=1e-12, abs=1e-300)
+            assert mom.ML[k, j] == pytest.approx(left, rel=1e-12, abs=1e-300)

@@ -132,6 +132,53 @@ def test_clustered_inputs_with_gaps_of_1e_9(name, affine):
     _compare(xs, Y, weights, _measure(name, xs), affine, FACTORS)
 
 
+def _unknowns_condition(xs, Y, weights, right, alpha):
+    """Componentwise (Skeel) condition numbers of every unknown of the chain's
+    banded system, ``|A^-1| (|A| |z| + |b|)``, as (m, 4, k) in its units."""
+    m = len(xs)
+    full, omega, shrink, _, _ = chain.free_system(xs, weights, right, alpha)
+    D, U, L = banded._band_blocks(full[chain.KL:], m, 4, chain.KL, chain.KU)
+    A = np.zeros((4 * m, 4 * m))
+    for i in range(m):
+        A[4 * i:4 * i + 4, 4 * i:4 * i + 4] = D[i]
+        if i < m - 1:
+            A[4 * i:4 * i + 4, 4 * i + 4:4 * i + 8] = U[i]
+            A[4 * i + 4:4 * i + 8, 4 * i:4 * i + 4] = L[i]
+    b = np.zeros((4 * m, Y.shape[1]))
+    b[4 * np.arange(m) + chain.FV] = (omega * shrink)[:, None] * Y
+    Ai = np.linalg.inv(A)
+    return (np.abs(Ai) @ (np.abs(A) @ np.abs(Ai @ b) + np.abs(b))).reshape(m, 4, -1)
+
+
+@pytest.mark.parametrize("layout", ["random", "clustered"])
+@pytest.mark.parametrize("name", INITS + ["knots"])
+def test_states_and_multipliers_equal_the_banded_solve(name, layout):
+    """The whole solution of ``affine='free'`` from the smoother (states,
+    multipliers, leverages) against the band matrix's LU, within twice the
+    backward-stable bound ``_C eps kappa`` of the unknowns' conditions."""
+    xs = _inputs(layout)
+    measure = _measure(name, xs)
+    Y, weights = _targets(xs, 2, False)
+    right = measure.chain_moments(xs).M[:, 1:]
+    sigma, _, _, mass = chain.rescaled(xs, right)
+    unit = np.array([1.0, sigma])[None, :, None]
+    for factor in FACTORS:
+        alpha = factor * _scale(measure, xs, weights)
+        ref = chain.solve_free(xs, Y, weights, right, alpha, leverages=True)
+        fast = fastchain.solve_free(xs, Y, weights, measure.chain_moments(xs), alpha)
+        kappa = _unknowns_condition(xs, Y, weights, right, alpha)
+        # in the system's units: the multipliers times mass / (1, sigma), the states times (1, sigma)
+        for got, want, cond in ((fast.mult_right * mass / unit, ref.mult_right * mass / unit, kappa[:, 0:2]),
+                                (fast.R * unit, ref.R * unit, kappa[:, 2:4])):
+            # LU with partial pivoting is backward stable normwise, not per entry (an
+            # exactly zero multiplier comes out as 3e-17): the bound of each
+            # component is its largest over the points, as for the fitted values
+            assert np.all(np.abs(got - want) <= 2 * _C * _EPS * np.max(cond, axis=0)), (name, factor)
+        assert np.array_equal(fast.mult_left[:, 0], -np.concatenate([fast.mult_right[1:, 0], np.zeros((1, 2))]))
+        assert np.max(np.abs(fast.leverages - ref.leverages)) <= 2 * _C * _EPS * np.max(
+            _condition(xs, Y, weights, measure.chain_moments(xs), alpha)[0]), (name, factor)
+
+
 def _sampled_condition(xs, Y, weights, mom, alpha, rows):
     """The condition numbers of ``_condition`` at the points ``rows`` only, from
     banded solves (two per point): for data too large for the dense inverse."""

@@ -320,6 +320,14 @@ def _leverages(xs, weights, measure, alpha, affine):
 
 
 def _solve_system(system, xs, Y, weights, measure, alpha, affine, leverages):
+    if system == "chain":
+        # the filter and smoother give the chain's states, multipliers and leverages
+        # in O(m); the band matrix where they meet a singular pivot
+        try:
+            return Fit(xs, measure, affine, system, None,
+                       fastchain.solve_free(xs, Y, weights, measure.chain_moments(xs), alpha))
+        except np.linalg.LinAlgError:
+            pass
     lev = _leverages(xs, weights, measure, alpha, affine) if leverages else None
     banded = leverages and lev is None
     if system == "general":

@@ -22,7 +22,10 @@ cdef struct Work:
     double* cov     # (m, 3): 1/F, g0 = P00/F, g1 = P01/F
     double* V       # (m, ld) innovations
     double* A0F     # (m, ld) filtered value means, or NULL (fitted values not wanted)
+    double* A1F     # (m, ld) filtered slope means, or NULL (states not wanted)
+    double* C11     # (m,) filtered slope variance, or NULL (states not wanted)
     Py_ssize_t ld   # nt + output columns per pass
+    double lam      # the power of two that scaled the variances of the last evaluation
     double G[MAXT * MAXC]     # Gram of the parameter columns against all columns
     double theta[MAXT * KB]   # the parameters of each output column
     double Binv[MAXT * MAXT]
@@ -31,6 +34,8 @@ cdef struct Work:
 cdef struct Out:
     double* E          # (m, k) residuals y - f
     double* FIT        # (m, k) fitted values, or NULL
+    double* SLOPE      # (m, k) smoothed slopes, or NULL (needs the states' arrays of Work)
+    double* MULT       # (m, 2, k) the adjoint of the gap before each point (row 0 untouched), or NULL
     double* LEV        # (m,)
     double* OMH        # (m,) 1 - LEV, formed without cancellation
     const double* wts  # (m,) weights for the sums below, or NULL
@@ -45,4 +50,4 @@ cdef class Kernel:
     cdef Problem p
     cdef Work w
     cdef object _keep
-    cdef double[::1] _cov, _V, _A0F
+    cdef double[::1] _cov, _V, _A0F, _A1F, _C11

@@ -211,6 +211,8 @@ cdef int _forward(Shape* shape, const Problem* p, Work* w, double Hs, double lam
             af1 = s1[c] + g1 * v
             if w.A0F != NULL:
                 w.A0F[t * ld + c] = af0
+            if w.A1F != NULL:
+                w.A1F[t * ld + c] = af1
             s0[c] = af0 + hh * af1
             s1[c] = af1
         fr = p.forc + 2 * nb * t
@@ -227,6 +229,8 @@ cdef int _forward(Shape* shape, const Problem* p, Work* w, double Hs, double lam
         c00 = p00 * H
         c01 = p01 * H
         c11 = det + p11 * H
+        if w.C11 != NULL:
+            w.C11[t] = c11 * iF
         det = (det * H + lam * (c11 * row[5] + 2.0 * c01 * row[4] + c00 * row[3])) * iF + lam * lam * row[6]
         p00 = (c00 + hh * (2.0 * c01 + hh * c11)) * iF + lam * row[1]
         p01 = (c01 + hh * c11) * iF + lam * row[2]
@@ -290,9 +294,11 @@ cdef void _backward(Shape* shape, const Problem* p, Work* w, double Hs,
             o.E[t * k + col0 + j] = ut
             if o.wts != NULL:
                 rss[j] += o.wts[t] * ut * ut
+        # the smoothed state: filtered plus C rho (C the filtered covariance,
+        # its first row (g0, g1) H), each column combined with the parameters
+        c00 = g0 * H
+        c01 = g1 * H
         if o.FIT != NULL:
-            c00 = g0 * H
-            c01 = g1 * H
             for c in range(ncol):
                 f[c] = w.A0F[t * ld + c] + c00 * s0[c] + c01 * s1[c]
             for j in range(kc):
@@ -300,6 +306,23 @@ cdef void _backward(Shape* shape, const Problem* p, Work* w, double Hs,
                 for i in range(nt):
                     ft += f[i] * w.theta[i * kc + j]
                 o.FIT[t * k + col0 + j] = ft
+        if o.SLOPE != NULL:
+            for c in range(ncol):
+                f[c] = w.A1F[t * ld + c] + c01 * s0[c] + w.C11[t] * s1[c]
+            for j in range(kc):
+                ft = f[nt + j]
+                for i in range(nt):
+                    ft += f[i] * w.theta[i * kc + j]
+                o.SLOPE[t * k + col0 + j] = ft
+        if o.MULT != NULL and t > 0:  # r_{t-1} = rho_t + (u_t, 0): the multiplier of gap t - 1
+            for j in range(kc):
+                ft = s0[nt + j] + u[nt + j]
+                x = s1[nt + j]
+                for i in range(nt):
+                    ft += (s0[i] + u[i]) * w.theta[i * kc + j]
+                    x += s1[i] * w.theta[i * kc + j]
+                o.MULT[2 * t * k + col0 + j] = ft
+                o.MULT[(2 * t + 1) * k + col0 + j] = x
         if t > 0:
             # N_{t-1} = e_0 e_0^T / F + J^T Ntilde J, then transported over gap
             # t - 1 (sums grouped as trees: this recursion is a critical path)
@@ -337,6 +360,7 @@ cdef int _evaluate_passes(const Problem* p, Work* w, double Hs, Py_ssize_t col0,
     # their products stay far from underflow (H^2 ~ 1e-300 at alpha = 1e-150).
     frexp(Hs, &expo)
     lam = ldexp(1.0, -(expo // 2))
+    w.lam = lam
     Hs = Hs * lam
     if kc == 1 and p.nt == 2:
         status = _forward(<Free1*>NULL, p, w, Hs, lam, col0, kc)
@@ -386,6 +410,8 @@ cdef class Kernel:
         self._cov = np.empty(m * 3)
         self._V = np.empty(m * self.w.ld)
         self._A0F = np.empty(m * self.w.ld if want_fitted else 1)
+        self.w.A1F = NULL  # the states' arrays: allocated when first asked for (states)
+        self.w.C11 = NULL
         self.w.cov = &self._cov[0]
         self.w.V = &self._V[0]
         self.w.A0F = &self._A0F[0] if want_fitted else NULL
@@ -403,6 +429,7 @@ cdef class Kernel:
         cdef Out o
         cdef int bad = 0
         o.E, o.FIT, o.LEV, o.OMH, o.wts = &res[0, 0], &fit[0, 0], &lev[0], &omh[0], NULL
+        o.SLOPE, o.MULT = NULL, NULL
         with nogil:
             col0 = 0
             while col0 < k and bad == 0:
@@ -411,3 +438,35 @@ cdef class Kernel:
         if bad:
             raise FloatingPointError("singular or non-finite pivot")
         return np.asarray(fit), np.asarray(res), np.asarray(lev), np.asarray(omh)
+
+    def states(self, double Hs):
+        """``(fitted (m, k), slopes (m, k), multipliers (m, 2, k), leverages (m,))``
+        in the units of :func:`.chain.free_system` (those of its ``z``), the
+        multiplier of the gap before each point (row 0 zero); raises ``FloatingPointError`` on a singular or
+        non-finite pivot."""
+        if self.w.A0F == NULL:
+            raise ValueError("built without fitted values")
+        cdef Py_ssize_t m = self.p.m, k = self.p.k, col0
+        if self.w.A1F == NULL:
+            self._A1F = np.empty(m * self.w.ld)
+            self._C11 = np.empty(m)
+            self.w.A1F, self.w.C11 = &self._A1F[0], &self._C11[0]
+        cdef double[:, ::1] fit = np.empty((m, k))
+        cdef double[:, ::1] slope = np.empty((m, k))
+        cdef double[:, :, ::1] mult = np.zeros((m, 2, k))
+        cdef double[:, ::1] res = np.empty((m, k))
+        cdef double[::1] lev = np.empty(m)
+        cdef double[::1] omh = np.empty(m)
+        cdef Out o
+        cdef int bad = 0
+        o.E, o.FIT, o.LEV, o.OMH, o.wts = &res[0, 0], &fit[0, 0], &lev[0], &omh[0], NULL
+        o.SLOPE, o.MULT = &slope[0, 0], &mult[0, 0, 0]
+        with nogil:
+            col0 = 0
+            while col0 < k and bad == 0:
+                bad = _evaluate(&self.p, &self.w, Hs, col0, <int>min(k - col0, <Py_ssize_t>KB), &o)
+                col0 += KB
+        if bad:
+            raise FloatingPointError("singular or non-finite pivot")
+        # the adjoints come in units of the scaled variances: lam times them is the chain's mult
+        return np.asarray(fit), np.asarray(slope), np.asarray(mult) * self.w.lam, np.asarray(lev)

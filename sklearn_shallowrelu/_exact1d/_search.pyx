@@ -120,6 +120,7 @@ cdef class Criterion:
         if alpha <= 0:
             alpha = self.tiny
         o.E, o.FIT, o.LEV, o.OMH, o.wts = &self.res[0, 0], NULL, &self.lev[0], &self.omh[0], &self.weights[0]
+        o.SLOPE, o.MULT = NULL, NULL
         while col0 < k and not bad:
             kc = <int>min(k - col0, <Py_ssize_t>KB)
             bad = _evaluate(self.p, self.w, alpha * self.hscale, col0, kc, &o) != 0

@@ -137,12 +137,20 @@ def solve_free(xs, Y, weights, right, alpha, leverages=False):
     if leverages:
         diag = data * inverse_diagonal_entries(full, 4, KL, KU, FV, (FV,))
     z = banded_solve(full, KL, KU, rhs).reshape(m, 4, k)
+    return free_solution(xs, z[:, 0:2], z[:, 2:4], sigma, mass, diag)
+
+
+def free_solution(xs, mult, states, sigma, mass, leverages=None):
+    """The :class:`Solution` of :func:`solve_free` from its unknowns in the
+    system's units (:func:`free_system`): the multipliers ``mult`` (m, 2, k),
+    row ``j + 1`` for gap ``j``, and the states ``(value, slope)`` (m, 2, k)."""
+    m, _, k = mult.shape
     unscale = np.array([1.0, sigma])[None, :, None]
-    mult = z[:, 0:2] * unscale / mass
+    mult = mult * unscale / mass
     # q ((h - e) mult_a + mult_b) in the offset e = xi - x_j from the gap's left end
     mult_left = np.zeros((m, 2, k))
     mult_left[:-1, 0] = -mult[1:, 0]
     mult_left[:-1, 1] = np.diff(xs)[:, None] * mult[1:, 0] + mult[1:, 1]
-    sol = Solution(xs, mult, mult_left, z[:, 2:4] / unscale, np.zeros((m, 2, k)), np.zeros(k))
-    sol.leverages = diag
+    sol = Solution(xs, mult, mult_left, states / unscale, np.zeros((m, 2, k)), np.zeros(k))
+    sol.leverages = leverages
     return sol

@@ -108,16 +108,18 @@ import numpy as np
 from ._fastchain import Kernel
 from ._search import Criterion
 from .bordered import _border
-from .chain import rescaled
+from .chain import free_solution, rescaled
 from .options import INTERPOLATION_ALPHA, check_affine
 
-__all__ = ["Scanner", "fit_values", "scan"]
+__all__ = ["Scanner", "fit_values", "scan", "solve_free"]
 
 _GAP = 7  # per gap: h, M2, M1, M0, ME1, ME2, det M (the kernel's layout)
 
 
 def _problem(xs, Y, weights, mom, affine, want_fitted):
-    """The kernel for one problem and the scale ``1 / (mass mean(w))`` of ``H``."""
+    """The kernel for one problem, its targets as a C array, the scale ``1 /
+    (mass mean(w))`` of ``H`` and the units ``sigma``, ``mass`` of
+    :func:`.chain.rescaled`."""
     check_affine(affine)
     xs = np.asarray(xs, float)
     m = len(xs)
@@ -145,7 +147,7 @@ def _problem(xs, Y, weights, mom, affine, want_fitted):
     wbar = float(np.mean(weights))
     kernel = Kernel(gap, forc, wbar / weights, Y, np.ascontiguousarray(M00, dtype=float),
                     np.asarray(comps, dtype=np.int64), want_fitted)
-    return kernel, Y, 1.0 / (mass * wbar)
+    return kernel, Y, 1.0 / (mass * wbar), sigma, mass
 
 
 def fit_values(xs, Y, weights, mom, alpha, affine):
@@ -175,7 +177,7 @@ def fit_values(xs, Y, weights, mom, alpha, affine):
     numpy.linalg.LinAlgError
         On a singular or non-finite pivot.
     """
-    kernel, _, scale = _problem(xs, Y, weights, mom, affine, True)
+    kernel, _, scale, _, _ = _problem(xs, Y, weights, mom, affine, True)
     alpha = INTERPOLATION_ALPHA if alpha <= 0 else float(alpha)  # nan stays nan: it fails below
     try:
         fitted, _, lev, _ = kernel.evaluate(alpha * scale)
@@ -184,6 +186,29 @@ def fit_values(xs, Y, weights, mom, alpha, affine):
     if not (np.all(np.isfinite(fitted)) and np.all(np.isfinite(lev))):
         raise np.linalg.LinAlgError(f"The fast chain's fit is not finite at alpha={alpha!r}.")
     return fitted, lev
+
+
+def solve_free(xs, Y, weights, mom, alpha):
+    """The ``affine='free'`` problem by the filter and smoother: the same
+    :class:`.chain.Solution`, leverages included, as :func:`.chain.solve_free`
+    (the smoothed states are its states, the adjoints its multipliers), in
+    ``O(m)`` without the band matrix.
+
+    Parameters and raises as :func:`fit_values`.
+
+    Returns
+    -------
+    chain.Solution
+    """
+    kernel, _, scale, sigma, mass = _problem(xs, Y, weights, mom, "free", True)
+    alpha = INTERPOLATION_ALPHA if alpha <= 0 else float(alpha)  # nan stays nan: it fails below
+    try:
+        fitted, slope, mult, lev = kernel.states(alpha * scale)
+    except FloatingPointError as exc:
+        raise np.linalg.LinAlgError(f"The fast chain hit a singular pivot at alpha={alpha!r}.") from exc
+    if not all(np.all(np.isfinite(a)) for a in (fitted, slope, mult, lev)):
+        raise np.linalg.LinAlgError(f"The fast chain's fit is not finite at alpha={alpha!r}.")
+    return free_solution(xs, mult, np.stack([fitted, slope], axis=1), sigma, mass, lev)
 
 
 class Scanner:
@@ -209,7 +234,7 @@ class Scanner:
     """
 
     def __init__(self, xs, Y, weights, mom, affine, group, sw, Ys):
-        kernel, Y, scale = _problem(xs, Y, weights, mom, affine, False)
+        kernel, Y, scale, _, _ = _problem(xs, Y, weights, mom, affine, False)
         # the kernel's memoryviews need writable buffers: a read-only input (a memmap) is copied
         group = np.require(group, np.int64, ["C", "W"])
         sw = np.require(sw, float, ["C", "W"])
