@@ -567,10 +567,10 @@ def _as_column(X):
     return X
 
 
-def _solve(xs, Ym, weights, measure, alpha, affine, leverages=False):
+def _solve(xs, Ym, weights, measure, alpha, affine, leverages=False, scanner=None):
     """The engine's fit at one ``alpha``, or per column at ``alpha`` of shape (k,)."""
     if np.ndim(alpha) == 0:
-        return _exact1d.solve(xs, Ym, weights, measure, float(alpha), affine, leverages)
+        return _exact1d.solve(xs, Ym, weights, measure, float(alpha), affine, leverages, scanner=scanner)
     return _PerTarget([_exact1d.solve(xs, Ym[:, [j]], weights, measure, float(a), affine, leverages)
                        for j, a in enumerate(alpha)])
 
@@ -605,8 +605,9 @@ class _Criteria:
 
     def fit(self, alpha):
         """The fit at ``alpha`` and the samples' leverages."""
-        if np.ndim(alpha) == 0:
-            # the leverages from the compiled criteria, built once for the search;
+        if np.ndim(alpha) == 0 and self.affine != "free":
+            # the leverages from the compiled criteria, built once for the search
+            # (with a free affine part the fit brings its own from the same kernel);
             # where they fail, the engine's own (with its banded fallback)
             lev = self.scanner.criterion.leverages(float(alpha))
             if lev is not None:
@@ -617,7 +618,8 @@ class _Criteria:
         return sol, self.share(sol.leverages)
 
     def solve(self, alpha, leverages):
-        return _solve(self.xs, self.Ym, self.weights, self.measure, alpha, self.affine, leverages)
+        # the search's kernel, where one was built, solves a free affine part
+        return _solve(self.xs, self.Ym, self.weights, self.measure, alpha, self.affine, leverages, self._scanner)
 
     def share(self, pooled):
         """Per-sample leverages from those of the pooled points."""

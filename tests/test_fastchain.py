@@ -18,7 +18,7 @@ from sklearn_shallowrelu._exact1d import banded, bordered, chain, fastchain, net
 from sklearn_shallowrelu._exact1d.moments import knot_gaps
 from sklearn_shallowrelu.init import Gaussian, check_init
 
-from test_knots import _C, _EPS, _chain_condition, _chain_problem, _mp_reference, _system_condition
+from test_knots import _C, _EPS, _chain_condition, _chain_problem, _dense_chain, _mp_reference, _system_condition
 
 AFFINE = ["free", "free_constant", "penalized"]
 INITS = ["gaussian", "uniform_knots", "rademacher_uniform", "he"]
@@ -135,19 +135,9 @@ def test_clustered_inputs_with_gaps_of_1e_9(name, affine):
 def _unknowns_condition(xs, Y, weights, right, alpha):
     """Componentwise (Skeel) condition numbers of every unknown of the chain's
     banded system, ``|A^-1| (|A| |z| + |b|)``, as (m, 4, k) in its units."""
-    m = len(xs)
-    full, omega, shrink, _, _ = chain.free_system(xs, weights, right, alpha)
-    D, U, L = banded._band_blocks(full[chain.KL:], m, 4, chain.KL, chain.KU)
-    A = np.zeros((4 * m, 4 * m))
-    for i in range(m):
-        A[4 * i:4 * i + 4, 4 * i:4 * i + 4] = D[i]
-        if i < m - 1:
-            A[4 * i:4 * i + 4, 4 * i + 4:4 * i + 8] = U[i]
-            A[4 * i + 4:4 * i + 8, 4 * i:4 * i + 4] = L[i]
-    b = np.zeros((4 * m, Y.shape[1]))
-    b[4 * np.arange(m) + chain.FV] = (omega * shrink)[:, None] * Y
+    A, b, _, _ = _dense_chain(xs, Y, weights, right, alpha)
     Ai = np.linalg.inv(A)
-    return (np.abs(Ai) @ (np.abs(A) @ np.abs(Ai @ b) + np.abs(b))).reshape(m, 4, -1)
+    return (np.abs(Ai) @ (np.abs(A) @ np.abs(Ai @ b) + np.abs(b))).reshape(len(xs), 4, -1)
 
 
 @pytest.mark.parametrize("layout", ["random", "clustered"])

@@ -166,8 +166,10 @@ def _chain_condition(x, Y, W, knots, q, alpha):
     return _system_condition(x, Y, W, moments.knot_moments(x, knots, q, np.ones(len(q), bool)).right, alpha)
 
 
-def _system_condition(x, Y, W, right, alpha):
-    """The same for the chain of any gap moments ``right`` (3, m - 1)."""
+def _dense_chain(x, Y, W, right, alpha):
+    """The chain's banded system of any gap moments ``right`` (3, m - 1) as a
+    dense matrix ``A``, its right-hand side ``b``, the value rows ``r`` and
+    their data factor ``omega * shrink``."""
     m = len(x)
     full, omega, shrink, _, _ = chain.free_system(x, W, right, alpha)
     D, U, L = banded._band_blocks(full[chain.KL:], m, 4, chain.KL, chain.KU)
@@ -180,10 +182,16 @@ def _system_condition(x, Y, W, right, alpha):
     b = np.zeros((4 * m, Y.shape[1]))
     r = 4 * np.arange(m) + chain.FV
     b[r] = (omega * shrink)[:, None] * Y
+    return A, b, r, omega * shrink
+
+
+def _system_condition(x, Y, W, right, alpha):
+    """The same for the chain of any gap moments ``right`` (3, m - 1)."""
+    A, b, r, data = _dense_chain(x, Y, W, right, alpha)
     Ai = np.linalg.inv(A)
     z = Ai @ b
     absAi = np.abs(Ai)
-    lev = omega * shrink * np.einsum("ij,jk,ki->i", absAi[r], np.abs(A), absAi[:, r])
+    lev = data * np.einsum("ij,jk,ki->i", absAi[r], np.abs(A), absAi[:, r])
     fit = absAi[r] @ (np.abs(A) @ np.abs(z) + np.abs(b))
     return lev, fit
 

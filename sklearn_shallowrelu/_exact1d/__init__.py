@@ -36,8 +36,9 @@ The map of the folder:
 ``banded``      LAPACK band storage, pivoted banded LU, and the diagonal of the
                 inverse by block cyclic reduction (the leverages' fallback)
 ``fastchain``   the same problem as a Kalman filter and smoother, compiled
-                (``_fastchain.pyx``): the leverages of :func:`solve`, and the
-                criteria of the smoothing search at many ``alpha`` in one call
+                (``_fastchain.pyx``): the leverages of :func:`solve` and its
+                whole fit for a free affine part; the criteria of the
+                smoothing search and the search itself (``_search.pyx``)
 ``options``     the affine options and the engine's constants
 ``network``     sorting, pooling ties, the jumps of any knots, evaluation of a
                 finite network by prefix sums
@@ -47,7 +48,8 @@ The map of the folder:
                 operator, for the iterative (descent) solvers
 ==============  ==============================================================
 
-Which system runs (one rule, here): a free affine part is the chain alone; a
+Which system runs (one rule, here): a free affine part is the chain alone,
+solved by the filter and smoother (the band matrix at a singular pivot); a
 free constant or a penalised affine part is the bordered chain.  A finite
 network's fit is certified: the network rebuilt from its jumps (block sums,
 independent of the states) must reproduce the solve's fitted values to
@@ -319,13 +321,14 @@ def _leverages(xs, weights, measure, alpha, affine):
         return None
 
 
-def _solve_system(system, xs, Y, weights, measure, alpha, affine, leverages):
+def _solve_system(system, xs, Y, weights, measure, alpha, affine, leverages, scanner=None):
     if system == "chain":
         # the filter and smoother give the chain's states, multipliers and leverages
         # in O(m); the band matrix where they meet a singular pivot
         try:
-            return Fit(xs, measure, affine, system, None,
-                       fastchain.solve_free(xs, Y, weights, measure.chain_moments(xs), alpha))
+            sol = (scanner.solve_free(alpha) if scanner is not None
+                   else fastchain.solve_free(xs, Y, weights, measure.chain_moments(xs), alpha))
+            return Fit(xs, measure, affine, system, None, sol)
         except np.linalg.LinAlgError:
             pass
     lev = _leverages(xs, weights, measure, alpha, affine) if leverages else None
@@ -345,7 +348,7 @@ def _solve_system(system, xs, Y, weights, measure, alpha, affine, leverages):
     return fit
 
 
-def solve(xs, Y, weights, measure, alpha, affine="free_constant", leverages=False, certify=True):
+def solve(xs, Y, weights, measure, alpha, affine="free_constant", leverages=False, certify=True, scanner=None):
     """Solve the ridge problem of a knot measure on pooled data.
 
     Parameters
@@ -369,6 +372,10 @@ def solve(xs, Y, weights, measure, alpha, affine="free_constant", leverages=Fals
         For :class:`Knots` given sorted: check the fit against the network
         rebuilt from its jumps, fall back to the general system, and raise
         :class:`InaccurateFit` if neither passes (see the module docstring).
+    scanner : fastchain.Scanner, default=None
+        A scanner built on the same problem (``xs``, ``Y``, ``weights``,
+        ``measure``, ``affine``), as a search over ``alpha`` has: its compiled
+        kernel solves ``affine='free'`` without being built again.
 
     Returns
     -------
@@ -378,13 +385,14 @@ def solve(xs, Y, weights, measure, alpha, affine="free_constant", leverages=Fals
     alpha = alpha if alpha > 0 else INTERPOLATION_ALPHA
     first = "chain" if affine == "free" else "bordered"
     if not (certify and isinstance(measure, Knots) and measure.presorted):
-        return _solve_system(first, xs, Y, weights, measure, alpha, affine, leverages)
+        return _solve_system(first, xs, Y, weights, measure, alpha, affine, leverages, scanner)
     blk = measure.chain_moments(xs)
     best, reference, scale = None, None, 1.0
     for system in (first, "general"):
         with np.errstate(all="ignore"):
             try:
-                fit = _solve_system(system, xs, Y, weights, measure, alpha, affine, leverages)
+                fit = _solve_system(system, xs, Y, weights, measure, alpha, affine, leverages,
+                                    scanner if system == first else None)
             except (np.linalg.LinAlgError, ValueError):
                 continue
             # the network rebuilt from the jumps reproduces the states' fitted

@@ -51,3 +51,4 @@ cdef class Kernel:
     cdef Work w
     cdef object _keep
     cdef double[::1] _cov, _V, _A0F, _A1F, _C11
+    cdef void _want(self, bint states)

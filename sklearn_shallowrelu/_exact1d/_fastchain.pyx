@@ -385,16 +385,39 @@ cdef class Kernel:
     """The alpha-independent arrays of one problem and the work arrays of its
     evaluations (allocated once, reused by every ``alpha``)."""
 
-    def __init__(self, double[:, ::1] gap, double[:, ::1] forc, double[::1] winv, double[:, ::1] Y,
-                 double[:, ::1] M00, long[::1] comps, bint want_fitted):
+    def __init__(self, double[::1] h, double[:, ::1] M, double[:, ::1] forc, double[::1] winv,
+                 double[:, ::1] Y, double[:, ::1] M00, long[::1] comps):
+        """``h`` (m - 1,) the gaps and ``M`` (3, m - 1) their moments ``M0, M1,
+        M2`` about the gap's right end, in the units of :func:`.chain.rescaled`;
+        the rest as laid out in :func:`.fastchain._problem`."""
         cdef Py_ssize_t m = Y.shape[0], k = Y.shape[1], nb = comps.shape[0], i, j
-        if m < 2 or k < 1 or nb > 2 or gap.shape[0] != m or gap.shape[1] != GAPCOLS \
+        if m < 2 or k < 1 or nb > 2 or h.shape[0] != m - 1 or M.shape[0] != 3 or M.shape[1] != m - 1 \
                 or forc.shape[0] != m or forc.shape[1] < 2 * nb or winv.shape[0] != m \
                 or M00.shape[0] < nb or M00.shape[1] < nb:
             raise ValueError("inconsistent problem arrays")
         for i in range(nb):
             if comps[i] < 0 or comps[i] > 1:
                 raise ValueError("border components are 0 or 1")
+        cdef double[:, ::1] gap = np.zeros((m, GAPCOLS))
+        cdef double hh, m0, m1, m2, me1
+        for i in range(m - 1):
+            hh, m0, m1, m2 = h[i], M[0, i], M[1, i], M[2, i]
+            gap[i, 0], gap[i, 1], gap[i, 2], gap[i, 3] = hh, m2, m1, m0
+            # the moments about the gap's left end, and det M, clipped to what a
+            # positive semidefinite M allows (rounding only)
+            # (a nan stays: the evaluation fails on it)
+            me1 = hh * m0 - m1
+            if me1 < 0.0:
+                me1 = 0.0
+            gap[i, 4] = me1
+            gap[i, 5] = m2 - hh * (2.0 * m1 - hh * m0)
+            if m0 > 0.0 and gap[i, 5] < me1 * me1 / m0:
+                gap[i, 5] = me1 * me1 / m0
+            elif gap[i, 5] < 0.0:
+                gap[i, 5] = 0.0
+            gap[i, 6] = m0 * m2 - m1 * m1
+            if gap[i, 6] < 0.0:
+                gap[i, 6] = 0.0
         self._keep = (gap, forc, winv, Y)  # the pointers below point into these
         self.p.m, self.p.k, self.p.nb = m, k, nb
         self.p.nt = 2 + nb
@@ -409,18 +432,26 @@ cdef class Kernel:
         self.w.ld = self.p.nt + min(k, <Py_ssize_t>KB)
         self._cov = np.empty(m * 3)
         self._V = np.empty(m * self.w.ld)
-        self._A0F = np.empty(m * self.w.ld if want_fitted else 1)
-        self.w.A1F = NULL  # the states' arrays: allocated when first asked for (states)
-        self.w.C11 = NULL
         self.w.cov = &self._cov[0]
         self.w.V = &self._V[0]
-        self.w.A0F = &self._A0F[0] if want_fitted else NULL
+        # the arrays of fitted values and states: allocated when first asked for
+        self.w.A0F, self.w.A1F, self.w.C11 = NULL, NULL, NULL
+
+    cdef void _want(self, bint states):
+        """Allocate the filtered means (and the states' arrays) before an evaluation that needs them."""
+        cdef Py_ssize_t m = self.p.m
+        if self.w.A0F == NULL:
+            self._A0F = np.empty(m * self.w.ld)
+            self.w.A0F = &self._A0F[0]
+        if states and self.w.A1F == NULL:
+            self._A1F = np.empty(m * self.w.ld)
+            self._C11 = np.empty(m)
+            self.w.A1F, self.w.C11 = &self._A1F[0], &self._C11[0]
 
     def evaluate(self, double Hs):
         """``(fitted (m, k), residuals (m, k), leverages (m,), 1 - leverages (m,))``;
         raises ``FloatingPointError`` on a singular or non-finite pivot."""
-        if self.w.A0F == NULL:
-            raise ValueError("built without fitted values")
+        self._want(False)
         cdef Py_ssize_t m = self.p.m, k = self.p.k, col0
         cdef double[:, ::1] fit = np.empty((m, k))
         cdef double[:, ::1] res = np.empty((m, k))
@@ -443,14 +474,9 @@ cdef class Kernel:
         """``(fitted (m, k), slopes (m, k), multipliers (m, 2, k), leverages (m,))``
         in the units of :func:`.chain.free_system` (those of its ``z``), the
         multiplier of the gap before each point (row 0 zero); raises ``FloatingPointError`` on a singular or
-        non-finite pivot."""
-        if self.w.A0F == NULL:
-            raise ValueError("built without fitted values")
+        non-finite pivot or a non-finite result."""
+        self._want(True)
         cdef Py_ssize_t m = self.p.m, k = self.p.k, col0
-        if self.w.A1F == NULL:
-            self._A1F = np.empty(m * self.w.ld)
-            self._C11 = np.empty(m)
-            self.w.A1F, self.w.C11 = &self._A1F[0], &self._C11[0]
         cdef double[:, ::1] fit = np.empty((m, k))
         cdef double[:, ::1] slope = np.empty((m, k))
         cdef double[:, :, ::1] mult = np.zeros((m, 2, k))
@@ -461,12 +487,18 @@ cdef class Kernel:
         cdef int bad = 0
         o.E, o.FIT, o.LEV, o.OMH, o.wts = &res[0, 0], &fit[0, 0], &lev[0], &omh[0], NULL
         o.SLOPE, o.MULT = &slope[0, 0], &mult[0, 0, 0]
+        cdef Py_ssize_t i, j
         with nogil:
             col0 = 0
             while col0 < k and bad == 0:
                 bad = _evaluate(&self.p, &self.w, Hs, col0, <int>min(k - col0, <Py_ssize_t>KB), &o)
                 col0 += KB
+            for i in range(m):
+                bad = bad or not _finite(lev[i])
+                for j in range(k):
+                    bad = bad or not (_finite(fit[i, j]) and _finite(slope[i, j]) and _finite(mult[i, 0, j])
+                                      and _finite(mult[i, 1, j]))
         if bad:
-            raise FloatingPointError("singular or non-finite pivot")
+            raise FloatingPointError("singular or non-finite pivot, or a non-finite result")
         # the adjoints come in units of the scaled variances: lam times them is the chain's mult
         return np.asarray(fit), np.asarray(slope), np.asarray(mult) * self.w.lam, np.asarray(lev)

@@ -107,11 +107,12 @@ cdef class Criterion:
         self.rss, self.loo = np.empty(self.k), np.empty(self.k)
 
     # ------------------------------------------------------------ one alpha
-    cdef int _sums(self, double alpha) noexcept nogil:
+    cdef int _sums(self, double alpha, bint samples) noexcept nogil:
         """The sums behind the criteria at ``alpha`` (``<= 0``: the interpolation
-        limit) into ``rss``, ``loo``, ``trace``, ``free``, ``widest``; returns 1
-        (and ``inf`` sums, ``free`` 0) where the kernel meets a singular or
-        non-finite pivot."""
+        limit) into ``rss``, ``trace``, ``free`` and, if ``samples``, the
+        leave-one-out sums over the original samples ``loo``, ``widest``
+        (GCV needs no pass over the samples); returns 1 (and ``inf`` sums,
+        ``free`` 0) where the kernel meets a singular or non-finite pivot."""
         cdef Py_ssize_t m = self.m, k = self.k, i, j, g, col0 = 0
         cdef int kc
         cdef bint bad = False
@@ -141,6 +142,8 @@ cdef class Criterion:
         for g in range(m):
             r += self.omh[g]
         self.free = r
+        if not samples:
+            return 0
         for j in range(k):
             self.loo[j] = 0.0
         # 1 - share * lev formed from 1 - lev, exact near interpolation; a zero
@@ -169,7 +172,7 @@ cdef class Criterion:
         denominator ``inf``)."""
         cdef Py_ssize_t j, ke = 1 if shared else self.k
         cdef double d, d2, residual, v, sum_v = 0.0, sum_n = 0.0
-        if self._sums(alpha):
+        if self._sums(alpha, loo):
             for j in range(ke):
                 values[j], num[j] = INFINITY, 0.0
             den[0], df[0] = INFINITY, INFINITY
@@ -201,7 +204,7 @@ cdef class Criterion:
     def leverages(self, double alpha):
         """The leverages of the pooled points at ``alpha`` (m,), or None where
         the kernel meets a singular or non-finite pivot."""
-        if self._sums(alpha):
+        if self._sums(alpha, False):
             return None
         return np.array(self.lev)
 
@@ -214,7 +217,7 @@ cdef class Criterion:
         cdef double[::1] trace = np.empty(na), free = np.empty(na), widest = np.empty(na)
         with nogil:
             for i in range(na):
-                self._sums(a[i])
+                self._sums(a[i], True)
                 trace[i], free[i], widest[i] = self.trace, self.free, self.widest
                 for j in range(self.k):
                     rss[i, j], loo[i, j] = self.rss[j], self.loo[j]
@@ -343,7 +346,7 @@ cdef class Criterion:
         return exp(best_t)
 
     cdef double _df_gap(self, double log_alpha, double target) noexcept nogil:
-        self._sums(exp(log_alpha))
+        self._sums(exp(log_alpha), False)
         return self.trace - target
 
     def solve_df(self, double top, double target, int decades, double xtol, double rtol, int maxiter):

@@ -122,7 +122,9 @@ def tail_moments(init, x, side):
     C = init.cumulative_moments(x, side)
     sign = 1.0 if side == "+" else -1.0
     # expand (x - c)^k, resp. (c - x)^k, around the cumulative moments of c^k
-    return np.stack([C[0], sign * (x * C[0] - C[1]), x**2 * C[0] - 2 * x * C[1] + C[2]])
+    out = np.empty((3,) + x.shape)
+    out[0], out[1], out[2] = C[0], sign * (x * C[0] - C[1]), x * (x * C[0] - 2.0 * C[1]) + C[2]
+    return out
 
 
 def gap_moments(init, xs):
@@ -158,7 +160,8 @@ def chain_moments(init, xs):
         owner, wq, gp, gm, d, _ = _quadrature(init, a, b)
         M[:, 1:] = _moments(owner, len(a), wq * (gp + gm), d)
         ML[:, 1:] = _moments(owner, len(a), wq * gm, d)
-    return ChainMoments(xs, M, ML, tail_moments(init, xs[:1], "-")[:, 0], tail_moments(init, xs[-1:], "-")[:, 0])
+    left = tail_moments(init, xs[[0, -1]], "-")  # the left-facing tails at both ends
+    return ChainMoments(xs, M, ML, left[:, 0], left[:, 1])
 
 
 def evaluate(init, sol, x, order=0):

@@ -116,7 +116,7 @@ __all__ = ["Scanner", "fit_values", "scan", "solve_free"]
 _GAP = 7  # per gap: h, M2, M1, M0, ME1, ME2, det M (the kernel's layout)
 
 
-def _problem(xs, Y, weights, mom, affine, want_fitted):
+def _problem(xs, Y, weights, mom, affine):
     """The kernel for one problem, its targets as a C array, the scale ``1 /
     (mass mean(w))`` of ``H`` and the units ``sigma``, ``mass`` of
     :func:`.chain.rescaled`."""
@@ -125,17 +125,7 @@ def _problem(xs, Y, weights, mom, affine, want_fitted):
     m = len(xs)
     Y = np.require(np.asarray(Y, float).reshape(m, -1), float, ["C", "W"])
     weights = np.asarray(weights, float)
-    sigma, h, (M0, M1, M2), mass = rescaled(xs, mom.M[:, 1:])  # the units of chain.free_system
-    gap = np.zeros((m, _GAP))
-    gap[:-1, 0], gap[:-1, 1], gap[:-1, 2], gap[:-1, 3] = h, M2, M1, M0
-    # the moments about the gap's left end, and det M, clipped to what a
-    # positive semidefinite M allows (rounding only)
-    ME1 = np.maximum(h * M0 - M1, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        floor = np.where(M0 > 0, ME1 * ME1 / M0, 0.0)
-    gap[:-1, 4] = ME1
-    gap[:-1, 5] = np.maximum(M2 - h * (2.0 * M1 - h * M0), floor)
-    gap[:-1, 6] = np.maximum(M0 * M2 - M1 * M1, 0.0)
+    sigma, h, M, mass = rescaled(xs, mom.M[:, 1:])  # the units of chain.free_system
     comps = {"free": [], "free_constant": [1], "penalized": [0, 1]}[affine]
     forc = np.zeros((m, max(2 * len(comps), 1)))
     M00 = np.zeros((2, 2))
@@ -144,9 +134,9 @@ def _problem(xs, Y, weights, mom, affine, want_fitted):
         for j, c in enumerate(comps):
             forc[:-1, 2 * j:2 * j + 2] = N[:, :, c]
         M00 = M00[np.ix_(comps, comps)]
-    wbar = float(np.mean(weights))
-    kernel = Kernel(gap, forc, wbar / weights, Y, np.ascontiguousarray(M00, dtype=float),
-                    np.asarray(comps, dtype=np.int64), want_fitted)
+    wbar = float(weights.sum()) / m
+    kernel = Kernel(np.ascontiguousarray(h), np.ascontiguousarray(M), forc, wbar / weights, Y,
+                    np.ascontiguousarray(M00, dtype=float), np.asarray(comps, dtype=np.int64))
     return kernel, Y, 1.0 / (mass * wbar), sigma, mass
 
 
@@ -177,7 +167,7 @@ def fit_values(xs, Y, weights, mom, alpha, affine):
     numpy.linalg.LinAlgError
         On a singular or non-finite pivot.
     """
-    kernel, _, scale, _, _ = _problem(xs, Y, weights, mom, affine, True)
+    kernel, _, scale, _, _ = _problem(xs, Y, weights, mom, affine)
     alpha = INTERPOLATION_ALPHA if alpha <= 0 else float(alpha)  # nan stays nan: it fails below
     try:
         fitted, _, lev, _ = kernel.evaluate(alpha * scale)
@@ -200,14 +190,15 @@ def solve_free(xs, Y, weights, mom, alpha):
     -------
     chain.Solution
     """
-    kernel, _, scale, sigma, mass = _problem(xs, Y, weights, mom, "free", True)
+    return _free_solution(xs, *_problem(xs, Y, weights, mom, "free"), alpha)
+
+
+def _free_solution(xs, kernel, Y, scale, sigma, mass, alpha):
     alpha = INTERPOLATION_ALPHA if alpha <= 0 else float(alpha)  # nan stays nan: it fails below
     try:
         fitted, slope, mult, lev = kernel.states(alpha * scale)
     except FloatingPointError as exc:
         raise np.linalg.LinAlgError(f"The fast chain hit a singular pivot at alpha={alpha!r}.") from exc
-    if not all(np.all(np.isfinite(a)) for a in (fitted, slope, mult, lev)):
-        raise np.linalg.LinAlgError(f"The fast chain's fit is not finite at alpha={alpha!r}.")
     return free_solution(xs, mult, np.stack([fitted, slope], axis=1), sigma, mass, lev)
 
 
@@ -234,7 +225,9 @@ class Scanner:
     """
 
     def __init__(self, xs, Y, weights, mom, affine, group, sw, Ys):
-        kernel, Y, scale, _, _ = _problem(xs, Y, weights, mom, affine, False)
+        self._xs, self._affine = xs, affine
+        self._problem = _problem(xs, Y, weights, mom, affine)
+        kernel, Y, scale, _, _ = self._problem
         # the kernel's memoryviews need writable buffers: a read-only input (a memmap) is copied
         group = np.require(group, np.int64, ["C", "W"])
         sw = np.require(sw, float, ["C", "W"])
@@ -246,6 +239,12 @@ class Scanner:
         # residual sum of squares that no fit changes
         within = np.ascontiguousarray(sw @ dY**2)
         self.criterion = Criterion(kernel, scale, INTERPOLATION_ALPHA, weights, group, sw, share, dY, within)
+
+    def solve_free(self, alpha):
+        """:func:`solve_free` of the problem (``affine='free'``) with its kernel."""
+        if self._affine != "free":
+            raise ValueError(f"solve_free solves affine='free'; this problem has affine={self._affine!r}.")
+        return _free_solution(self._xs, *self._problem, alpha)
 
     def scan(self, alphas):
         """The sums behind GCV and exact leave-one-out at each of ``alphas`` (na,).
