@@ -12,6 +12,7 @@ stability threshold is ``2 / eta``.  Shapes: ``W`` (n, d), ``b`` (n,), ``v``
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigsh
 
+from . import _sorted1d
 from ._memory import working_memory_bytes
 
 GROUPS = ("W", "b", "v", "c")
@@ -104,6 +105,9 @@ class Batch:
         self.X, self.Y = X, Y
         self.p = (sample_weight / np.sum(sample_weight)).astype(X.dtype)
         self._X1 = None
+        # the sorted path (_sorted1d) on 1-D inputs: the order that sorts them, and
+        # the units' slots at the last parameters seen
+        self._order1d = self._slots1d = None
 
     @property
     def X1(self):
@@ -144,8 +148,11 @@ class Network:
 
     def predict(self, params, X):
         """Network output, through row blocks of ``BLOCK_BYTES``: the ``m x n``
-        activations of a wide network are never formed at once."""
+        activations of a wide network are never formed at once (on 1-D inputs,
+        by the sorted path of :mod:`._sorted1d` where it is faster)."""
         n, k = params.v.shape
+        if _sorted1d.wins(self.act, X, n):
+            return _sorted1d.predict(self.act, self.s, params, X)
         dt = np.result_type(X.dtype, params.W.dtype)
         out = np.empty((X.shape[0], k), dtype=dt)
         rows = max(1, BLOCK_BYTES // (max(n, 1) * dt.itemsize))
@@ -164,8 +171,12 @@ class Network:
 
         The rows go through in blocks whose m x n work arrays (reused between
         calls) stay in the CPU cache between the passes over them; the weight
-        and bias gradients come from one product with ``X1 = [X, 1]``.
+        and bias gradients come from one product with ``X1 = [X, 1]``.  On 1-D
+        inputs the sorted path of :mod:`._sorted1d` (``O((m + n) log(m + n))``)
+        runs instead where it is faster.
         """
+        if _sorted1d.wins(self.act, batch.X, params.v.shape[0]):
+            return _sorted1d.loss_and_grad(self.act, self.s, params, batch, Params)
         X1, dt, s = batch.X1, batch.X.dtype, self.s
         m, (n, d), k = X1.shape[0], params.W.shape, params.v.shape[1]
         W1T = np.empty((d + 1, n), dtype=dt)  # contiguous: BLAS is faster on it than on a transposed view
@@ -299,6 +310,8 @@ class Network:
         pre-activations and use the explicit formula.  ``chunk`` bounds the
         number of elements of the temporaries of the forward pass.
         """
+        if _sorted1d.wins(self.act, batch.X, params.v.shape[0]):
+            return _sorted1d.hvp_operator(self.act, self.s, params, batch, gauss_newton, Params)
         X1, dt, s = batch.X1, batch.X.dtype, self.s
         m, d1 = X1.shape
         n, k = params.v.shape
