@@ -12,6 +12,7 @@ to them; the leading underscore keeps it out of the example listings (and of
 """
 
 import os
+import sys
 
 NOT_INSTALLED = "matplotlib is not installed: no figure (pip install matplotlib)."
 
@@ -63,6 +64,7 @@ def save_figure(draw, filename, *args, dpi=110, blank_line=False):
     path = os.path.join(os.getcwd(), filename)
     fig = draw(plt, *args)
     fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+    if "sphinx_gallery" not in sys.modules:  # the documentation's gallery collects the open figures
+        plt.close(fig)
     print(f"{lead}Figure saved to {path}")
     return path

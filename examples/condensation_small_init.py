@@ -1,4 +1,5 @@
 """Condensation at small initialisation: hidden vectors align on at most p lines.
+==============================================================================
 
 Zhou, Zhou, Luo, Zhang & Xu ("Towards understanding the condensation of neural
 networks at initial training", NeurIPS 2022) observe that with a small

@@ -1,4 +1,5 @@
 """The whole early-stopping path of gradient descent next to the ridge path.
+=========================================================================
 
 Gradient descent on the output layer of a random-feature ReLU network, started
 from zero, is a spectral filter: after ``t`` steps of size ``eta`` on the loss
@@ -8,7 +9,7 @@ covariance with eigenvalue ``kappa`` is fitted by the factor
 ``1 - (1 - eta kappa)^t``, while ridge with penalty ``alpha`` (scikit-learn's
 ``Ridge`` units, ``sum w r^2 + alpha ||v||^2``) fits it by
 ``kappa / (kappa + alpha / w_sum)``.  Both factors are ``~1`` for large ``kappa`` and
-small for small ``kappa``, and they switch at about the same place when
+small for small ``kappa``, and they switch at about the same place when::
 
     alpha  ~  w_sum / (eta t)        (here w_sum = n_samples, eta = learning_rate_).
 

@@ -1,4 +1,5 @@
 """Curvature and rank diagnostics as GridSearchCV scorers, next to the error.
+==========================================================================
 
 :func:`~sklearn_shallowrelu.diagnostics.diagnostic_scorers` turns every scalar
 diagnostic of :class:`~sklearn_shallowrelu.diagnostics.CurvatureDiagnostics`

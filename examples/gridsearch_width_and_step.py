@@ -1,4 +1,5 @@
 """Cross-validating the width and the step size of gradient descent with GridSearchCV.
+===================================================================================
 
 A :class:`~sklearn_shallowrelu.RandomFeatureReLURegressor` with ``solver='gd'``
 is an ordinary scikit-learn regressor, so it goes into a ``Pipeline`` (here after

@@ -1,4 +1,5 @@
 """Learning one ReLU neuron from a small initialisation gives a rank-one hidden layer.
+===================================================================================
 
 Chistikov, Englert & Lazic ("Learning a neuron by a shallow ReLU network:
 dynamics and implicit bias for correlated inputs", NeurIPS 2023) train a

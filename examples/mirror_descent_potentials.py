@@ -1,4 +1,5 @@
 """Mirror descent with different potentials picks different interpolants.
+======================================================================
 
 With more hidden units than samples and no penalty (``alpha=0``), training the
 output layer has infinitely many exact solutions.  Mirror descent with the

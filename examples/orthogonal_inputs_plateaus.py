@@ -1,4 +1,5 @@
 """Orthogonal inputs, small initialisation: saddle-to-saddle plateaus and a minimum-norm interpolator.
+===================================================================================================
 
 Boursier, Pillaud-Vivien & Flammarion ("Gradient flow dynamics of shallow ReLU
 networks for square loss and orthogonal inputs", NeurIPS 2022) show that from

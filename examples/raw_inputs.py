@@ -1,4 +1,5 @@
 """Raw inputs: when the random first layer is nearly affine on the data, and the warning that says so.
+===================================================================================================
 
 The default initialisation (``init='gaussian'``) is meant for standardised
 inputs: its knots ``-b/w`` follow a standard Cauchy law.  On raw inputs far

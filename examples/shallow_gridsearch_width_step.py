@@ -1,4 +1,5 @@
 """Cross-validating the width and the step size of a fully trained two-layer ReLU network.
+=======================================================================================
 
 A :class:`~sklearn_shallowrelu.ShallowReLURegressor` (both layers trained by
 full-batch gradient descent, standard parametrisation, PyTorch's default

@@ -1,4 +1,5 @@
 """Choosing the smoothing: GCV, leave-one-out and a df target, per column.
+=======================================================================
 
 Two data sets:
 

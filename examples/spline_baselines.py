@@ -1,4 +1,5 @@
 """SmoothingSplineEquivalent next to the usual spline baselines.
+=============================================================
 
 A noisy chirp (a sine whose frequency grows from left to right) with a
 train/test split, fitted by

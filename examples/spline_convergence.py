@@ -1,4 +1,5 @@
 """Wider and wider random ReLU networks approach their smoothing spline.
+=====================================================================
 
 ``RandomFeatureReLURegressor(init=init, alpha=alpha, n_hidden=n)`` (ridge on the
 output layer, free output bias) tends, as ``n`` grows, to

@@ -1,4 +1,5 @@
 """Mirror descent with width-scaled potentials: non-quadratic curvature penalties.
+===============================================================================
 
 Mirror descent on the output layer of a random-feature network, with a
 potential rescaled by the width (``WidthScaled(phi)``, Liang & Montufar), from

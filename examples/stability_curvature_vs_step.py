@@ -1,10 +1,11 @@
 """Minima stability: the step size bounds the weighted curvature of the learned function.
+======================================================================================
 
 Mulayoff, Michaeli & Soudry ("The implicit bias of minima stability: a view
 from function space", NeurIPS 2021) show that gradient descent with step
 ``eta`` can only stay at a minimum whose sharpness (top eigenvalue of the loss
 Hessian, loss ``sum_i (f(x_i) - y_i)^2 / (2 m)``) is at most ``2 / eta``, and
-that for a one-hidden-layer ReLU network *with an output bias*
+that for a one-hidden-layer ReLU network *with an output bias*::
 
     sharpness  >=  gn_sharpness  >=  1 + 2 * integral |f''(x)| g_s(x) dx,
 

@@ -1,4 +1,5 @@
 """Training dynamics of a two-layer ReLU network: loss and sharpness against 2 / eta.
+==================================================================================
 
 A :class:`~sklearn_shallowrelu.ShallowReLURegressor` (width 100, both layers
 trained, standard parametrisation, PyTorch's default start) is fitted by

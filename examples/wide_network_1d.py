@@ -1,4 +1,5 @@
 """Training both layers of very wide networks on one input: the sorted step.
+=========================================================================
 
 On 1-D inputs a ReLU network's values, its loss gradient and its Hessian-vector
 products are prefix sums over the sorted data (``doc/shallow.md``, "One input:

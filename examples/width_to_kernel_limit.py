@@ -1,4 +1,5 @@
 """Ridge on wider and wider random ReLU features approaches kernel ridge regression.
+=================================================================================
 
 ``RandomFeatureReLURegressor(solver='ridge', alpha=alpha)`` is scikit-learn's
 ``Ridge(alpha, fit_intercept=True)`` on the features

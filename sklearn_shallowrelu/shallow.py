@@ -44,7 +44,7 @@ _CURVE_ENTRY_BYTES = 32
 
 
 class ShallowReLURegressor(RegressorMixin, BaseEstimator):
-    """Two-layer network ``f(x) = s * sum_k v_k act(w_k . x + b_k) + c``, all parameters trained.
+    """Two-layer network ``f(x) = s * sum_k v_k act(<w_k, x> + b_k) + c``, all parameters trained.
 
     Loss convention: ``L = sum_i w_i |f(x_i) - y_i|^2 / (2 sum_i w_i)`` (half the
     weighted mean squared error, summed over outputs; ``MLPRegressor``'s loss

@@ -39,7 +39,7 @@ def checked_sample_weight(sample_weight, n_samples):
 
 
 class NetworkParameters:
-    """``f(x) = sum_k v_k act(w_k . x + b_k) + c`` with the output scale folded into ``v``.
+    """The parameters of ``f(x) = sum_k v_k act(<w_k, x> + b_k) + c``, the output scale folded into ``v``.
 
     Every parameter is stored as an attribute of the same name: the arrays as
     float64, ``v`` reshaped to ``(n, k)`` and ``c`` to at least one dimension.

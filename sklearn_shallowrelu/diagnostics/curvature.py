@@ -206,7 +206,7 @@ def _weights_from_sums(sums, U, T, total):
 
 
 def stability_weight_multi(X_train, u, t, sample_weight=None):
-    """Stability weight ``g(u, t) = min(g~(u, t), g~(-u, -t))`` of the hyperplane ``u . x = t``.
+    """Stability weight ``g(u, t) = min(g~(u, t), g~(-u, -t))`` of the hyperplane ``<u, x> = t``.
 
     ``g~(u, t) = P(u.X > t)^2 E[u.X - t | u.X > t] sqrt(1 + |E[X | u.X > t]|^2)``
     with ``X`` distributed as the (weighted) training inputs; ``g~`` is 0 when
