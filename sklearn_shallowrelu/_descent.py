@@ -24,6 +24,7 @@ for both:
 """
 
 import math
+import time
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -324,7 +325,17 @@ class Walk:
             del entries[length:]
 
 
-def descend(walk, n_iter, backtrack=False):
+def progress(n_iter, loss, val_loss, started, step=None):
+    """One line of progress in scikit-learn's style (``MLPRegressor(verbose=True)``)."""
+    line = f"Iteration {n_iter}, loss = {loss:.8f}"
+    if val_loss is not None:
+        line += f", validation loss = {val_loss:.8f}"
+    if step is not None:
+        line += f", step = {step:.4g}"
+    print(f"{line} ({time.perf_counter() - started:.2f} s)", flush=True)
+
+
+def descend(walk, n_iter, backtrack=False, verbose=0):
     """Run up to ``n_iter`` iterations of ``walk``.
 
     Every iteration tries ``walk.eta`` (capped by :meth:`Walk.local_step`).
@@ -346,6 +357,9 @@ def descend(walk, n_iter, backtrack=False):
     n_iter : int
         The most iterations to run.
     backtrack : bool, default=False
+    verbose : int, default=0
+        1: print the loss about ten times a call, and why the run ends when it
+        ends early; 2 and more: at every iteration (:func:`progress`).
 
     Raises
     ------
@@ -355,6 +369,12 @@ def descend(walk, n_iter, backtrack=False):
         The walk is then back at the last finite iterate.
     """
     best = walk.snapshot()  # the lowest training loss of this call
+    started, every = time.perf_counter(), 1 if verbose >= 2 else max(1, n_iter // 10)
+
+    def report():
+        val = walk.val_losses[-1] if walk.val_losses else None
+        progress(walk.n_iter, walk.loss, val, started, walk.eta if backtrack else None)
+
     for _ in range(n_iter):
         saved = walk.snapshot()
         if saved.loss < best.loss:  # the iterate just taken
@@ -373,9 +393,16 @@ def descend(walk, n_iter, backtrack=False):
             if local is None:
                 walk.eta = step
         else:  # no step, however small, lowers the loss: it is at its rounding floor
+            if verbose:
+                print(f"Iteration {walk.n_iter + 1}: no step lowers the loss (its rounding floor); stopping.")
             return
         if diverged:
             walk.restore(saved)
             raise Diverged(walk.n_iter + 1, best)
         if walk.record(loss):
+            if verbose:
+                report()
+                print(f"The stopping rule ended the run at iteration {walk.n_iter}.")
             return
+        if verbose and walk.n_iter % every == 0:
+            report()

@@ -2,6 +2,8 @@
 
 from numbers import Integral, Real
 
+import time
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state, gen_batches
@@ -9,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _exact1d, _selection, _solvers
-from ._descent import (Diverged, auto_step, check_early_stopping, descend, divergence_warning, is_stable,
+from ._descent import (Diverged, auto_step, check_early_stopping, descend, divergence_warning, is_stable, progress,
                        stability_limit, stopping_rule, validation_split)
 from ._design import Design, fits_in_memory, rows_per_chunk, unit_weights
 from ._exact1d.network import PiecewiseLinear, pool_ties, set_knot_attributes, sort_order
@@ -396,6 +398,10 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
     random_state : int, RandomState instance or None, default=None
         Seeds the hidden units (exactly as ``ReLURandomFeatures`` with the same
         value) and then the validation split.
+    verbose : int, default=0
+        ``'gd'`` and ``'mirror'``: 1 prints the training (and validation) loss
+        about ten times per fit, in ``MLPRegressor``'s style, 2 and more at
+        every step; ridge prints the algorithm and its time.
 
     Attributes
     ----------
@@ -482,6 +488,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         "fit_intercept": ["boolean"],
         "algorithm": [StrOptions(set().union(*_ALGORITHMS.values()))],
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -500,6 +507,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         fit_intercept=True,
         algorithm="auto",
         random_state=None,
+        verbose=0,
     ):
         self.n_hidden = n_hidden
         self.init = init
@@ -515,6 +523,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         self.fit_intercept = fit_intercept
         self.algorithm = algorithm
         self.random_state = random_state
+        self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
@@ -558,7 +567,10 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         rng = check_random_state(self.random_state)
         features = self._draw_features(X, rng)
         v0 = self._check_coef_init(coef_init, y2.shape[1])
+        started = time.perf_counter()
         result = self._train(X, y2, sw, features, rng, v0)
+        if self.verbose and self.solver == "ridge":
+            print(f"Ridge ({result.algorithm_!r}) solved in {time.perf_counter() - started:.2f} s", flush=True)
         # Nothing above touched the estimator: a failed fit leaves a fitted model intact.
         self._publish(features, result, y)
         return self
@@ -732,6 +744,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         return eta
 
     def _spectral_path(self, spec, eta, mu, val, v0, rule, design):
+        started = time.perf_counter()
         spec.U = None  # not needed after this point; keep the stored path small
         path = _solvers.GDPath(spec, eta, mu, v0)
         losses, val_losses, n_iter, best = [], [], self.max_iter, None
@@ -757,6 +770,12 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             val_losses = np.asarray(val_losses[: n_iter + 1])
             best = int(np.argmin(val_losses[1:]) + 1)
             t_final = best
+        if self.verbose:  # the exact path has every step at once: its losses as descend prints them
+            every = 1 if self.verbose >= 2 else max(1, self.max_iter // 10)
+            for t in range(every, n_iter + 1, every):
+                progress(t, losses[t], val_losses[t] if val is not None else None, started)
+            if done:
+                print(f"The stopping rule ended the run at iteration {n_iter}.")
         stored = ("spectral", path, design.phi_mean.astype(np.float64), design.y_mean.astype(np.float64))
         return FitResult(coef=path.coef(t_final), n_iter_=n_iter, best_iteration_=best, loss_curve_=losses,
                          validation_loss_curve_=val_losses if val is not None else None, learning_rate_=eta,
@@ -772,7 +791,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
         walk = _solvers.LeastSquaresWalk(design, potential, eta, mu, v0, val, rule, keep_path,
                                          curvature if local else None)
         try:
-            descend(walk, self.max_iter, backtrack=local)
+            descend(walk, self.max_iter, backtrack=local, verbose=self.verbose)
         except Diverged as exc:
             divergence_warning(f"solver={self.solver!r}", exc.iteration, eta, "The last finite coefficients were kept.",
                                _instability(eta, stability_limit(curvature, potential.step_scale())))
@@ -941,6 +960,9 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         :class:`RandomFeatureReLURegressor`.
     random_state : int, RandomState instance or None, default=None
         Seeds the hidden units, as in :class:`RandomFeatureReLURegressor`.
+    verbose : int, default=0
+        1 prints the number of candidates scored and the choice, 2 and more
+        also every candidate's score, in ``GridSearchCV``'s style.
 
     Attributes
     ----------
@@ -1002,7 +1024,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         "solver": [StrOptions({"ridge", "gd"})],
         **{
             name: RandomFeatureReLURegressor._parameter_constraints[name]
-            for name in ("n_hidden", "init", "learning_rate", "max_iter", "fit_intercept", "random_state")
+            for name in ("n_hidden", "init", "learning_rate", "max_iter", "fit_intercept", "random_state", "verbose")
         },
     }
 
@@ -1018,6 +1040,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         max_iter=1000,
         fit_intercept=True,
         random_state=None,
+        verbose=0,
     ):
         self.alphas = alphas
         self.stopping_times = stopping_times
@@ -1029,6 +1052,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         self.max_iter = max_iter
         self.fit_intercept = fit_intercept
         self.random_state = random_state
+        self.verbose = verbose
 
     # parameters of the parent that the CV estimator fixes
     potential = "quadratic"
@@ -1099,7 +1123,20 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         self.alpha_ = float(alphas[np.unravel_index(int(np.argmin(mse)), mse.shape)[0]])
         self.cv_results_ = results
         self.best_score_ = -float(np.min(mse))
+        if self.verbose:
+            self._report(results)
         return self
+
+    def _report(self, results):
+        """The grid's scores (``verbose >= 2``) and the choice, in ``GridSearchCV``'s style."""
+        name = type(self).__name__
+        if self.verbose >= 2:
+            for i, score in enumerate(results["mean_squared_error"]):
+                grid = ", ".join(f"{key[6:]}={results[key][i]:.4g}" for key in results if key.startswith("param_"))
+                print(f"[{name}] {grid}; {self.criterion}={score:.6g}")
+        chosen = f"alpha={self.alpha_:.4g}" + (f", n_iter={self.n_iter_}" if self.solver == "gd" else "")
+        print(f"[{name}] {results['mean_squared_error'].size} candidates scored by {self.criterion}; "
+              f"best {chosen} ({self.criterion}={-self.best_score_:.6g})", flush=True)
 
     def _checked_scores(self, mse, default):
         """The scores, refused when not finite on a grid the caller gave; on the default

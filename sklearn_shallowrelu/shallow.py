@@ -1,7 +1,6 @@
 """ShallowReLURegressor: a two-layer network with both layers trained by GD, SGD
 or mirror descent, with the knobs the implicit-bias theory studies."""
 
-import time
 from numbers import Integral, Real
 
 import numpy as np
@@ -157,8 +156,9 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
     sharpness_every : int, default=10
         Iterations between two sharpness records (``compute_sharpness=True``).
     verbose : int, default=0
-        If positive, print the training loss about ten times per call to
-        ``fit``.
+        1: print the training (and validation) loss about ten times per call
+        to ``fit``, in ``MLPRegressor``'s style, and why a run ends early; 2
+        and more: at every iteration.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, then the validation split and the SGD shuffling.
 
@@ -747,12 +747,6 @@ class _Trainer(Walk):
     def lists(self):
         return super().lists() + [self.state[key] for key in ("sharpness", "sharpness_at", "history")]
 
-    def record(self, loss):
-        stop = super().record(loss)
-        if self.est.verbose and (self.n_iter - self.t0) % max(1, self.n_iter_call // 10) == 0:
-            print(f"Iteration {self.n_iter}, loss = {loss:.6g} ({time.perf_counter() - self.started:.1f} s)")
-        return stop
-
     # ------------------------------------------------------------ curvature
     def _preconditioner(self):
         if self.pots is None:
@@ -799,9 +793,9 @@ class _Trainer(Walk):
                 loss = self.net.loss(self.params, self.train)
         self.begin(loss)
         self.eta = self._initial_step() if self.auto else float(self.est.learning_rate)
-        self.t0, self.n_iter_call, self.started = self.n_iter, n_iter, time.perf_counter()
+        self.t0 = self.n_iter
         try:
-            descend(self, n_iter, backtrack=self.auto)
+            descend(self, n_iter, backtrack=self.auto, verbose=self.est.verbose)
         except Diverged as exc:
             self._diverged(exc)
         self._check_not_worse()

@@ -100,6 +100,10 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         minimising the criterion summed over the targets.  Unlike scikit-learn's
         ``RidgeCV``, per target is the default: the columns of a multi-output
         ``y`` are usually different curves.
+    verbose : int, default=0
+        With ``alpha='gcv'``/``'loo'`` or ``df``: 1 prints the search's
+        summary (the rungs evaluated and the choice per target), 2 and more
+        also the criterion on every rung.
 
     Attributes
     ----------
@@ -192,14 +196,16 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         "potential": [StrOptions(set(POTENTIAL_NAMES)), Potential, None],
         "df": [Interval(Real, 0, None, closed="neither"), None],
         "alpha_per_target": ["boolean"],
+        "verbose": ["verbose"],
     }
 
     def __init__(self, init="gaussian", alpha=1.0, affine="free_constant", n_steps=None, learning_rate="auto",
-                 potential=None, df=None, alpha_per_target=True):
+                 potential=None, df=None, alpha_per_target=True, verbose=0):
         self.init = init
         self.alpha = alpha
         self.df = df
         self.alpha_per_target = alpha_per_target
+        self.verbose = verbose
         self.affine = affine
         self.n_steps = n_steps
         self.learning_rate = learning_rate
@@ -287,9 +293,13 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             if self.df is not None:
                 alpha = crit.target(float(self.df))
                 sol, lev = crit.fit(alpha)
+                if self.verbose:
+                    print(f"[SmoothingSplineEquivalent] df={self.df:g}: alpha={alpha:.6g}", flush=True)
             elif isinstance(self.alpha, str):
                 alpha, extra.cv_alphas_, extra.cv_scores_ = crit.search(self.alpha, self.alpha_per_target)
                 sol, lev = crit.fit(alpha)
+                if self.verbose:
+                    _report_search(self.alpha, alpha, extra.cv_alphas_, extra.cv_scores_, self.verbose)
             else:
                 # the leverages cost about a solve: computed when first asked for
                 alpha, lev = float(self.alpha), None
@@ -553,6 +563,18 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         # x of shape (n,) or (n, 1), like IsotonicRegression; the tag stays off
         # because scikit-learn's checks then skip 2-D tests or index 1-D x as 2-D
         return tags
+
+
+def _report_search(criterion, alpha, alphas, scores, verbose):
+    """The search's rungs (``verbose >= 2``) and its choice per target."""
+    name = "[SmoothingSplineEquivalent]"
+    scores = np.reshape(scores, (len(alphas), -1))
+    if verbose >= 2:
+        for a, row in zip(alphas, scores):
+            print(f"{name} alpha={a:.4g}; {criterion}=" + ", ".join(f"{v:.6g}" for v in row))
+    chosen = np.atleast_1d(alpha)
+    print(f"{name} {criterion} on {len(alphas)} rungs from alpha={alphas[0]:.3g} to {alphas[-1]:.3g}, then "
+          f"refined: alpha=" + ", ".join(f"{a:.6g}" for a in chosen), flush=True)
 
 
 def _as_column(X):
