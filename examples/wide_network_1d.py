@@ -23,8 +23,10 @@ What to look for
 * The sharpness stays below ``2 / eta``.
 
 Run it with ``python examples/wide_network_1d.py``; it prints the table and,
-when matplotlib is installed, saves ``wide_network_1d.png`` (the fits and the
-data) in the current working directory.
+when matplotlib is installed, saves ``wide_network_1d.png`` (the fits, the
+data and the knots by :class:`~sklearn_shallowrelu.plotting.FunctionDisplay`,
+the loss curve by :class:`~sklearn_shallowrelu.plotting.TrainingCurveDisplay`)
+in the current working directory.
 """
 
 import time
@@ -78,17 +80,25 @@ def table(rows, dense_ms, same):
 
 
 def plot(plt, fits, x, y):
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(x[::10, 0], y[::10], ".", color="0.75", ms=2, label="data (every 10th)")
-    grid = np.linspace(-2, 2, 800)[:, None]
-    for width, est in fits.items():
-        ax.plot(grid[:, 0], est.predict(grid), lw=1.5, label=f"width {width}")
-    ax.set_xlabel("x")
-    ax.set_ylabel("f(x)")
-    ax.set_title(f"both layers trained, {STEPS} GD steps on {M} points")
-    ax.legend(fontsize=8)
+    from sklearn_shallowrelu.plotting import FunctionDisplay, TrainingCurveDisplay
+
+    widest = fits[WIDTHS[-1]]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    # the widest fit with every 10th point and its knots, the narrower fits beside it
+    FunctionDisplay.from_estimator(widest, x[::10], y[::10], ax=left)
+    for width in WIDTHS[:-1]:
+        left.plot(*_curve(fits[width]), lw=1, label=f"width {width}")
+    left.legend(fontsize=8)
+    left.set_title(f"width {WIDTHS[-1]}, {STEPS} GD steps on {M} points")
+    TrainingCurveDisplay.from_estimator(widest, ax=right)
+    right.set_title("its training loss")
     fig.tight_layout()
     return fig
+
+
+def _curve(est):
+    grid = np.linspace(-2, 2, 400)
+    return grid, est.predict(grid[:, None])
 
 
 def main(plot_figure=True):

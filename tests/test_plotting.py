@@ -1,0 +1,90 @@
+"""The displays (:mod:`sklearn_shallowrelu.plotting`): what they draw is what the estimators hold."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from sklearn_shallowrelu import RandomFeatureReLURegressor, ShallowReLURegressor, SmoothingSplineEquivalent
+from sklearn_shallowrelu.plotting import FunctionDisplay, NeuronDisplay, TrainingCurveDisplay
+
+mpl = pytest.importorskip("matplotlib")
+mpl.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = np.sort(rng.uniform(-2, 2, 60))[:, None]
+    return X, np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(60)
+
+
+def test_the_package_imports_without_matplotlib(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    import importlib
+
+    import sklearn_shallowrelu.plotting as plotting
+
+    importlib.reload(plotting)  # the module itself needs no matplotlib
+    with pytest.raises(ImportError):
+        plotting.NeuronDisplay([0.0], [1.0]).plot()
+
+
+def test_function_display_draws_the_fit_its_knots_and_its_limit():
+    X, y = _data()
+    net = RandomFeatureReLURegressor(n_hidden=300, alpha=1e-2, random_state=0).fit(X, y)
+    d = FunctionDisplay.from_estimator(net, X, y, limits="auto")
+    assert d.ax_.figure is d.figure_
+    np.testing.assert_allclose(d.line_.get_ydata(), net.predict(d.grid[:, None]))
+    limit = SmoothingSplineEquivalent.from_estimator(net).fit(X, y)
+    labels = [line.get_label() for line in d.ax_.get_lines()]
+    assert "SmoothingSplineEquivalent (limit)" in labels and "data" in labels
+    drawn = d.ax_.get_lines()[labels.index("SmoothingSplineEquivalent (limit)")].get_ydata()
+    np.testing.assert_allclose(drawn, limit.predict(d.grid[:, None]))
+    knots = d.ax_.get_lines()[[i for i, lab in enumerate(labels) if lab.startswith("knots")][0]].get_xdata()
+    inside = net.knots_[(net.knots_ >= d.grid[0]) & (net.knots_ <= d.grid[-1])]
+    np.testing.assert_array_equal(knots, inside)
+    _, ax = plt.subplots()
+    assert d.plot(ax=ax).ax_ is ax  # drawn again on given axes
+
+
+def test_function_display_refuses_what_it_cannot_draw():
+    X, y = _data()
+    net = ShallowReLURegressor(n_hidden=20, max_iter=5, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="limits='auto' needs a RandomFeatureReLURegressor"):
+        FunctionDisplay.from_estimator(net, X, y, limits="auto")
+    with pytest.raises(ValueError, match="one input"):
+        FunctionDisplay.from_estimator(net, np.hstack([X, X]), y)
+
+
+def test_training_curves_and_the_stability_limit():
+    X, y = _data()
+    net = ShallowReLURegressor(n_hidden=40, max_iter=60, compute_sharpness=True, sharpness_every=10,
+                               early_stopping=True, random_state=0).fit(X, y)
+    d = TrainingCurveDisplay.from_estimator(net)
+    loss, val = d.ax_.get_lines()[:2]
+    np.testing.assert_array_equal(loss.get_ydata(), net.loss_curve_)
+    np.testing.assert_array_equal(val.get_ydata(), net.validation_loss_curve_)
+    sharp, limit = d.ax_sharpness_.get_lines()
+    np.testing.assert_array_equal(sharp.get_ydata(), net.sharpness_curve_)
+    assert limit.get_ydata()[0] == pytest.approx(2.0 / net.learning_rate_)
+    with pytest.raises(ValueError, match="no loss_curve_"):
+        TrainingCurveDisplay.from_estimator(RandomFeatureReLURegressor(n_hidden=10).fit(X, y))
+
+
+def test_neuron_display_shows_each_units_direction_and_amplitude():
+    X, y = _data()
+    net = ShallowReLURegressor(n_hidden=30, max_iter=20, random_state=0).fit(X, y)
+    d = NeuronDisplay.from_estimator(net)
+    W, b, v = net.hidden_weights_, net.hidden_bias_, net.output_weights_ * net.output_scale_
+    np.testing.assert_allclose(d.angle, np.degrees(np.arctan2(b, W[:, 0])))
+    np.testing.assert_allclose(d.amplitude, np.abs(v) * np.hypot(W[:, 0], b))
+    (points,) = d.ax_.get_lines()
+    assert len(points.get_xdata()) == 30
