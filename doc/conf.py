@@ -36,7 +36,7 @@ myst_heading_anchors = 3
 myst_enable_extensions = ["dollarmath"]
 
 autosummary_generate = True
-autodoc_default_options = {"members": False, "inherited-members": False}
+
 numpydoc_show_class_members = False  # the API pages list what matters in the docstrings
 numpydoc_class_members_toctree = False
 # the types of Parameters and Attributes ("ndarray of shape (n_active_,)") are
@@ -65,7 +65,7 @@ sphinx_gallery_conf = {
 
 html_theme = "pydata_sphinx_theme"
 html_title = "sklearn_shallowrelu"
-html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
+html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2, "header_links_before_dropdown": 4}
 html_static_path = []
 
 
@@ -84,5 +84,12 @@ def _escape_trailing_underscores(app, what, name, obj, options, lines):
         lines[i] = "``".join(parts)
 
 
+def _skip_metadata_requests(app, what, name, obj, skip, options):
+    """scikit-learn adds ``set_fit_request`` and its kin to every estimator class:
+    its metadata routing, documented there, not here."""
+    return True if re.fullmatch(r"set_\w+_request", name) else None
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _escape_trailing_underscores, priority=900)
+    app.connect("autodoc-skip-member", _skip_metadata_requests)

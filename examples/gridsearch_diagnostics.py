@@ -46,7 +46,10 @@ network on raw ``X`` would give 3.03 and 16.2.
 
 Run it with ``python examples/gridsearch_diagnostics.py``; it prints the table
 and, when matplotlib is installed, saves ``gridsearch_diagnostics.png`` in the
-current working directory.
+current working directory: the grid's error beside its weighted curvature
+(:class:`~sklearn_shallowrelu.plotting.CVGridDisplay`) and the curvature
+density of the best network
+(:class:`~sklearn_shallowrelu.plotting.CurvatureDisplay`).
 """
 
 import warnings
@@ -125,30 +128,20 @@ def main(plot_figure=True):
     print(f"  pipeline diagnostics == last step on transformed inputs: {same}")
 
     if plot_figure:
-        _plotting.save_figure(_plot, "gridsearch_diagnostics.png", rows, best, X, y)
+        _plotting.save_figure(_plot, "gridsearch_diagnostics.png", search, best, X, y)
     return {"rows": rows, "best_params": search.best_params_, "pipeline_check": same}
 
 
-def _plot(plt, rows, best, X, y):
-    fig, (ax_e, ax_c, ax_f) = plt.subplots(1, 3, figsize=(15, 4.3), constrained_layout=True)
-    for width, marker in zip(WIDTHS, "os"):
-        sub = [r for r in rows if r["width"] == width]
-        eta = [r["eta"] for r in sub]
-        ax_e.plot(eta, [-r["mse"] for r in sub], marker=marker, label=f"width {width}")
-        ax_c.plot(eta, [r["weighted_curvature"] for r in sub], marker=marker, label=f"TV_g, width {width}")
-        ax_c.plot(eta, [r["effective_rank"] for r in sub], marker=marker, ls=":", label=f"effective rank, width {width}")
-    ax_e.axhline(0.09, color="0.5", ls=":", lw=1)
-    ax_e.text(LEARNING_RATES[0], 0.09, "noise variance", va="bottom", fontsize=8)
-    ax_e.set(xscale="log", xlabel="learning rate", ylabel="validation MSE (mean of folds)", title="Error")
-    ax_c.set(xscale="log", xlabel="learning rate", title="Diagnostics (validation folds)")
-    for ax in (ax_e, ax_c):
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-    grid = np.linspace(-3.2, 3.2, 400).reshape(-1, 1)
-    ax_f.plot(X[:, 0], y, "k.", ms=4, label="data")
-    ax_f.plot(grid[:, 0], best.predict(grid), "C3", lw=2, label="best pipeline (refit on MSE)")
-    ax_f.set(xlabel="x", ylabel="y", title="Refitted best model")
-    ax_f.legend(fontsize=8)
+def _plot(plt, search, best, X, y):
+    from sklearn_shallowrelu.plotting import CurvatureDisplay, CVGridDisplay
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.3), constrained_layout=True)
+    # the grid: the validation error beside the weighted curvature
+    CVGridDisplay.from_cv_results(search, "shallowreluregressor__n_hidden", "shallowreluregressor__learning_rate",
+                                  error="mse", diagnostic="weighted_curvature", axes=axes[:2])
+    # the refitted best network's curvature density, on the inputs it sees (scaled)
+    CurvatureDisplay.from_estimator(best[-1], best[:-1].transform(X), y, ax=axes[2])
+    axes[2].set_title("best network: " + axes[2].get_title(), fontsize=10)
     return fig
 
 

@@ -137,13 +137,11 @@ def _plot(plt, net, rd, X, y, grid, pred):
     ax_f.plot(X[:, 0], y, "ko", ms=7, label="data")
     ax_f.set(xlabel="x", ylabel="f(x)", title="Final function")
     ax_f.legend(fontsize=8)
-    W, b, v = net.hidden_weights_[:, 0], net.hidden_bias_, net.output_weights_
-    norm = np.hypot(W, b)
-    big = norm > 1e-3 * norm.max()
-    ax_n.scatter(-b[big] / W[big], v[big], c=np.where(v[big] > 0, "C3", "C0"), s=16)
-    ax_n.set(xlabel="knot -b_k / w_k", ylabel="output weight v_k",
-             title=f"Neurons (|(w,b)| > 1e-3 max): stable rank {rd.stable_rank_:.3f}")
-    ax_n.axhline(0, color="0.5", lw=0.8)
+    # each unit's direction and amplitude: the few that grew share two directions
+    from sklearn_shallowrelu.plotting import NeuronDisplay
+
+    NeuronDisplay.from_estimator(net, ax=ax_n)
+    ax_n.set(yscale="log", title=f"Neurons: direction and amplitude; stable rank {rd.stable_rank_:.3f}")
     return fig
 
 

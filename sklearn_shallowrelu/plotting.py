@@ -10,12 +10,17 @@ matplotlib is imported here only, when a display is drawn (``pip install
 * :class:`TrainingCurveDisplay` -- the training (and validation) loss per
   iteration and the sharpness against the stability limit ``2 / eta``;
 * :class:`NeuronDisplay` -- each hidden unit's direction and amplitude: at a
-  small initialisation the units condense onto a few directions.
+  small initialisation the units condense onto a few directions;
+* :class:`CurvatureDisplay` -- the curvature density ``|f''| g_s`` of a 1-D
+  network: each knot's share of the stability-weighted curvature, over the
+  stability weight of the data;
+* :class:`CVGridDisplay` -- a cross-validation grid over two parameters
+  (width and step size, say), the error beside a diagnostic.
 """
 
 import numpy as np
 
-__all__ = ["FunctionDisplay", "TrainingCurveDisplay", "NeuronDisplay"]
+__all__ = ["FunctionDisplay", "TrainingCurveDisplay", "NeuronDisplay", "CurvatureDisplay", "CVGridDisplay"]
 
 
 def _axes(ax):
@@ -281,4 +286,191 @@ class NeuronDisplay:
         ax.set_xlabel(self.xlabel)
         ax.set_ylabel("amplitude |v| ||(w, b)||")
         self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+
+class CurvatureDisplay:
+    """The curvature density ``|f''| g_s`` of a network of one input.
+
+    ``f''`` of a ReLU network is a sum of spikes at its knots, of sizes the
+    jumps ``a_k`` of ``f'``; weighted by the stability weight ``g_s`` of the
+    training inputs (Mulayoff et al.), their sum ``sum_k |a_k| g_s(c_k)`` is
+    the weighted curvature that a stable step size bounds.  The display draws
+    each knot's share as a stem and ``g_s`` on the right axis.
+
+    Parameters
+    ----------
+    knots : ndarray of shape (n_knots,)
+    shares : ndarray of shape (n_knots,)
+        ``|a_k| g_s(c_k)``.
+    grid, weight : ndarray of shape (n_points,)
+        ``g_s`` on a grid.
+    total : float
+        The weighted curvature (the sum of the shares).
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        The shares.
+    ax_weight_ : matplotlib Axes
+        The stability weight (right).
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> from sklearn_shallowrelu.plotting import CurvatureDisplay
+    >>> display = CurvatureDisplay.from_estimator(fitted_network, X, y)  # doctest: +SKIP
+    """
+
+    def __init__(self, knots, shares, grid, weight, total):
+        self.knots, self.shares, self.grid, self.weight, self.total = knots, shares, grid, weight, total
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y=None, *, n_points=400, ax=None):
+        """Measure a fitted network of one input with
+        :class:`~sklearn_shallowrelu.diagnostics.CurvatureDiagnostics` (or read
+        one fitted already) and draw the density.
+
+        Parameters
+        ----------
+        estimator : fitted network, or fitted CurvatureDiagnostics
+        X : array-like of shape (n_samples, 1)
+            The training inputs (they define ``g_s``).
+        y : array-like, optional
+            The targets (the diagnostics' Hessian quantities need them).
+        n_points : int, default=400
+        ax : matplotlib Axes, default=None
+
+        Returns
+        -------
+        CurvatureDisplay
+        """
+        from .diagnostics import CurvatureDiagnostics, stability_weight
+
+        X = np.asarray(X, dtype=float).reshape(len(X), -1)
+        if X.shape[1] != 1:
+            raise ValueError(f"CurvatureDisplay draws networks of one input; X has {X.shape[1]} columns.")
+        diag = estimator if isinstance(estimator, CurvatureDiagnostics) else \
+            CurvatureDiagnostics(estimator, prefit=True).fit(X, y)
+        amplitude = np.asarray(diag.merged_amplitudes_, dtype=float)
+        amplitude = np.abs(amplitude) if amplitude.ndim == 1 else np.linalg.norm(amplitude, axis=1)
+        grid = np.linspace(X.min(), X.max(), n_points)
+        return cls(np.asarray(diag.merged_knots_), amplitude * np.asarray(diag.merged_weights_), grid,
+                   stability_weight(X, grid), float(diag.weighted_curvature_)).plot(ax=ax)
+
+    def plot(self, ax=None):
+        """Draw on ``ax`` (new axes if None; ``g_s`` on its twin); returns the display."""
+        ax = _axes(ax)
+        # g_s vanishes outside the data: knots there have no share, and the view stays on the data
+        pad = 0.05 * (self.grid[-1] - self.grid[0])
+        lo, hi = self.grid[0] - pad, self.grid[-1] + pad
+        inside = (self.knots >= lo) & (self.knots <= hi)
+        ax.vlines(self.knots[inside], 0, self.shares[inside], color="C3", lw=1)
+        label = "|a_k| g_s(c_k) per knot"
+        if not inside.all():
+            label += f"\n({int((~inside).sum())} knots outside the data: 0)"
+        ax.plot(self.knots[inside], self.shares[inside], "o", color="C3", ms=3, label=label)
+        ax.set_xlim(lo, hi)
+        ax.set_xlabel("x")
+        ax.set_ylabel("share of the weighted curvature")
+        ax.set_title(f"weighted curvature integral |f''| g_s = {self.total:.4g}", fontsize=10)
+        right = ax.twinx()
+        right.plot(self.grid, self.weight, color="0.4", lw=1, label="stability weight g_s")
+        right.set_ylabel("g_s")
+        right.set_ylim(bottom=0)
+        handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+        ax.legend(handles=handles, loc="upper left", fontsize=7)
+        self.ax_, self.ax_weight_, self.figure_ = ax, right, ax.figure
+        return self
+
+
+class CVGridDisplay:
+    """A cross-validation grid over two parameters: the error beside a diagnostic.
+
+    Parameters
+    ----------
+    x_values, y_values : ndarray
+        The grid's values of the two parameters (columns, rows).
+    error, diagnostic : ndarray of shape (len(y_values), len(x_values))
+        The mean test error and the mean test value of the diagnostic (NaN
+        where the fits failed).
+    x_name, y_name, error_name, diagnostic_name : str
+
+    Attributes
+    ----------
+    ax_ : ndarray of two matplotlib Axes
+        The error (left) and the diagnostic (right).
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> from sklearn_shallowrelu.plotting import CVGridDisplay
+    >>> display = CVGridDisplay.from_cv_results(search, "n_hidden", "learning_rate",  # doctest: +SKIP
+    ...                                         error="mse", diagnostic="sharpness")
+    """
+
+    def __init__(self, x_values, y_values, error, diagnostic, x_name, y_name, error_name, diagnostic_name):
+        self.x_values, self.y_values, self.error, self.diagnostic = x_values, y_values, error, diagnostic
+        self.x_name, self.y_name, self.error_name, self.diagnostic_name = x_name, y_name, error_name, diagnostic_name
+
+    @classmethod
+    def from_cv_results(cls, search, x, y, *, error, diagnostic, axes=None):
+        """Arrange a search's ``cv_results_`` on its two parameters and draw it.
+
+        Parameters
+        ----------
+        search : fitted GridSearchCV (or its ``cv_results_`` dict)
+            Over exactly the parameters ``x`` and ``y`` (others, if any, must
+            take one value).
+        x, y : str
+            The two parameters (``'n_hidden'``, ``'learning_rate'``, with a
+            pipeline's prefix if any).
+        error, diagnostic : str
+            Names of two scorers of the search (``mean_test_<name>``); a score
+            that scikit-learn negates (``'neg_...'``, or a scorer made with
+            ``greater_is_better=False``) is drawn with its sign restored.
+        axes : array of two matplotlib Axes, default=None
+
+        Returns
+        -------
+        CVGridDisplay
+        """
+        results = getattr(search, "cv_results_", search)
+        xs, ys = np.asarray(results[f"param_{x}"], dtype=object), np.asarray(results[f"param_{y}"], dtype=object)
+        x_values, y_values = sorted(set(xs)), sorted(set(ys))
+        grids = []
+        for name in (error, diagnostic):
+            key = f"mean_test_{name}"
+            if key not in results:
+                raise ValueError(f"cv_results_ has no {key!r}: pass the name of one of the search's scorers "
+                                 f"({sorted(k[10:] for k in results if k.startswith('mean_test_'))}).")
+            values = np.asarray(results[key], dtype=float)
+            # scikit-learn maximises: an error comes negated; show its size
+            values = -values if (name.startswith("neg_") or np.nanmax(values) <= 0) else values
+            grid = np.full((len(y_values), len(x_values)), np.nan)
+            for xv, yv, val in zip(xs, ys, values):
+                grid[y_values.index(yv), x_values.index(xv)] = val
+            grids.append(grid)
+        return cls(np.array(x_values), np.array(y_values), grids[0], grids[1], x, y, error,
+                   diagnostic).plot(axes=axes)
+
+    def plot(self, axes=None):
+        """Draw the two heat maps on ``axes`` (new if None); returns the display."""
+        if axes is None:
+            import matplotlib.pyplot as plt
+
+            _, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for ax, values, name in zip(axes, (self.error, self.diagnostic), (self.error_name, self.diagnostic_name)):
+            image = ax.imshow(np.ma.masked_invalid(values), origin="lower", aspect="auto", cmap="viridis")
+            ax.figure.colorbar(image, ax=ax, label=name)
+            ax.set_xticks(range(len(self.x_values)), [f"{v:g}" for v in self.x_values])
+            ax.set_yticks(range(len(self.y_values)), [f"{v:g}" for v in self.y_values])
+            ax.set_xlabel(self.x_name)
+            ax.set_ylabel(self.y_name)
+            ax.set_title(name + (" (blank: failed fits)" if np.isnan(values).any() else ""), fontsize=10)
+            for (i, j), v in np.ndenumerate(values):
+                if np.isfinite(v):  # dark text on the light end of the colour map
+                    light = image.norm(v) > 0.6
+                    ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7, color="k" if light else "w")
+        self.ax_, self.figure_ = np.asarray(axes), axes[0].figure
         return self

@@ -103,7 +103,8 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
     verbose : int, default=0
         With ``alpha='gcv'``/``'loo'`` or ``df``: 1 prints the search's
         summary (the rungs evaluated and the choice per target), 2 and more
-        also the criterion on every rung.
+        also the criterion on every rung.  With a ``potential``: the number of
+        iterations of its dual Newton method.
 
     Attributes
     ----------
@@ -274,6 +275,9 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
                 )
             sol = bregman_fit(init, xs, Ym, weights, potential, float(self.alpha), self.affine)
             extra.n_iter_ = int(max(sol.n_iter_))
+            if self.verbose:
+                print(f"[SmoothingSplineEquivalent] potential={potential!r}: the dual Newton method converged in "
+                      f"{extra.n_iter_} iterations", flush=True)
             crit, lev, alpha = None, None, float(self.alpha)
         elif self.n_steps is not None:
             if not isinstance(self.alpha, Real) or self.affine == "free":

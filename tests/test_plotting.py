@@ -88,3 +88,48 @@ def test_neuron_display_shows_each_units_direction_and_amplitude():
     np.testing.assert_allclose(d.amplitude, np.abs(v) * np.hypot(W[:, 0], b))
     (points,) = d.ax_.get_lines()
     assert len(points.get_xdata()) == 30
+
+
+def test_curvature_display_draws_each_knots_share_of_the_weighted_curvature():
+    from sklearn_shallowrelu.diagnostics import CurvatureDiagnostics, stability_weight
+    from sklearn_shallowrelu.plotting import CurvatureDisplay
+
+    X, y = _data()
+    net = ShallowReLURegressor(n_hidden=30, max_iter=200, random_state=0).fit(X, y)
+    d = CurvatureDisplay.from_estimator(net, X, y)
+    diag = CurvatureDiagnostics(net, prefit=True).fit(X, y)
+    # the shares add up to the diagnostics' weighted curvature (integral |f''| g_s)
+    assert d.shares.sum() == pytest.approx(diag.weighted_curvature_, rel=1e-12)
+    assert d.total == diag.weighted_curvature_
+    np.testing.assert_allclose(d.weight, stability_weight(X, d.grid))
+    (g,) = d.ax_weight_.get_lines()
+    np.testing.assert_allclose(g.get_ydata(), d.weight)
+    # a fitted CurvatureDiagnostics is read as it is
+    assert CurvatureDisplay.from_estimator(diag, X).total == diag.weighted_curvature_
+    with pytest.raises(ValueError, match="one input"):
+        CurvatureDisplay.from_estimator(net, np.hstack([X, X]), y)
+
+
+def test_cv_grid_display_arranges_the_search_on_its_two_parameters():
+    from sklearn.metrics import make_scorer, mean_squared_error
+    from sklearn.model_selection import GridSearchCV
+
+    from sklearn_shallowrelu.diagnostics import diagnostic_scorers
+    from sklearn_shallowrelu.plotting import CVGridDisplay
+
+    X, y = _data()
+    scoring = {"mse": make_scorer(mean_squared_error, greater_is_better=False),
+               "weighted_curvature": diagnostic_scorers()["weighted_curvature"]}
+    search = GridSearchCV(ShallowReLURegressor(max_iter=30, random_state=0),
+                          {"n_hidden": [5, 20], "learning_rate": [0.01, 0.05, 0.1]},
+                          scoring=scoring, refit=False, cv=2).fit(X, y)
+    d = CVGridDisplay.from_cv_results(search, "n_hidden", "learning_rate", error="mse",
+                                      diagnostic="weighted_curvature")
+    res = search.cv_results_
+    for i, params in enumerate(res["params"]):
+        r, c = list(d.y_values).index(params["learning_rate"]), list(d.x_values).index(params["n_hidden"])
+        assert d.error[r, c] == pytest.approx(-res["mean_test_mse"][i])  # the error's sign restored
+        assert d.diagnostic[r, c] == pytest.approx(res["mean_test_weighted_curvature"][i])
+    assert d.error.shape == (3, 2) and len(d.ax_) == 2
+    with pytest.raises(ValueError, match="no 'mean_test_rmse'"):
+        CVGridDisplay.from_cv_results(search, "n_hidden", "learning_rate", error="rmse", diagnostic="mse")

@@ -82,3 +82,10 @@ def test_the_spline_search_prints_its_rungs_and_choice(capsys):
     assert len(_lines(capsys)) == len(est.cv_alphas_) + 1
     SmoothingSplineEquivalent(alpha="gcv").fit(X, y)
     assert capsys.readouterr().out == ""
+
+
+def test_the_spline_with_a_potential_prints_its_newton_iterations(capsys):
+    X, y = _data()
+    est = SmoothingSplineEquivalent(init="rademacher_uniform", alpha=0.1, potential="hyperbolic_entropy",
+                                    verbose=1).fit(X, y)
+    assert f"converged in {est.n_iter_} iterations" in capsys.readouterr().out
