@@ -8,7 +8,7 @@ from sklearn.kernel_ridge import KernelRidge
 
 from sklearn_shallowrelu import RandomFeatureReLURegressor
 from sklearn_shallowrelu.init import Gaussian
-from sklearn_shallowrelu.kernels import RandomFeatureKernel
+from sklearn_shallowrelu.kernels import RandomFeatureKernel, TangentKernel
 
 
 @pytest.mark.parametrize("d", [1, 3, 10])
@@ -94,3 +94,70 @@ def test_kernel_ridge_with_it_is_the_limit_of_ridge_on_random_features():
         errors.append(np.mean([np.max(np.abs(p - kr.predict(Xt))) for p in seeds]))
     # 16 times the width: the error falls about four times (n^-1/2); 2.5 leaves room for the seeds' spread
     assert errors[1] < errors[0] / 2.5, errors
+
+
+def _empirical_ntk(X, W, b, v, output_bias):
+    """<grad f(x), grad f(y)> of f = sum_k v_k relu(<w_k, x> + b_k) / sqrt(n) + c, from the
+    Jacobian written here: d/dv_k, d/dw_k, d/db_k (and d/dc = 1)."""
+    n = len(b)
+    Z = X @ W.T + b
+    A, D = np.maximum(Z, 0.0), (Z > 0).astype(float)
+    Jv = A / np.sqrt(n)  # (m, n)
+    Jh = D * v[None, :] / np.sqrt(n)  # times (x, 1) for (w_k, b_k)
+    X1 = np.hstack([X, np.ones((len(X), 1))])
+    return Jv @ Jv.T + (Jh @ Jh.T) * (X1 @ X1.T) + (1.0 if output_bias else 0.0)
+
+
+@pytest.mark.parametrize("d", [1, 3])
+def test_the_tangent_kernel_is_the_limit_of_the_empirical_one(d):
+    """The empirical tangent kernel of wide random networks (Jacobians written in
+    the test) approaches the closed form like n^-1/2."""
+    rng = np.random.default_rng(10 + d)
+    X = rng.standard_normal((8, d))
+    sw, sb = 0.8, 1.2
+    kernel = TangentKernel(sw, sb, output_variance=1.0 / 3.0)(X)
+    errors = []
+    for n in (2_000, 32_000):
+        err = []
+        for seed in range(4):
+            r = np.random.default_rng(seed)
+            W, b, v = sw * r.standard_normal((n, d)), sb * r.standard_normal(n), r.uniform(-1, 1, n)
+            err.append(np.max(np.abs(_empirical_ntk(X, W, b, v, True) - kernel)))
+        errors.append(np.mean(err))
+    assert errors[1] < errors[0] / 2.5, errors  # 16 times the width: about 4 times smaller
+
+
+def test_the_tangent_kernel_of_a_shallow_network_at_its_start():
+    from sklearn_shallowrelu import ShallowReLURegressor
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((6, 2))
+    y = rng.standard_normal(6)
+    est = ShallowReLURegressor(n_hidden=40_000, parametrization="ntk", init="gaussian", init_scale=0.7,
+                               random_state=0)
+    p = est.initialize(X, y)
+    empirical = _empirical_ntk(X, p["hidden_weights"], p["hidden_bias"], p["output_weights"][:, 0], True)
+    closed = TangentKernel.from_estimator(est)(X)
+    # one network of width 4e4: Monte-Carlo error of order |K| / sqrt(n) ~ 1e-2 |K|
+    assert np.max(np.abs(empirical - closed)) <= 0.05 * np.max(np.abs(closed))
+    with pytest.raises(NotImplementedError, match="parametrization='ntk'"):
+        TangentKernel.from_estimator(ShallowReLURegressor())
+
+
+def test_tangent_kernel_gradients_and_a_gaussian_process():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((7, 2))
+    X[1] = X[0]  # a repeated point: a pair on one ray
+    kernel = TangentKernel(0.9, 1.4, 0.5)
+    K, grad = kernel(X, eval_gradient=True)
+    np.testing.assert_allclose(kernel.diag(X), np.diag(K), rtol=1e-12)
+    h = 1e-6
+    for j in range(3):
+        up, down = kernel.theta.copy(), kernel.theta.copy()
+        up[j] += h
+        down[j] -= h
+        fd = (kernel.clone_with_theta(up)(X) - kernel.clone_with_theta(down)(X)) / (2 * h)
+        np.testing.assert_allclose(grad[:, :, j], fd, rtol=1e-5, atol=1e-7)
+    y = np.abs(X[:, 0])
+    gp = GaussianProcessRegressor(TangentKernel(), alpha=1e-2, random_state=0).fit(X, y)
+    assert gp.log_marginal_likelihood_value_ >= gp.log_marginal_likelihood(TangentKernel().theta)
