@@ -42,7 +42,46 @@ from .init import Gaussian, check_init
 __all__ = ["RandomFeatureKernel", "TangentKernel"]
 
 
-class RandomFeatureKernel(Kernel):
+class _GaussianScales(Kernel):
+    """What the kernels of Gaussian weights share: the hyperparameters
+    ``sigma_w`` and ``sigma_b``, the checks of a call, non-stationarity."""
+
+    @property
+    def hyperparameter_sigma_w(self):
+        return Hyperparameter("sigma_w", "numeric", self.sigma_w_bounds)
+
+    @property
+    def hyperparameter_sigma_b(self):
+        return Hyperparameter("sigma_b", "numeric", self.sigma_b_bounds)
+
+    @staticmethod
+    def _inputs(X, Y, eval_gradient):
+        X = np.atleast_2d(X)
+        if eval_gradient and Y is not None:
+            raise ValueError("The gradient can only be evaluated when Y is None.")
+        return X, (X if Y is None else np.atleast_2d(Y))
+
+    def _scale_gradients(self, X, term):
+        """``term(geometry, scale)`` in ``log(sigma_b)`` then ``log(sigma_w)`` (theta's order), unless fixed."""
+        g = _Geometry(X, self.sigma_w, self.sigma_b)
+        return [term(g, scale) for name, scale in (("sigma_b", "b"), ("sigma_w", "w"))
+                if not getattr(self, f"hyperparameter_{name}").fixed]
+
+    @staticmethod
+    def _with_gradient(K, grads):
+        return K, (np.stack(grads, axis=2) if grads else np.empty(K.shape + (0,)))
+
+    def _random_feature_diag(self, X):
+        """``K1(x, x) = (sigma_w^2 |x|^2 + sigma_b^2) / 2`` for each row of ``X``."""
+        X = np.atleast_2d(X)
+        return 0.5 * (self.sigma_w**2 * np.sum(X * X, axis=1) + self.sigma_b**2)
+
+    def is_stationary(self):
+        """False: the kernel depends on where ``x`` and ``y`` are, not only on ``x - y``."""
+        return False
+
+
+class RandomFeatureKernel(_GaussianScales):
     """The kernel of a random ReLU layer with Gaussian weights and biases.
 
     ``K(x, y) = E[relu(<w, x> + b) relu(<w, y> + b)]``, ``w ~ N(0, sigma_w^2
@@ -83,14 +122,6 @@ class RandomFeatureKernel(Kernel):
         self.sigma_w_bounds = sigma_w_bounds
         self.sigma_b_bounds = sigma_b_bounds
 
-    @property
-    def hyperparameter_sigma_w(self):
-        return Hyperparameter("sigma_w", "numeric", self.sigma_w_bounds)
-
-    @property
-    def hyperparameter_sigma_b(self):
-        return Hyperparameter("sigma_b", "numeric", self.sigma_b_bounds)
-
     def __call__(self, X, Y=None, eval_gradient=False):
         """The kernel matrix ``K(X, Y)`` and, with ``eval_gradient``, its gradient
         in the log-hyperparameters (``Y`` must then be None).
@@ -109,17 +140,11 @@ class RandomFeatureKernel(Kernel):
             The derivatives in ``log(sigma_b)`` and ``log(sigma_w)`` (the order
             of ``theta``; those not fixed), with ``eval_gradient=True`` only.
         """
-        X = np.atleast_2d(X)
-        if eval_gradient and Y is not None:
-            raise ValueError("The gradient can only be evaluated when Y is None.")
-        Y = X if Y is None else np.atleast_2d(Y)
+        X, Y = self._inputs(X, Y, eval_gradient)
         K = Gaussian(self.sigma_w, self.sigma_b).kernel(X, Y)
         if not eval_gradient:
             return K
-        g = _Geometry(X, self.sigma_w, self.sigma_b)
-        grads = [g.dK1(scale) for name, scale in (("sigma_b", "b"), ("sigma_w", "w"))
-                 if not getattr(self, f"hyperparameter_{name}").fixed]  # theta's order: by name
-        return K, (np.stack(grads, axis=2) if grads else np.empty((len(X), len(X), 0)))
+        return self._with_gradient(K, self._scale_gradients(X, lambda g, scale: g.dK1(scale)))
 
     def diag(self, X):
         """``K(x, x) = (sigma_w^2 |x|^2 + sigma_b^2) / 2`` for each row of ``X``.
@@ -132,18 +157,13 @@ class RandomFeatureKernel(Kernel):
         -------
         ndarray of shape (n_samples,)
         """
-        X = np.atleast_2d(X)
-        return 0.5 * (self.sigma_w**2 * np.sum(X * X, axis=1) + self.sigma_b**2)
-
-    def is_stationary(self):
-        """False: the kernel depends on where ``x`` and ``y`` are, not only on ``x - y``."""
-        return False
+        return self._random_feature_diag(X)
 
     def __repr__(self):
         return f"RandomFeatureKernel(sigma_w={self.sigma_w:.3g}, sigma_b={self.sigma_b:.3g})"
 
 
-class TangentKernel(Kernel):
+class TangentKernel(_GaussianScales):
     """The neural tangent kernel of a two-layer ReLU network, both layers trained.
 
     For ``f(x) = sum_k v_k relu(<w_k, x> + b_k) / sqrt(n) + c`` with ``w_k ~
@@ -191,14 +211,6 @@ class TangentKernel(Kernel):
         self.sigma_w_bounds = sigma_w_bounds
         self.sigma_b_bounds = sigma_b_bounds
         self.output_variance_bounds = output_variance_bounds
-
-    @property
-    def hyperparameter_sigma_w(self):
-        return Hyperparameter("sigma_w", "numeric", self.sigma_w_bounds)
-
-    @property
-    def hyperparameter_sigma_b(self):
-        return Hyperparameter("sigma_b", "numeric", self.sigma_b_bounds)
 
     @property
     def hyperparameter_output_variance(self):
@@ -254,10 +266,7 @@ class TangentKernel(Kernel):
             In ``log(output_variance)``, ``log(sigma_b)``, ``log(sigma_w)``
             (the order of ``theta``; those not fixed).
         """
-        X = np.atleast_2d(X)
-        if eval_gradient and Y is not None:
-            raise ValueError("The gradient can only be evaluated when Y is None.")
-        Y = X if Y is None else np.atleast_2d(Y)
+        X, Y = self._inputs(X, Y, eval_gradient)
         K1 = Gaussian(self.sigma_w, self.sigma_b).kernel(X, Y)
         a = np.hstack([self.sigma_w * X, np.full((len(X), 1), self.sigma_b)])
         c = np.hstack([self.sigma_w * Y, np.full((len(Y), 1), self.sigma_b)])
@@ -266,14 +275,9 @@ class TangentKernel(Kernel):
         K = K1 + self.output_variance * K0 * lin + (1.0 if self.output_bias else 0.0)
         if not eval_gradient:
             return K
-        g = _Geometry(X, self.sigma_w, self.sigma_b)
-        grads = []
-        if not self.hyperparameter_output_variance.fixed:
-            grads.append(self.output_variance * K0 * lin)
-        for name, scale in (("sigma_b", "b"), ("sigma_w", "w")):
-            if not getattr(self, f"hyperparameter_{name}").fixed:
-                grads.append(g.dK1(scale) + self.output_variance * lin * g.dK0(scale))
-        return K, (np.stack(grads, axis=2) if grads else np.empty((len(X), len(X), 0)))
+        grads = [] if self.hyperparameter_output_variance.fixed else [self.output_variance * K0 * lin]
+        grads += self._scale_gradients(X, lambda g, scale: g.dK1(scale) + self.output_variance * lin * g.dK0(scale))
+        return self._with_gradient(K, grads)
 
     def diag(self, X):
         """``K(x, x) = |a|^2 / 2 + output_variance (|x|^2 + 1) / 2 + [output_bias]``.
@@ -287,13 +291,8 @@ class TangentKernel(Kernel):
         ndarray of shape (n_samples,)
         """
         X = np.atleast_2d(X)
-        xx = np.sum(X * X, axis=1)
-        return (0.5 * (self.sigma_w**2 * xx + self.sigma_b**2) + 0.5 * self.output_variance * (xx + 1.0)
+        return (self._random_feature_diag(X) + 0.5 * self.output_variance * (np.sum(X * X, axis=1) + 1.0)
                 + (1.0 if self.output_bias else 0.0))
-
-    def is_stationary(self):
-        """False."""
-        return False
 
     def __repr__(self):
         return (f"TangentKernel(sigma_w={self.sigma_w:.3g}, sigma_b={self.sigma_b:.3g}, "
