@@ -371,9 +371,9 @@ def descend(walk, n_iter, backtrack=False, verbose=0):
     best = walk.snapshot()  # the lowest training loss of this call
     started, every = time.perf_counter(), 1 if verbose >= 2 else max(1, n_iter // 10)
 
-    def report():
+    def report(taken):
         val = walk.val_losses[-1] if walk.val_losses else None
-        progress(walk.n_iter, walk.loss, val, started, walk.eta if backtrack else None)
+        progress(walk.n_iter, walk.loss, val, started, taken if backtrack else None)
 
     for _ in range(n_iter):
         saved = walk.snapshot()
@@ -401,8 +401,8 @@ def descend(walk, n_iter, backtrack=False, verbose=0):
             raise Diverged(walk.n_iter + 1, best)
         if walk.record(loss):
             if verbose:
-                report()
+                report(step)
                 print(f"The stopping rule ended the run at iteration {walk.n_iter}.")
             return
         if verbose and walk.n_iter % every == 0:
-            report()
+            report(step)  # the step this iteration took (after any halving or local bound)

@@ -76,7 +76,7 @@ class FunctionDisplay:
         self.knots, self.limits, self.name = knots, limits or {}, name
 
     @classmethod
-    def from_estimator(cls, estimator, X, y=None, *, limits=None, n_points=400, ax=None):
+    def from_estimator(cls, estimator, X, y=None, *, limits=None, target=None, n_points=400, ax=None):
         """Evaluate a fitted 1-D estimator and draw it.
 
         Parameters
@@ -94,6 +94,8 @@ class FunctionDisplay:
             infinite-width limit
             (:meth:`~sklearn_shallowrelu.SmoothingSplineEquivalent.from_estimator`,
             fitted on ``X``, ``y``).
+        target : int, default=None
+            With several outputs, the one drawn (required then).
         n_points : int, default=400
         ax : matplotlib Axes, default=None
 
@@ -116,9 +118,15 @@ class FunctionDisplay:
                 raise ValueError("limits='auto' needs a RandomFeatureReLURegressor and y (its limit is fitted on "
                                  f"them); got {_name(estimator)} and y={'given' if y is not None else None}.")
             limits = [SmoothingSplineEquivalent.from_estimator(estimator).fit(X, y)]
-        curves = {f"{_name(e)} (limit)": np.ravel(e.predict(G)) for e in (limits or [])}
+        def one(values):
+            values = np.asarray(values).reshape(len(values), -1)
+            if values.shape[1] > 1 and target is None:
+                raise ValueError(f"{_name(estimator)} has {values.shape[1]} outputs: pick one with target=.")
+            return values[:, 0 if target is None else target]
+
+        curves = {f"{_name(e)} (limit)": one(e.predict(G)) for e in (limits or [])}
         knots = getattr(estimator, "knots_", None)
-        display = cls(grid, np.ravel(estimator.predict(G)), x, None if y is None else np.ravel(y), knots, curves,
+        display = cls(grid, one(estimator.predict(G)), x, None if y is None else one(y), knots, curves,
                       _name(estimator))
         return display.plot(ax=ax)
 
@@ -326,18 +334,21 @@ class CurvatureDisplay:
         self.knots, self.shares, self.grid, self.weight, self.total = knots, shares, grid, weight, total
 
     @classmethod
-    def from_estimator(cls, estimator, X, y=None, *, n_points=400, ax=None):
+    def from_estimator(cls, estimator, X, y=None, *, sample_weight=None, n_points=400, ax=None):
         """Measure a fitted network of one input with
         :class:`~sklearn_shallowrelu.diagnostics.CurvatureDiagnostics` (or read
         one fitted already) and draw the density.
 
         Parameters
         ----------
-        estimator : fitted network, or fitted CurvatureDiagnostics
+        estimator : fitted network or pipeline ending in one, or fitted CurvatureDiagnostics
         X : array-like of shape (n_samples, 1)
-            The training inputs (they define ``g_s``).
+            The training inputs (they define ``g_s``); a pipeline's earlier
+            steps transform them, as the diagnostics do.
         y : array-like, optional
             The targets (the diagnostics' Hessian quantities need them).
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights of ``g_s`` (those a given CurvatureDiagnostics was fitted with).
         n_points : int, default=400
         ax : matplotlib Axes, default=None
 
@@ -345,18 +356,23 @@ class CurvatureDisplay:
         -------
         CurvatureDisplay
         """
+        from sklearn.pipeline import Pipeline
+
         from .diagnostics import CurvatureDiagnostics, stability_weight
 
+        diag = estimator if isinstance(estimator, CurvatureDiagnostics) else \
+            CurvatureDiagnostics(estimator, prefit=True).fit(X, y, sample_weight=sample_weight)
+        network = diag.estimator_
+        if isinstance(network, Pipeline):  # the knots live where the network's inputs do
+            X = network[:-1].transform(X)
         X = np.asarray(X, dtype=float).reshape(len(X), -1)
         if X.shape[1] != 1:
-            raise ValueError(f"CurvatureDisplay draws networks of one input; X has {X.shape[1]} columns.")
-        diag = estimator if isinstance(estimator, CurvatureDiagnostics) else \
-            CurvatureDiagnostics(estimator, prefit=True).fit(X, y)
+            raise ValueError(f"CurvatureDisplay draws networks of one input; the network sees {X.shape[1]} columns.")
         amplitude = np.asarray(diag.merged_amplitudes_, dtype=float)
         amplitude = np.abs(amplitude) if amplitude.ndim == 1 else np.linalg.norm(amplitude, axis=1)
         grid = np.linspace(X.min(), X.max(), n_points)
         return cls(np.asarray(diag.merged_knots_), amplitude * np.asarray(diag.merged_weights_), grid,
-                   stability_weight(X, grid), float(diag.weighted_curvature_)).plot(ax=ax)
+                   stability_weight(X, grid, sample_weight), float(diag.weighted_curvature_)).plot(ax=ax)
 
     def plot(self, ax=None):
         """Draw on ``ax`` (new axes if None; ``g_s`` on its twin); returns the display."""
@@ -382,6 +398,21 @@ class CurvatureDisplay:
         ax.legend(handles=handles, loc="upper left", fontsize=7)
         self.ax_, self.ax_weight_, self.figure_ = ax, right, ax.figure
         return self
+
+
+def _ordered(values):
+    """The distinct values of a parameter: numbers in order, then the rest (``'auto'``) by name."""
+    distinct = {repr(v): v for v in values}.values()
+    return sorted(distinct, key=lambda v: (isinstance(v, str) or not np.isscalar(v),
+                                           v if np.isscalar(v) and not isinstance(v, str) else 0, repr(v)))
+
+
+def _position(values, v):
+    return [repr(u) for u in values].index(repr(v))
+
+
+def _label(v):
+    return f"{v:g}" if np.isscalar(v) and not isinstance(v, str) else str(v)
 
 
 class CVGridDisplay:
@@ -427,8 +458,9 @@ class CVGridDisplay:
             pipeline's prefix if any).
         error, diagnostic : str
             Names of two scorers of the search (``mean_test_<name>``); a score
-            that scikit-learn negates (``'neg_...'``, or a scorer made with
-            ``greater_is_better=False``) is drawn with its sign restored.
+            that scikit-learn negates (``'neg_...'``, or, given the search, a
+            scorer made with ``greater_is_better=False``) is drawn with its
+            sign restored.
         axes : array of two matplotlib Axes, default=None
 
         Returns
@@ -436,8 +468,14 @@ class CVGridDisplay:
         CVGridDisplay
         """
         results = getattr(search, "cv_results_", search)
+        scorers = getattr(search, "scorer_", None)
         xs, ys = np.asarray(results[f"param_{x}"], dtype=object), np.asarray(results[f"param_{y}"], dtype=object)
-        x_values, y_values = sorted(set(xs)), sorted(set(ys))
+        others = [k for k in results if k.startswith("param_") and k not in (f"param_{x}", f"param_{y}")
+                  and len({repr(v) for v in results[k]}) > 1]
+        if others:
+            raise ValueError(f"CVGridDisplay draws a grid over {x!r} and {y!r}; the search also varies "
+                             f"{[k[6:] for k in others]}: select the rows of one value of those first.")
+        x_values, y_values = _ordered(xs), _ordered(ys)
         grids = []
         for name in (error, diagnostic):
             key = f"mean_test_{name}"
@@ -445,14 +483,15 @@ class CVGridDisplay:
                 raise ValueError(f"cv_results_ has no {key!r}: pass the name of one of the search's scorers "
                                  f"({sorted(k[10:] for k in results if k.startswith('mean_test_'))}).")
             values = np.asarray(results[key], dtype=float)
-            # scikit-learn maximises: an error comes negated; show its size
-            values = -values if (name.startswith("neg_") or np.nanmax(values) <= 0) else values
+            # scikit-learn maximises: a scorer of an error reports it negated; its size is shown
+            sign = getattr(scorers.get(name), "_sign", 1) if isinstance(scorers, dict) else 1
+            values = -values if (name.startswith("neg_") or sign < 0) else values
             grid = np.full((len(y_values), len(x_values)), np.nan)
             for xv, yv, val in zip(xs, ys, values):
-                grid[y_values.index(yv), x_values.index(xv)] = val
+                grid[_position(y_values, yv), _position(x_values, xv)] = val
             grids.append(grid)
-        return cls(np.array(x_values), np.array(y_values), grids[0], grids[1], x, y, error,
-                   diagnostic).plot(axes=axes)
+        return cls(np.array(x_values, dtype=object), np.array(y_values, dtype=object), grids[0], grids[1], x, y,
+                   error, diagnostic).plot(axes=axes)
 
     def plot(self, axes=None):
         """Draw the two heat maps on ``axes`` (new if None); returns the display."""
@@ -463,8 +502,8 @@ class CVGridDisplay:
         for ax, values, name in zip(axes, (self.error, self.diagnostic), (self.error_name, self.diagnostic_name)):
             image = ax.imshow(np.ma.masked_invalid(values), origin="lower", aspect="auto", cmap="viridis")
             ax.figure.colorbar(image, ax=ax, label=name)
-            ax.set_xticks(range(len(self.x_values)), [f"{v:g}" for v in self.x_values])
-            ax.set_yticks(range(len(self.y_values)), [f"{v:g}" for v in self.y_values])
+            ax.set_xticks(range(len(self.x_values)), [_label(v) for v in self.x_values])
+            ax.set_yticks(range(len(self.y_values)), [_label(v) for v in self.y_values])
             ax.set_xlabel(self.x_name)
             ax.set_ylabel(self.y_name)
             ax.set_title(name + (" (blank: failed fits)" if np.isnan(values).any() else ""), fontsize=10)

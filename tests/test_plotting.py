@@ -106,8 +106,10 @@ def test_curvature_display_draws_each_knots_share_of_the_weighted_curvature():
     np.testing.assert_allclose(g.get_ydata(), d.weight)
     # a fitted CurvatureDiagnostics is read as it is
     assert CurvatureDisplay.from_estimator(diag, X).total == diag.weighted_curvature_
+    X2 = np.hstack([X, X**2])
+    net2 = ShallowReLURegressor(n_hidden=10, max_iter=5, random_state=0).fit(X2, y)
     with pytest.raises(ValueError, match="one input"):
-        CurvatureDisplay.from_estimator(net, np.hstack([X, X]), y)
+        CurvatureDisplay.from_estimator(net2, X2, y)
 
 
 def test_cv_grid_display_arranges_the_search_on_its_two_parameters():
@@ -133,3 +135,45 @@ def test_cv_grid_display_arranges_the_search_on_its_two_parameters():
     assert d.error.shape == (3, 2) and len(d.ax_) == 2
     with pytest.raises(ValueError, match="no 'mean_test_rmse'"):
         CVGridDisplay.from_cv_results(search, "n_hidden", "learning_rate", error="rmse", diagnostic="mse")
+
+
+def test_cv_grid_keeps_the_sign_of_unnegated_scores_and_takes_named_values():
+    from sklearn_shallowrelu.plotting import CVGridDisplay
+
+    res = {"param_n_hidden": np.array([10, 10, 20, 20], object),
+           "param_learning_rate": np.array(["auto", 0.2, "auto", 0.2], object),
+           "mean_test_r2": np.array([-0.5, -0.2, -0.1, -0.3]), "mean_test_neg_mean_squared_error":
+           np.array([-1.0, -2.0, -3.0, -4.0])}
+    d = CVGridDisplay.from_cv_results(res, "n_hidden", "learning_rate", error="neg_mean_squared_error",
+                                      diagnostic="r2")
+    assert list(d.y_values) == [0.2, "auto"]  # numbers first, then names
+    np.testing.assert_array_equal(d.diagnostic, [[-0.2, -0.3], [-0.5, -0.1]])  # R^2 is not negated
+    np.testing.assert_array_equal(d.error, [[2.0, 4.0], [1.0, 3.0]])  # neg_ is
+    res["param_alpha"] = np.array([0.1, 0.1, 0.1, 1.0], object)
+    with pytest.raises(ValueError, match="also varies"):
+        CVGridDisplay.from_cv_results(res, "n_hidden", "learning_rate", error="r2", diagnostic="r2")
+
+
+def test_curvature_display_of_a_pipeline_uses_the_inputs_its_network_sees():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_shallowrelu.plotting import CurvatureDisplay
+
+    X, y = _data()
+    X = 10 + 2.5 * X  # far from the scaled range
+    pipe = make_pipeline(StandardScaler(), ShallowReLURegressor(n_hidden=20, max_iter=50, random_state=0)).fit(X, y)
+    d = CurvatureDisplay.from_estimator(pipe, X, y)
+    Z = pipe[:-1].transform(X)[:, 0]
+    assert d.grid[0] == pytest.approx(Z.min()) and d.grid[-1] == pytest.approx(Z.max())
+    assert d.shares.sum() == pytest.approx(d.total, rel=1e-12)
+
+
+def test_function_display_draws_one_output_of_several():
+    X, y = _data()
+    Y = np.column_stack([y, -y])
+    net = RandomFeatureReLURegressor(n_hidden=50, alpha=1e-2, random_state=0).fit(X, Y)
+    with pytest.raises(ValueError, match="pick one with target="):
+        FunctionDisplay.from_estimator(net, X, Y)
+    d = FunctionDisplay.from_estimator(net, X, Y, target=1)
+    np.testing.assert_allclose(d.values, net.predict(d.grid[:, None])[:, 1])
