@@ -89,3 +89,13 @@ def test_the_spline_with_a_potential_prints_its_newton_iterations(capsys):
     est = SmoothingSplineEquivalent(init="rademacher_uniform", alpha=0.1, potential="hyperbolic_entropy",
                                     verbose=1).fit(X, y)
     assert f"converged in {est.n_iter_} iterations" in capsys.readouterr().out
+
+
+def test_the_printed_step_is_the_one_taken(capsys):
+    """Mirror descent with the 'auto' step follows the potential's local curvature:
+    the steps taken change from iteration to iteration, and so do the printed ones."""
+    X, y = _data()
+    RandomFeatureReLURegressor(n_hidden=30, solver="mirror", potential="hyperbolic_entropy", max_iter=30,
+                               verbose=2, random_state=0).fit(X, y)
+    steps = {line.split("step = ")[1].split(" ")[0] for line in _lines(capsys)}
+    assert len(steps) > 1, steps
