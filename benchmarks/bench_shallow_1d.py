@@ -23,6 +23,7 @@ Run:  OPENBLAS_NUM_THREADS=1 python benchmarks/bench_shallow_1d.py [--quick]
 """
 
 import argparse
+import contextlib
 import warnings
 
 import numpy as np
@@ -54,13 +55,9 @@ def start(x, y, n):
 
 
 def ours(x, y, n, p0, eta, T, sorted_path):
-    saved = _sorted1d.MIN_PRODUCTS
-    _sorted1d.MIN_PRODUCTS = saved if sorted_path else 1 << 62
-    try:
+    with contextlib.nullcontext() if sorted_path else _sorted1d.dense_only():
         est = ShallowReLURegressor(n_hidden=n, max_iter=T, learning_rate=eta, random_state=SEED)
         t, est = best_of(lambda: est.fit(x, y, init_params=p0), 3, budget=10.0)
-    finally:
-        _sorted1d.MIN_PRODUCTS = saved
     return t / T, est.loss_curve_[-1]
 
 

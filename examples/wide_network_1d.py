@@ -29,6 +29,7 @@ the loss curve by :class:`~sklearn_shallowrelu.plotting.TrainingCurveDisplay`)
 in the current working directory.
 """
 
+import contextlib
 import time
 
 import _plotting
@@ -41,15 +42,12 @@ M, STEPS = 10_000, 300
 
 
 def fit(x, y, width, sorted_path=True):
-    saved = _sorted1d.MIN_PRODUCTS
-    _sorted1d.MIN_PRODUCTS = saved if sorted_path else 1 << 62  # off: the dense step, for comparison
-    try:
+    # off: the dense step, for comparison
+    with contextlib.nullcontext() if sorted_path else _sorted1d.dense_only():
         est = ShallowReLURegressor(n_hidden=width, max_iter=STEPS, random_state=0)
         t0 = time.perf_counter()
         est.fit(x, y)
         return est, (time.perf_counter() - t0) / STEPS
-    finally:
-        _sorted1d.MIN_PRODUCTS = saved
 
 
 def run():

@@ -335,6 +335,11 @@ def progress(n_iter, loss, val_loss, started, step=None):
     print(f"{line} ({time.perf_counter() - started:.2f} s)", flush=True)
 
 
+def progress_every(n_iter, verbose):
+    """Iterations between two progress lines: about ten lines a run at ``verbose=1``, every iteration from 2."""
+    return 1 if verbose >= 2 else max(1, n_iter // 10)
+
+
 def descend(walk, n_iter, backtrack=False, verbose=0):
     """Run up to ``n_iter`` iterations of ``walk``.
 
@@ -369,7 +374,7 @@ def descend(walk, n_iter, backtrack=False, verbose=0):
         The walk is then back at the last finite iterate.
     """
     best = walk.snapshot()  # the lowest training loss of this call
-    started, every = time.perf_counter(), 1 if verbose >= 2 else max(1, n_iter // 10)
+    started, every = time.perf_counter(), progress_every(n_iter, verbose)
 
     def report(taken):
         val = walk.val_losses[-1] if walk.val_losses else None

@@ -27,12 +27,25 @@ at a unit's knot takes the slope of the unit's inactive side, ``a_-``, as
 with ``w = 0`` has ``act'(b)`` on all the data, as in the dense path.
 """
 
+import contextlib
+
 import numpy as np
 
-__all__ = ["Sorted", "applies", "wins"]
+__all__ = ["Sorted", "applies", "dense_only", "wins"]
 
 # the sorted path is chosen from this many products m * n on (measured: bench_gd_1d.py)
 MIN_PRODUCTS = 1 << 16
+
+
+@contextlib.contextmanager
+def dense_only():
+    """Switch the sorted path off inside a ``with`` block (the dense step, for comparisons)."""
+    global MIN_PRODUCTS
+    saved, MIN_PRODUCTS = MIN_PRODUCTS, 1 << 62
+    try:
+        yield
+    finally:
+        MIN_PRODUCTS = saved
 
 
 def applies(act, X):

@@ -12,7 +12,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _exact1d, _selection, _solvers
 from ._descent import (Diverged, auto_step, check_early_stopping, descend, divergence_warning, is_stable, progress,
-                       stability_limit, stopping_rule, validation_split)
+                       progress_every, stability_limit, stopping_rule, validation_split)
 from ._design import Design, fits_in_memory, rows_per_chunk, unit_weights
 from ._exact1d.network import PiecewiseLinear, pool_ties, set_knot_attributes, sort_order
 from ._exact1d.operator import Design1D, operator_1d_helps, spectral_beats_operator_1d
@@ -771,7 +771,7 @@ class RandomFeatureReLURegressor(_RandomFeatureNetwork):
             best = int(np.argmin(val_losses[1:]) + 1)
             t_final = best
         if self.verbose:  # the exact path has every step at once: its losses as descend prints them
-            every = 1 if self.verbose >= 2 else max(1, self.max_iter // 10)
+            every = progress_every(self.max_iter, self.verbose)
             for t in range(every, n_iter + 1, every):
                 progress(t, losses[t], val_losses[t] if val is not None else None, started)
             if done:

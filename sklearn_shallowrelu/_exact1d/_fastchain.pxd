@@ -44,6 +44,7 @@ cdef struct Out:
 
 
 cdef int _evaluate(const Problem* p, Work* w, double Hs, Py_ssize_t col0, int kc, Out* o) noexcept nogil
+cdef int _evaluate_columns(const Problem* p, Work* w, double Hs, Out* o, double* rss) noexcept nogil
 
 
 cdef class Kernel:

@@ -351,6 +351,24 @@ cdef int _evaluate(const Problem* p, Work* w, double Hs, Py_ssize_t col0, int kc
     return status
 
 
+cdef int _evaluate_columns(const Problem* p, Work* w, double Hs, Out* o, double* rss) noexcept nogil:
+    """:func:`_evaluate` for every output column, in blocks of ``KB``; with
+    ``rss``, each column's weighted residual sum of squares goes there (a
+    non-finite one counts as a failure).  Returns nonzero on a failure."""
+    cdef Py_ssize_t col0 = 0, k = p.k
+    cdef int kc, j, bad = 0
+    while col0 < k and bad == 0:
+        kc = <int>min(k - col0, <Py_ssize_t>KB)
+        bad = _evaluate(p, w, Hs, col0, kc, o)
+        if rss != NULL:
+            for j in range(kc):
+                rss[col0 + j] = o.rss[j]
+                if not _finite(o.rss[j]):
+                    bad = -1
+        col0 += KB
+    return bad
+
+
 cdef int _evaluate_passes(const Problem* p, Work* w, double Hs, Py_ssize_t col0, int kc, Out* o) noexcept nogil:
     """:func:`_evaluate`'s two passes, in the floating-point mode it sets."""
     cdef int expo, status
@@ -452,7 +470,7 @@ cdef class Kernel:
         """``(fitted (m, k), residuals (m, k), leverages (m,), 1 - leverages (m,))``;
         raises ``FloatingPointError`` on a singular or non-finite pivot."""
         self._want(False)
-        cdef Py_ssize_t m = self.p.m, k = self.p.k, col0
+        cdef Py_ssize_t m = self.p.m, k = self.p.k
         cdef double[:, ::1] fit = np.empty((m, k))
         cdef double[:, ::1] res = np.empty((m, k))
         cdef double[::1] lev = np.empty(m)
@@ -462,10 +480,7 @@ cdef class Kernel:
         o.E, o.FIT, o.LEV, o.OMH, o.wts = &res[0, 0], &fit[0, 0], &lev[0], &omh[0], NULL
         o.SLOPE, o.MULT = NULL, NULL
         with nogil:
-            col0 = 0
-            while col0 < k and bad == 0:
-                bad = _evaluate(&self.p, &self.w, Hs, col0, <int>min(k - col0, <Py_ssize_t>KB), &o)
-                col0 += KB
+            bad = _evaluate_columns(&self.p, &self.w, Hs, &o, NULL)
         if bad:
             raise FloatingPointError("singular or non-finite pivot")
         return np.asarray(fit), np.asarray(res), np.asarray(lev), np.asarray(omh)
@@ -476,7 +491,7 @@ cdef class Kernel:
         multiplier of the gap before each point (row 0 zero); raises ``FloatingPointError`` on a singular or
         non-finite pivot or a non-finite result."""
         self._want(True)
-        cdef Py_ssize_t m = self.p.m, k = self.p.k, col0
+        cdef Py_ssize_t m = self.p.m, k = self.p.k
         cdef double[:, ::1] fit = np.empty((m, k))
         cdef double[:, ::1] slope = np.empty((m, k))
         cdef double[:, :, ::1] mult = np.zeros((m, 2, k))
@@ -489,10 +504,7 @@ cdef class Kernel:
         o.SLOPE, o.MULT = &slope[0, 0], &mult[0, 0, 0]
         cdef Py_ssize_t i, j
         with nogil:
-            col0 = 0
-            while col0 < k and bad == 0:
-                bad = _evaluate(&self.p, &self.w, Hs, col0, <int>min(k - col0, <Py_ssize_t>KB), &o)
-                col0 += KB
+            bad = _evaluate_columns(&self.p, &self.w, Hs, &o, NULL)
             for i in range(m):
                 bad = bad or not _finite(lev[i])
                 for j in range(k):

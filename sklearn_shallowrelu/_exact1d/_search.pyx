@@ -13,7 +13,7 @@ themselves.
 import numpy as np
 
 from libc.math cimport exp, fabs, log, pow, INFINITY, NAN
-from ._fastchain cimport KB, Kernel, Out, Problem, Work, _evaluate
+from ._fastchain cimport Kernel, Out, Problem, Work, _evaluate_columns
 
 
 cdef inline bint _finite(double x) noexcept nogil:
@@ -113,22 +113,15 @@ cdef class Criterion:
         leave-one-out sums over the original samples ``loo``, ``widest``
         (GCV needs no pass over the samples); returns 1 (and ``inf`` sums,
         ``free`` 0) where the kernel meets a singular or non-finite pivot."""
-        cdef Py_ssize_t m = self.m, k = self.k, i, j, g, col0 = 0
-        cdef int kc
-        cdef bint bad = False
+        cdef Py_ssize_t m = self.m, k = self.k, i, j, g
+        cdef bint bad
         cdef double den, r, low = 1.0, high = 0.0
         cdef Out o
         if alpha <= 0:
             alpha = self.tiny
         o.E, o.FIT, o.LEV, o.OMH, o.wts = &self.res[0, 0], NULL, &self.lev[0], &self.omh[0], &self.weights[0]
         o.SLOPE, o.MULT = NULL, NULL
-        while col0 < k and not bad:
-            kc = <int>min(k - col0, <Py_ssize_t>KB)
-            bad = _evaluate(self.p, self.w, alpha * self.hscale, col0, kc, &o) != 0
-            for j in range(kc):
-                self.rss[col0 + j] = o.rss[j]
-                bad = bad or not _finite(o.rss[j])
-            col0 += KB
+        bad = _evaluate_columns(self.p, self.w, alpha * self.hscale, &o, &self.rss[0]) != 0
         self.trace = o.trace
         if bad or not _finite(o.trace):
             self.trace, self.free, self.widest = INFINITY, 0.0, INFINITY
