@@ -100,6 +100,13 @@ class RandomFeatureKernel(_GaussianScales):
     sigma_w_bounds, sigma_b_bounds : pair of floats >= 0 or "fixed", default=(1e-5, 1e5)
         The range searched by a Gaussian process (``"fixed"``: not fitted).
 
+    Attributes
+    ----------
+    hyperparameters : list of Hyperparameter
+        The scales a Gaussian process fits (``sigma_b``, ``sigma_w``, in this order).
+    theta : ndarray
+        Their logarithms (those not fixed), as scikit-learn's optimisers see them.
+
     References
     ----------
     .. [1] Y. Cho and L. K. Saul, "Kernel methods for deep learning",
@@ -186,6 +193,13 @@ class TangentKernel(_GaussianScales):
     output_bias : bool, default=True
         Whether the output bias is trained (it adds a constant 1).
     sigma_w_bounds, sigma_b_bounds, output_variance_bounds : pair of floats or "fixed", default=(1e-5, 1e5)
+
+    Attributes
+    ----------
+    hyperparameters : list of Hyperparameter
+        The scales a Gaussian process fits (``output_variance``, ``sigma_b``, ``sigma_w``, in this order).
+    theta : ndarray
+        Their logarithms (those not fixed), as scikit-learn's optimisers see them.
 
     References
     ----------

@@ -61,6 +61,13 @@ class FunctionDisplay:
     line_ : matplotlib Line2D
         The function's line.
 
+    References
+    ----------
+    .. [1] H. Jin and G. Montufar, "Implicit bias of gradient descent for mean
+       squared error regression with two-layer wide neural networks",
+       Journal of Machine Learning Research, 24(137):1-97, 2023.
+       https://arxiv.org/abs/2006.07356
+
     Examples
     --------
     >>> import numpy as np
@@ -68,7 +75,9 @@ class FunctionDisplay:
     >>> from sklearn_shallowrelu.plotting import FunctionDisplay
     >>> X = np.linspace(-2, 2, 40)[:, None]
     >>> net = RandomFeatureReLURegressor(n_hidden=200, alpha=1e-2, random_state=0).fit(X, np.sin(2 * X[:, 0]))
-    >>> display = FunctionDisplay.from_estimator(net, X, np.sin(2 * X[:, 0]), limits="auto")  # doctest: +SKIP
+    >>> display = FunctionDisplay.from_estimator(net, X, np.sin(2 * X[:, 0]), limits="auto")
+    >>> [line.get_label() for line in display.ax_.get_lines()][:3]
+    ['data', 'RandomFeatureReLURegressor', 'SmoothingSplineEquivalent (limit)']
     """
 
     def __init__(self, grid, values, X=None, y=None, knots=None, limits=None, name=None):
@@ -173,10 +182,24 @@ class TrainingCurveDisplay:
         The sharpness, on the right (None without a sharpness curve).
     figure_ : matplotlib Figure
 
+    References
+    ----------
+    .. [1] J. Cohen, S. Kaur, Y. Li, J. Z. Kolter and A. Talwalkar, "Gradient
+       descent on neural networks typically occurs at the edge of
+       stability", International Conference on Learning Representations
+       (ICLR 2021). https://arxiv.org/abs/2103.00065
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from sklearn_shallowrelu import ShallowReLURegressor
     >>> from sklearn_shallowrelu.plotting import TrainingCurveDisplay
-    >>> display = TrainingCurveDisplay.from_estimator(fitted_network)  # doctest: +SKIP
+    >>> X = np.linspace(-2, 2, 30)[:, None]
+    >>> net = ShallowReLURegressor(n_hidden=20, max_iter=50, compute_sharpness=True,
+    ...                            random_state=0).fit(X, np.sin(2 * X[:, 0]))
+    >>> display = TrainingCurveDisplay.from_estimator(net)
+    >>> len(display.ax_.get_lines()[0].get_ydata())  # the start and 50 steps
+    51
     """
 
     def __init__(self, loss, validation_loss=None, sharpness=None, sharpness_iterations=None, learning_rate=None):
@@ -252,10 +275,22 @@ class NeuronDisplay:
     ax_ : matplotlib Axes
     figure_ : matplotlib Figure
 
+    References
+    ----------
+    .. [1] H. Zhou, Q. Zhou, T. Luo, Y. Zhang and Z.-Q. J. Xu, "Towards
+       understanding the condensation of neural networks at initial
+       training", Advances in Neural Information Processing Systems 35
+       (NeurIPS 2022). https://arxiv.org/abs/2105.11686
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from sklearn_shallowrelu import ShallowReLURegressor
     >>> from sklearn_shallowrelu.plotting import NeuronDisplay
-    >>> display = NeuronDisplay.from_estimator(fitted_network)  # doctest: +SKIP
+    >>> X = np.linspace(-2, 2, 30)[:, None]
+    >>> net = ShallowReLURegressor(n_hidden=20, max_iter=20, random_state=0).fit(X, np.abs(X[:, 0]))
+    >>> NeuronDisplay.from_estimator(net).amplitude.shape
+    (20,)
     """
 
     def __init__(self, angle, amplitude, xlabel="direction (degrees)"):
@@ -324,10 +359,24 @@ class CurvatureDisplay:
         The stability weight (right).
     figure_ : matplotlib Figure
 
+    References
+    ----------
+    .. [1] R. Mulayoff, T. Michaeli and D. Soudry, "The implicit bias of
+       minima stability: a view from function space", Advances in Neural
+       Information Processing Systems 34 (NeurIPS 2021), 17749-17761.
+       https://papers.neurips.cc/paper/2021/hash/944a5ae3483ed5c1e10bbccb7942a279-Abstract.html
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from sklearn_shallowrelu import ShallowReLURegressor
     >>> from sklearn_shallowrelu.plotting import CurvatureDisplay
-    >>> display = CurvatureDisplay.from_estimator(fitted_network, X, y)  # doctest: +SKIP
+    >>> X = np.linspace(-2, 2, 30)[:, None]
+    >>> y = np.abs(X[:, 0])
+    >>> net = ShallowReLURegressor(n_hidden=20, max_iter=100, random_state=0).fit(X, y)
+    >>> display = CurvatureDisplay.from_estimator(net, X, y)
+    >>> bool(np.isclose(display.shares.sum(), display.total))
+    True
     """
 
     def __init__(self, knots, shares, grid, weight, total):
@@ -433,11 +482,27 @@ class CVGridDisplay:
         The error (left) and the diagnostic (right).
     figure_ : matplotlib Figure
 
+    References
+    ----------
+    .. [1] F. Pedregosa et al., "Scikit-learn: machine learning in Python",
+       Journal of Machine Learning Research, 12:2825-2830, 2011 (the
+       search whose ``cv_results_`` this arranges).
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn_shallowrelu import ShallowReLURegressor
+    >>> from sklearn_shallowrelu.diagnostics import diagnostic_scorers
     >>> from sklearn_shallowrelu.plotting import CVGridDisplay
-    >>> display = CVGridDisplay.from_cv_results(search, "n_hidden", "learning_rate",  # doctest: +SKIP
-    ...                                         error="mse", diagnostic="sharpness")
+    >>> X = np.linspace(-2, 2, 30)[:, None]
+    >>> scoring = {"mse": "neg_mean_squared_error", "sharpness": diagnostic_scorers()["sharpness"]}
+    >>> search = GridSearchCV(ShallowReLURegressor(max_iter=20, random_state=0),
+    ...                       {"n_hidden": [5, 10], "learning_rate": [0.01, 0.05]},
+    ...                       scoring=scoring, refit=False, cv=2).fit(X, np.abs(X[:, 0]))
+    >>> CVGridDisplay.from_cv_results(search, "n_hidden", "learning_rate", error="mse",
+    ...                               diagnostic="sharpness").error.shape
+    (2, 2)
     """
 
     def __init__(self, x_values, y_values, error, diagnostic, x_name, y_name, error_name, diagnostic_name):
