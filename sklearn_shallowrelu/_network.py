@@ -5,8 +5,9 @@ gradient, the analytic Hessian-vector product and the sharpness.
 the standard parametrisation, ``1/sqrt(n)`` for NTK, ``1/n`` for mean field), and
 loss ``L = sum_i p_i |f(x_i) - y_i|^2 / 2`` with ``p_i = w_i / sum(w)``: half the
 weighted mean squared error, summed over outputs, so that the gradient-descent
-stability threshold is ``2 / eta``.  Shapes: ``W`` (n, d), ``b`` (n,), ``v``
-(n, k), ``c`` (k,).
+stability threshold is ``2 / eta``; with weight decay (:class:`L2Penalty`) plus
+``sum_g lambda_g |theta_g|^2 / 2`` over the penalised groups.  Shapes: ``W``
+(n, d), ``b`` (n,), ``v`` (n, k), ``c`` (k,).
 """
 
 import numpy as np
@@ -98,12 +99,56 @@ class Params:
         return all(np.all(np.isfinite(a)) for a in self.arrays())
 
 
+class L2Penalty:
+    """Weight decay: ``sum_g lambda_g |theta_g|^2 / 2`` over some parameter groups.
+
+    It adds ``lambda_g theta_g`` to the gradient and ``lambda_g`` to the
+    Hessian's diagonal in group ``g``, so every trainer, the sharpness and
+    the step rules see it.
+
+    Parameters
+    ----------
+    strengths : dict
+        ``lambda_g`` by group name (``GROUPS``); groups left out are not penalised.
+    """
+
+    def __init__(self, strengths):
+        self.strengths = {g: float(lam) for g, lam in strengths.items() if lam != 0.0}
+
+    @classmethod
+    def weight_decay(cls, alpha, weight_sum, penalize_bias=False, output_scale=1.0):
+        """The penalty of ``MLPRegressor``'s convention: the objective
+        ``(sum_i w_i |r_i|^2 + alpha (|W|^2 + |v|^2)) / (2 sum_i w_i)`` (and
+        ``|b|^2`` with ``penalize_bias``), so ``lambda = alpha / sum(w)``.
+        ``output_scale``: the output weights are held as ``s v`` (the
+        diagnostics fold ``s`` into them), so theirs is ``lambda / s^2``."""
+        lam = alpha / weight_sum
+        return cls({"W": lam, "b": lam if penalize_bias else 0.0, "v": lam / output_scale**2})
+
+    def __bool__(self):
+        return bool(self.strengths)
+
+    def value(self, params):
+        return 0.5 * sum(lam * float(np.vdot(a, a)) for a, lam in self._pairs(params))
+
+    def add(self, params, out):
+        """``out + lambda_g params_g`` in each penalised group (the gradient's or a
+        Hessian-vector product's term: the same map); new arrays, ``out`` may be a view."""
+        for g, lam in self.strengths.items():
+            setattr(out, g, getattr(out, g) + lam * getattr(params, g))
+        return out
+
+    def _pairs(self, params):
+        return [(getattr(params, g), lam) for g, lam in self.strengths.items()]
+
+
 class Batch:
     """Inputs, targets and normalised weights ``p`` (summing to one) of a loss."""
 
     def __init__(self, X, Y, sample_weight):
         self.X, self.Y = X, Y
-        self.p = (sample_weight / np.sum(sample_weight)).astype(X.dtype)
+        self.weight_sum = float(np.sum(sample_weight))  # the weight decay's denominator
+        self.p = (sample_weight / self.weight_sum).astype(X.dtype)
         self._X1 = None
         # the sorted path (_sorted1d) on 1-D inputs: the order that sorts them, and
         # the units' slots at the last parameters seen
@@ -125,10 +170,13 @@ class Network:
     activation : Activation
     scale : float
         Output scale ``s``.
+    penalty : L2Penalty or None, default=None
+        Weight decay added to the loss, its gradient and its Hessian.
     """
 
-    def __init__(self, activation, scale):
+    def __init__(self, activation, scale, penalty=None):
         self.act, self.s = activation, scale
+        self.penalty = penalty if penalty else None
         self._relu = activation.name == "relu"
         self._buffers = {}
 
@@ -162,12 +210,24 @@ class Network:
         out += params.c
         return out
 
-    def loss(self, params, batch):
+    def loss(self, params, batch, penalized=True):
+        """The loss; ``penalized=False`` leaves out the weight decay (the fit's error only)."""
         R = self.predict(params, batch.X) - batch.Y
-        return 0.5 * float(batch.p @ np.sum(R * R, axis=1))
+        loss = 0.5 * float(batch.p @ np.sum(R * R, axis=1))
+        if penalized and self.penalty is not None:
+            loss += self.penalty.value(params)
+        return loss
 
     def loss_and_grad(self, params, batch):
-        """Loss and gradient (a Params) by backpropagation.
+        """Loss and gradient (a Params), with the weight decay if any."""
+        loss, grad = self._data_loss_and_grad(params, batch)
+        if self.penalty is not None:
+            loss += self.penalty.value(params)
+            grad = self.penalty.add(params, grad)
+        return loss, grad
+
+    def _data_loss_and_grad(self, params, batch):
+        """Loss and gradient of the data term by backpropagation.
 
         The rows go through in blocks whose m x n work arrays (reused between
         calls) stay in the CPU cache between the passes over them; the weight
@@ -292,8 +352,17 @@ class Network:
         op = LinearOperator((dim, dim), matvec=mv, dtype=np.float64)
         return float(eigsh(op, k=1, which="LA", v0=v0, tol=tol, return_eigenvectors=False)[0])
 
-    def _hvp_operator(self, params, batch, gauss_newton=False, chunk=2**19):
-        """The map ``direction -> H direction`` (Params to Params) at fixed parameters and data.
+    def _hvp_operator(self, params, batch, gauss_newton=False):
+        """The map ``direction -> H direction`` (Params to Params) at fixed parameters and
+        data, with the weight decay's diagonal if any (in the Gauss-Newton matrix too:
+        it is the curvature of the penalty, not of the residuals)."""
+        data = self._data_hvp_operator(params, batch, gauss_newton)
+        if self.penalty is None:
+            return data
+        return lambda direction: self.penalty.add(direction, data(direction))
+
+    def _data_hvp_operator(self, params, batch, gauss_newton=False, chunk=2**19):
+        """:meth:`_hvp_operator` of the data term.
 
         The forward pass (pre-activations, ``act'``, residuals) is done here once:
         Lanczos needs dozens of products at the same point and the forward pass

@@ -15,7 +15,7 @@ from ._result import ShallowResult
 from ._memory import available_memory, working_memory_bytes
 from ._descent import (Diverged, Walk, auto_step, check_early_stopping, descend, divergence_warning, mirror_step,
                        rounding_slack, stability_limit, stopping_rule, validation_split)
-from ._network import BLOCK_BYTES, GROUPS, Batch, Network, Params, curvature_bytes, n_params
+from ._network import BLOCK_BYTES, GROUPS, Batch, L2Penalty, Network, Params, curvature_bytes, n_params
 from .activations import ACTIVATIONS, get_activation
 from .init import INIT_NAMES, Initialization, check_init
 from .potentials import POTENTIAL_NAMES, Potential, resolve_potential
@@ -49,7 +49,11 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
     weighted mean squared error, summed over outputs; ``MLPRegressor``'s loss
     for one output and unit weights), so gradient descent with step ``eta`` is
     stable at a minimum only if its sharpness (top Hessian eigenvalue) is at
-    most ``2 / eta``.
+    most ``2 / eta``.  With weight decay ``alpha > 0`` the objective is
+    ``L + alpha (|W|^2 + |v|^2) / (2 sum_i w_i)`` (plus ``|b|^2`` with
+    ``penalize_bias``), ``MLPRegressor``'s penalty: every trainer minimises it,
+    and ``loss_curve_``, the gradient and the Hessian (hence the sharpness and
+    ``learning_rate='auto'``) include it.
 
     Divergence: a run with a fixed ``learning_rate`` that diverges (the
     parameters or the training loss stop being finite, or the loss exceeds
@@ -94,6 +98,20 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         random signs, zero bias.  ``'antisymmetric'``: units in pairs with equal
         hidden parameters and opposite output weights, so that the network is
         zero at the start (Jin & Montufar's ASI [1]_; needs an even width).
+    alpha : float, default=0.0
+        Weight decay: the L2 penalty ``alpha |theta|^2 / (2 sum_i w_i)`` on the
+        weights ``W`` and ``v`` (``sum_i w_i`` is the number of training samples
+        with unit weights), as in ``MLPRegressor`` (whose default is ``1e-4``;
+        here 0, the unpenalised training of the implicit-bias studies).  The
+        denominator is the weight of the whole training set for every solver,
+        so SGD minimises the same objective as GD (``MLPRegressor``'s SGD
+        divides by the batch's weight instead).  The output bias ``c`` is never
+        penalised.  Its infinite-width limit in 1-D is
+        :class:`~sklearn_shallowrelu.MinimumNormNetwork`.
+    penalize_bias : bool, default=False
+        Whether the hidden biases ``b`` are penalised too (``MLPRegressor``:
+        no).  With them, a unit's cost depends on where its knot is (the weight
+        ``sqrt(1 + x^2)`` of the minimum-norm network).
     fit_intercept : bool, default=True
         Whether the output bias ``c`` is trained.  False: ``c`` is 0 at the start
         (the other parameters start as with True, from the same
@@ -239,6 +257,8 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         "init": [StrOptions(set(INIT_NAMES)), Initialization, callable, tuple],
         "init_scale": [Interval(Real, 0, None, closed="neither")],
         "output_init": [StrOptions({"auto", "zero", "balanced", "antisymmetric"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "penalize_bias": ["boolean"],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions({"gd", "sgd", "mirror"})],
         "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
@@ -266,6 +286,8 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         init="he",
         init_scale=1.0,
         output_init="auto",
+        alpha=0.0,
+        penalize_bias=False,
         fit_intercept=True,
         solver="gd",
         learning_rate="auto",
@@ -290,6 +312,8 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         self.init = init
         self.init_scale = init_scale
         self.output_init = output_init
+        self.alpha = alpha
+        self.penalize_bias = penalize_bias
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.learning_rate = learning_rate
@@ -309,8 +333,13 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     # ---------------------------------------------------------------- set-up
-    def _network(self):
-        return Network(get_activation(self.activation), _OUTPUT_SCALE[self.parametrization](self.n_hidden))
+    def _network(self, batch=None):
+        """The network; with the training ``batch``, its loss with the weight decay."""
+        penalty = None
+        if batch is not None and self.alpha > 0:
+            penalty = L2Penalty.weight_decay(self.alpha, batch.weight_sum, self.penalize_bias)
+        return Network(get_activation(self.activation), _OUTPUT_SCALE[self.parametrization](self.n_hidden),
+                       penalty)
 
     def _frozen(self):
         """The parameter groups that training does not move."""
@@ -649,8 +678,9 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X, y, Y, sw = self._validate(X, y, sample_weight, reset=False)
-        return self._network().sharpness(self._params(), Batch(X, Y, sw), gauss_newton=gauss_newton,
-                                         frozen=self._frozen())
+        batch = Batch(X, Y, sw)
+        return self._network(batch).sharpness(self._params(), batch, gauss_newton=gauss_newton,
+                                              frozen=self._frozen())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -682,7 +712,8 @@ class _Trainer(Walk):
         super().__init__(None, state["losses"], None if val is None else state["val_losses"], rule,
                          rounding_slack(train.X.dtype), state["n_iter"], state.get("best"), state.get("best_iter"))
         self.est, self.train, self.val, self.state = est, train, val, state
-        self.net = est._network()
+        # the weight decay's denominator is the whole training set's weight, for SGD's batches too
+        self.net = est._network(train)
         self.auto = est.learning_rate == "auto"
         self.pots = est._potentials() if est.solver == "mirror" else None
         self.full_batch = est.solver != "sgd"
@@ -734,7 +765,7 @@ class _Trainer(Walk):
         return self.params.all_finite()
 
     def validation_loss(self):
-        return self.net.loss(self.params, self.val)
+        return self.net.loss(self.params, self.val, penalized=False)  # the error on held-out data
 
     def on_record(self):
         est, t, state = self.est, self.n_iter, self.state

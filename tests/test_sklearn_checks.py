@@ -28,6 +28,7 @@ ESTIMATORS = [
     SmoothingSplineEquivalent(init="rademacher_uniform", alpha=0.1, potential="hyperbolic_entropy"),
     ShallowReLURegressor(n_hidden=50, max_iter=300, random_state=0),
     ShallowReLURegressor(n_hidden=50, solver="sgd", learning_rate=0.02, max_iter=50, random_state=0),
+    ShallowReLURegressor(n_hidden=50, alpha=1e-2, penalize_bias=True, max_iter=300, random_state=0),
     ShallowReLURegressor(n_hidden=50, solver="mirror", potential="hyperbolic_entropy",
                          max_iter=300, random_state=0),
     ShallowReLURegressor(n_hidden=50, activation="tanh", parametrization="ntk", max_iter=300,

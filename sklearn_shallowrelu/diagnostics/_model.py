@@ -67,12 +67,16 @@ class NetworkParameters:
         (random-feature networks); the output bias is then not a descent
         parameter but kept at its optimum for the current ``v``.
     coef_scale : float, default=1.0
-        ``v = coef_scale * coef`` for the trained output coefficients ``coef``
-        of an ``'output_layer'`` network (``1 / sqrt(n_hidden)`` for the
-        random-feature networks); 1.0 otherwise.
+        ``v = coef_scale * coef`` for the trained output coefficients ``coef``:
+        ``1 / sqrt(n_hidden)`` for the random-feature networks, the output
+        scale ``s`` of the parametrisation for ``ShallowReLURegressor``.
     penalty : float, default=0.0
         ``alpha`` of the objective ``sum_i w_i r_i^2 + alpha |coef|^2`` the
-        trained coefficients minimise (0.0 without a penalty).
+        trained coefficients minimise (0.0 without a penalty); for ``'all'``,
+        the weight decay ``alpha (|W|^2 + |coef|^2)`` (and ``|b|^2`` with
+        ``penalize_bias``).
+    penalize_bias : bool, default=False
+        Whether the weight decay of an ``'all'`` network penalises ``b``.
 
     Raises
     ------
@@ -81,7 +85,7 @@ class NetworkParameters:
     """
 
     def __init__(self, W, b, v, c, activation="relu", has_output_bias=True, trained="all", coef_scale=1.0,
-                 penalty=0.0):
+                 penalty=0.0, penalize_bias=False):
         self.W = np.asarray(W, dtype=np.float64)
         self.b = np.asarray(b, dtype=np.float64)
         self.v = np.asarray(v, dtype=np.float64).reshape(len(self.b), -1)
@@ -90,6 +94,7 @@ class NetworkParameters:
         if trained not in ("all", "output_layer"):
             raise ValueError(f"trained must be 'all' or 'output_layer'; got {trained!r}.")
         self.trained, self.coef_scale, self.penalty = trained, float(coef_scale), float(penalty)
+        self.penalize_bias = bool(penalize_bias)
 
     def predict(self, X):
         """Evaluate the network ``sum_k v_k act(w_k . x + b_k) + c``.
@@ -143,7 +148,9 @@ def network_parameters(model):
     if isinstance(model, ShallowReLURegressor):
         v = model.output_weights_.reshape(model.n_hidden, -1) * model.output_scale_
         return NetworkParameters(model.hidden_weights_, model.hidden_bias_, v, model.intercept_, model.activation,
-                                 has_output_bias=getattr(model, "fit_intercept", True))
+                                 has_output_bias=getattr(model, "fit_intercept", True), coef_scale=model.output_scale_,
+                                 penalty=getattr(model, "alpha", 0.0),
+                                 penalize_bias=getattr(model, "penalize_bias", False))
     if isinstance(model, RandomFeatureReLURegressor):
         scale = 1.0 / np.sqrt(model.n_hidden)
         coef = model.coef_.reshape(-1, model.n_hidden).T * scale

@@ -30,7 +30,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from .._network import Batch, Network, Params
+from .._network import Batch, L2Penalty, Network, Params
 from ..activations import get_activation
 from ._model import checked_sample_weight, diagnosed_model, hidden_inputs, network_parameters
 from .._atomic import atomic_fit
@@ -873,8 +873,12 @@ class CurvatureDiagnostics(TransformerMixin, BaseEstimator):
                 self.hessian_lower_bound_ = hscale * ((1.0 if p.has_output_bias else 0.0) + 2.0 * per_output)
             else:
                 self.hessian_lower_bound_ = float("nan")
-            # Hessian quantities (output scale folded into v, so s = 1)
-            net = Network(get_activation(p.activation), 1.0)
+            # Hessian quantities (output scale folded into v, so s = 1), with the weight decay the
+            # network was trained with (its curvature is the same in Gauss-Newton)
+            penalty = None
+            if p.penalty > 0:
+                penalty = L2Penalty.weight_decay(p.penalty, total, p.penalize_bias, output_scale=p.coef_scale)
+            net = Network(get_activation(p.activation), 1.0, penalty)
             params = Params(W, b, v, c)
             batch = Batch(Z, Y, sw)
             self.gn_sharpness_ = hscale * _top_eigenvalue(net, params, batch, True, p.has_output_bias)
