@@ -5,6 +5,8 @@ from .random_features import RandomFeatureReLURegressor, RandomFeatureReLURegres
 from .diagnostics import CurvatureDiagnostics, RankDiagnostics, diagnostic_scorers
 from .shallow import ShallowReLURegressor
 from .spline import SmoothingSplineEquivalent
+from .lazy import KernelLimitRegressor
+from .minimum_norm import MinimumNormNetwork
 
 __version__ = "0.1.0"
 
@@ -14,6 +16,8 @@ __all__ = [
     "RandomFeatureReLURegressorCV",
     "ShallowReLURegressor",
     "SmoothingSplineEquivalent",
+    "KernelLimitRegressor",
+    "MinimumNormNetwork",
     "CurvatureDiagnostics",
     "RankDiagnostics",
     "diagnostic_scorers",
