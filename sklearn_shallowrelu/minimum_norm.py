@@ -26,7 +26,7 @@ class MinimumNormNetwork(RegressorMixin, BaseEstimator):
     Euclidean norm ``sum_k (v_k^2 + w_k^2)`` (plus ``b_k^2`` with
     ``penalize_bias``) of a network that represents ``f``; with ``alpha = 0``,
     the interpolant of least ``R`` (for tied inputs, of the weighted mean
-    target).  That is the objective of ``ShallowReLURegressor(alpha=alpha)``
+    target; Boursier et al. [3]_ give it in closed form for two points).  That is the objective of ``ShallowReLURegressor(alpha=alpha)``
     (its loss times ``2 sum_i s_i``) at the width where adding units no longer
     helps, so a network trained with weight decay can only reach this
     objective from above (Savarese et al. [1]_, Ongie et al. [2]_).
@@ -150,7 +150,8 @@ class MinimumNormNetwork(RegressorMixin, BaseEstimator):
         ``penalize_bias`` and ``fit_intercept`` carry over.  With ``alpha = 0``
         it is the interpolant of least norm, the function small-initialisation
         training is biased towards in the settings where that is proved
-        (Boursier et al. [3]_), not a limit of every run.
+        (Boursier et al., cited in the class's References), not a limit of
+        every run.
 
         Parameters
         ----------
