@@ -1,5 +1,5 @@
 """Wide networks trained lazily approach their kernel limit, in any dimension.
-=========================================================================
+===========================================================================
 
 Two networks whose training, as the width ``n`` grows, becomes a training path
 in function space with a fixed kernel (the lazy regime of Jacot et al. and Lee

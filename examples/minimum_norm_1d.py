@@ -1,7 +1,7 @@
 """Weight decay tends to the minimum-norm network, whose knots can sit between the data.
 =======================================================================================
 
-``ShallowReLURegressor(alpha=alpha)`` minimises, over networks of its width,
+``ShallowReLURegressor(alpha=alpha)`` minimises, over networks of its width::
 
     (sum_i (f(x_i) - y_i)^2 + alpha |theta|^2) / (2 m).
 

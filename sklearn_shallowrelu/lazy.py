@@ -386,7 +386,13 @@ class KernelLimitRegressor(RegressorMixin, BaseEstimator):
         ``TangentKernel.from_estimator(estimator)`` (its output bias, trained
         like the other weights, is the kernel's constant, so
         ``fit_intercept=False``), ``n_steps`` the fitted ``n_iter_`` (else
-        ``max_iter``) and the step the same.
+        ``max_iter``) and the step the same.  In the standard parametrisation
+        (output scale 1) the limit is that of a step proportional to
+        ``1 / n_hidden``: the output weights' gradients add up to ``n_hidden``
+        times the random-feature kernel and the hidden layer's and output
+        bias's moves vanish, so the kernel is ``RandomFeatureKernel`` with the
+        step ``learning_rate * n_hidden`` (a network of another width with the
+        same ``learning_rate * n_hidden`` has the same limit).
 
         Parameters
         ----------
@@ -494,19 +500,19 @@ def _random_feature_limit(estimator, resolve_alpha):
 #: The settings of ShallowReLURegressor whose gradient descent has a fixed tangent kernel and a
 #: deterministic limit, as the messages name them.
 _LAZY_SETTINGS = (
-    "parametrization='ntk', activation='relu', init='gaussian' (or a Gaussian), output_init in "
-    "{'antisymmetric', 'zero'}, solver='gd', alpha=0, a float learning_rate, early_stopping=False"
+    "parametrization='ntk' (or 'standard' with a step proportional to 1 / n_hidden), activation='relu', "
+    "init='gaussian' (or a Gaussian), output_init in {'antisymmetric', 'zero'}, solver='gd', alpha=0, a float "
+    "learning_rate, early_stopping=False"
 )
 
 
 def _tangent_limit(estimator):
     """The parameters of the lazy limit of a :class:`ShallowReLURegressor`."""
     reasons = []
-    if estimator.parametrization != "ntk":
+    if estimator.parametrization == "mean_field":
         reasons.append(
-            f"parametrization={estimator.parametrization!r}: only the NTK parametrisation (output scale "
-            "1/sqrt(n)) keeps the tangent kernel fixed as the width grows; the standard one has no finite "
-            "limit kernel and the mean-field one moves its features (feature learning)")
+            "parametrization='mean_field': its tangent kernel vanishes as the width grows, and a step "
+            "large enough to train moves the features (feature learning): no kernel limit")
     if estimator.activation != "relu":
         reasons.append(f"activation={estimator.activation!r}: the closed-form tangent kernel is that of ReLU")
     if estimator.output_init not in ("antisymmetric", "zero"):
@@ -530,8 +536,15 @@ def _tangent_limit(estimator):
             "ShallowReLURegressor has a lazy-training limit with a fixed tangent kernel only for "
             f"{_LAZY_SETTINGS}; here: " + "; ".join(reasons) + "."
         )
-    _gaussian_init(estimator, "ShallowReLURegressor")
+    init = _gaussian_init(estimator, "ShallowReLURegressor")
     n_steps, eta = _steps_of(estimator)
+    if estimator.parametrization == "standard":
+        # output scale 1: the output weights' gradients relu(w.x + b) add up to n K1, the hidden
+        # weights' (v_k^2 ~ 1 / n) to O(1); a step eta = eta0 / n moves the function by eta0 K1 P r
+        # and the rest (hidden layer, output bias) by O(1 / n): the random-feature limit
+        k = float(estimator.init_scale)
+        return {"kernel": RandomFeatureKernel(k * init.sigma_w, k * init.sigma_b), "fit_intercept": False,
+                "alpha": 0.0, "n_steps": n_steps, "learning_rate": float(eta) * estimator.n_hidden}
     return {"kernel": TangentKernel.from_estimator(estimator), "fit_intercept": False, "alpha": 0.0,
             "n_steps": n_steps, "learning_rate": float(eta)}
 

@@ -236,6 +236,28 @@ def test_ntk_networks_approach_the_tangent_kernel_limit_like_one_over_root_width
     assert errors[-1] < 0.05, errors
 
 
+def test_standard_networks_with_a_step_over_the_width_approach_the_random_feature_limit():
+    """Both layers trained, output scale 1, step eta0 / n from a zero output: the output
+    weights carry n K1, the hidden layer O(1), so the limit is the random-feature kernel's
+    GD filter with step eta0; the error is the kernel's O(n^-1/2) fluctuation plus the
+    hidden layer's O(1 / n) share."""
+    X, y, Xt = _data(m=10, d=2, seed=2)
+    eta0 = 0.5
+    settings = dict(output_init="antisymmetric", init=Gaussian(1.0, 1.0), max_iter=200)
+    widths = (250, 1000, 4000, 16000)
+    errors = []
+    for n in widths:
+        net = ShallowReLURegressor(n_hidden=n, learning_rate=eta0 / n, **settings)
+        limit = KernelLimitRegressor.from_estimator(net).fit(X, y)
+        assert isinstance(limit.kernel_, RandomFeatureKernel) and limit.learning_rate == pytest.approx(eta0)
+        e = [np.max(np.abs(net.set_params(random_state=seed).fit(X, y).predict(Xt) - limit.predict(Xt)))
+             for seed in range(8)]
+        errors.append(np.mean(e))
+    slope = _log_slope(widths, errors)
+    assert -0.8 < slope < -0.3, (errors, slope)
+    assert errors[-1] < 0.05, errors
+
+
 def test_from_estimator_maps_the_parameters():
     rf = RandomFeatureReLURegressor(init=Gaussian(2.0, 0.5), alpha=None, fit_intercept=False)
     lim = KernelLimitRegressor.from_estimator(rf)
@@ -258,7 +280,6 @@ def test_from_estimator_maps_the_parameters():
 
 # ------------------------------------------------------------------- 5. errors
 @pytest.mark.parametrize("change, message", [
-    ({"parametrization": "standard"}, "parametrization='standard'"),
     ({"parametrization": "mean_field"}, "feature learning"),
     ({"output_init": "auto"}, "random nonzero function"),
     ({"learning_rate": "auto"}, "pass a float"),
