@@ -32,14 +32,27 @@ pi)`` (the degree-0 arc-cosine kernel, halved), and a trained output bias adds
 1.  ``K0`` depends on the scales through ``theta`` only: ``dK0 = (dP - P dN /
 (2 N)) / (2 pi S)``, zero for the pairs on one ray, whose angle no scale
 changes.
+
+:class:`InitializationKernel` is the same pair of kernels for every built-in
+initialisation, in 1-D, where each knows its knots ``c = -b / w``:
+``K1(x, y) = E[relu(w x + b) relu(w y + b)]`` from its cumulative moments
+(``Initialization.kernel``), and ``K0(x, y)``, the probability that a unit is
+active at both points, from its knot distribution: a unit with ``w > 0`` is
+active right of its knot, one with ``w < 0`` left of it, and the built-in
+initialisations give both signs the same knot distribution (``(w, b)`` and
+``(-w, -b)`` are equally likely), so ``K0 = (F(min(x, y)) + 1 - F(max(x, y)))
+/ 2`` with ``F`` the knots' distribution function.
 """
 
+from numbers import Real
+
 import numpy as np
+from scipy import integrate
 from sklearn.gaussian_process.kernels import Hyperparameter, Kernel
 
 from .init import Gaussian, check_init
 
-__all__ = ["RandomFeatureKernel", "TangentKernel"]
+__all__ = ["RandomFeatureKernel", "TangentKernel", "InitializationKernel"]
 
 
 class _GaussianScales(Kernel):
@@ -311,6 +324,193 @@ class TangentKernel(_GaussianScales):
     def __repr__(self):
         return (f"TangentKernel(sigma_w={self.sigma_w:.3g}, sigma_b={self.sigma_b:.3g}, "
                 f"output_variance={self.output_variance:.3g}, output_bias={self.output_bias})")
+
+
+class InitializationKernel(Kernel):
+    """The random-feature or tangent kernel of any built-in initialisation, in 1-D.
+
+    ``K(x, y) = s^2 K1(x, y) + output_variance * K0(x, y) (x y + 1) +
+    [output_bias]`` with ``K1(x, y) = E[relu(w x + b) relu(w y + b)]`` and
+    ``K0(x, y) = P(w x + b > 0, w y + b > 0)`` for the hidden weights and
+    biases of ``init``, scaled by ``s = init_scale``.  With the defaults
+    (``output_variance=0``, no output bias) it is the random-feature kernel
+    ``K1``; :meth:`from_estimator` gives the tangent kernel of a network in
+    the NTK parametrisation (:class:`TangentKernel` for a Gaussian ``init``
+    in any dimension is the same kernel, in closed form).
+
+    Parameters
+    ----------
+    init : str or Initialization, default='gaussian'
+        A built-in initialisation with a 1-D knot distribution (a
+        ``'uniform_knots'`` one bound to data).
+    output_variance : float, default=0.0
+        ``V = E[v^2]`` of the output weights at the start (the hidden
+        weights' share of the tangent kernel).
+    output_bias : bool, default=False
+        Whether a trained output bias adds 1.
+    init_scale : float, default=1.0
+        The network's ``init_scale`` on the hidden weights and biases.
+    output_variance_bounds : pair of float or 'fixed', default=(1e-5, 1e5)
+        Bounds of ``output_variance`` for a Gaussian process's fit.
+
+    See Also
+    --------
+    TangentKernel : The closed form for Gaussian weights in any dimension.
+
+    References
+    ----------
+    .. [1] A. Jacot, F. Gabriel and C. Hongler, "Neural tangent kernel:
+       convergence and generalization in neural networks", Advances in Neural
+       Information Processing Systems 31 (NeurIPS 2018).
+       https://arxiv.org/abs/1806.07572
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_shallowrelu.init import Gaussian, Uniform
+    >>> from sklearn_shallowrelu.kernels import InitializationKernel, TangentKernel
+    >>> x = np.linspace(-2, 2, 5).reshape(-1, 1)
+    >>> K = InitializationKernel(Gaussian(1.0, 0.5), output_variance=0.3, output_bias=True)(x)
+    >>> bool(np.allclose(K, TangentKernel(1.0, 0.5, 0.3, True)(x)))
+    True
+    >>> InitializationKernel(Uniform(1.0, 2.0))(x).shape
+    (5, 5)
+    """
+
+    def __init__(self, init="gaussian", output_variance=0.0, output_bias=False, init_scale=1.0,
+                 output_variance_bounds=(1e-5, 1e5)):
+        self.init = init
+        self.output_variance = output_variance
+        self.output_bias = output_bias
+        self.init_scale = init_scale
+        self.output_variance_bounds = output_variance_bounds
+
+    @property
+    def hyperparameter_output_variance(self):
+        return Hyperparameter("output_variance", "numeric", self.output_variance_bounds)
+
+    @classmethod
+    def from_estimator(cls, estimator):
+        """The tangent kernel at the start of a 1-D ``ShallowReLURegressor`` in the NTK parametrisation.
+
+        Parameters
+        ----------
+        estimator : ShallowReLURegressor
+            ``parametrization='ntk'``, ``output_init`` in ``{'auto',
+            'antisymmetric', 'zero'}`` (output weights uniform on ``[-1, 1]``,
+            or zero), any built-in ``init`` with a 1-D knot distribution.
+
+        Returns
+        -------
+        InitializationKernel
+        """
+        if estimator.parametrization != "ntk" or estimator.output_init not in ("auto", "antisymmetric", "zero"):
+            raise NotImplementedError(
+                "The tangent kernel is fixed as the width grows for parametrization='ntk' with output_init in "
+                f"{{'auto', 'antisymmetric', 'zero'}}; got parametrization={estimator.parametrization!r}, "
+                f"output_init={estimator.output_init!r}.")
+        k = float(estimator.init_scale)
+        variance = 0.0 if estimator.output_init == "zero" else k * k / 3.0
+        return cls(estimator.init, variance, bool(estimator.fit_intercept), init_scale=k,
+                   output_variance_bounds="fixed")
+
+    def _init(self):
+        init = check_init(self.init)
+        if not isinstance(self.init_scale, Real) or not self.init_scale > 0:
+            raise ValueError(f"init_scale must be a positive number; got {self.init_scale!r}.")
+        return init
+
+    def __call__(self, X, Y=None, eval_gradient=False):
+        """The kernel matrix ``K(X, Y)`` and, with ``eval_gradient``, its gradient
+        in ``log(output_variance)`` (``Y`` must then be None).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples_X, 1)
+        Y : ndarray of shape (n_samples_Y, 1), default=None
+        eval_gradient : bool, default=False
+
+        Returns
+        -------
+        K : ndarray of shape (n_samples_X, n_samples_Y)
+        K_gradient : ndarray of shape (n_samples_X, n_samples_X, n_dims)
+            Empty (``n_dims = 0``) when ``output_variance`` is fixed.
+        """
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        if eval_gradient and Y is not None:
+            raise ValueError("Gradient can only be evaluated when Y is None.")
+        Y = X if Y is None else np.atleast_2d(np.asarray(Y, dtype=np.float64))
+        if X.shape[1] != 1 or Y.shape[1] != 1:
+            raise ValueError(f"InitializationKernel is the 1-D closed form; got inputs with {X.shape[1]} and "
+                             f"{Y.shape[1]} features. TangentKernel and RandomFeatureKernel (Gaussian weights) "
+                             "take any number.")
+        init = self._init()
+        x, y = X[:, 0], Y[:, 0]
+        K1 = self.init_scale**2 * init.kernel(x, y)
+        K0 = self._both_active(init, x, y)
+        lin = np.outer(x, y) + 1.0
+        K = K1 + self.output_variance * K0 * lin + (1.0 if self.output_bias else 0.0)
+        if not eval_gradient:
+            return K
+        if self.hyperparameter_output_variance.fixed:
+            return K, np.empty(K.shape + (0,))
+        return K, (self.output_variance * K0 * lin)[:, :, None]
+
+    @staticmethod
+    def _both_active(init, x, y):
+        """``K0 = (F(min) + 1 - F(max)) / 2``, ``F`` the knots' distribution function."""
+        lo, hi = np.minimum.outer(x, y), np.maximum.outer(x, y)
+        points, inverse = np.unique(np.concatenate([lo.ravel(), hi.ravel()]), return_inverse=True)
+        F = _knot_cdf(init, points)[inverse]
+        return 0.5 * (F[: lo.size].reshape(lo.shape) + 1.0 - F[lo.size :].reshape(hi.shape))
+
+    def diag(self, X):
+        """``K(x, x)``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, 1)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        x = X[:, 0]
+        init = self._init()
+        K1 = self.init_scale**2 * np.array([init.kernel(np.array([v]))[0, 0] for v in x])
+        # both active at x = x: the unit is active there, probability 1/2 for symmetric inits
+        return K1 + 0.5 * self.output_variance * (x * x + 1.0) + (1.0 if self.output_bias else 0.0)
+
+    def is_stationary(self):
+        """False: the kernel depends on where the inputs are, not only on their difference."""
+        return False
+
+    def __repr__(self):
+        return (f"InitializationKernel(init={self.init!r}, output_variance={self.output_variance:.3g}, "
+                f"output_bias={self.output_bias}, init_scale={self.init_scale:.3g})")
+
+
+def _knot_cdf(init, points):
+    """``P(c <= u)`` for the knots ``c = -b / w`` of ``init`` at sorted ``points``: its
+    closed form for a Gaussian init (a Cauchy law), else quadrature of the knot density
+    between consecutive points, split at the density's breakpoints."""
+    if isinstance(init, Gaussian):
+        return 0.5 + np.arctan(points * init.sigma_w / init.sigma_b) / np.pi
+    breaks = [p for p in init.breakpoints() if np.isfinite(p)]
+    density = lambda c: float(init.knot_density(np.array(c)))  # noqa: E731
+    edges = np.concatenate([[-np.inf], points])
+    pieces = np.array([_quad(density, a, b, breaks) for a, b in zip(edges[:-1], edges[1:])])
+    return np.minimum(np.cumsum(pieces), 1.0)
+
+
+def _quad(f, a, b, breaks):
+    if not a < b:
+        return 0.0
+    inner = [p for p in breaks if a < p < b]
+    edges = [a] + inner + [b]
+    return sum(integrate.quad(f, lo, hi, limit=200, epsabs=1e-14, epsrel=1e-12)[0]
+               for lo, hi in zip(edges[:-1], edges[1:]))
 
 
 class _Geometry:

@@ -44,7 +44,7 @@ from ._design import unit_weights
 from ._memory import require_memory, working_memory_bytes
 from ._solvers import gd_filter
 from .init import Gaussian, check_init
-from .kernels import RandomFeatureKernel, TangentKernel
+from .kernels import InitializationKernel, RandomFeatureKernel, TangentKernel
 
 __all__ = ["KernelLimitRegressor"]
 
@@ -371,7 +371,8 @@ class KernelLimitRegressor(RegressorMixin, BaseEstimator):
 
         ``RandomFeatureReLURegressor`` with a Gaussian ``init`` (in any input
         dimension): the kernel is ``RandomFeatureKernel`` with the init's
-        scales; ridge keeps its ``alpha``; gradient descent keeps its ridge
+        scales (for another built-in ``init``, on 1-D inputs,
+        ``InitializationKernel``); ridge keeps its ``alpha``; gradient descent keeps its ridge
         term and becomes ``n_steps`` steps of ``learning_rate`` (the fitted
         ``n_iter_`` and ``learning_rate_`` when the network is fitted, else
         ``max_iter`` and its ``learning_rate``, ``'auto'`` included);
@@ -383,8 +384,10 @@ class KernelLimitRegressor(RegressorMixin, BaseEstimator):
         stays fixed as the width grows), with a Gaussian ``init``, ReLU, no
         weight decay, a float ``learning_rate`` and an output that is zero at
         the start (``output_init='antisymmetric'`` or ``'zero'``): the kernel is
-        ``TangentKernel.from_estimator(estimator)`` (its output bias, trained
-        like the other weights, is the kernel's constant, so
+        ``TangentKernel.from_estimator(estimator)``, or for another built-in
+        ``init`` on 1-D inputs ``InitializationKernel.from_estimator(estimator)``
+        (its output bias, trained like the other weights, is the kernel's
+        constant, so
         ``fit_intercept=False``), ``n_steps`` the fitted ``n_iter_`` (else
         ``max_iter``) and the step the same.  In the standard parametrisation
         (output scale 1) the limit is that of a step proportional to
@@ -449,16 +452,25 @@ class KernelLimitRegressor(RegressorMixin, BaseEstimator):
         return tags
 
 
-def _gaussian_init(estimator, what):
-    """The estimator's init as a :class:`Gaussian`, or a ValueError that says why not."""
+def _random_feature_kernel(estimator, what, scale=1.0):
+    """The random-feature kernel of the estimator's init: ``RandomFeatureKernel`` for a
+    Gaussian one (any dimension), else ``InitializationKernel`` (1-D), or a ValueError
+    that says why there is none."""
     init = check_init(estimator.init)
-    if not isinstance(init, Gaussian):
+    if isinstance(init, Gaussian):
+        return RandomFeatureKernel(scale * init.sigma_w, scale * init.sigma_b)
+    _check_knots_1d(init, what, estimator)
+    return InitializationKernel(estimator.init, init_scale=scale)
+
+
+def _check_knots_1d(init, what, estimator):
+    try:
+        init.knot_density(np.zeros(1))
+    except NotImplementedError:
         raise ValueError(
-            f"{what} has a closed-form kernel in any dimension for a Gaussian init (init='gaussian' or "
-            f"init=Gaussian(sigma_w, sigma_b)); got init={estimator.init!r}. In 1-D, "
-            "SmoothingSplineEquivalent.from_estimator covers the random-feature networks of every built-in init."
-        )
-    return init
+            f"{what} has a closed-form kernel for a Gaussian init in any dimension and, on 1-D inputs, for "
+            f"the built-in initialisations with a knot distribution; got init={estimator.init!r}, which has "
+            "none.") from None
 
 
 def _steps_of(estimator):
@@ -476,8 +488,8 @@ def _steps_of(estimator):
 
 def _random_feature_limit(estimator, resolve_alpha):
     """The parameters of the limit of a :class:`RandomFeatureReLURegressor`."""
-    init = _gaussian_init(estimator, "RandomFeatureReLURegressor")
-    mapped = {"kernel": RandomFeatureKernel(init.sigma_w, init.sigma_b), "fit_intercept": bool(estimator.fit_intercept)}
+    mapped = {"kernel": _random_feature_kernel(estimator, "RandomFeatureReLURegressor"),
+              "fit_intercept": bool(estimator.fit_intercept)}
     if estimator.solver == "ridge":
         mapped["alpha"] = resolve_alpha(estimator.alpha, "ridge")
         return mapped
@@ -501,8 +513,8 @@ def _random_feature_limit(estimator, resolve_alpha):
 #: deterministic limit, as the messages name them.
 _LAZY_SETTINGS = (
     "parametrization='ntk' (or 'standard' with a step proportional to 1 / n_hidden), activation='relu', "
-    "init='gaussian' (or a Gaussian), output_init in {'antisymmetric', 'zero'}, solver='gd', alpha=0, a float "
-    "learning_rate, early_stopping=False"
+    "init='gaussian' (any dimension) or a built-in init with a knot distribution (1-D inputs), output_init in "
+    "{'antisymmetric', 'zero'}, solver='gd', alpha=0, a float learning_rate, early_stopping=False"
 )
 
 
@@ -536,17 +548,19 @@ def _tangent_limit(estimator):
             "ShallowReLURegressor has a lazy-training limit with a fixed tangent kernel only for "
             f"{_LAZY_SETTINGS}; here: " + "; ".join(reasons) + "."
         )
-    init = _gaussian_init(estimator, "ShallowReLURegressor")
+    init = check_init(estimator.init)
+    if not isinstance(init, Gaussian):
+        _check_knots_1d(init, "ShallowReLURegressor", estimator)
     n_steps, eta = _steps_of(estimator)
     if estimator.parametrization == "standard":
         # output scale 1: the output weights' gradients relu(w.x + b) add up to n K1, the hidden
         # weights' (v_k^2 ~ 1 / n) to O(1); a step eta = eta0 / n moves the function by eta0 K1 P r
         # and the rest (hidden layer, output bias) by O(1 / n): the random-feature limit
-        k = float(estimator.init_scale)
-        return {"kernel": RandomFeatureKernel(k * init.sigma_w, k * init.sigma_b), "fit_intercept": False,
-                "alpha": 0.0, "n_steps": n_steps, "learning_rate": float(eta) * estimator.n_hidden}
-    return {"kernel": TangentKernel.from_estimator(estimator), "fit_intercept": False, "alpha": 0.0,
-            "n_steps": n_steps, "learning_rate": float(eta)}
+        kernel = _random_feature_kernel(estimator, "ShallowReLURegressor", float(estimator.init_scale))
+        return {"kernel": kernel, "fit_intercept": False, "alpha": 0.0, "n_steps": n_steps,
+                "learning_rate": float(eta) * estimator.n_hidden}
+    kernel = (TangentKernel if isinstance(init, Gaussian) else InitializationKernel).from_estimator(estimator)
+    return {"kernel": kernel, "fit_intercept": False, "alpha": 0.0, "n_steps": n_steps, "learning_rate": float(eta)}
 
 
 class _Solution:
