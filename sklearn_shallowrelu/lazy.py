@@ -148,6 +148,14 @@ class KernelLimitRegressor(RegressorMixin, BaseEstimator):
     ----------
     kernel_ : Kernel
         The kernel used (a clone of ``kernel``, or the default).
+    spline_ : SmoothingSplineEquivalent or None
+        On 1-D inputs, ridge and interpolation with a random-feature kernel
+        (``RandomFeatureKernel``, or ``InitializationKernel`` without the
+        tangent kernel's extra terms) are the smoothing spline of the
+        initialisation: the fit is that spline, by the exact ``O(m)`` engine
+        (1e5 samples in well under a second), and ``X_fit_``, ``dual_coef_``,
+        ``intercept_``, ``eigenvalues_`` and ``rank_`` are None.  None
+        otherwise.
     X_fit_ : ndarray of shape (n_samples, n_features_in_)
         The training inputs, in their dtype (float32 is kept).
     dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_targets)
@@ -281,9 +289,18 @@ class KernelLimitRegressor(RegressorMixin, BaseEstimator):
                 f"alpha / sum(sample_weight) = {alpha:.3g} / {total * top:.3g} overflows; scale alpha and "
                 "sample_weight down together (the fit depends only on their ratio)."
             )
+        kernel = RandomFeatureKernel() if self.kernel is None else clone(self.kernel)
+        self.spline_ = self._spline_engine(kernel, X, y, sw, alpha)
+        if self.spline_ is not None:
+            if self.verbose:
+                print(f"[KernelLimitRegressor] {'interpolation' if alpha == 0 else 'kernel ridge'} on {m} samples "
+                      "by the O(m) spline engine (SmoothingSplineEquivalent)", flush=True)
+            self.kernel_, self.X_fit_, self.alpha_, self.learning_rate_ = kernel, None, alpha, None
+            self.dual_coef_ = self.eigenvalues_ = self.rank_ = None
+            self.intercept_ = None
+            return self
         require_memory(8 * _FIT_SQUARES * m * m, f"The {m} x {m} kernel matrix and its eigendecomposition",
                        _MEMORY_FIX)
-        kernel = RandomFeatureKernel() if self.kernel is None else clone(self.kernel)
         started = time.perf_counter()
         K = np.asarray(kernel(X.astype(np.float64)), dtype=np.float64)
         if not np.all(np.isfinite(K)):
@@ -322,6 +339,28 @@ class KernelLimitRegressor(RegressorMixin, BaseEstimator):
         self.rank_ = sol.rank
         return self
 
+    def _spline_engine(self, kernel, X, y, sw, alpha):
+        """In 1-D the random-feature kernel's ridge (and interpolant) is a smoothing spline:
+        fit it by the exact ``O(m)`` engine of :class:`SmoothingSplineEquivalent`, or return
+        None where that does not apply (several features, the descent, a tangent kernel,
+        fewer than three distinct inputs)."""
+        from .spline import SmoothingSplineEquivalent
+
+        if X.shape[1] != 1 or self.n_steps is not None:
+            return None
+        if isinstance(kernel, RandomFeatureKernel):
+            init, scale = Gaussian(kernel.sigma_w, kernel.sigma_b), 1.0
+        elif isinstance(kernel, InitializationKernel) and kernel.output_variance == 0 and not kernel.output_bias:
+            init, scale = check_init(kernel.init), float(kernel.init_scale)
+        else:
+            return None
+        if len(np.unique(X[sw > 0, 0])) < 3:
+            return None
+        # the kernel s^2 K1 with alpha is K1 with alpha / s^2: the same function
+        spline = SmoothingSplineEquivalent(init=init, alpha=alpha / scale**2,
+                                           affine="free_constant" if self.fit_intercept else "penalized")
+        return spline.fit(X, y, sample_weight=sw)
+
     def _step(self, curvature):
         """The step for ``curvature = lam_max + mu``, refused above the stability limit."""
         if self.learning_rate == "auto":
@@ -353,6 +392,8 @@ class KernelLimitRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        if self.spline_ is not None:
+            return self.spline_.predict(X)
         a = self.dual_coef_.reshape(len(self.dual_coef_), -1)
         train = self.X_fit_.astype(np.float64)
         out = np.empty((X.shape[0], a.shape[1]), dtype=np.float64)

@@ -393,17 +393,40 @@ def test_the_issue_example_ntk_network_with_uniform_weights_approaches_its_tange
     assert errors[-1] < 0.45 * errors[0], errors
 
 
-@pytest.mark.parametrize("init", ["uniform", "he", "rademacher_uniform"])
-def test_random_feature_limit_in_1d_equals_the_exact_spline_engine(init):
-    """The same limit computed two independent ways: the dense kernel of the init's moments
-    and knot distribution, and the O(m) smoothing-spline engine."""
-    from sklearn_shallowrelu import SmoothingSplineEquivalent
+@pytest.mark.parametrize("kernel", [RandomFeatureKernel(1.2, 0.7), "uniform", "he", "rademacher_uniform"],
+                         ids=["gaussian", "uniform", "he", "rademacher_uniform"])
+def test_one_input_ridge_goes_through_the_spline_engine_and_equals_dense_kernel_ridge(kernel):
+    """On 1-D inputs the random-feature kernel's ridge is fitted by the O(m) spline engine;
+    it equals a dense solve with the kernel matrix written out in the test: KernelRidge
+    without intercept, the bordered system [[K + alpha W^-1, 1], [1^T W, 0]] with one."""
+    from sklearn_shallowrelu.kernels import InitializationKernel
 
-    X, y, Xt = _data(m=25, d=1, seed=4)
-    net = RandomFeatureReLURegressor(init=init, alpha=0.05)
-    dense = KernelLimitRegressor.from_estimator(net).fit(X, y)
-    spline = SmoothingSplineEquivalent.from_estimator(net).fit(X, y)
-    np.testing.assert_allclose(dense.predict(Xt), spline.predict(Xt), rtol=1e-7, atol=1e-9)
+    kernel = kernel if isinstance(kernel, RandomFeatureKernel) else InitializationKernel(kernel, init_scale=0.8)
+    X, y, Xt = _data(m=40, d=1, seed=4)
+    Xt = np.vstack([Xt, [[-1.7], [1.6]]])  # outside the data too
+    alpha = 0.05
+    plain = KernelLimitRegressor(kernel, alpha=alpha, fit_intercept=False).fit(X, y)
+    assert plain.spline_ is not None and plain.dual_coef_ is None
+    K, Kt = kernel(X), kernel(Xt, X)
+    np.testing.assert_allclose(plain.predict(Xt), KernelRidge(alpha=alpha, kernel="precomputed").fit(K, y).predict(Kt),
+                               rtol=1e-9, atol=1e-11)
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    withc = KernelLimitRegressor(kernel, alpha=alpha).fit(X, y, sample_weight=w)
+    m = len(y)
+    A = np.block([[K + alpha * np.diag(1 / w), np.ones((m, 1))], [w[None, :] * 0 + 1.0, np.zeros((1, 1))]])
+    sol = np.linalg.solve(A, np.append(y, 0.0))
+    np.testing.assert_allclose(withc.predict(Xt), Kt @ sol[:m] + sol[m], rtol=1e-9, atol=1e-11)
+
+
+def test_one_input_ridge_on_many_samples_needs_no_dense_matrix(monkeypatch):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (50000, 1))
+    y = np.sin(3 * X[:, 0]) + 0.1 * rng.standard_normal(len(X))
+    monkeypatch.setattr(_memory, "available_memory", lambda: 10**8)  # a dense fit needs 100 GB
+    fit = KernelLimitRegressor(alpha=1.0).fit(X, y)
+    assert fit.score(X, y) > 0.95
+    with pytest.raises(MemoryError):  # the descent is dense
+        KernelLimitRegressor(n_steps=10).fit(X, y)
 
 
 @pytest.mark.parametrize("init", ["uniform", "he", "rademacher_uniform"])
