@@ -229,3 +229,21 @@ def test_estimator_conventions_in_one_dimension(tmp_path):
         clone(est).fit(np.where(np.arange(len(x))[:, None] == 2, np.inf, X), y)
     with pytest.raises(NotFittedError):
         clone(est).predict(X)
+
+
+def test_a_small_start_tends_to_the_least_norm_interpolant():
+    # Boursier et al.'s two points, no weight decay, no output bias: gradient descent from
+    # smaller and smaller starts interpolates with a norm that tends to the least one
+    X, y = np.array([[-0.5], [2.0]]), np.array([-1.0, 1.0])
+    least = MinimumNormNetwork(penalize_bias=True, fit_intercept=False).fit(X, y)
+    grid = np.linspace(-1, 3, 81)[:, None]
+    sups, norms = [], []
+    for scale in (1e-1, 1e-3):
+        net = ShallowReLURegressor(n_hidden=50, init="gaussian", init_scale=scale, fit_intercept=False,
+                                   learning_rate=0.05, max_iter=30000, random_state=0).fit(X, y)
+        assert net.loss_curve_[-1] < 1e-20
+        norms.append(np.sum(net.hidden_weights_**2) + np.sum(net.hidden_bias_**2) + np.sum(net.output_weights_**2))
+        sups.append(np.max(np.abs(net.predict(grid) - least.predict(grid))))
+    assert norms[0] > norms[1] >= least.norm_ * (1 - 1e-9)  # an interpolant's norm is at least the least
+    assert norms[1] < least.norm_ * 1.001
+    assert sups[1] < 0.1 * sups[0] and sups[1] < 0.02
