@@ -75,10 +75,12 @@ class MinimumNormNetwork(RegressorMixin, BaseEstimator):
         The constant of ``f``: ``f(x) = intercept_ + sum_k a_k relu(s_k (x -
         c_k))``.
     hidden_weights_, hidden_bias_, output_weights_ : ndarray
-        A balanced network that realises ``f`` at norm ``norm_`` (with a
-        constant unit ``w = 0`` when the constant is paid for).  Without bias
-        penalty and without an output bias, a constant is free only in the
-        limit of a large bias; it is then kept in ``intercept_``.
+        A balanced network of the units: with ``intercept_`` as its output
+        bias it realises ``f``.  Its squared norm is ``norm_``, less what the
+        constant costs when it is paid for (``2 |intercept_|``, the norm of a
+        unit with ``w = 0``, ``b = sqrt(|c|)`` and ``v = sign(c) sqrt(|c|)``,
+        when the biases are penalised and there is no output bias; without
+        bias penalty a constant is free, as the limit of a large bias).
     norm_ : float
         ``R(f)``, the least squared parameter norm.
     objective_ : float
@@ -226,10 +228,10 @@ class MinimumNormNetwork(RegressorMixin, BaseEstimator):
         total = float(np.sum(sw))
         self.objective_ = self.norm_ if self.alpha == 0 else float(sw @ (r * r) + self.alpha * self.norm_) / (2 * total)
         self.n_rounds_, self.dual_violation_ = int(sol.rounds), float(sol.violation)
-        self._set_network(sol, free)
+        self._set_network(sol)
         return self
 
-    def _set_network(self, sol, free):
+    def _set_network(self, sol):
         """A balanced network with these kinks: ``relu(w x + b) = t relu(s (x - c))`` with
         ``w = s t``, ``b = -s t c``, and ``v = a / t``, ``t`` chosen so that ``v^2 =
         w^2 + b^2`` (or ``w^2``): its squared norm is then ``omega(c) |a|``."""
@@ -237,10 +239,6 @@ class MinimumNormNetwork(RegressorMixin, BaseEstimator):
         denom = np.sqrt(1.0 + c * c) if self.penalize_bias else np.ones_like(c)
         t = np.sqrt(np.abs(a) / denom)
         W, b, v = s * t, -s * t * c, a / np.where(t > 0, t, 1.0)
-        if not free and sol.constant != 0:
-            # the constant is paid for: a unit with w = 0, relu(b) = b, b = |v|
-            root = np.sqrt(abs(sol.constant))
-            W, b, v = np.append(W, 0.0), np.append(b, root), np.append(v, np.sign(sol.constant) * root)
         self.hidden_weights_, self.hidden_bias_, self.output_weights_ = W.reshape(-1, 1), b, v
 
     def predict(self, X):

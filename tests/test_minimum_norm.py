@@ -247,3 +247,31 @@ def test_a_small_start_tends_to_the_least_norm_interpolant():
     assert norms[0] > norms[1] >= least.norm_ * (1 - 1e-9)  # an interpolant's norm is at least the least
     assert norms[1] < least.norm_ * 1.001
     assert sups[1] < 0.1 * sups[0] and sups[1] < 0.02
+
+
+def test_degenerate_and_small_problems_from_review():
+    # constant and linear targets with penalised biases (a polished structure rejected by its
+    # pricing used to crash), one point without output bias (a unit with its knot at -1/x is
+    # cheaper than the constant: 2|y| / sqrt(1 + x^2)), targets of scale 1e6
+    const = MinimumNormNetwork(penalize_bias=True, fit_intercept=False).fit([[-1.0], [1.0]], [3.0, 3.0])
+    # the grid LP (data points included) bounds the optimum from above
+    assert const.norm_ <= _grid_lp(np.array([-1.0, 1.0]), np.array([3.0, 3.0]), np.linspace(-8, 8, 1601),
+                                   True, False) * (1 + 1e-9)
+    one = MinimumNormNetwork(penalize_bias=True, fit_intercept=False).fit([[0.7]], [2.0])
+    assert one.norm_ == pytest.approx(4.0 / np.sqrt(1 + 0.49), rel=1e-9)
+    assert one.predict([[0.7]])[0] == pytest.approx(2.0, rel=1e-12)
+    rng = np.random.default_rng(0)
+    x = np.sort(rng.uniform(-1, 1, 20))
+    y = 1e6 * rng.standard_normal(20)
+    big = MinimumNormNetwork(penalize_bias=True).fit(x[:, None], y)
+    np.testing.assert_allclose(big.predict(x[:, None]), y, rtol=1e-9, atol=1e-3)
+
+
+def test_the_reported_network_with_intercept_realises_the_function():
+    net = MinimumNormNetwork(alpha=0.1, penalize_bias=True, fit_intercept=False).fit([[-1.0], [0.0], [1.0]],
+                                                                                  [3.0, 3.0, 3.0])
+    grid = np.linspace(-2, 2, 41)[:, None]
+    hidden = np.maximum(grid @ net.hidden_weights_.T + net.hidden_bias_, 0) @ net.output_weights_
+    np.testing.assert_allclose(hidden + net.intercept_, net.predict(grid), atol=1e-12)
+    squared = np.sum(net.hidden_weights_**2) + np.sum(net.hidden_bias_**2) + np.sum(net.output_weights_**2)
+    assert squared + 2 * abs(net.intercept_) == pytest.approx(net.norm_, rel=1e-12)
