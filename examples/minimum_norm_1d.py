@@ -20,9 +20,9 @@ The script prints:
    and how much more a network with kinks at the data only would cost.
 3. Weight-decay training at growing widths: the objective reached (never
    below the limit) and its distance to the limit.  The narrowest networks
-   cannot represent the optimum or get stuck; from width 20 on the gap is a few
-   percent and falls with the width (for a fixed number of steps: wider networks
-   take smaller steps, and need more of them).
+   cannot represent the optimum or get stuck; the gap is about 9% at width 20
+   and 0.2% at width 80 (for a fixed number of steps: wider networks take
+   smaller steps, and need more of them).
 4. Without weight decay, from a small start on Boursier et al.'s two points:
    as ``init_scale`` shrinks, the interpolating network's squared norm tends to
    the least one and the function to the least-norm interpolant (the implicit

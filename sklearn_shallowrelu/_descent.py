@@ -52,6 +52,14 @@ DIVERGENCE_FACTOR = 1e8
 #: so a loss that still rises is at its rounding floor.
 MAX_HALVINGS = 60
 
+#: After this many steps in a row taken without a halving, a walk with a step ceiling
+#: (``Walk.eta_cap``) doubles a step that backtracking lowered, up to the ceiling.  A step
+#: halved at a kink of a piecewise-smooth loss (ReLU units whose knots cross data points,
+#: where gradient descent zigzags) would otherwise stay small for the rest of the run: with
+#: weight decay a run stalled at a step of 1e-9, 1.3% above what a fixed step reaches.  The
+#: retry costs at most one rejected step in this many.
+GROW_AFTER = 20
+
 #: :func:`rounding_slack`: a rise of the loss by this many units in the last place of its
 #: dtype is within the rounding of a sum over the samples, so it is no rise.
 _SLACK_ULPS = 64
@@ -244,6 +252,9 @@ class Walk:
         self.eta, self.losses, self.val_losses, self.rule, self.slack = eta, losses, val_losses, rule, slack
         self.n_iter, self.best, self.best_iter = n_iter, best, best_iter
         self.best_val = np.inf  # of this call: a warm start's earlier best is kept until beaten
+        # backtracking's ceiling for regrowing a halved step (None: a halved step stays), and
+        # the steps taken in a row since the last halving or doubling
+        self.eta_cap, self.accepted = None, 0
         self.loss = self.blow_up = self._curves = None
 
     # -------------------------------------------------- supplied by the trainer
@@ -347,8 +358,10 @@ def descend(walk, n_iter, backtrack=False, verbose=0):
     With ``backtrack`` (``learning_rate='auto'``), a step that raises the
     training loss (by more than the walk's ``slack``), or diverges, is undone and retried at
     half the step, up to :data:`MAX_HALVINGS` times; without a local bound the
-    halved step is kept from then on (it is all the run knows of the curvature
-    it met), with one the next iteration starts again from the bound, which
+    halved step is kept (it is all the run knows of the curvature it met),
+    and a walk with a ceiling ``eta_cap`` doubles it again, up to the
+    ceiling, after :data:`GROW_AFTER` steps in a row without a halving; with
+    a local bound the next iteration starts again from the bound, which
     follows the curvature by itself.  If no halving helps, the loss is at its
     rounding floor and the run ends there.
 
@@ -386,7 +399,7 @@ def descend(walk, n_iter, backtrack=False, verbose=0):
             best = saved
         local = walk.local_step()
         step = walk.eta if local is None else min(walk.eta, local)
-        for _halving in range(MAX_HALVINGS + 1):
+        for halvings in range(MAX_HALVINGS + 1):
             # overflow is how divergence shows itself; it is caught just below
             with np.errstate(over="ignore", invalid="ignore"):
                 loss = walk.advance(step)
@@ -404,6 +417,10 @@ def descend(walk, n_iter, backtrack=False, verbose=0):
         if diverged:
             walk.restore(saved)
             raise Diverged(walk.n_iter + 1, best)
+        if backtrack and local is None and walk.eta_cap is not None:
+            walk.accepted = 0 if halvings else walk.accepted + 1
+            if walk.accepted >= GROW_AFTER and walk.eta < walk.eta_cap:
+                walk.eta, walk.accepted = min(walk.eta_cap, 2.0 * walk.eta), 0
         if walk.record(loss):
             if verbose:
                 report(step)

@@ -134,7 +134,10 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         The curvature grows along the run when the targets are large (the
         output weights grow to fit them), so the start does not bound it: a
         step (an epoch for ``'sgd'``) that would raise the training loss is
-        undone and retried with half the step, which is kept from then on.
+        undone and retried with half the step, which is kept; after 20 steps
+        in a row without a halving it is doubled again, up to the estimate at
+        the start (a step halved at a kink of the loss would otherwise stay
+        small for good).
         ``loss_curve_`` then never increases; the step used at the end is
         ``learning_rate_``.  A ``warm_start`` fit or ``partial_fit`` continues
         with that step.
@@ -190,8 +193,9 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         ``s``.
     learning_rate_ : float
         The step in use at the end of the fit: ``learning_rate`` when it is a
-        float; with ``'auto'``, the estimate at the start halved once per
-        rejected step.
+        float; with ``'auto'``, the estimate at the start after its halvings
+        (one per rejected step) and doublings (after 20 steps in a row
+        without a halving, up to the estimate).
     loss_curve_ : ndarray
         Training loss after ``t = 0, 1, ..., n_iter_`` iterations (a warm start
         appends to it).
@@ -824,12 +828,18 @@ class _Trainer(Walk):
                 loss = self.net.loss(self.params, self.train)
         self.begin(loss)
         self.eta = self._initial_step() if self.auto else float(self.est.learning_rate)
+        if self.auto:
+            # a halved step grows back to the estimate at the start (see _descent.GROW_AFTER);
+            # the ceiling and the count carry over to warm starts and partial_fit
+            self.eta_cap = self.state.get("eta_cap") or self.eta
+            self.accepted = self.state.get("accepted", 0)
         self.t0 = self.n_iter
         try:
             descend(self, n_iter, backtrack=self.auto, verbose=self.est.verbose)
         except Diverged as exc:
             self._diverged(exc)
         self._check_not_worse()
+        self.state.update(eta_cap=self.eta_cap, accepted=self.accepted)
         self.state.update(params=self.params, t=self.t, n_iter=self.n_iter, eta=self.eta, auto=self.auto,
                           best=self.best, best_iter=self.best_iter)
         if self.dual is not None:
