@@ -105,7 +105,8 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         here 0, the unpenalised training of the implicit-bias studies).  The
         denominator is the weight of the whole training set for every solver,
         so SGD minimises the same objective as GD (``MLPRegressor``'s SGD
-        divides by the batch's weight instead).  The output bias ``c`` is never
+        divides by the batch's weight instead); for ``partial_fit``, of the
+        samples passed to that call, as in ``MLPRegressor``.  The output bias ``c`` is never
         penalised.  Its infinite-width limit in 1-D is
         :class:`~sklearn_shallowrelu.MinimumNormNetwork`.
     penalize_bias : bool, default=False
