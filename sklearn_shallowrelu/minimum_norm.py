@@ -213,6 +213,11 @@ class MinimumNormNetwork(RegressorMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
+        if np.ndim(y) == 2 and np.shape(y)[1] > 1:
+            raise ValueError(
+                f"MinimumNormNetwork fits one output; y has {np.shape(y)[1]} columns. The norm of a network "
+                "with several outputs couples them (its units are shared); for one network per output, use "
+                "sklearn.multioutput.MultiOutputRegressor(MinimumNormNetwork(...)).")
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
         if X.shape[1] != 1:
             raise ValueError(f"MinimumNormNetwork is for one input feature; X has {X.shape[1]}.")

@@ -173,6 +173,8 @@ def test_from_estimator_maps_the_parametrisation_and_refuses_other_activations()
 def test_bad_input_is_refused_with_a_clear_message():
     with pytest.raises(ValueError, match="one input feature"):
         MinimumNormNetwork().fit(np.zeros((3, 2)), np.zeros(3))
+    with pytest.raises(ValueError, match="MultiOutputRegressor"):
+        MinimumNormNetwork().fit(np.zeros((3, 1)), np.zeros((3, 2)))
     with pytest.raises(ValueError, match="non-zero"):
         MinimumNormNetwork().fit(np.zeros((3, 1)), np.zeros(3), sample_weight=np.zeros(3))
     with warnings.catch_warnings():
