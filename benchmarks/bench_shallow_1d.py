@@ -24,16 +24,12 @@ Run:  OPENBLAS_NUM_THREADS=1 python benchmarks/bench_shallow_1d.py [--quick]
 
 import argparse
 import contextlib
-import warnings
 
 import numpy as np
+from _peers import SEED, jax_gd, mlp
 from _timing import best_of, print_load
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPRegressor
 
 from sklearn_shallowrelu import ShallowReLURegressor, _sorted1d
-
-SEED = 0
 SIZES = [(1_000, 1_000), (1_000, 10_000), (10_000, 1_000), (10_000, 10_000), (100_000, 100_000),
          (100_000, 1_000_000)]
 QUICK = [(1_000, 1_000), (10_000, 10_000)]
@@ -59,55 +55,6 @@ def ours(x, y, n, p0, eta, T, sorted_path):
         est = ShallowReLURegressor(n_hidden=n, max_iter=T, learning_rate=eta, random_state=SEED)
         t, est = best_of(lambda: est.fit(x, y, init_params=p0), 3, budget=10.0)
     return t / T, est.loss_curve_[-1]
-
-
-def mlp(x, y, n, p0, eta, T):
-    net = MLPRegressor(hidden_layer_sizes=(n,), activation="relu", solver="sgd", batch_size=len(y), momentum=0.0,
-                       alpha=0.0, learning_rate_init=eta, learning_rate="constant", shuffle=False, max_iter=T,
-                       n_iter_no_change=10**9, tol=0.0, random_state=SEED)
-
-    def run():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            net.set_params(max_iter=1, warm_start=False)
-            net.fit(x, y)  # builds the layers; the start is set next
-            net.coefs_ = [p0["hidden_weights"].T.copy(), p0["output_weights"].copy()]
-            net.intercepts_ = [p0["hidden_bias"].copy(), p0["intercept"].copy()]
-            net.set_params(max_iter=T, warm_start=True)
-            net.fit(x, y)
-
-    t, _ = best_of(run, 3, budget=10.0)
-    return t / T  # the set-up step is charged too: one step in T + 1
-
-
-def jax_gd(x, y, n, p0, eta, T):
-    try:
-        import jax
-        import jax.numpy as jnp
-    except ImportError:
-        return None
-    jax.config.update("jax_enable_x64", True)
-    X, Y = jnp.asarray(x), jnp.asarray(y)
-
-    def loss(params):
-        W, b, v, c = params
-        f = jnp.maximum(X @ W.T + b, 0.0) @ v + c
-        return 0.5 * jnp.mean((f - Y) ** 2)
-
-    grad = jax.grad(loss)
-
-    @jax.jit
-    def run(params):
-        def step(_, p):
-            g = grad(p)
-            return tuple(a - eta * ga for a, ga in zip(p, g))
-        return jax.lax.fori_loop(0, T, step, params)
-
-    params = (jnp.asarray(p0["hidden_weights"]), jnp.asarray(p0["hidden_bias"]),
-              jnp.asarray(p0["output_weights"][:, 0]), jnp.asarray(p0["intercept"][0]))
-    jax.block_until_ready(run(params))  # compile
-    t, _ = best_of(lambda: jax.block_until_ready(run(params)), 3, budget=10.0)
-    return t / T
 
 
 def main(quick=False):

@@ -1,0 +1,99 @@
+"""Both layers trained on several inputs: time per full-batch GD step against MLPRegressor and JAX.
+
+Issue 15's grid: input dimension ``d`` in {2, 10, 100}, width ``n`` from 64 to
+8192, samples ``m`` from 1e3 to 1e5, float64 and float32.  A ReLU network of
+width ``n`` on ``m`` points (``y = sin(2 x_1) + x_d + noise``, ``x`` uniform on
+the cube) runs full-batch gradient descent from the same start at half the
+stability limit:
+
+  ours    ``ShallowReLURegressor(solver='gd')`` (inputs in the dtype of the row);
+  MLP     scikit-learn's ``MLPRegressor`` doing full-batch GD (``solver='sgd'``,
+          ``batch_size=m``, no momentum), in the same dtype;
+  JAX     a jitted ``lax.fori_loop`` of the plain gradient step on the CPU, in the
+          same dtype, when ``jax`` is installed (not a dependency).
+
+Each time is per step, the best of repeated fits of ``T`` steps (``T`` shrinks
+as ``m n`` grows).  Ratios above 1 mean ours is faster.  Sizes with
+``m n > 2e8`` are left out (minutes per configuration for the peers).  Run with
+``OPENBLAS_NUM_THREADS=1`` on an idle machine: the load average is printed at
+the start and the end.
+
+Run:  OPENBLAS_NUM_THREADS=1 python benchmarks/bench_shallow_nd.py [--quick] [--dims 2 10]
+"""
+
+import argparse
+
+import numpy as np
+from _peers import SEED, jax_gd, mlp
+from _timing import best_of, print_load
+
+from sklearn_shallowrelu import ShallowReLURegressor
+
+DIMS = (2, 10, 100)
+WIDTHS = (64, 512, 4096, 8192)
+SAMPLES = (1_000, 10_000, 100_000)
+QUICK = [(1_000, 64, 2), (1_000, 1_000, 10), (10_000, 256, 10)]
+MAX_PRODUCT = 2e8
+
+
+def data(m, d, dtype):
+    rng = np.random.default_rng(m + d)
+    X = rng.uniform(-1, 1, (m, d))
+    y = np.sin(2 * X[:, 0]) + X[:, -1] + 0.1 * rng.standard_normal(m)
+    return X.astype(dtype), y.astype(dtype)
+
+
+def start(X, y, n):
+    """The common start (float64) and the step: half the stability limit at the start."""
+    X64, y64 = X.astype(np.float64), y.astype(np.float64)
+    p0 = ShallowReLURegressor(n_hidden=n, random_state=SEED).initialize(X64, y64)
+    probe = ShallowReLURegressor(n_hidden=n, max_iter=1, learning_rate=1e-300, random_state=SEED)
+    probe.fit(X64, y64, init_params=p0)
+    return p0, 0.5 / probe.sharpness(X64, y64)
+
+
+def ours(X, y, n, p0, eta, T):
+    est = ShallowReLURegressor(n_hidden=n, max_iter=T, learning_rate=eta, random_state=SEED)
+    t, _ = best_of(lambda: est.fit(X, y, init_params=p0), 3, budget=10.0)
+    return t / T
+
+
+def grid(quick, dims):
+    if quick:
+        return [(m, n, d) for m, n, d in QUICK if d in dims]
+    return [(m, n, d) for d in dims for m in SAMPLES for n in WIDTHS if m * n <= MAX_PRODUCT]
+
+
+def main(quick=False, dims=DIMS):
+    print_load("at start")
+    print("ms per full-batch GD step, ReLU, one output; ratios = peer / ours (above 1: ours is faster)\n")
+    head = (f"{'m':>7} {'n':>6} {'d':>4} {'dtype':>7} | {'ours':>9} {'MLP':>9} {'JAX':>9} | "
+            f"{'MLP/ours':>8} {'JAX/ours':>8}")
+    print(head)
+    print("-" * len(head))
+    worst = {}
+    for m, n, d in grid(quick, dims):
+        for dtype in (np.float64, np.float32):
+            X, y = data(m, d, dtype)
+            p0, eta = start(X, y, n)
+            T = 100 if m * n <= 1e6 else (20 if m * n <= 2e7 else 5)
+            t_ours = ours(X, y, n, p0, eta, T)
+            t_mlp = mlp(X, y, n, p0, eta, T)
+            t_jax = jax_gd(X, y, n, p0, eta, T)
+            t_jax = np.nan if t_jax is None else t_jax
+            name = np.dtype(dtype).name
+            print(f"{m:>7} {n:>6} {d:>4} {name:>7} | {1e3 * t_ours:9.3f} {1e3 * t_mlp:9.3f} {1e3 * t_jax:9.3f} | "
+                  f"{t_mlp / t_ours:8.2f} {t_jax / t_ours:8.2f}", flush=True)
+            if np.isfinite(t_jax):
+                worst[name] = min(worst.get(name, np.inf), t_jax / t_ours)
+    for name, ratio in worst.items():
+        print(f"\nslowest against JAX in {name}: JAX/ours = {ratio:.2f}")
+    print_load("at end")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="three sizes only")
+    parser.add_argument("--dims", type=int, nargs="+", default=list(DIMS), help="input dimensions to run")
+    args = parser.parse_args()
+    main(args.quick, tuple(args.dims))
