@@ -47,10 +47,9 @@ initialisations give both signs the same knot distribution (``(w, b)`` and
 from numbers import Real
 
 import numpy as np
-from scipy import integrate
 from sklearn.gaussian_process.kernels import Hyperparameter, Kernel
 
-from .init import Gaussian, check_init
+from .init import Gaussian, _quad_with_breaks, check_init
 
 __all__ = ["RandomFeatureKernel", "TangentKernel", "InitializationKernel"]
 
@@ -272,8 +271,7 @@ class TangentKernel(_GaussianScales):
                 "The tangent kernel has a closed form here for parametrization='ntk', init='gaussian' and "
                 f"output_init in {{'auto', 'antisymmetric', 'zero'}}; got parametrization="
                 f"{estimator.parametrization!r}, init={estimator.init!r}, output_init={estimator.output_init!r}.")
-        k = float(estimator.init_scale)
-        variance = 0.0 if estimator.output_init == "zero" else k * k / 3.0
+        k, variance = _start_scales(estimator)
         return cls(k * init.sigma_w, k * init.sigma_b, variance, bool(estimator.fit_intercept))
 
     def __call__(self, X, Y=None, eval_gradient=False):
@@ -409,8 +407,7 @@ class InitializationKernel(Kernel):
                 "The tangent kernel is fixed as the width grows for parametrization='ntk' with output_init in "
                 f"{{'auto', 'antisymmetric', 'zero'}}; got parametrization={estimator.parametrization!r}, "
                 f"output_init={estimator.output_init!r}.")
-        k = float(estimator.init_scale)
-        variance = 0.0 if estimator.output_init == "zero" else k * k / 3.0
+        k, variance = _start_scales(estimator)
         return cls(estimator.init, variance, bool(estimator.fit_intercept), init_scale=k,
                    output_variance_bounds="fixed")
 
@@ -491,6 +488,13 @@ class InitializationKernel(Kernel):
                 f"output_bias={self.output_bias}, init_scale={self.init_scale:.3g})")
 
 
+def _start_scales(estimator):
+    """``init_scale`` and ``V = E[v^2]`` at the start of an NTK network: its output weights
+    are uniform on ``[-1, 1]`` times ``init_scale`` (``V = init_scale^2 / 3``), or zero."""
+    k = float(estimator.init_scale)
+    return k, (0.0 if estimator.output_init == "zero" else k * k / 3.0)
+
+
 def _knot_cdf(init, points):
     """``P(c <= u)`` for the knots ``c = -b / w`` of ``init`` at sorted ``points``: its
     closed form for a Gaussian init (a Cauchy law), else quadrature of the knot density
@@ -500,17 +504,8 @@ def _knot_cdf(init, points):
     breaks = [p for p in init.breakpoints() if np.isfinite(p)]
     density = lambda c: float(init.knot_density(np.array(c)))  # noqa: E731
     edges = np.concatenate([[-np.inf], points])
-    pieces = np.array([_quad(density, a, b, breaks) for a, b in zip(edges[:-1], edges[1:])])
+    pieces = np.array([_quad_with_breaks(density, a, b, breaks) for a, b in zip(edges[:-1], edges[1:])])
     return np.minimum(np.cumsum(pieces), 1.0)
-
-
-def _quad(f, a, b, breaks):
-    if not a < b:
-        return 0.0
-    inner = [p for p in breaks if a < p < b]
-    edges = [a] + inner + [b]
-    return sum(integrate.quad(f, lo, hi, limit=200, epsabs=1e-14, epsrel=1e-12)[0]
-               for lo, hi in zip(edges[:-1], edges[1:]))
 
 
 class _Geometry:
