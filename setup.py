@@ -4,21 +4,28 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
+MODULES = (
+    "_exact1d._fastchain",  # the 1-D smoother's kernel
+    "_exact1d._search",  # the criteria and searches on top of it
+    "_relu_kernel",  # the fused elementwise passes of a ReLU network's gradient
+)
+
 extensions = [
     Extension(
-        f"sklearn_shallowrelu._exact1d.{name}",
-        [f"sklearn_shallowrelu/_exact1d/{name}.pyx"],
+        f"sklearn_shallowrelu.{name}",
+        [f"sklearn_shallowrelu/{name.replace('.', '/')}.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O3"],
     )
-    for name in ("_fastchain", "_search")  # the kernel; the criteria and searches on top of it
+    for name in MODULES
 ]
 
 setup(
     ext_modules=cythonize(extensions, compiler_directives={"language_level": 3}),
     # the sources go into the sdist (cythonize swaps the extensions' sources
     # for the generated C, a build product shipped by neither)
-    package_data={"sklearn_shallowrelu._exact1d": ["_fastchain.pyx", "_fastchain.pxd", "_search.pyx"]},
+    package_data={"sklearn_shallowrelu._exact1d": ["_fastchain.pyx", "_fastchain.pxd", "_search.pyx"],
+                  "sklearn_shallowrelu": ["_relu_kernel.pyx"]},
     exclude_package_data={"": ["*.c"]},
 )

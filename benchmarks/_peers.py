@@ -2,7 +2,9 @@
 same full-batch gradient descent from the same start (a helper, not a benchmark).
 
 Both take the start ``p0`` (``ShallowReLURegressor.initialize``) and the step ``eta``
-and return the time per step, the best of repeated fits of ``T`` steps.
+and return the time per step, the best of repeated fits of ``T`` steps.  The
+``*_runner`` functions return the fit itself (one call: ``T`` steps from ``p0``), for
+a benchmark that alternates the peers' runs.
 """
 
 import warnings
@@ -18,6 +20,12 @@ SEED = 0
 def mlp(x, y, n, p0, eta, T, budget=10.0):
     """``MLPRegressor`` as full-batch GD (``solver='sgd'``, ``batch_size=m``, no momentum);
     the set-up step is charged too (one step in ``T + 1``)."""
+    t, _ = best_of(mlp_runner(x, y, n, p0, eta, T), 3, budget=budget)
+    return t / T
+
+
+def mlp_runner(x, y, n, p0, eta, T):
+    """The fit that :func:`mlp` times."""
     net = MLPRegressor(hidden_layer_sizes=(n,), activation="relu", solver="sgd", batch_size=len(y), momentum=0.0,
                        alpha=0.0, learning_rate_init=eta, learning_rate="constant", shuffle=False, max_iter=T,
                        n_iter_no_change=10**9, tol=0.0, random_state=SEED)
@@ -32,13 +40,21 @@ def mlp(x, y, n, p0, eta, T, budget=10.0):
             net.set_params(max_iter=T, warm_start=True)
             net.fit(x, y)
 
-    t, _ = best_of(run, 3, budget=budget)
-    return t / T
+    return run
 
 
 def jax_gd(x, y, n, p0, eta, T, budget=10.0):
     """A jitted ``lax.fori_loop`` of the plain gradient step on the CPU, in the dtype of
     ``x``; None when ``jax`` is not installed (it is not a dependency)."""
+    run = jax_runner(x, y, n, p0, eta, T)
+    if run is None:
+        return None
+    t, _ = best_of(run, 3, budget=budget)
+    return t / T
+
+
+def jax_runner(x, y, n, p0, eta, T):
+    """The fit that :func:`jax_gd` times, compiled (None without ``jax``)."""
     try:
         import jax
         import jax.numpy as jnp
@@ -66,5 +82,4 @@ def jax_gd(x, y, n, p0, eta, T, budget=10.0):
     params = tuple(jnp.asarray(np.asarray(a, dtype=dt)) for a in (
         p0["hidden_weights"], p0["hidden_bias"], p0["output_weights"][:, 0], p0["intercept"][0]))
     jax.block_until_ready(run(params))  # compile
-    t, _ = best_of(lambda: jax.block_until_ready(run(params)), 3, budget=budget)
-    return t / T
+    return lambda: jax.block_until_ready(run(params))

@@ -12,20 +12,28 @@ stability limit:
   JAX     a jitted ``lax.fori_loop`` of the plain gradient step on the CPU, in the
           same dtype, when ``jax`` is installed (not a dependency).
 
-Each time is per step, the best of repeated fits of ``T`` steps (``T`` shrinks
-as ``m n`` grows).  Ratios above 1 mean ours is faster.  Sizes with
-``m n > 2e8`` are left out (minutes per configuration for the peers).  Run with
-``OPENBLAS_NUM_THREADS=1`` on an idle machine: the load average is printed at
-the start and the end.
+Each time is per step, the best of ``ROUNDS`` fits of ``T`` steps (``T`` shrinks
+as ``m n`` grows); the three fit in turn, round after round, so that a slow
+moment of a shared machine does not fall on one of them only.  Ratios above 1
+mean ours is faster.  Sizes with ``m n > 2e8`` are left out (minutes per
+configuration for the peers).
 
-Run:  OPENBLAS_NUM_THREADS=1 python benchmarks/bench_shallow_nd.py [--quick] [--dims 2 10]
+Threads: every peer runs with the threads it has by default (JAX's own pool;
+OpenBLAS's for ours and MLPRegressor), as a user would run it; the BLAS threads
+are printed.  To compare on one core, pin the whole process, which binds all of
+them alike:  ``taskset -c 0 python benchmarks/bench_shallow_nd.py``.  Run on an
+idle machine: the load average is printed at the start and the end.
+
+Run:  python benchmarks/bench_shallow_nd.py [--quick] [--dims 2 10]
 """
 
 import argparse
+import os
 
 import numpy as np
-from _peers import SEED, jax_gd, mlp
-from _timing import best_of, print_load
+from _peers import SEED, jax_runner, mlp_runner
+from _timing import print_load, timed
+from threadpoolctl import threadpool_info
 
 from sklearn_shallowrelu import ShallowReLURegressor
 
@@ -34,6 +42,7 @@ WIDTHS = (64, 512, 4096, 8192)
 SAMPLES = (1_000, 10_000, 100_000)
 QUICK = [(1_000, 64, 2), (1_000, 1_000, 10), (10_000, 256, 10)]
 MAX_PRODUCT = 2e8
+ROUNDS = 3
 
 
 def data(m, d, dtype):
@@ -52,10 +61,26 @@ def start(X, y, n):
     return p0, 0.5 / probe.sharpness(X64, y64)
 
 
-def ours(X, y, n, p0, eta, T):
+def ours_runner(X, y, n, p0, eta, T):
     est = ShallowReLURegressor(n_hidden=n, max_iter=T, learning_rate=eta, random_state=SEED)
-    t, _ = best_of(lambda: est.fit(X, y, init_params=p0), 3, budget=10.0)
-    return t / T
+    return lambda: est.fit(X, y, init_params=p0)
+
+
+def per_step(runners, T):
+    """Seconds per step of each runner (None: not installed), the best of ``ROUNDS``
+    rounds in which each runs once, in turn."""
+    best = {name: np.inf for name, run in runners.items() if run is not None}
+    for _ in range(ROUNDS):
+        for name in best:
+            best[name] = min(best[name], timed(runners[name], collect=True)[0] / T)
+    return {name: best.get(name, np.nan) for name in runners}
+
+
+def print_threads():
+    blas = sorted({(lib["internal_api"], lib["num_threads"]) for lib in threadpool_info() if lib["user_api"] == "blas"})
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"CPUs this process may use: {cpus}; BLAS threads: "
+          + ", ".join(f"{api} {threads}" for api, threads in blas))
 
 
 def grid(quick, dims):
@@ -66,6 +91,7 @@ def grid(quick, dims):
 
 def main(quick=False, dims=DIMS):
     print_load("at start")
+    print_threads()
     print("ms per full-batch GD step, ReLU, one output; ratios = peer / ours (above 1: ours is faster)\n")
     head = (f"{'m':>7} {'n':>6} {'d':>4} {'dtype':>7} | {'ours':>9} {'MLP':>9} {'JAX':>9} | "
             f"{'MLP/ours':>8} {'JAX/ours':>8}")
@@ -77,10 +103,9 @@ def main(quick=False, dims=DIMS):
             X, y = data(m, d, dtype)
             p0, eta = start(X, y, n)
             T = 100 if m * n <= 1e6 else (20 if m * n <= 2e7 else 5)
-            t_ours = ours(X, y, n, p0, eta, T)
-            t_mlp = mlp(X, y, n, p0, eta, T)
-            t_jax = jax_gd(X, y, n, p0, eta, T)
-            t_jax = np.nan if t_jax is None else t_jax
+            t = per_step({"ours": ours_runner(X, y, n, p0, eta, T), "mlp": mlp_runner(X, y, n, p0, eta, T),
+                          "jax": jax_runner(X, y, n, p0, eta, T)}, T)
+            t_ours, t_mlp, t_jax = t["ours"], t["mlp"], t["jax"]
             name = np.dtype(dtype).name
             print(f"{m:>7} {n:>6} {d:>4} {name:>7} | {1e3 * t_ours:9.3f} {1e3 * t_mlp:9.3f} {1e3 * t_jax:9.3f} | "
                   f"{t_mlp / t_ours:8.2f} {t_jax / t_ours:8.2f}", flush=True)

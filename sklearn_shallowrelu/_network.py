@@ -10,18 +10,23 @@ stability threshold is ``2 / eta``; with weight decay (:class:`L2Penalty`) plus
 (n, d), ``b`` (n,), ``v`` (n, k), ``c`` (k,).
 """
 
+import math
+
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigsh
 
-from . import _sorted1d
+from . import _relu_kernel, _sorted1d
 from ._memory import working_memory_bytes
 
 GROUPS = ("W", "b", "v", "c")
 # Network.loss_and_grad goes through the rows in blocks of m x n work arrays of about this
 # size, which stay in the CPU cache between the passes over them (measured: a 20 MB array
 # does not, and a step costs 1.6x the time of 4 MB blocks; blocks below 1 MB pay more in
-# per-call overhead than they gain)
+# per-call overhead than they gain), and of at most BLOCK_ROWS rows (on narrow networks longer
+# blocks were slower: at width 64 to 128 and d = 2, 1.2 to 3.5 times the time of 1024-row
+# blocks; at width 512 and more the bytes bound first)
 BLOCK_BYTES = 1 << 22
+BLOCK_ROWS = 1024
 # Peak memory of the curvature estimates, in float64 vectors of the parameters' size on
 # top of the m x n activation cache (tracemalloc, n = 10^5, m = 60, d = 1 and 5, k = 1):
 # a Hessian-vector product with the power iteration's one vector peaked at 8 to 9.1 (the
@@ -96,7 +101,11 @@ class Params:
         return Params(*out)
 
     def all_finite(self):
-        return all(np.all(np.isfinite(a)) for a in self.arrays())
+        # a sum is NaN or infinite when an entry is, and one pass without the boolean
+        # temporaries of isfinite: checked at every step of a descent.  A sum overflows
+        # also when the entries come near the largest float, a divergence all the same.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return all(math.isfinite(a.sum()) for a in self.arrays())
 
 
 class L2Penalty:
@@ -241,12 +250,13 @@ class Network:
         m, (n, d), k = X1.shape[0], params.W.shape, params.v.shape[1]
         W1T = np.empty((d + 1, n), dtype=dt)  # contiguous: BLAS is faster on it than on a transposed view
         W1T[:d], W1T[d] = params.W.T, params.b
-        rows = max(1, min(m, BLOCK_BYTES // (n * dt.itemsize)))
-        work = self._buffer("Z", (rows, n), dt), self._buffer("mask", (rows, n), bool) if self._relu else None
+        rows = max(1, min(m, BLOCK_ROWS, BLOCK_BYTES // (n * dt.itemsize)))
+        Z = self._buffer("Z", (rows, n), dt)
         PR, gv, G1T = np.empty((m, k), dtype=dt), np.zeros((n, k), dtype=dt), np.zeros((d + 1, n), dtype=dt)
+        backprop = self._backprop_relu if self._relu and k == 1 else self._backprop
         loss = 0.0
         for i in range(0, m, rows):
-            loss += self._backprop(params, W1T, batch, slice(i, i + rows), work, (PR, gv, G1T))
+            loss += backprop(params, W1T, batch, slice(i, i + rows), Z, (PR, gv, G1T))
         if k == 1:
             G1T *= params.v[:, 0]
         if s != 1.0:
@@ -254,14 +264,34 @@ class Network:
             G1T *= s
         return loss, Params(G1T[:d].T, G1T[d], gv, PR.sum(axis=0))
 
-    def _backprop(self, params, W1T, batch, block, work, out):
+    def _backprop_relu(self, params, W1T, batch, block, Z, out):
+        """:meth:`_backprop` for a ReLU network with one output: the passes between
+        the two matrix products fused in :mod:`._relu_kernel`."""
+        X1, Y, p, PR = batch.X1[block], batch.Y[block], batch.p[block], out[0][block]
+        _, gv, G1T = out
+        Z = np.matmul(X1, W1T, out=Z[: X1.shape[0]])
+        v = np.ascontiguousarray(params.v[:, 0], dtype=Z.dtype)
+        R = np.empty(X1.shape[0], dtype=Z.dtype)
+        _relu_kernel.relu_forward(Z, v, R)  # Z becomes A = relu(Z); R = A v
+        if self.s != 1.0:
+            R *= self.s
+        R += params.c[0]
+        R -= Y[:, 0]
+        np.multiply(R, p, out=PR[:, 0])
+        _relu_kernel.relu_backward(Z, PR[:, 0], gv[:, 0])  # gv += A^T (p r); Z becomes D = p r [A > 0]
+        # sum_i p_i r_i v_k [z_ik > 0] x1_i = v_k (X1^T D)_k: the factor v_k comes after the sum
+        G1T += X1.T @ Z
+        return 0.5 * float(PR[:, 0] @ R)
+
+    def _backprop(self, params, W1T, batch, block, Z, out):
         """The rows ``block`` of :meth:`loss_and_grad`: returns their share of the
         loss, writes ``p * residual`` into ``PR`` and adds their share of the
         gradient to ``gv`` and to ``G1T`` (the transposed ``[W, b]`` gradient,
-        without the factors ``v`` (one output) and ``s``)."""
+        without the factors ``v`` (one output) and ``s``); ``Z`` is a work array
+        of at least the block's rows."""
         X1, Y, p, PR = batch.X1[block], batch.Y[block], batch.p[block], out[0][block]
         _, gv, G1T = out
-        Z = np.matmul(X1, W1T, out=work[0][: X1.shape[0]])
+        Z = np.matmul(X1, W1T, out=Z[: X1.shape[0]])
         if self._relu:
             A = np.maximum(Z, 0, out=Z)  # in place: the derivative [Z > 0] is also [A > 0]
         else:
@@ -274,10 +304,8 @@ class Network:
         np.multiply(R, p[:, None], out=PR)
         gv += A.T @ PR
         if self._relu:
-            # A is no longer needed: its buffer takes act'(Z) = [A > 0], through a boolean
-            # array because comparing straight into floats is slower than both passes
-            A1 = A
-            np.copyto(A1, np.greater(A, 0, out=work[1][: X1.shape[0]]))
+            A1 = A  # A is no longer needed: its buffer takes act'(Z) = [A > 0]
+            np.greater(A, 0, out=A1)
         if params.v.shape[1] == 1:
             # sum_i r_i v_k act'(z_ik) x1_i = v_k sum_i act'(z_ik) (r_i x1_i): the
             # m x n backpropagated signal r v^T * act'(Z) is never formed
