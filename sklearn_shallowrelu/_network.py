@@ -27,6 +27,21 @@ GROUPS = ("W", "b", "v", "c")
 # blocks; at width 512 and more the bytes bound first)
 BLOCK_BYTES = 1 << 22
 BLOCK_ROWS = 1024
+# ... but with many inputs the two matrix products dominate, and BLAS repacks the (d + 1) x n
+# factor at every block: a block then takes at least ROWS_PER_INPUT (d + 1) rows, within
+# WIDE_BLOCK_BYTES (width 8192, d = 100: 59 ms a step with 1000-row blocks, 83 ms with the
+# 64 rows of 4 MB; at d = 2 and 10 the 4 MB blocks stay the faster)
+ROWS_PER_INPUT = 4
+WIDE_BLOCK_BYTES = 1 << 25
+
+
+def block_rows(m, n, d, itemsize):
+    """Rows of a block of :meth:`Network.loss_and_grad` (see ``BLOCK_BYTES``)."""
+    row = max(n, 1) * itemsize
+    rows = max(BLOCK_BYTES // row, min(ROWS_PER_INPUT * (d + 1), WIDE_BLOCK_BYTES // row))
+    return max(1, min(m, BLOCK_ROWS, rows))
+
+
 # Peak memory of the curvature estimates, in float64 vectors of the parameters' size on
 # top of the m x n activation cache (tracemalloc, n = 10^5, m = 60, d = 1 and 5, k = 1):
 # a Hessian-vector product with the power iteration's one vector peaked at 8 to 9.1 (the
@@ -250,13 +265,15 @@ class Network:
         m, (n, d), k = X1.shape[0], params.W.shape, params.v.shape[1]
         W1T = np.empty((d + 1, n), dtype=dt)  # contiguous: BLAS is faster on it than on a transposed view
         W1T[:d], W1T[d] = params.W.T, params.b
-        rows = max(1, min(m, BLOCK_ROWS, BLOCK_BYTES // (n * dt.itemsize)))
+        rows = block_rows(m, n, d, dt.itemsize)
         Z = self._buffer("Z", (rows, n), dt)
-        PR, gv, G1T = np.empty((m, k), dtype=dt), np.zeros((n, k), dtype=dt), np.zeros((d + 1, n), dtype=dt)
-        backprop = self._backprop_relu if self._relu and k == 1 else self._backprop
-        loss = 0.0
-        for i in range(0, m, rows):
-            loss += backprop(params, W1T, batch, slice(i, i + rows), Z, (PR, gv, G1T))
+        if self._relu and k == 1:
+            loss, PR, gv, G1T = self._relu_blocks(params, batch, W1T, Z)
+        else:
+            PR, gv, G1T = np.empty((m, k), dtype=dt), np.zeros((n, k), dtype=dt), np.zeros((d + 1, n), dtype=dt)
+            loss = 0.0
+            for i in range(0, m, rows):
+                loss += self._backprop(params, W1T, batch, slice(i, i + rows), Z, (PR, gv, G1T))
         if k == 1:
             G1T *= params.v[:, 0]
         if s != 1.0:
@@ -264,24 +281,34 @@ class Network:
             G1T *= s
         return loss, Params(G1T[:d].T, G1T[d], gv, PR.sum(axis=0))
 
-    def _backprop_relu(self, params, W1T, batch, block, Z, out):
-        """:meth:`_backprop` for a ReLU network with one output: the passes between
-        the two matrix products fused in :mod:`._relu_kernel`."""
-        X1, Y, p, PR = batch.X1[block], batch.Y[block], batch.p[block], out[0][block]
-        _, gv, G1T = out
-        Z = np.matmul(X1, W1T, out=Z[: X1.shape[0]])
-        v = np.ascontiguousarray(params.v[:, 0], dtype=Z.dtype)
-        R = np.empty(X1.shape[0], dtype=Z.dtype)
-        _relu_kernel.relu_forward(Z, v, R)  # Z becomes A = relu(Z); R = A v
-        if self.s != 1.0:
-            R *= self.s
-        R += params.c[0]
-        R -= Y[:, 0]
-        np.multiply(R, p, out=PR[:, 0])
-        _relu_kernel.relu_backward(Z, PR[:, 0], gv[:, 0])  # gv += A^T (p r); Z becomes D = p r [A > 0]
-        # sum_i p_i r_i v_k [z_ik > 0] x1_i = v_k (X1^T D)_k: the factor v_k comes after the sum
-        G1T += X1.T @ Z
-        return 0.5 * float(PR[:, 0] @ R)
+    def _relu_blocks(self, params, batch, W1T, Z):
+        """The row blocks of :meth:`_data_loss_and_grad` for a ReLU network with one
+        output, the passes between the two matrix products fused in
+        :mod:`._relu_kernel`; returns the loss, ``p * residual`` (m, 1), and ``gv`` and
+        ``G1T`` as :meth:`_backprop` leaves them."""
+        X1, dt, rows = batch.X1, Z.dtype, Z.shape[0]
+        m, n = X1.shape[0], Z.shape[1]
+        v = np.ascontiguousarray(params.v[:, 0], dtype=dt)
+        R, PR, gv = np.empty(m, dtype=dt), np.empty((m, 1), dtype=dt), np.zeros((n, 1), dtype=dt)
+        shift = batch.Y[:, 0] - params.c[0]  # r = s A v - (y - c)
+        G1T = None
+        for i in range(0, m, rows):
+            block = slice(i, i + rows)
+            x1, r, pr = X1[block], R[block], PR[block, 0]
+            A = np.matmul(x1, W1T, out=Z[: x1.shape[0]])
+            _relu_kernel.relu_forward(A, v, r)  # A = relu(Z) in place; r = A v
+            if self.s != 1.0:
+                r *= self.s
+            r -= shift[block]
+            np.multiply(r, batch.p[block], out=pr)
+            _relu_kernel.relu_backward(A, pr, gv[:, 0])  # gv += A^T (p r); A becomes D = p r [A > 0]
+            # sum_i p_i r_i v_k [z_ik > 0] x1_i = v_k (X1^T D)_k: the factor v_k comes after the sum
+            part = x1.T @ A
+            if G1T is None:
+                G1T = part
+            else:
+                G1T += part
+        return 0.5 * float(PR[:, 0] @ R), PR, gv, G1T
 
     def _backprop(self, params, W1T, batch, block, Z, out):
         """The rows ``block`` of :meth:`loss_and_grad`: returns their share of the

@@ -1,6 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """The elementwise passes of a ReLU network's gradient, fused (see
-:meth:`._network.Network._backprop`).
+:meth:`._network.Network._relu_blocks`).
 
 Between its two matrix products (``Z = [X, 1] [W, b]^T`` and ``[X, 1]^T D``) a
 gradient step with one output makes three passes over the ``m x n`` block:

@@ -15,7 +15,8 @@ from ._result import ShallowResult
 from ._memory import available_memory, working_memory_bytes
 from ._descent import (Diverged, Walk, auto_step, check_early_stopping, descend, divergence_warning, mirror_step,
                        rounding_slack, stability_limit, stopping_rule, validation_split)
-from ._network import BLOCK_BYTES, GROUPS, Batch, L2Penalty, Network, Params, curvature_bytes, n_params
+from ._network import (BLOCK_BYTES, GROUPS, Batch, L2Penalty, Network, Params, block_rows, curvature_bytes,
+                       n_params)
 from .activations import ACTIVATIONS, get_activation
 from .init import INIT_NAMES, Initialization, check_init
 from .potentials import POTENTIAL_NAMES, Potential, resolve_potential
@@ -444,7 +445,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         P = n_params(n, d, k)
         arrays = _TRAIN_ARRAYS[self.solver]
         # the row blocks of a step, [X, 1], residuals, and a mini-batch's copy of its rows
-        rows = 2 * BLOCK_BYTES + 3 * m * (d + 1 + 2 * k) * item
+        rows = 2 * block_rows(m, n, d, item) * n * item + 3 * m * (d + 1 + 2 * k) * item
         need = {"training": arrays * P * item + rows}
         smooth = get_activation(self.activation).kink_jump is None
         # the curvature estimates run while the current and initial parameters and a

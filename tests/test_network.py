@@ -80,7 +80,7 @@ def test_row_blocks_give_the_gradient_of_all_rows(monkeypatch, act, k, d):
     rows = [Network(ACTIVATIONS[act], 0.5).loss_and_grad(params, Batch(batch.X[i:i + 1], batch.Y[i:i + 1],
                                                                        np.ones(1)))[1].flat() for i in range(m)]
     bound = 4 * m * np.finfo(float).eps * sum(p * np.abs(g) for p, g in zip(batch.p, rows))
-    monkeypatch.setattr(_network, "BLOCK_BYTES", 3 * params.W.shape[0] * 8)
+    monkeypatch.setattr(_network, "BLOCK_ROWS", 3)
     net = Network(ACTIVATIONS[act], 0.5)
     for _ in range(2):  # the second call reuses the work buffers of the first
         loss_b, grad_b = net.loss_and_grad(params, batch)
