@@ -22,9 +22,10 @@ Threads: every peer runs with the threads it has by default (JAX's own pool;
 OpenBLAS's for ours and MLPRegressor), as a user would run it; the BLAS threads
 are printed.  To compare on one core, pin the whole process, which binds all of
 them alike:  ``taskset -c 0 python benchmarks/bench_shallow_nd.py``.  Run on an
-idle machine: the load average is printed at the start and the end.
+idle machine: the load average is printed at the start and the end (the end's includes
+the benchmark's own threads: about 2 on 2 CPUs).
 
-Run:  python benchmarks/bench_shallow_nd.py [--quick] [--dims 2 10]
+Run:  python benchmarks/bench_shallow_nd.py [--quick] [--dims 2 10] [--shapes 10000,64,2 ...] [--rounds 5]
 """
 
 import argparse
@@ -66,11 +67,11 @@ def ours_runner(X, y, n, p0, eta, T):
     return lambda: est.fit(X, y, init_params=p0)
 
 
-def per_step(runners, T):
-    """Seconds per step of each runner (None: not installed), the best of ``ROUNDS``
+def per_step(runners, T, rounds=ROUNDS):
+    """Seconds per step of each runner (None: not installed), the best of ``rounds``
     rounds in which each runs once, in turn."""
     best = {name: np.inf for name, run in runners.items() if run is not None}
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for name in best:
             best[name] = min(best[name], timed(runners[name], collect=True)[0] / T)
     return {name: best.get(name, np.nan) for name in runners}
@@ -83,13 +84,15 @@ def print_threads():
           + ", ".join(f"{api} {threads}" for api, threads in blas))
 
 
-def grid(quick, dims):
+def grid(quick, dims, shapes=None):
+    if shapes:
+        return shapes
     if quick:
         return [(m, n, d) for m, n, d in QUICK if d in dims]
     return [(m, n, d) for d in dims for m in SAMPLES for n in WIDTHS if m * n <= MAX_PRODUCT]
 
 
-def main(quick=False, dims=DIMS):
+def main(quick=False, dims=DIMS, shapes=None, rounds=ROUNDS):
     print_load("at start")
     print_threads()
     print("ms per full-batch GD step, ReLU, one output; ratios = peer / ours (above 1: ours is faster)\n")
@@ -98,13 +101,13 @@ def main(quick=False, dims=DIMS):
     print(head)
     print("-" * len(head))
     worst = {}
-    for m, n, d in grid(quick, dims):
+    for m, n, d in grid(quick, dims, shapes):
         for dtype in (np.float64, np.float32):
             X, y = data(m, d, dtype)
             p0, eta = start(X, y, n)
             T = 100 if m * n <= 1e6 else (20 if m * n <= 2e7 else 5)
             t = per_step({"ours": ours_runner(X, y, n, p0, eta, T), "mlp": mlp_runner(X, y, n, p0, eta, T),
-                          "jax": jax_runner(X, y, n, p0, eta, T)}, T)
+                          "jax": jax_runner(X, y, n, p0, eta, T)}, T, rounds)
             t_ours, t_mlp, t_jax = t["ours"], t["mlp"], t["jax"]
             name = np.dtype(dtype).name
             print(f"{m:>7} {n:>6} {d:>4} {name:>7} | {1e3 * t_ours:9.3f} {1e3 * t_mlp:9.3f} {1e3 * t_jax:9.3f} | "
@@ -120,5 +123,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="three sizes only")
     parser.add_argument("--dims", type=int, nargs="+", default=list(DIMS), help="input dimensions to run")
+    parser.add_argument("--shapes", nargs="+", default=None, metavar="M,N,D",
+                        type=lambda text: tuple(int(v) for v in text.split(",")), help="these (m, n, d) only")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="runs of each peer per shape (the best is kept)")
     args = parser.parse_args()
-    main(args.quick, tuple(args.dims))
+    main(args.quick, tuple(args.dims), args.shapes, args.rounds)
