@@ -1,4 +1,4 @@
-"""Build of the compiled kernel; everything else is in pyproject.toml."""
+"""Build of the compiled kernels; everything else is in pyproject.toml."""
 
 import numpy as np
 from Cython.Build import cythonize
@@ -7,7 +7,7 @@ from setuptools import Extension, setup
 MODULES = (
     "_exact1d._fastchain",  # the 1-D smoother's kernel
     "_exact1d._search",  # the criteria and searches on top of it
-    "_relu_kernel",  # the fused elementwise passes of a ReLU network's gradient
+    "_linear_pieces",  # the fused passes of the gradient of piecewise-linear networks
 )
 
 extensions = [
@@ -26,6 +26,6 @@ setup(
     # the sources go into the sdist (cythonize swaps the extensions' sources
     # for the generated C, a build product shipped by neither)
     package_data={"sklearn_shallowrelu._exact1d": ["_fastchain.pyx", "_fastchain.pxd", "_search.pyx"],
-                  "sklearn_shallowrelu": ["_relu_kernel.pyx"]},
+                  "sklearn_shallowrelu": ["_linear_pieces.pyx"]},
     exclude_package_data={"": ["*.c"]},
 )

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigsh
 
-from . import _relu_kernel, _sorted1d
+from . import _linear_pieces, _sorted1d
 from ._memory import working_memory_bytes
 
 GROUPS = ("W", "b", "v", "c")
@@ -267,8 +267,8 @@ class Network:
         W1T[:d], W1T[d] = params.W.T, params.b
         rows = block_rows(m, n, d, dt.itemsize)
         Z = self._buffer("Z", (rows, n), dt)
-        if self._relu and k == 1:
-            loss, PR, gv, G1T = self._relu_blocks(params, batch, W1T, Z)
+        if self.act.slopes is not None and k == 1:
+            loss, PR, gv, G1T = self._linear_pieces_blocks(params, batch, W1T, Z)
         else:
             PR, gv, G1T = np.empty((m, k), dtype=dt), np.zeros((n, k), dtype=dt), np.zeros((d + 1, n), dtype=dt)
             loss = 0.0
@@ -281,28 +281,43 @@ class Network:
             G1T *= s
         return loss, Params(G1T[:d].T, G1T[d], gv, PR.sum(axis=0))
 
-    def _relu_blocks(self, params, batch, W1T, Z):
-        """The row blocks of :meth:`_data_loss_and_grad` for a ReLU network with one
-        output, the passes between the two matrix products fused in
-        :mod:`._relu_kernel`; returns the loss, ``p * residual`` (m, 1), and ``gv`` and
-        ``G1T`` as :meth:`_backprop` leaves them."""
+    def _linear_pieces_blocks(self, params, batch, W1T, Z):
+        """The row blocks of :meth:`_data_loss_and_grad` for a piecewise-linear
+        activation and one output, the passes between the two matrix products fused
+        in :mod:`._linear_pieces`; returns the loss, ``p * residual`` (m, 1), and
+        ``gv`` and ``G1T`` as :meth:`_backprop` leaves them."""
         X1, dt, rows = batch.X1, Z.dtype, Z.shape[0]
         m, n = X1.shape[0], Z.shape[1]
         v = np.ascontiguousarray(params.v[:, 0], dtype=dt)
         R, PR, gv = np.empty(m, dtype=dt), np.empty((m, 1), dtype=dt), np.zeros((n, 1), dtype=dt)
-        shift = batch.Y[:, 0] - params.c[0]  # r = s A v - (y - c)
+        if self._relu:  # its own passes: 1.5 to 2 times faster than the general ones
+            def forward(Z, r):
+                _linear_pieces.relu_forward(Z, v, r)  # Z becomes relu(Z)
+
+            def backward(Z, pr):
+                _linear_pieces.relu_backward(Z, pr, gv[:, 0])
+        else:
+            pos, neg, zero = (dt.type(slope) for slope in self.act.slopes)
+
+            def forward(Z, r):
+                _linear_pieces.linear_pieces_forward(Z, v, r, pos, neg)
+
+            def backward(Z, pr):
+                _linear_pieces.linear_pieces_backward(Z, pr, gv[:, 0], pos, neg, zero)
+
+        shift = batch.Y[:, 0] - params.c[0]  # r = s act(Z) v - (y - c)
         G1T = None
         for i in range(0, m, rows):
             block = slice(i, i + rows)
             x1, r, pr = X1[block], R[block], PR[block, 0]
             A = np.matmul(x1, W1T, out=Z[: x1.shape[0]])
-            _relu_kernel.relu_forward(A, v, r)  # A = relu(Z) in place; r = A v
+            forward(A, r)  # r = act(Z) v
             if self.s != 1.0:
                 r *= self.s
             r -= shift[block]
             np.multiply(r, batch.p[block], out=pr)
-            _relu_kernel.relu_backward(A, pr, gv[:, 0])  # gv += A^T (p r); A becomes D = p r [A > 0]
-            # sum_i p_i r_i v_k [z_ik > 0] x1_i = v_k (X1^T D)_k: the factor v_k comes after the sum
+            backward(A, pr)  # gv += act(Z)^T (p r); A becomes D = p r act'(Z)
+            # sum_i p_i r_i v_k act'(z_ik) x1_i = v_k (X1^T D)_k: the factor v_k comes after the sum
             part = x1.T @ A
             if G1T is None:
                 G1T = part

@@ -37,6 +37,10 @@ class Activation:
         Order of the first non-zero derivative of a smooth activation at 0,
         as in the condensation study of Zhou et al. [1]_; None for
         piecewise-linear ones.
+    slopes : tuple of 3 floats or None, default=None
+        ``act'`` above 0, below 0 and at 0 for piecewise-linear activations
+        (``act(z) = z act'(z)``; the value at 0 is the one ``first`` gives);
+        None for smooth ones.
 
     References
     ----------
@@ -46,9 +50,9 @@ class Activation:
        (NeurIPS 2022). https://arxiv.org/abs/2105.11686
     """
 
-    def __init__(self, name, value, first, second, kink_jump=None, multiplicity=None):
+    def __init__(self, name, value, first, second, kink_jump=None, multiplicity=None, slopes=None):
         self.name, self.value, self.first, self.second = name, value, first, second
-        self.kink_jump, self.multiplicity = kink_jump, multiplicity
+        self.kink_jump, self.multiplicity, self.slopes = kink_jump, multiplicity, slopes
 
     def __repr__(self):
         return f"Activation({self.name!r})"
@@ -68,6 +72,7 @@ ACTIVATIONS = {
         lambda z: (z > 0).astype(z.dtype),
         np.zeros_like,
         kink_jump=1.0,
+        slopes=(1.0, 0.0, 0.0),
     ),
     "leaky_relu": Activation(
         "leaky_relu",
@@ -75,6 +80,7 @@ ACTIVATIONS = {
         lambda z: np.where(z > 0, 1.0, _LEAK).astype(z.dtype),
         np.zeros_like,
         kink_jump=1.0 - _LEAK,
+        slopes=(1.0, _LEAK, _LEAK),
     ),
     "abs": Activation(
         "abs",
@@ -82,6 +88,7 @@ ACTIVATIONS = {
         lambda z: np.sign(z).astype(z.dtype),
         np.zeros_like,
         kink_jump=2.0,
+        slopes=(1.0, -1.0, 0.0),
     ),
     "tanh": Activation(
         "tanh",

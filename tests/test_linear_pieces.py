@@ -1,0 +1,104 @@
+"""The fused passes of piecewise-linear activations (``_linear_pieces``) against
+plain numpy, and the gradient that uses them against the same gradient written
+out in numpy, over several row blocks, in float64 and float32.
+
+Tolerances: the kernels sum ``act(Z) v`` and ``act(Z)^T pr`` in another order
+than BLAS, so a sum of ``N`` terms agrees to ``N eps`` times the sum of the
+terms' absolute values; every other entry is one rounded product or exact."""
+
+import numpy as np
+import pytest
+
+from sklearn_shallowrelu import _linear_pieces, _network
+from sklearn_shallowrelu._network import Batch, Network, Params
+from sklearn_shallowrelu.activations import ACTIVATIONS
+
+EPS = {np.float64: float(np.finfo(np.float64).eps), np.float32: float(np.finfo(np.float32).eps)}
+PIECEWISE = [name for name in sorted(ACTIVATIONS) if ACTIVATIONS[name].slopes is not None]
+
+
+def test_the_piecewise_linear_activations_have_slopes():
+    assert PIECEWISE == ["abs", "leaky_relu", "relu"]
+    for name in PIECEWISE:
+        act = ACTIVATIONS[name]
+        z = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
+        pos, neg, zero = act.slopes
+        np.testing.assert_array_equal(act.first(z), [neg, neg, zero, pos, pos])
+        np.testing.assert_array_equal(act.value(z), z * act.first(z))
+
+
+def _passes(name, Z, v, pr, gv):
+    """The two passes of ``name`` in place on ``Z``; returns ``act(Z) v``."""
+    out = np.empty(Z.shape[0], Z.dtype)
+    if name == "relu":
+        _linear_pieces.relu_forward(Z, v, out)
+        _linear_pieces.relu_backward(Z, pr, gv)
+    else:
+        pos, neg, zero = (Z.dtype.type(s) for s in ACTIVATIONS[name].slopes)
+        _linear_pieces.linear_pieces_forward(Z, v, out, pos, neg)
+        _linear_pieces.linear_pieces_backward(Z, pr, gv, pos, neg, zero)
+    return out
+
+
+@pytest.mark.parametrize("name", PIECEWISE)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 3, 4, 7, 64])
+def test_forward_and_backward_equal_numpy(name, dtype, n):
+    act = ACTIVATIONS[name]
+    rng = np.random.default_rng(n)
+    Z0 = rng.standard_normal((9, n)).astype(dtype)
+    Z0[0, 0] = 0.0  # the derivative at the kink is the one act.first gives
+    v = rng.standard_normal(n).astype(dtype)
+    pr = rng.standard_normal(9).astype(dtype)
+    A, A1 = act.value(Z0).astype(dtype), act.first(Z0)
+    gv = np.ones(n, dtype)  # accumulated into
+    Z = Z0.copy()
+    out = _passes(name, Z, v, pr, gv)
+    assert np.all(np.abs(out - A @ v) <= n * EPS[dtype] * (np.abs(A) @ np.abs(v)))
+    np.testing.assert_array_equal(Z, pr[:, None] * A1)
+    bound = 9 * EPS[dtype] * (np.abs(A).T @ np.abs(pr) + 1)
+    assert np.all(np.abs(gv - (1 + A.T @ pr)) <= bound)
+
+
+@pytest.mark.parametrize("name", PIECEWISE)
+def test_a_nan_pre_activation_gives_a_nan_output(name):
+    """As numpy's passes have it, so a step that produced one shows a NaN loss."""
+    Z = np.array([[np.nan, -1.0, 2.0, 0.5, -3.0]])
+    v = np.ones(5)
+    out = _passes(name, Z, v, np.ones(1), np.zeros(5))
+    assert np.isnan(out[0])
+
+
+def _numpy_loss_and_grad(act, params, batch, s):
+    """The loss and gradient of a network with one output, written out."""
+    X, y, p = batch.X.astype(np.float64), batch.Y[:, 0].astype(np.float64), batch.p.astype(np.float64)
+    W, b, v, c = (a.astype(np.float64) for a in params.arrays())
+    Z = X @ W.T + b
+    A = act.value(Z)
+    r = s * (A @ v[:, 0]) + c[0] - y
+    pr = p * r
+    D = (pr[:, None] * act.first(Z)) * (s * v[:, 0])
+    return 0.5 * pr @ r, [D.T @ X, D.sum(axis=0), s * (A.T @ pr)[:, None], np.array([pr.sum()])]
+
+
+@pytest.mark.parametrize("name", PIECEWISE)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("scale", [1.0, 0.25])
+def test_gradient_over_row_blocks_equals_numpy(name, dtype, scale, monkeypatch):
+    """Blocks of 16 rows over 50 samples: four blocks, the last one short."""
+    monkeypatch.setattr(_network, "BLOCK_ROWS", 16)
+    rng = np.random.default_rng(7)
+    m, n, d = 50, 13, 4
+    X = rng.standard_normal((m, d)).astype(dtype)
+    params = Params(*(a.astype(dtype) for a in (rng.standard_normal((n, d)), rng.standard_normal(n),
+                                                 rng.standard_normal((n, 1)), rng.standard_normal(1))))
+    batch = Batch(X, rng.standard_normal((m, 1)).astype(dtype), rng.uniform(0.5, 2.0, m))
+    act = ACTIVATIONS[name]
+    loss, grad = Network(act, scale)._data_loss_and_grad(params, batch)
+    ref_loss, ref = _numpy_loss_and_grad(act, params, batch, scale)
+    # every entry is a sum of at most m (n + d) terms, each rounded a few times
+    tol = 4 * m * (n + d) * EPS[dtype]
+    assert loss == pytest.approx(ref_loss, rel=tol)
+    for got, want in zip(grad.arrays(), ref):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
