@@ -228,8 +228,14 @@ class Network:
         dt = np.result_type(X.dtype, params.W.dtype)
         out = np.empty((X.shape[0], k), dtype=dt)
         rows = max(1, BLOCK_BYTES // (max(n, 1) * dt.itemsize))
+        forward = self._forward_pass(dt) if k == 1 else None
+        v = np.ascontiguousarray(params.v[:, 0], dtype=dt)
         for i in range(0, X.shape[0], rows):
-            out[i : i + rows] = self.act.value(self.pre(params, X[i : i + rows])) @ params.v
+            Z = self.pre(params, X[i : i + rows])
+            if forward is not None:
+                forward(np.ascontiguousarray(Z, dtype=dt), v, out[i : i + rows, 0])
+            else:
+                out[i : i + rows] = self.act.value(Z) @ params.v
         out *= self.s
         out += params.c
         return out
@@ -281,6 +287,17 @@ class Network:
             G1T *= s
         return loss, Params(G1T[:d].T, G1T[d], gv, PR.sum(axis=0))
 
+    def _forward_pass(self, dtype):
+        """``forward(Z, v, r)``: ``r = act(Z) v`` in one compiled pass over a C-ordered
+        ``Z`` of ``dtype`` (:mod:`._linear_pieces`; ReLU writes ``relu(Z)`` over ``Z``),
+        or None for a smooth activation."""
+        if self.act.slopes is None:
+            return None
+        if self._relu:  # its own passes: 1.5 to 2 times faster than the general ones
+            return _linear_pieces.relu_forward
+        pos, neg, _ = (np.dtype(dtype).type(slope) for slope in self.act.slopes)
+        return lambda Z, v, r: _linear_pieces.linear_pieces_forward(Z, v, r, pos, neg)
+
     def _linear_pieces_blocks(self, params, batch, W1T, Z):
         """The row blocks of :meth:`_data_loss_and_grad` for a piecewise-linear
         activation and one output, the passes between the two matrix products fused
@@ -290,17 +307,12 @@ class Network:
         m, n = X1.shape[0], Z.shape[1]
         v = np.ascontiguousarray(params.v[:, 0], dtype=dt)
         R, PR, gv = np.empty(m, dtype=dt), np.empty((m, 1), dtype=dt), np.zeros((n, 1), dtype=dt)
-        if self._relu:  # its own passes: 1.5 to 2 times faster than the general ones
-            def forward(Z, r):
-                _linear_pieces.relu_forward(Z, v, r)  # Z becomes relu(Z)
-
+        forward = self._forward_pass(dt)
+        if self._relu:  # forward left relu(Z) in Z
             def backward(Z, pr):
                 _linear_pieces.relu_backward(Z, pr, gv[:, 0])
         else:
             pos, neg, zero = (dt.type(slope) for slope in self.act.slopes)
-
-            def forward(Z, r):
-                _linear_pieces.linear_pieces_forward(Z, v, r, pos, neg)
 
             def backward(Z, pr):
                 _linear_pieces.linear_pieces_backward(Z, pr, gv[:, 0], pos, neg, zero)
@@ -311,7 +323,7 @@ class Network:
             block = slice(i, i + rows)
             x1, r, pr = X1[block], R[block], PR[block, 0]
             A = np.matmul(x1, W1T, out=Z[: x1.shape[0]])
-            forward(A, r)  # r = act(Z) v
+            forward(A, v, r)  # r = act(Z) v
             if self.s != 1.0:
                 r *= self.s
             r -= shift[block]
