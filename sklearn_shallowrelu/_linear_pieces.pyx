@@ -97,3 +97,29 @@ def linear_pieces_backward(floating[:, ::1] Z, const floating[::1] pr, floating[
                 slope = pos if z > 0 else (neg if z < 0 else zero)
                 gv[k] += z * slope * t
                 Z[i, k] = slope * t
+
+
+# Several outputs: the products with the output weights are matrix products
+# (BLAS), so the passes left are act(Z) and the product of D = (p R) V^T with act'(Z).
+
+def linear_pieces_value(const floating[:, ::1] Z, floating[:, ::1] A, floating pos, floating neg):
+    """``A = act(Z)`` for ``act(z) = pos z`` above 0 and ``neg z`` below; a NaN stays."""
+    cdef Py_ssize_t i, k, rows = Z.shape[0], n = Z.shape[1]
+    cdef floating z
+    with nogil:
+        for i in range(rows):
+            for k in range(n):
+                z = Z[i, k]
+                A[i, k] = (z if z > 0 else 0) * pos + (0 if z >= 0 else z) * neg
+
+
+def linear_pieces_times_slope(floating[:, ::1] D, const floating[:, ::1] Z, floating pos, floating neg,
+                              floating zero):
+    """``D <- D * act'(Z)`` in place (``act'`` is ``pos``, ``neg`` or ``zero`` by the sign of ``Z``)."""
+    cdef Py_ssize_t i, k, rows = Z.shape[0], n = Z.shape[1]
+    cdef floating z
+    with nogil:
+        for i in range(rows):
+            for k in range(n):
+                z = Z[i, k]
+                D[i, k] *= pos if z > 0 else (neg if z < 0 else zero)

@@ -338,18 +338,25 @@ class Network:
         return 0.5 * float(PR[:, 0] @ R), PR, gv, G1T
 
     def _backprop(self, params, W1T, batch, block, Z, out):
-        """The rows ``block`` of :meth:`loss_and_grad`: returns their share of the
-        loss, writes ``p * residual`` into ``PR`` and adds their share of the
-        gradient to ``gv`` and to ``G1T`` (the transposed ``[W, b]`` gradient,
-        without the factors ``v`` (one output) and ``s``); ``Z`` is a work array
-        of at least the block's rows."""
+        """The rows ``block`` of :meth:`loss_and_grad` for a smooth activation, or a
+        piecewise-linear one with several outputs (one output:
+        :meth:`_linear_pieces_blocks`): returns their share of the loss, writes
+        ``p * residual`` into ``PR`` and adds their share of the gradient to ``gv``
+        and to ``G1T`` (the transposed ``[W, b]`` gradient, without the factors
+        ``v`` (one output) and ``s``); ``Z`` is a work array of at least the
+        block's rows."""
         X1, Y, p, PR = batch.X1[block], batch.Y[block], batch.p[block], out[0][block]
         _, gv, G1T = out
-        Z = np.matmul(X1, W1T, out=Z[: X1.shape[0]])
-        if self._relu:
-            A = np.maximum(Z, 0, out=Z)  # in place: the derivative [Z > 0] is also [A > 0]
-        else:
+        rows = X1.shape[0]
+        slopes = self.act.slopes
+        if slopes is not None:  # act(Z) in a second work array: the passes need Z's signs after it
+            pos, neg, zero = (Z.dtype.type(slope) for slope in slopes)
+            A = self._buffer("A", Z.shape, Z.dtype)[:rows]
+        Z = np.matmul(X1, W1T, out=Z[:rows])
+        if slopes is None:
             A, A1 = self.act.value(Z), self.act.first(Z)
+        else:
+            _linear_pieces.linear_pieces_value(Z, A, pos, neg)
         R = A @ params.v
         if self.s != 1.0:
             R *= self.s
@@ -357,15 +364,17 @@ class Network:
         R -= Y
         np.multiply(R, p[:, None], out=PR)
         gv += A.T @ PR
-        if self._relu:
-            A1 = A  # A is no longer needed: its buffer takes act'(Z) = [A > 0]
-            np.greater(A, 0, out=A1)
         if params.v.shape[1] == 1:
             # sum_i r_i v_k act'(z_ik) x1_i = v_k sum_i act'(z_ik) (r_i x1_i): the
             # m x n backpropagated signal r v^T * act'(Z) is never formed
             G1T += _tn_product(X1 * PR, A1)
         else:
-            G1T += _tn_product(X1, np.multiply(PR @ params.v.T, A1, out=A1))
+            D = np.matmul(PR, params.v.T, out=A)  # A is no longer needed: its array takes D
+            if slopes is None:
+                D *= A1
+            else:
+                _linear_pieces.linear_pieces_times_slope(D, Z, pos, neg, zero)
+            G1T += _tn_product(X1, D)
         return 0.5 * float(p @ np.sum(R * R, axis=1))
 
     def hvp(self, params, batch, direction, gauss_newton=False):

@@ -102,3 +102,52 @@ def test_gradient_over_row_blocks_equals_numpy(name, dtype, scale, monkeypatch):
     for got, want in zip(grad.arrays(), ref):
         assert got.dtype == dtype
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+@pytest.mark.parametrize("name", PIECEWISE)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_passes_of_several_outputs_equal_numpy(name, dtype):
+    act = ACTIVATIONS[name]
+    rng = np.random.default_rng(3)
+    Z = rng.standard_normal((9, 7)).astype(dtype)
+    Z[0, :3] = [0.0, np.nan, -np.inf]
+    pos, neg, zero = (Z.dtype.type(s) for s in act.slopes)
+    A = np.empty_like(Z)
+    _linear_pieces.linear_pieces_value(Z, A, pos, neg)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(A[1:], act.value(Z[1:]))
+    assert A[0, 0] == 0 and np.isnan(A[0, 1])
+    D = rng.standard_normal((9, 7)).astype(dtype)
+    want = D * act.first(Z)
+    _linear_pieces.linear_pieces_times_slope(D, Z, pos, neg, zero)
+    np.testing.assert_array_equal(D[1:], want[1:])
+    assert D[0, 0] == want[0, 0]
+
+
+@pytest.mark.parametrize("name", PIECEWISE)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gradient_of_several_outputs_over_row_blocks_equals_numpy(name, dtype, monkeypatch):
+    monkeypatch.setattr(_network, "BLOCK_ROWS", 16)
+    rng = np.random.default_rng(8)
+    m, n, d, k = 50, 13, 4, 3
+    act = ACTIVATIONS[name]
+    X = rng.standard_normal((m, d))
+    Y = rng.standard_normal((m, k))
+    W, b, V, c = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal((n, k)), rng.standard_normal(k)
+    p = rng.uniform(0.5, 2.0, m)
+    params = Params(*(a.astype(dtype) for a in (W, b, V, c)))
+    batch = Batch(X.astype(dtype), Y.astype(dtype), p)
+    loss, grad = Network(act, 0.5)._data_loss_and_grad(params, batch)
+    # the same in float64 from the float32-rounded inputs, written out
+    X, Y, W, b, V, c = (a.astype(dtype).astype(np.float64) for a in (X, Y, W, b, V, c))
+    p = p / p.sum()
+    Z = X @ W.T + b
+    A = act.value(Z)
+    PR = p[:, None] * (0.5 * A @ V + c - Y)
+    D = 0.5 * (PR @ V.T) * act.first(Z)
+    ref = [D.T @ X, D.sum(axis=0), 0.5 * A.T @ PR, PR.sum(axis=0)]
+    tol = 4 * m * (n + d) * k * EPS[dtype]
+    assert loss == pytest.approx(0.5 * np.sum(PR * (PR / p[:, None])), rel=tol)
+    for got, want in zip(grad.arrays(), ref):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
