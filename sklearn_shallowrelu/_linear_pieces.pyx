@@ -63,8 +63,10 @@ def relu_backward(floating[:, ::1] A, const floating[::1] pr, floating[::1] gv):
 # general passes take 1.5 to 2 times the ReLU ones, so ReLU keeps its own.)
 
 cdef inline floating _act(floating z, floating pos, floating neg) noexcept nogil:
-    # the second part keeps a NaN ("z >= 0" fails), the first drops it
-    return (z if z > 0 else 0) * pos + (0 if z >= 0 else z) * neg
+    # selections, not branches, so that the loops vectorise: the first part keeps a NaN
+    # ("z <= 0" fails); with neg = 0 (ReLU) the second is 0 even at -inf, where -inf * 0
+    # would be NaN
+    return (0 if z <= 0 else z) * pos + (0 if (z >= 0 or neg == 0) else z) * neg
 
 
 cdef inline floating _slope(floating z, floating pos, floating neg, floating zero) noexcept nogil:

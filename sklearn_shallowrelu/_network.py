@@ -29,8 +29,9 @@ BLOCK_BYTES = 1 << 22
 BLOCK_ROWS = 1024
 # ... but with many inputs the two matrix products dominate, and BLAS repacks the (d + 1) x n
 # factor at every block: a block then takes at least ROWS_PER_INPUT (d + 1) rows, within
-# WIDE_BLOCK_BYTES (width 8192, d = 100: 59 ms a step with 1000-row blocks, 83 ms with the
-# 64 rows of 4 MB; at d = 2 and 10 the 4 MB blocks stay the faster)
+# WIDE_BLOCK_BYTES (width 8192, m = 1000, d = 100, loss and gradient alone: 83 ms with the
+# 64 rows of 4 MB, 71 ms with 256 rows, 59 ms with 1000; at d = 2 and 10 the 4 MB blocks
+# stay the faster)
 ROWS_PER_INPUT = 4
 WIDE_BLOCK_BYTES = 1 << 25
 
@@ -117,10 +118,10 @@ class Params:
 
     def all_finite(self):
         # a sum is NaN or infinite when an entry is, and one pass without the boolean
-        # temporaries of isfinite: checked at every step of a descent.  A sum overflows
-        # also when the entries come near the largest float, a divergence all the same.
+        # temporaries of isfinite: checked at every step of a descent.  Summed in float64,
+        # so finite float32 entries never overflow it; float64 ones only near 1e308.
         with np.errstate(over="ignore", invalid="ignore"):
-            return all(math.isfinite(a.sum()) for a in self.arrays())
+            return all(math.isfinite(a.sum(dtype=np.float64)) for a in self.arrays())
 
 
 class L2Penalty:

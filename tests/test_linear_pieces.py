@@ -69,6 +69,24 @@ def test_a_nan_pre_activation_gives_a_nan_output(name):
     assert np.isnan(out[0])
 
 
+@pytest.mark.parametrize("name", PIECEWISE)
+def test_an_infinite_pre_activation_gives_numpys_value(name):
+    """-inf is 0 for ReLU (not -inf * 0 = NaN), -inf for leaky ReLU and inf for abs."""
+    Z = np.array([[-np.inf, 1.0, 2.0]])
+    v = np.ones(3)
+    out = _passes(name, Z, v, np.ones(1), np.zeros(3))
+    assert out[0] == ACTIVATIONS[name].value(np.array([-np.inf, 1.0, 2.0])).sum()
+
+
+def test_finite_float32_parameters_are_finite():
+    """The finiteness check sums in float64: 1000 entries of 1e36 overflow a float32 sum."""
+    big = np.full((1000, 1), 1e36, np.float32)
+    params = Params(big, np.zeros(1000, np.float32), big, np.zeros(1, np.float32))
+    assert params.all_finite()
+    params.b[3] = np.inf
+    assert not params.all_finite()
+
+
 def _numpy_loss_and_grad(act, params, batch, s):
     """The loss and gradient of a network with one output, written out."""
     X, y, p = batch.X.astype(np.float64), batch.Y[:, 0].astype(np.float64), batch.p.astype(np.float64)
@@ -114,9 +132,10 @@ def test_the_passes_of_several_outputs_equal_numpy(name, dtype):
     pos, neg, zero = (Z.dtype.type(s) for s in act.slopes)
     A = np.empty_like(Z)
     _linear_pieces.linear_pieces_value(Z, A, pos, neg)
-    with np.errstate(invalid="ignore"):
-        np.testing.assert_array_equal(A[1:], act.value(Z[1:]))
-    assert A[0, 0] == 0 and np.isnan(A[0, 1])
+    np.testing.assert_array_equal(A[1:], act.value(Z[1:]))
+    # 0 and -inf as numpy has them (ReLU's -inf gives 0, not -inf * 0 = NaN); NaN stays
+    np.testing.assert_array_equal(A[0, [0, 2]], act.value(Z[0, [0, 2]]))
+    assert np.isnan(A[0, 1])
     D = rng.standard_normal((9, 7)).astype(dtype)
     want = D * act.first(Z)
     _linear_pieces.linear_pieces_times_slope(D, Z, pos, neg, zero)
