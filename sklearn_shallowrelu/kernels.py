@@ -54,9 +54,49 @@ from .init import Gaussian, _quad_with_breaks, check_init
 __all__ = ["RandomFeatureKernel", "TangentKernel", "InitializationKernel"]
 
 
-class _GaussianScales(Kernel):
+class _NetworkKernel(Kernel):
+    """What every kernel here shares: the checks of a call, the layout of its
+    gradient, non-stationarity."""
+
+    @staticmethod
+    def _inputs(X, Y, eval_gradient, dtype=None):
+        X = np.atleast_2d(np.asarray(X, dtype=dtype))
+        if eval_gradient and Y is not None:
+            raise ValueError("The gradient can only be evaluated when Y is None.")
+        return X, (X if Y is None else np.atleast_2d(np.asarray(Y, dtype=dtype)))
+
+    @staticmethod
+    def _with_gradient(K, grads):
+        return K, (np.stack(grads, axis=2) if grads else np.empty(K.shape + (0,)))
+
+    def is_stationary(self):
+        """False: the kernel depends on where ``x`` and ``y`` are, not only on ``x - y``."""
+        return False
+
+
+class _OutputLayer:
+    """The output layer's part of a tangent kernel, on top of the hidden layer's
+    ``K1``: ``output_variance K0(x, y) (x . y + 1) + [output_bias]``, with ``K0``
+    the probability that a unit is active at both points."""
+
+    @property
+    def hyperparameter_output_variance(self):
+        return Hyperparameter("output_variance", "numeric", self.output_variance_bounds)
+
+    def _with_output_layer(self, K1, K0, lin):
+        """``K`` and its gradient in ``log(output_variance)`` (a list: empty when fixed)."""
+        term = self.output_variance * K0 * lin
+        K = K1 + term + (1.0 if self.output_bias else 0.0)
+        return K, ([] if self.hyperparameter_output_variance.fixed else [term])
+
+    def _output_layer_diag(self, K1, squares):
+        """``K(x, x)`` from ``K1(x, x)`` and ``|x|^2`` (``K0(x, x) = 1/2``)."""
+        return K1 + 0.5 * self.output_variance * (squares + 1.0) + (1.0 if self.output_bias else 0.0)
+
+
+class _GaussianScales(_NetworkKernel):
     """What the kernels of Gaussian weights share: the hyperparameters
-    ``sigma_w`` and ``sigma_b``, the checks of a call, non-stationarity."""
+    ``sigma_w`` and ``sigma_b`` and their gradients."""
 
     @property
     def hyperparameter_sigma_w(self):
@@ -66,31 +106,16 @@ class _GaussianScales(Kernel):
     def hyperparameter_sigma_b(self):
         return Hyperparameter("sigma_b", "numeric", self.sigma_b_bounds)
 
-    @staticmethod
-    def _inputs(X, Y, eval_gradient):
-        X = np.atleast_2d(X)
-        if eval_gradient and Y is not None:
-            raise ValueError("The gradient can only be evaluated when Y is None.")
-        return X, (X if Y is None else np.atleast_2d(Y))
-
     def _scale_gradients(self, X, term):
         """``term(geometry, scale)`` in ``log(sigma_b)`` then ``log(sigma_w)`` (theta's order), unless fixed."""
         g = _Geometry(X, self.sigma_w, self.sigma_b)
         return [term(g, scale) for name, scale in (("sigma_b", "b"), ("sigma_w", "w"))
                 if not getattr(self, f"hyperparameter_{name}").fixed]
 
-    @staticmethod
-    def _with_gradient(K, grads):
-        return K, (np.stack(grads, axis=2) if grads else np.empty(K.shape + (0,)))
-
     def _random_feature_diag(self, X):
         """``K1(x, x) = (sigma_w^2 |x|^2 + sigma_b^2) / 2`` for each row of ``X``."""
         X = np.atleast_2d(X)
         return 0.5 * (self.sigma_w**2 * np.sum(X * X, axis=1) + self.sigma_b**2)
-
-    def is_stationary(self):
-        """False: the kernel depends on where ``x`` and ``y`` are, not only on ``x - y``."""
-        return False
 
 
 class RandomFeatureKernel(_GaussianScales):
@@ -182,7 +207,7 @@ class RandomFeatureKernel(_GaussianScales):
         return f"RandomFeatureKernel(sigma_w={self.sigma_w:.3g}, sigma_b={self.sigma_b:.3g})"
 
 
-class TangentKernel(_GaussianScales):
+class TangentKernel(_OutputLayer, _GaussianScales):
     """The neural tangent kernel of a two-layer ReLU network, both layers trained.
 
     For ``f(x) = sum_k v_k relu(<w_k, x> + b_k) / sqrt(n) + c`` with ``w_k ~
@@ -237,10 +262,6 @@ class TangentKernel(_GaussianScales):
         self.sigma_w_bounds = sigma_w_bounds
         self.sigma_b_bounds = sigma_b_bounds
         self.output_variance_bounds = output_variance_bounds
-
-    @property
-    def hyperparameter_output_variance(self):
-        return Hyperparameter("output_variance", "numeric", self.output_variance_bounds)
 
     @classmethod
     def from_estimator(cls, estimator):
@@ -297,10 +318,9 @@ class TangentKernel(_GaussianScales):
         c = np.hstack([self.sigma_w * Y, np.full((len(Y), 1), self.sigma_b)])
         K0 = (np.pi - _angles(a, c)) / (2 * np.pi)
         lin = X @ Y.T + 1.0
-        K = K1 + self.output_variance * K0 * lin + (1.0 if self.output_bias else 0.0)
+        K, grads = self._with_output_layer(K1, K0, lin)
         if not eval_gradient:
             return K
-        grads = [] if self.hyperparameter_output_variance.fixed else [self.output_variance * K0 * lin]
         grads += self._scale_gradients(X, lambda g, scale: g.dK1(scale) + self.output_variance * lin * g.dK0(scale))
         return self._with_gradient(K, grads)
 
@@ -316,15 +336,14 @@ class TangentKernel(_GaussianScales):
         ndarray of shape (n_samples,)
         """
         X = np.atleast_2d(X)
-        return (self._random_feature_diag(X) + 0.5 * self.output_variance * (np.sum(X * X, axis=1) + 1.0)
-                + (1.0 if self.output_bias else 0.0))
+        return self._output_layer_diag(self._random_feature_diag(X), np.sum(X * X, axis=1))
 
     def __repr__(self):
         return (f"TangentKernel(sigma_w={self.sigma_w:.3g}, sigma_b={self.sigma_b:.3g}, "
                 f"output_variance={self.output_variance:.3g}, output_bias={self.output_bias})")
 
 
-class InitializationKernel(Kernel):
+class InitializationKernel(_OutputLayer, _NetworkKernel):
     """The random-feature or tangent kernel of any built-in initialisation, in 1-D.
 
     ``K(x, y) = s^2 K1(x, y) + output_variance * K0(x, y) (x y + 1) +
@@ -383,10 +402,6 @@ class InitializationKernel(Kernel):
         self.init_scale = init_scale
         self.output_variance_bounds = output_variance_bounds
 
-    @property
-    def hyperparameter_output_variance(self):
-        return Hyperparameter("output_variance", "numeric", self.output_variance_bounds)
-
     @classmethod
     def from_estimator(cls, estimator):
         """The tangent kernel at the start of a 1-D ``ShallowReLURegressor`` in the NTK parametrisation.
@@ -433,10 +448,7 @@ class InitializationKernel(Kernel):
         K_gradient : ndarray of shape (n_samples_X, n_samples_X, n_dims)
             Empty (``n_dims = 0``) when ``output_variance`` is fixed.
         """
-        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-        if eval_gradient and Y is not None:
-            raise ValueError("Gradient can only be evaluated when Y is None.")
-        Y = X if Y is None else np.atleast_2d(np.asarray(Y, dtype=np.float64))
+        X, Y = self._inputs(X, Y, eval_gradient, dtype=np.float64)
         if X.shape[1] != 1 or Y.shape[1] != 1:
             raise ValueError(f"InitializationKernel is the 1-D closed form; got inputs with {X.shape[1]} and "
                              f"{Y.shape[1]} features. TangentKernel and RandomFeatureKernel (Gaussian weights) "
@@ -445,13 +457,8 @@ class InitializationKernel(Kernel):
         x, y = X[:, 0], Y[:, 0]
         K1 = self.init_scale**2 * init.kernel(x, y)
         K0 = self._both_active(init, x, y)
-        lin = np.outer(x, y) + 1.0
-        K = K1 + self.output_variance * K0 * lin + (1.0 if self.output_bias else 0.0)
-        if not eval_gradient:
-            return K
-        if self.hyperparameter_output_variance.fixed:
-            return K, np.empty(K.shape + (0,))
-        return K, (self.output_variance * K0 * lin)[:, :, None]
+        K, grads = self._with_output_layer(K1, K0, np.outer(x, y) + 1.0)
+        return self._with_gradient(K, grads) if eval_gradient else K
 
     @staticmethod
     def _both_active(init, x, y):
@@ -477,11 +484,7 @@ class InitializationKernel(Kernel):
         init = self._init()
         K1 = self.init_scale**2 * np.array([init.kernel(np.array([v]))[0, 0] for v in x])
         # both active at x = x: the unit is active there, probability 1/2 for symmetric inits
-        return K1 + 0.5 * self.output_variance * (x * x + 1.0) + (1.0 if self.output_bias else 0.0)
-
-    def is_stationary(self):
-        """False: the kernel depends on where the inputs are, not only on their difference."""
-        return False
+        return self._output_layer_diag(K1, x * x)
 
     def __repr__(self):
         return (f"InitializationKernel(init={self.init!r}, output_variance={self.output_variance:.3g}, "
