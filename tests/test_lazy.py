@@ -30,6 +30,16 @@ def _log_slope(widths, errors):
     return float(np.polyfit(np.log(widths), np.log(errors), 1)[0])
 
 
+def _mean_distances(widths, n_seeds, predictions, X):
+    """For each width ``n``: the mean over seeds of ``max |f_net - f_limit|`` on ``X``,
+    with ``predictions(n, seed, X)`` -> (the network's, the limit's)."""
+    errors = []
+    for n in widths:
+        errors.append(float(np.mean([np.max(np.abs(np.subtract(*predictions(n, seed, X))))
+                                     for seed in range(n_seeds)])))
+    return errors
+
+
 # ------------------------------------------------------------------- 1. ridge
 def test_ridge_equals_kernel_ridge_and_the_gaussian_process_mean():
     """No intercept, unit weights: min sum (f - y)^2 + alpha |f|^2 is (K + alpha I)^-1 y.
@@ -201,15 +211,13 @@ def test_random_feature_networks_approach_the_limit_like_one_over_root_width(sol
     (slope near 0); -0.8 .. -0.3 leaves room for the seeds' spread."""
     X, y, Xt = _data(m=30, d=3, seed=3)
     widths = (250, 1000, 4000, 16000)
-    errors = []
-    for n in widths:
-        e = []
-        for seed in range(6):
-            net = RandomFeatureReLURegressor(n_hidden=n, init=Gaussian(0.9, 1.1), solver=solver,
-                                             random_state=seed, **params).fit(X, y)
-            limit = KernelLimitRegressor.from_estimator(net).fit(X, y)
-            e.append(np.max(np.abs(net.predict(Xt) - limit.predict(Xt))))
-        errors.append(np.mean(e))
+
+    def predictions(n, seed, X_eval):
+        net = RandomFeatureReLURegressor(n_hidden=n, init=Gaussian(0.9, 1.1), solver=solver,
+                                         random_state=seed, **params).fit(X, y)
+        return net.predict(X_eval), KernelLimitRegressor.from_estimator(net).fit(X, y).predict(X_eval)
+
+    errors = _mean_distances(widths, 6, predictions, Xt)
     slope = _log_slope(widths, errors)
     assert -0.8 < slope < -0.3, (errors, slope)
     assert errors[-1] < 0.03, errors
@@ -226,11 +234,9 @@ def test_ntk_networks_approach_the_tangent_kernel_limit_like_one_over_root_width
     limit = KernelLimitRegressor.from_estimator(ShallowReLURegressor(**settings)).fit(X, y)
     assert isinstance(limit.kernel_, TangentKernel) and not limit.fit_intercept
     widths = (250, 1000, 4000, 16000)
-    errors = []
-    for n in widths:
-        e = [np.max(np.abs(ShallowReLURegressor(n_hidden=n, random_state=seed, **settings).fit(X, y).predict(Xt)
-                           - limit.predict(Xt))) for seed in range(8)]
-        errors.append(np.mean(e))
+    errors = _mean_distances(widths, 8, lambda n, seed, X_eval: (
+        ShallowReLURegressor(n_hidden=n, random_state=seed, **settings).fit(X, y).predict(X_eval),
+        limit.predict(X_eval)), Xt)
     slope = _log_slope(widths, errors)
     assert -0.8 < slope < -0.3, (errors, slope)
     assert errors[-1] < 0.05, errors
@@ -245,14 +251,14 @@ def test_standard_networks_with_a_step_over_the_width_approach_the_random_featur
     eta0 = 0.5
     settings = dict(output_init="antisymmetric", init=Gaussian(1.0, 1.0), max_iter=200)
     widths = (250, 1000, 4000, 16000)
-    errors = []
+    limits = {}
     for n in widths:
         net = ShallowReLURegressor(n_hidden=n, learning_rate=eta0 / n, **settings)
-        limit = KernelLimitRegressor.from_estimator(net).fit(X, y)
-        assert isinstance(limit.kernel_, RandomFeatureKernel) and limit.learning_rate == pytest.approx(eta0)
-        e = [np.max(np.abs(net.set_params(random_state=seed).fit(X, y).predict(Xt) - limit.predict(Xt)))
-             for seed in range(8)]
-        errors.append(np.mean(e))
+        limits[n] = KernelLimitRegressor.from_estimator(net).fit(X, y)
+        assert isinstance(limits[n].kernel_, RandomFeatureKernel) and limits[n].learning_rate == pytest.approx(eta0)
+    errors = _mean_distances(widths, 8, lambda n, seed, X_eval: (
+        ShallowReLURegressor(n_hidden=n, learning_rate=eta0 / n, random_state=seed, **settings).fit(X, y)
+        .predict(X_eval), limits[n].predict(X_eval)), Xt)
     slope = _log_slope(widths, errors)
     assert -0.8 < slope < -0.3, (errors, slope)
     assert errors[-1] < 0.05, errors
@@ -383,11 +389,9 @@ def test_the_issue_example_ntk_network_with_uniform_weights_approaches_its_tange
     # -0.31 overall and -0.35 from 640 on: slower than n^-1/2 in this range (the tangent kernel
     # of these few points changes as knots cross them); a wrong kernel would level off instead
     widths = (160, 640, 2560)
-    errors = []
-    for n in widths:
-        e = [np.max(np.abs(ShallowReLURegressor(n_hidden=n, random_state=seed, **settings).fit(X, y).predict(grid)
-                           - limit.predict(grid))) for seed in range(6)]
-        errors.append(np.mean(e))
+    errors = _mean_distances(widths, 6, lambda n, seed, X_eval: (
+        ShallowReLURegressor(n_hidden=n, random_state=seed, **settings).fit(X, y).predict(X_eval),
+        limit.predict(X_eval)), grid)
     slope = _log_slope(widths, errors)
     assert -0.8 < slope < -0.25, (errors, slope)
     assert errors[-1] < 0.45 * errors[0], errors
