@@ -7,6 +7,7 @@ from setuptools import Extension, setup
 MODULES = (
     "_exact1d._fastchain",  # the 1-D smoother's kernel
     "_exact1d._search",  # the criteria and searches on top of it
+    "_exact1d._prepare",  # pooling ties and the kernel's diagonal
     "_linear_pieces",  # the fused passes of the gradient of piecewise-linear networks
 )
 
@@ -25,7 +26,8 @@ setup(
     ext_modules=cythonize(extensions, compiler_directives={"language_level": 3}),
     # the sources go into the sdist (cythonize swaps the extensions' sources
     # for the generated C, a build product shipped by neither)
-    package_data={"sklearn_shallowrelu._exact1d": ["_fastchain.pyx", "_fastchain.pxd", "_search.pyx"],
+    package_data={"sklearn_shallowrelu._exact1d": ["_fastchain.pyx", "_fastchain.pxd", "_search.pyx",
+                                                         "_prepare.pyx"],
                   "sklearn_shallowrelu": ["_linear_pieces.pyx"]},
     exclude_package_data={"": ["*.c"]},
 )

@@ -1181,7 +1181,7 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
         """
         x = X[:, 0].astype(np.float64)
         Y = y.astype(np.float64)
-        xs, Ym, weights = pool_ties(x, Y, unit)
+        xs, Ym, weights, group = pool_ties(x, Y, unit, return_group=True)
         if len(xs) < 3:
             return None
         if alphas is not None:
@@ -1189,7 +1189,6 @@ class RandomFeatureReLURegressorCV(RandomFeatureReLURegressor):
             if not np.all(np.isfinite(units)):
                 return None  # the dense path names the overflow
         net = _KnotNetwork(features, self.n_hidden)
-        group = np.searchsorted(xs, x).clip(0, len(xs) - 1)  # zero-weight samples: any group, weight zero
         crit = _Criteria(Y, unit, xs, Ym, weights, group, net.measure, _exact1d.network_affine(self.fit_intercept))
         tried, scores = [], []
 

@@ -18,12 +18,13 @@ from ._descent import auto_step, is_stable, stability_limit
 from ._exact1d.bregman import bregman_fit, resolve_potential
 from ._exact1d.network import pool_ties
 from ._result import SplineModeResult
+from ._validation import ParamNamesOnce, validate_xy_1d
 from ._selection import Scores, minimise, penalty_scale, solve_df
 
 __all__ = ["SmoothingSplineEquivalent"]
 
 
-class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
+class SmoothingSplineEquivalent(ParamNamesOnce, RegressorMixin, BaseEstimator):
     """Infinite-width limit of ridge on random ReLU features, in 1-D.
 
     ``RandomFeatureReLURegressor(init=init, alpha=alpha, n_hidden=n)`` tends, as
@@ -233,8 +234,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
         self : object
             The fitted spline.
         """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True,
-                             ensure_2d=False)
+        X, y = validate_xy_1d(self, X, y)
         X = _as_column(X)
         self.n_features_in_ = 1
         # unit weights without the checks of given ones (a tenth of a fit at 100 points)
@@ -247,7 +247,7 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             raise ValueError(f"init={self.init!r} has no 1-D curvature weight: {exc}") from None
         x = X[:, 0].astype(np.float64)
         Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        xs, Ym, weights = pool_ties(x, Y, sw)
+        xs, Ym, weights, group = pool_ties(x, Y, sw, return_group=True)
         if len(xs) < 3:
             raise ValueError(
                 f"SmoothingSplineEquivalent needs at least 3 distinct x values with positive weight; "
@@ -262,7 +262,6 @@ class SmoothingSplineEquivalent(RegressorMixin, BaseEstimator):
             )
         if isinstance(self.alpha, Real) and self.df is None and (self.alpha > 0 or self.n_steps is not None):
             warn_if_limit_affine_on_data(init, xs, self.init)  # GCV/LOO adapt alpha to the scale
-        group = np.searchsorted(xs, x).clip(0, len(xs) - 1)
         extra = SplineModeResult()  # mode-specific fitted attributes, published once the fit has succeeded
         potential = None if self.potential is None else resolve_potential(self.potential)
         if isinstance(potential, Quadratic):

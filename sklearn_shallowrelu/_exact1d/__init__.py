@@ -64,10 +64,10 @@ either: Newton's own residual, checked at every iteration, certifies the result.
 
 import numpy as np
 
-from . import bordered, fastchain, general
+from . import _prepare, bordered, fastchain, general
 from .chain import solve_free
-from .continuum import Combined, chain_moments, evaluate, tail_moments
-from .moments import Blocks, from_gap_moments, knot_gaps, knot_moments
+from .continuum import Combined, chain_moments, evaluate
+from .moments import Blocks, from_gap_moments, kernel_diagonal, knot_gaps, knot_moments
 from .network import PiecewiseLinear, knot_jumps, sort_order
 from .options import AFFINE, CERTIFICATE_TOL, INTERPOLATION_ALPHA, check_affine, network_affine
 
@@ -114,42 +114,32 @@ class Knots:
         knots (one ``searchsorted`` of the data into them), ``O(n log m)``
         otherwise; never the ``m x n`` features.
 
-        The sums run from one data point to the next, ``S_k(x_i) = sum q
-        (x_i - xi)^k`` over the knots left of ``x_i`` growing by the binomial
-        theorem in the step ``h = x_i - x_{i-1} >= 0``, so every term is
-        non-negative: expanding ``(x - xi)^2`` around the origin instead
-        (``x^2 sum q - 2 x sum q xi + sum q xi^2``) would cancel for data far
-        from the origin relative to their spread.
+        The knots' moments are summed by the point where they enter the data
+        and carried from point to point with non-negative terms
+        (:func:`.moments.kernel_diagonal`), so the diagonal keeps full relative
+        accuracy far from the origin.
         """
-        xs = np.asarray(xs, dtype=float)
+        xs = np.ascontiguousarray(xs, dtype=float)
         m = len(xs)
         if self.presorted:  # gap j: x_j <= xi < x_{j+1} (-1 left of x_1, m-1 from x_m on)
             pos = np.searchsorted(self.knots, xs, side="left")
             gap = np.repeat(np.arange(-1, m), np.diff(pos, prepend=0, append=len(self.knots)))
         else:
             gap = knot_gaps(xs, self.knots)
-
-        def one_side(xs, gap, q, knots):
-            # sum q relu(x_i - xi)^2 at the sorted xs; block i (0..m-1) holds the knots
-            # that enter at x_i, gap i - 1 (those left of x_1 for i = 0), a knot at
-            # x_j entering at x_j (where it adds zero) or at x_{j+1}
-            block = gap + 1
-            d = xs[np.minimum(block, m - 1)] - knots  # offset from the point where a knot enters
-            inside = block < m  # knots at or right of the last point never reach the data
-            S = [np.bincount(block[inside], weights=(q * d**k)[inside], minlength=m) for k in range(3)]
-            h = np.diff(xs, prepend=xs[0])
-            # S_k(x_i) = S_k(x_{i-1}) + the earlier knots shifted by h_i + block i
-            S0 = np.cumsum(S[0])
-            prev0 = np.concatenate([[0.0], S0[:-1]])
-            S1 = np.cumsum(S[1] + h * prev0)
-            prev1 = np.concatenate([[0.0], S1[:-1]])
-            return np.cumsum(S[2] + 2.0 * h * prev1 + h * h * prev0)
-
-        # the left-facing units are right-facing ones with x and the knots negated;
-        # reversed, a knot of gap j falls in gap m - 2 - j (one early when it sits
-        # on x_j, which adds a zero term)
-        return (one_side(xs, gap, self.q * self.right, self.knots) +
-                one_side(-xs[::-1], m - 2 - gap, self.q * ~self.right, -self.knots)[::-1])
+        # a right-facing knot of gap j enters at x_{j+1} (those left of x_1 at x_1), a
+        # left-facing one at x_j (those right of x_m at x_m); a knot on a data point
+        # adds zero there; the right-facing knots right of x_m and the left-facing ones
+        # left of x_1 never act on the data
+        entry = np.where(self.right, gap + 1, gap)
+        blocks = []
+        for side, sign in ((self.right, 1.0), (~self.right, -1.0)):
+            side = side & (entry >= 0) & (entry < m)
+            e = entry[side]
+            d = sign * (xs[e] - self.knots[side])  # from the point of entry: >= 0
+            q = self.q[side]
+            # (float even without knots, where bincount's sums would be integers)
+            blocks.append(np.array([np.bincount(e, weights=q * d**k, minlength=m) for k in range(3)], dtype=float))
+        return _prepare.kernel_diagonal(xs, *blocks)
 
 
 class Continuum:
@@ -170,8 +160,8 @@ class Continuum:
         return self._cache[1]
 
     def kernel_diagonal(self, xs):
-        """``K(x_i, x_i)`` of the limit kernel (penalised affine part)."""
-        return tail_moments(self.init, xs, "+")[2] + tail_moments(self.init, xs, "-")[2]
+        """``K(x_i, x_i)`` of the limit kernel at the sorted ``xs`` (:func:`.moments.kernel_diagonal`)."""
+        return kernel_diagonal(xs, self.chain_moments(xs).gaps)
 
 
 class Fit:

@@ -87,24 +87,42 @@ cdef class Criterion:
     cdef double trace, free, widest  # of the last evaluation
 
     def __init__(self, Kernel kernel, double hscale, double tiny, double[::1] weights, long[::1] group,
-                 double[::1] sw, double[::1] share, double[:, ::1] dY, double[::1] within):
-        cdef Py_ssize_t i
+                 double[::1] sw, const double[:, :] Ys):
+        """``weights`` (m,) the pooled weights, ``group`` (n,) the pooled index
+        of each sample, ``sw`` (n,) and ``Ys`` (n, k) the samples' weights and
+        targets (the pooled targets are the kernel's)."""
+        cdef Py_ssize_t i, j, g, m = kernel.p.m, k = kernel.p.k, n = group.shape[0]
+        cdef const double* Y = kernel.p.Y
+        cdef double d
+        if weights.shape[0] != m or sw.shape[0] != n or Ys.shape[0] != n or Ys.shape[1] != k:
+            raise ValueError("inconsistent sample arrays")
+        for i in range(n):
+            if group[i] < 0 or group[i] >= m:
+                raise ValueError("group index out of range")
         self.kernel = kernel
         self.p, self.w = &kernel.p, &kernel.w
-        self.m, self.k, self.n = kernel.p.m, kernel.p.k, group.shape[0]
-        if weights.shape[0] != self.m or sw.shape[0] != self.n or share.shape[0] != self.n \
-                or dY.shape[0] != self.n or dY.shape[1] != self.k or within.shape[0] != self.k:
-            raise ValueError("inconsistent sample arrays")
-        for i in range(self.n):
-            if group[i] < 0 or group[i] >= self.m:
-                raise ValueError("group index out of range")
+        self.m, self.k, self.n = m, k, n
         self.hscale, self.tiny = hscale, tiny
-        self.weights, self.group, self.sw, self.share, self.dY, self.within = weights, group, sw, share, dY, within
-        self.total = float(np.sum(sw))
-        self.n_pos = float(np.count_nonzero(np.asarray(sw) > 0))
-        self.res = np.empty((self.m, self.k))
-        self.lev, self.omh = np.empty(self.m), np.empty(self.m)
-        self.rss, self.loo = np.empty(self.k), np.empty(self.k)
+        self.weights, self.group, self.sw = weights, group, sw
+        # a sample's share of its pooled point, its target about the pooled mean
+        # (exact zero for a sample alone in its group), and the spread of tied
+        # samples around their means: the part of every residual sum of squares
+        # that no fit changes
+        self.share, self.dY, self.within = np.zeros(n), np.empty((n, k)), np.zeros(k)
+        self.total, self.n_pos = 0.0, 0.0
+        for i in range(n):
+            g = group[i]
+            self.total += sw[i]
+            if sw[i] > 0:
+                self.share[i] = sw[i] / weights[g]
+                self.n_pos += 1.0
+            for j in range(k):
+                d = Ys[i, j] - Y[g * k + j]
+                self.dY[i, j] = d
+                self.within[j] += sw[i] * d * d
+        self.res = np.empty((m, k))
+        self.lev, self.omh = np.empty(m), np.empty(m)
+        self.rss, self.loo = np.empty(k), np.empty(k)
 
     # ------------------------------------------------------------ one alpha
     cdef int _sums(self, double alpha, bint samples) noexcept nogil:

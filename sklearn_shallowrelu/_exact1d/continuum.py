@@ -145,7 +145,8 @@ def _constant_between(init, lo, hi):
 def chain_moments(init, xs):
     """:class:`.ChainMoments` of the curvature weights on sorted data ``xs``:
     over each gap the moments of ``g_+ + g_-`` and of ``g_-`` anchored at its
-    right end (one quadrature for both), and the tails."""
+    right end, and the tails; with the :class:`.GapMoments` of the same
+    quadrature (``g_+`` from the right end, ``g_-`` from the left end)."""
     a, b = xs[:-1], xs[1:]
     M = np.empty((3, len(xs)))
     ML = np.zeros((3, len(xs)))
@@ -154,14 +155,15 @@ def chain_moments(init, xs):
     if constant is not None:  # int_a^b g (b - c)^k dc = g h^(k+1) / (k+1), without the quadrature's set-up
         h = b - a
         powers = np.stack([h, h * h / 2.0, h * h * h / 3.0])
-        M[:, 1:] = (constant[0] + constant[1]) * powers
-        ML[:, 1:] = constant[1] * powers
+        right, ML[:, 1:] = constant[0] * powers, constant[1] * powers
+        left = ML[:, 1:]  # a constant weight has the same moments from either end
     else:
-        owner, wq, gp, gm, d, _ = _quadrature(init, a, b)
-        M[:, 1:] = _moments(owner, len(a), wq * (gp + gm), d)
-        ML[:, 1:] = _moments(owner, len(a), wq * gm, d)
-    left = tail_moments(init, xs[[0, -1]], "-")  # the left-facing tails at both ends
-    return ChainMoments(xs, M, ML, left[:, 0], left[:, 1])
+        owner, wq, gp, gm, d, e = _quadrature(init, a, b)
+        right, ML[:, 1:] = _moments(owner, len(a), wq * gp, d), _moments(owner, len(a), wq * gm, d)
+        left = _moments(owner, len(a), wq * gm, e)
+    M[:, 1:] = right + ML[:, 1:]
+    tails = tail_moments(init, xs[[0, -1]], "-")  # the left-facing tails at both ends
+    return ChainMoments(xs, M, ML, tails[:, 0], tails[:, 1], GapMoments(right, left, M[:, 0], tails[:, 1]))
 
 
 def evaluate(init, sol, x, order=0):

@@ -233,12 +233,7 @@ class Scanner:
         sw = np.require(sw, float, ["C", "W"])
         weights = np.require(weights, float, ["C", "W"])
         Ys = np.asarray(Ys, float).reshape(len(group), -1)
-        share = np.ascontiguousarray(np.where(sw > 0, sw / weights[group], 0.0))
-        dY = np.ascontiguousarray(Ys - Y[group])  # exact zero for a sample alone in its group
-        # the spread of tied samples around their mean: the part of every
-        # residual sum of squares that no fit changes
-        within = np.ascontiguousarray(sw @ dY**2)
-        self.criterion = Criterion(kernel, scale, INTERPOLATION_ALPHA, weights, group, sw, share, dY, within)
+        self.criterion = Criterion(kernel, scale, INTERPOLATION_ALPHA, weights, group, sw, Ys)
 
     def solve_free(self, alpha):
         """:func:`solve_free` of the problem (``affine='free'``) with its kernel."""

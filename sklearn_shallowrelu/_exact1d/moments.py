@@ -19,6 +19,8 @@ a gap end so that tiny gaps keep full relative accuracy:
 
 import numpy as np
 
+from . import _prepare
+
 
 class GapMoments:
     """What the solver needs of a knot measure, split by direction.
@@ -64,6 +66,27 @@ def knot_moments(xs, knots, q, right, gap=None):
                       [np.sum(q[o_l] * e**k) for k in range(3)])
 
 
+def kernel_diagonal(xs, gaps):
+    """``K(x_i, x_i) = sum q relu(s (x_i - xi))^2`` at the sorted ``xs`` from their :class:`GapMoments`.
+
+    The right-facing knots enter from the left (those left of ``x_1`` at
+    ``x_1``, those of gap ``j`` at ``x_{j+1}``), the left-facing ones from the
+    right (those of gap ``j`` at ``x_j``, those right of ``x_m`` at ``x_m``),
+    each with its moments about the point where it enters.  From one point to
+    the next each side's sums ``S_k = sum q d^k`` are shifted by the step ``h``
+    (the binomial theorem: ``S_2 + 2 h S_1 + h^2 S_0``) and grow by what
+    enters there (:func:`._prepare.kernel_diagonal`, compiled), so every term is
+    non-negative: expanding ``(x - xi)^2`` around the origin instead (``x^2 sum
+    q - 2 x sum q xi + sum q xi^2``) would cancel for data far from the origin
+    relative to their spread.
+    """
+    m = len(xs)
+    right, left = np.empty((3, m)), np.empty((3, m))
+    right[:, 0], right[:, 1:] = gaps.outer_right, gaps.right
+    left[:, -1], left[:, :-1] = gaps.outer_left, gaps.left
+    return _prepare.kernel_diagonal(np.ascontiguousarray(xs, dtype=float), right, left)
+
+
 class ChainMoments:
     """What :func:`solve` needs of a knot measure on sorted data ``xs`` (m,).
 
@@ -74,13 +97,18 @@ class ChainMoments:
     hat : (3,) ``sum q (xi - x_1)^k`` over the left-facing knots at or right of ``x_1``
     beyond : (3,) ``sum q (xi - x_m)^k`` over the left-facing knots at or right of ``x_m``
 
+    gaps : :class:`GapMoments` or None
+        the same knots split by direction, where the producer has them at
+        little cost (the kernel's diagonal needs them: :func:`kernel_diagonal`)
+
     For the infinite-width limit the sums are integrals of the curvature
     weights (:func:`.continuum.chain_moments`).
     """
 
-    def __init__(self, xs, M, ML, hat, beyond):
+    def __init__(self, xs, M, ML, hat, beyond, gaps=None):
         self.xs, self.M, self.ML = xs, np.asarray(M, float), np.asarray(ML, float)
         self.hat, self.beyond = np.asarray(hat, float), np.asarray(beyond, float)
+        self.gaps = gaps
 
 
 def from_gap_moments(xs, mom):
@@ -104,7 +132,7 @@ def from_gap_moments(xs, mom):
     hat = np.zeros(3)
     for (s0, s1, s2), a in ((mom.left, xs[:-1] - xs[0]), (mom.outer_left, xs[-1] - xs[0])):
         hat += [np.sum(s0), np.sum(s1 + a * s0), np.sum(s2 + 2.0 * a * s1 + a * a * s0)]
-    return ChainMoments(xs, M, ML, hat, mom.outer_left)
+    return ChainMoments(xs, M, ML, hat, mom.outer_left, mom)
 
 
 class Blocks(ChainMoments):

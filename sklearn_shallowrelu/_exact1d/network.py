@@ -10,23 +10,25 @@ matrix.
 
 import numpy as np
 
+from . import _prepare
 from .moments import knot_gaps
 
 
-def pool_ties(x, Y, w):
+def pool_ties(x, Y, w, return_group=False):
     """Sort, drop zero weights and pool tied inputs.
 
-    Returns the distinct sorted ``x``, the weighted mean targets (m, k) and the
-    summed weights.
+    Returns the distinct sorted ``x`` of positive weight, the weighted mean
+    targets (m, k) and the summed weights; with ``return_group`` also the
+    pooled index of each given sample (n,) (a sample of zero weight gets the
+    index of the first distinct input at or above its own, or of the last: it
+    carries no weight there).  One sort, then one compiled pass
+    (:func:`._prepare.pool`).
     """
-    keep = w > 0
-    x, Y, w = x[keep], Y[keep], w[keep]
-    order, x = sort_order(x)
-    Y, w = Y[order], w[order]
-    xs, start = np.unique(x, return_index=True)
-    weights = np.add.reduceat(w, start)
-    Ym = np.add.reduceat(w[:, None] * Y, start, axis=0) / weights[:, None]
-    return xs, Ym, weights
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    order, _ = sort_order(x)
+    xs, Ym, weights, group = _prepare.pool(x, np.asarray(Y, dtype=np.float64), np.ascontiguousarray(w, dtype=np.float64),
+                                           order)
+    return (xs, Ym, weights, group) if return_group else (xs, Ym, weights)
 
 
 def sort_order(values):
