@@ -330,9 +330,9 @@ class SmoothingSplineEquivalent(ParamNamesOnce, RegressorMixin, BaseEstimator):
         self._single = np.ndim(y) == 1
         self.intercept_ = float(intercept[0]) if self._single else intercept.copy()
         self.curvature_grid_ = np.linspace(xs[0], xs[-1], 200)
-        self.curvature_weight_ = init.curvature_weight(self.curvature_grid_)
-        g = self.curvature_weight_
-        constant = np.ptp(g) <= 1e-12 * np.max(g) and np.max(g) > 0
+        self.curvature_weight_ = g = init.curvature_weight(self.curvature_grid_)
+        g_min, g_max = float(g.min()), float(g.max())
+        constant = g_max - g_min <= 1e-12 * g_max and g_max > 0
         self.lam_scipy_ = alpha / float(g[0]) if constant and self.affine == "free" else None
         return self
 

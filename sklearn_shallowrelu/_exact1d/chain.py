@@ -74,10 +74,15 @@ def rescaled(xs, right):
     (3, m - 1) in those units over their total mass (1 if it is zero), so that
     every entry of the system is of order one whatever the scale of the data."""
     sigma = xs[-1] - xs[0]
-    h = np.diff(xs) / sigma
-    M = np.asarray(right, float) * (sigma ** (2.0 - np.arange(3)))[:, None]
-    mass = M[0].sum() if M[0].sum() > 0 else 1.0
-    return sigma, h, M / mass, mass
+    h = (xs[1:] - xs[:-1]) / sigma
+    M = np.asarray(right, float) * (sigma ** _UNITS)[:, None]
+    mass = float(M[0].sum())
+    mass = mass if mass > 0 else 1.0
+    M /= mass
+    return sigma, h, M, mass
+
+
+_UNITS = 2.0 - np.arange(3)  # moment k has the units of x^(k+1): over sigma^(k+1), times sigma^3 for the mass
 
 
 def free_system(xs, weights, right, alpha):
@@ -145,12 +150,14 @@ def free_solution(xs, mult, states, sigma, mass, leverages=None):
     system's units (:func:`free_system`): the multipliers ``mult`` (m, 2, k),
     row ``j + 1`` for gap ``j``, and the states ``(value, slope)`` (m, 2, k)."""
     m, _, k = mult.shape
-    unscale = np.array([1.0, sigma])[None, :, None]
-    mult = mult * unscale / mass
+    mult = mult / mass
+    mult[:, 1] *= sigma
+    states = states.copy()
+    states[:, 1] /= sigma
     # q ((h - e) mult_a + mult_b) in the offset e = xi - x_j from the gap's left end
     mult_left = np.zeros((m, 2, k))
-    mult_left[:-1, 0] = -mult[1:, 0]
-    mult_left[:-1, 1] = np.diff(xs)[:, None] * mult[1:, 0] + mult[1:, 1]
-    sol = Solution(xs, mult, mult_left, states / unscale, np.zeros((m, 2, k)), np.zeros(k))
+    np.negative(mult[1:, 0], out=mult_left[:-1, 0])
+    mult_left[:-1, 1] = (xs[1:] - xs[:-1])[:, None] * mult[1:, 0] + mult[1:, 1]
+    sol = Solution(xs, mult, mult_left, states, np.zeros((m, 2, k)), np.zeros(k))
     sol.leverages = leverages
     return sol

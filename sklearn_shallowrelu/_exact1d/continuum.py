@@ -153,8 +153,10 @@ def chain_moments(init, xs):
     M[:, 0] = tail_moments(init, xs[:1], "+")[:, 0]
     constant = _constant_between(init, xs[0], xs[-1])
     if constant is not None:  # int_a^b g (b - c)^k dc = g h^(k+1) / (k+1), without the quadrature's set-up
-        h = b - a
-        powers = np.stack([h, h * h / 2.0, h * h * h / 3.0])
+        powers = np.empty((3, len(a)))  # h, h^2 / 2, h^3 / 3 (written in place: np.stack costs more)
+        h = np.subtract(b, a, out=powers[0])
+        np.multiply(h, h / 2.0, out=powers[1])
+        np.multiply(powers[1], h / 1.5, out=powers[2])
         right, ML[:, 1:] = constant[0] * powers, constant[1] * powers
         left = ML[:, 1:]  # a constant weight has the same moments from either end
     else:

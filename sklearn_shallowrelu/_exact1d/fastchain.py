@@ -97,10 +97,16 @@ interpolation limit with gaps of 1e-9 of the range, where the LU's ``f - y`` is
 relative terms).  Where it falls short: the residual ``H u`` of the first point
 near interpolation (the free state's column cancels the data's there; the
 other residuals keep full relative accuracy, where ``y - f`` is all rounding),
-and inputs spread far beyond the knots with a penalised affine part (Gaussian
+inputs spread far beyond the knots with a penalised affine part (Gaussian
 knots, inputs of range 2e3: 2e-11 relative against the LU's 1e-12, with ``B``
 of condition 1e14; at range 2e4 both lose 1e-9), where the border's multiplier
-is large and its columns cancel.
+is large and its columns cancel, and the smoothed slopes (with the second
+component of the multipliers) inside clusters of nearly tied inputs near
+interpolation: against a 50-digit solve of the banded system, at ``alpha =
+1e-12`` times the penalty scale they are 500 to 3000 ``eps kappa`` off (the LU
+1 to 12), about 4e-11 relative, growing as ``alpha`` falls (4e4 ``eps kappa``
+at 1e-14), while the values, the first multipliers and the leverages keep the
+bound.
 """
 
 import numpy as np
