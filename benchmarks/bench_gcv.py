@@ -7,7 +7,8 @@ The classical cubic smoothing spline, chosen by generalised cross-validation
 
   ours   ``SmoothingSplineEquivalent(init='uniform_knots', affine='free',
          alpha='gcv' | 'loo')`` or ``df=10`` (a constant curvature weight on the
-         data: the classical spline), fit only;
+         data: the classical spline), fit only, timed as R's (a batch of about
+         0.2 s when one fit takes under 20 ms), before and after R's run;
   R      ``smooth.spline(x, y, all.knots=TRUE)`` (GCV), ``cv=TRUE`` (LOO) and
          ``df=10``,
          timed inside R with ``system.time`` (best of repeated runs), so R's
@@ -126,6 +127,8 @@ def main(quick=False, big=False):
         for criterion in ("gcv", "loo", "df"):
             t_ours, df_ours, crit_ours = run_ours(x, y, criterion, repeat)
             r = run_r(x, y, criterion, budget=min(5.0, 20 * t_ours))
+            if m <= 10_000:  # ours again after R: the best of both sides of R's run
+                t_ours = min(t_ours, run_ours(x, y, criterion, repeat)[0])
             s = run_scipy(x, y, repeat) if criterion == "gcv" else None
             t_r = r[0] if r else np.nan
             t_s = s if s is not None else np.nan

@@ -10,6 +10,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _exact1d, _solvers
 from ._exact1d import fastchain
+from ._exact1d.continuum import constant_between
 from .init import INIT_NAMES, Initialization, check_init
 from .potentials import POTENTIAL_NAMES, Potential, Quadratic, WidthScaled
 from ._atomic import atomic_fit
@@ -18,13 +19,13 @@ from ._descent import auto_step, is_stable, stability_limit
 from ._exact1d.bregman import bregman_fit, resolve_potential
 from ._exact1d.network import pool_ties
 from ._result import SplineModeResult
-from ._validation import ParamNamesOnce, validate_xy_1d
+from ._validation import ParamsCheckedOnce, validate_xy_1d
 from ._selection import Scores, minimise, penalty_scale, solve_df
 
 __all__ = ["SmoothingSplineEquivalent"]
 
 
-class SmoothingSplineEquivalent(ParamNamesOnce, RegressorMixin, BaseEstimator):
+class SmoothingSplineEquivalent(ParamsCheckedOnce, RegressorMixin, BaseEstimator):
     """Infinite-width limit of ridge on random ReLU features, in 1-D.
 
     ``RandomFeatureReLURegressor(init=init, alpha=alpha, n_hidden=n)`` tends, as
@@ -152,7 +153,7 @@ class SmoothingSplineEquivalent(ParamNamesOnce, RegressorMixin, BaseEstimator):
     intercept_ : float or ndarray of shape (n_targets,)
         The free constant (zero unless ``affine='free_constant'``).
     curvature_grid_, curvature_weight_ : ndarray of shape (200,)
-        ``g`` on a grid over the data range.
+        ``g`` on a grid over the data range (computed when read).
     n_features_in_ : int
         Always 1.
 
@@ -329,12 +330,23 @@ class SmoothingSplineEquivalent(ParamNamesOnce, RegressorMixin, BaseEstimator):
         self._stats = self._refit = None  # what a pickle keeps instead (see __getstate__)
         self._single = np.ndim(y) == 1
         self.intercept_ = float(intercept[0]) if self._single else intercept.copy()
-        self.curvature_grid_ = np.linspace(xs[0], xs[-1], 200)
-        self.curvature_weight_ = g = init.curvature_weight(self.curvature_grid_)
-        g_min, g_max = float(g.min()), float(g.max())
-        constant = g_max - g_min <= 1e-12 * g_max and g_max > 0
-        self.lam_scipy_ = alpha / float(g[0]) if constant and self.affine == "free" else None
+        # scipy's lam where the curvature weight is constant on the data range
+        constant = constant_between(init, xs[0], xs[-1]) if self.affine == "free" else None
+        g = None if constant is None else constant[0] + constant[1]
+        self.lam_scipy_ = alpha / g if g else None
         return self
+
+    @property
+    def curvature_grid_(self):
+        """200 points from the smallest to the largest training input."""
+        if not hasattr(self, "X_fit_"):
+            raise AttributeError("curvature_grid_ is set by fit.")
+        return np.linspace(self.X_fit_[0], self.X_fit_[-1], 200)
+
+    @property
+    def curvature_weight_(self):
+        """The curvature weight ``g`` of ``init_`` on ``curvature_grid_``."""
+        return self.init_.curvature_weight(self.curvature_grid_)
 
     # ------------------------------------------------- smoother statistics
     def _statistic(self, name):

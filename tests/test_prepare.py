@@ -189,3 +189,26 @@ def test_the_parameter_names_are_scikit_learns():
     names = SmoothingSplineEquivalent._get_param_names()
     names.append("changed")  # a caller's copy
     assert "changed" not in SmoothingSplineEquivalent._get_param_names()
+
+
+def test_scikit_learns_parameter_validation_check_passes():
+    from sklearn.utils.estimator_checks import check_param_validation
+
+    check_param_validation("SmoothingSplineEquivalent", SmoothingSplineEquivalent())
+
+
+def test_a_changed_parameter_is_validated_again():
+    x = np.linspace(0, 1, 20)
+    est = SmoothingSplineEquivalent(alpha="gcv").fit(x, np.sin(x))
+    est.fit(x, np.cos(x))  # the same parameters: accepted again
+    est.alpha = -1.0
+    with pytest.raises(ValueError, match="alpha"):
+        est.fit(x, np.sin(x))
+    est.set_params(alpha="nope")
+    with pytest.raises(ValueError, match="alpha"):
+        est.fit(x, np.sin(x))
+    est.set_params(alpha=1e-3, affine="free")
+    est.fit(x, np.sin(x))
+    est.affine = "bent"
+    with pytest.raises(ValueError, match="affine"):
+        est.fit(x, np.sin(x))

@@ -133,7 +133,7 @@ def gap_moments(init, xs):
     return GapMoments(right, left, tail_moments(init, xs[:1], "+")[:, 0], tail_moments(init, xs[-1:], "-")[:, 0])
 
 
-def _constant_between(init, lo, hi):
+def constant_between(init, lo, hi):
     """``(g_+, g_-)`` if both are constant on ``[lo, hi]`` (weights constant
     between breakpoints, none of them inside), else None."""
     if init.length_scale() is not None or any(lo < p < hi for p in init.breakpoints()):
@@ -151,7 +151,7 @@ def chain_moments(init, xs):
     M = np.empty((3, len(xs)))
     ML = np.zeros((3, len(xs)))
     M[:, 0] = tail_moments(init, xs[:1], "+")[:, 0]
-    constant = _constant_between(init, xs[0], xs[-1])
+    constant = constant_between(init, xs[0], xs[-1])
     if constant is not None:  # int_a^b g (b - c)^k dc = g h^(k+1) / (k+1), without the quadrature's set-up
         powers = np.empty((3, len(a)))  # h, h^2 / 2, h^3 / 3 (written in place: np.stack costs more)
         h = np.subtract(b, a, out=powers[0])
