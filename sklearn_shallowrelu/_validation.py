@@ -1,4 +1,4 @@
-"""scikit-learn's input validation of a 1-D fit, without its cost on plain arrays.
+"""scikit-learn's checks of a 1-D fit, without their cost on plain arrays and unchanged parameters.
 
 At 100 samples scikit-learn's ``validate_data`` takes about a fifth of a whole
 smoothing-spline fit with a GCV search (0.1 to 0.2 ms of 0.8): most of it asks

@@ -221,6 +221,35 @@ class Initialization:
                 out[(k,) + idx] = _quad_with_breaks(f, a, b, brk)
         return out
 
+    def tail_moments(self, x, side):
+        """Moments of the one-sided curvature weights beyond ``x``, about ``x``.
+
+        For ``side='+'`` returns ``int_{-inf}^{x} g_+(c) (x - c)^k dc`` and for
+        ``side='-'`` returns ``int_{x}^{inf} g_-(c) (c - x)^k dc``, ``k = 0, 1,
+        2``: what the units whose knots lie beyond ``x`` contribute there.  The
+        generic implementation expands ``(x - c)^k`` around
+        :meth:`cumulative_moments`; subclasses with closed forms override it
+        (the expansion cancels for ``x`` far from the origin).
+
+        Parameters
+        ----------
+        x : float or array-like
+            The points.
+        side : {'+', '-'}
+            Which one-sided weight, ``g_+`` or ``g_-``.
+
+        Returns
+        -------
+        ndarray of shape ``(3,) + x.shape``
+            The moments of orders 0, 1 and 2.
+        """
+        x = np.asarray(x, dtype=float)
+        C = self.cumulative_moments(x, side)
+        sign = 1.0 if side == "+" else -1.0
+        out = np.empty((3,) + x.shape)
+        out[0], out[1], out[2] = C[0], sign * (x * C[0] - C[1]), x * (x * C[0] - 2.0 * C[1]) + C[2]
+        return out
+
     def kernel(self, x, y=None):
         """Random-feature kernel ``K(x, y) = E[relu(Wx+B) relu(Wy+B)]`` in 1-D.
 
@@ -334,6 +363,21 @@ class _ConstantKnotWeight(Initialization):
         if side == "+":
             return _poly_moments(lo, u, dens)
         return _poly_moments(u, hi, dens)
+
+    def tail_moments(self, x, side):
+        # the support's part beyond x lies between the distances `near` and `far`
+        # from x (both 0 where none of it does): dens (far^(k+1) - near^(k+1)) / (k+1),
+        # written with (far - near) as a factor, without the expansion's cancellation
+        lo, hi = self._interval()
+        x = np.asarray(x, dtype=float)
+        far, near = (x - lo, x - hi) if side == "+" else (hi - x, lo - x)
+        far, near = np.maximum(far, 0.0), np.maximum(near, 0.0)
+        both = far + near
+        out = np.empty((3,) + x.shape)
+        np.multiply(far - near, 0.5 / (hi - lo), out=out[0])
+        np.multiply(out[0], 0.5 * both, out=out[1])
+        out[2] = out[0] * (both * both - far * near) / 3.0  # far^2 + far near + near^2
+        return out
 
     def _sample_offsets(self, W, rng):
         lo, hi = self._interval()

@@ -12,7 +12,7 @@ from sklearn_shallowrelu import SmoothingSplineEquivalent, _exact1d
 from sklearn_shallowrelu._exact1d import _prepare
 from sklearn_shallowrelu._exact1d.network import pool_ties
 from sklearn_shallowrelu._validation import validate_xy_1d
-from sklearn_shallowrelu.init import Gaussian, RademacherUniform, check_init
+from sklearn_shallowrelu.init import Gaussian, RademacherUniform, UniformKnots, check_init
 
 EPS = np.finfo(float).eps
 
@@ -212,3 +212,25 @@ def test_a_changed_parameter_is_validated_again():
     est.affine = "bent"
     with pytest.raises(ValueError, match="affine"):
         est.fit(x, np.sin(x))
+
+
+# ------------------------------------------------------------ tail moments
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_constant_weight_tails_equal_their_integrals(offset):
+    # knots uniform on [lo, hi] (g_+ = g_- = 1 / (2 (hi - lo))): the tail beyond x is
+    # dens ((far)^(k+1) - (near)^(k+1)) / (k+1), here with exact distances
+    init = UniformKnots().bind(np.array([[-1.0], [3.0]]) + offset)
+    lo, hi = init.support()
+    dens = 0.5 / (hi - lo)
+    x = np.array([-5.0, -1.0, 0.25, 1.0, 2.5, 3.0, 7.0]) + offset
+    for side in "+-":
+        got = init.tail_moments(x, side)
+        far = np.maximum(x - lo if side == "+" else hi - x, 0.0)
+        near = np.maximum(x - hi if side == "+" else lo - x, 0.0)
+        want = np.array([dens * (far**(k + 1) - near**(k + 1)) / (k + 1) for k in range(3)])
+        # the distances carry the rounding of x: eps |x| over a distance of at least 0.75
+        np.testing.assert_allclose(got, want, rtol=8 * EPS * (1 + offset), atol=0)
+        if offset == 0.0:  # the generic expansion agrees near the origin
+            from sklearn_shallowrelu.init import Initialization
+
+            np.testing.assert_allclose(got, Initialization.tail_moments(init, x, side), rtol=1e-14, atol=1e-15)

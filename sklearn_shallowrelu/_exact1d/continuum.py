@@ -73,6 +73,9 @@ class Combined:
     def cumulative_moments(self, u, side):
         return np.zeros((3,) + np.shape(u))
 
+    def tail_moments(self, x, side):
+        return np.zeros((3,) + np.shape(x))
+
 
 def gauss(lo, hi, nodes, weights):
     """Gauss-Legendre nodes ``c`` and weights ``wq`` (pieces x nodes) on the pieces ``[lo, hi]``."""
@@ -117,14 +120,9 @@ def interval_moments(init, a, b):
 
 
 def tail_moments(init, x, side):
-    """``int_{-inf}^x g_+(c) (x - c)^k dc`` (side '+') or ``int_x^inf g_-(c) (c - x)^k dc`` (side '-')."""
-    x = np.asarray(x, dtype=float)
-    C = init.cumulative_moments(x, side)
-    sign = 1.0 if side == "+" else -1.0
-    # expand (x - c)^k, resp. (c - x)^k, around the cumulative moments of c^k
-    out = np.empty((3,) + x.shape)
-    out[0], out[1], out[2] = C[0], sign * (x * C[0] - C[1]), x * (x * C[0] - 2.0 * C[1]) + C[2]
-    return out
+    """``int_{-inf}^x g_+(c) (x - c)^k dc`` (side '+') or ``int_x^inf g_-(c) (c - x)^k dc`` (side '-')
+    (:meth:`..init.Initialization.tail_moments`)."""
+    return init.tail_moments(x, side)
 
 
 def gap_moments(init, xs):
