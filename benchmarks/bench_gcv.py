@@ -138,8 +138,8 @@ def main(quick=False, big=False):
             t_r = r[0] if r else np.nan
             t_s = s if s is not None else np.nan
             ratios.append((m, criterion, t_ours / t_r if r else np.nan))
-            print(f"{m:>8} {criterion:>4} | {t_ours:9.4f} {t_r:9.4f} {t_s:9.4f} | {t_ours / t_r:7.1f} "
-                  f"{t_ours / t_s:10.1f} | {df_ours:8.2f} {r[1] if r else np.nan:8.2f} | "
+            print(f"{m:>8} {criterion:>4} | {t_ours:9.3g} {t_r:9.3g} {t_s:9.3g} | {t_ours / t_r:7.2f} "
+                  f"{t_ours / t_s:10.3g} | {df_ours:8.2f} {r[1] if r else np.nan:8.2f} | "
                   f"{crit_ours:10.5g} {r[2] if r else np.nan:10.5g}")
     if shutil.which("Rscript") is None:
         print("\nRscript not found: the R columns are empty (Debian: apt-get install r-base-core).")
