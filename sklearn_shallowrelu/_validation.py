@@ -12,6 +12,8 @@ last fitted on named features) goes through ``validate_data`` itself, so that
 its conversions, messages and warnings stay exactly scikit-learn's.
 """
 
+import weakref
+
 import numpy as np
 from sklearn.utils.validation import validate_data
 
@@ -98,4 +100,4 @@ class ParamsCheckedOnce:
         self._validated_params = values
 
 
-_PARAM_NAMES = {}
+_PARAM_NAMES = weakref.WeakKeyDictionary()  # a class made at run time may go

@@ -374,8 +374,8 @@ class _ConstantKnotWeight(Initialization):
         far, near = np.maximum(far, 0.0), np.maximum(near, 0.0)
         both = far + near
         out = np.empty((3,) + x.shape)
-        np.multiply(far - near, 0.5 / (hi - lo), out=out[0])
-        np.multiply(out[0], 0.5 * both, out=out[1])
+        out[0] = (far - near) * (0.5 / (hi - lo))
+        out[1] = out[0] * (0.5 * both)
         out[2] = out[0] * (both * both - far * near) / 3.0  # far^2 + far near + near^2
         return out
 

@@ -330,10 +330,8 @@ class SmoothingSplineEquivalent(ParamsCheckedOnce, RegressorMixin, BaseEstimator
         self._stats = self._refit = None  # what a pickle keeps instead (see __getstate__)
         self._single = np.ndim(y) == 1
         self.intercept_ = float(intercept[0]) if self._single else intercept.copy()
-        # scipy's lam where the curvature weight is constant on the data range
-        constant = constant_between(init, xs[0], xs[-1]) if self.affine == "free" else None
-        g = None if constant is None else constant[0] + constant[1]
-        self.lam_scipy_ = alpha / g if g else None
+        g = _constant_weight(init, xs) if self.affine == "free" else None
+        self.lam_scipy_ = alpha / g if g else None  # scipy's lam where g is constant on the data
         return self
 
     @property
@@ -346,7 +344,8 @@ class SmoothingSplineEquivalent(ParamsCheckedOnce, RegressorMixin, BaseEstimator
     @property
     def curvature_weight_(self):
         """The curvature weight ``g`` of ``init_`` on ``curvature_grid_``."""
-        return self.init_.curvature_weight(self.curvature_grid_)
+        grid = self.curvature_grid_  # raises before a fit
+        return self.init_.curvature_weight(grid)
 
     # ------------------------------------------------- smoother statistics
     def _statistic(self, name):
@@ -590,6 +589,24 @@ def _report_search(criterion, alpha, alphas, scores, verbose):
     chosen = np.atleast_1d(alpha)
     print(f"{name} {criterion} on {len(alphas)} rungs from alpha={alphas[0]:.3g} to {alphas[-1]:.3g}, then "
           f"refined: alpha=" + ", ".join(f"{a:.6g}" for a in chosen), flush=True)
+
+
+def _constant_weight(init, xs):
+    """``g`` if the curvature weight is constant on ``[x_1, x_m]``, else None.
+
+    The weights that are constant between breakpoints say so by their structure
+    (:func:`._exact1d.continuum.constant_between`); smooth ones (those with a
+    length scale, constant on part of the line for some) are looked at on 200
+    points.
+    """
+    parts = constant_between(init, xs[0], xs[-1])
+    if parts is not None:
+        return parts[0] + parts[1]
+    if init.length_scale() is None:  # a breakpoint inside the data range: g jumps there
+        return None
+    g = init.curvature_weight(np.linspace(xs[0], xs[-1], 200))
+    g_min, g_max = float(g.min()), float(g.max())
+    return float(g[0]) if g_max - g_min <= 1e-12 * g_max and g_max > 0 else None
 
 
 def _as_column(X):

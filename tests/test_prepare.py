@@ -234,3 +234,41 @@ def test_constant_weight_tails_equal_their_integrals(offset):
             from sklearn_shallowrelu.init import Initialization
 
             np.testing.assert_allclose(got, Initialization.tail_moments(init, x, side), rtol=1e-14, atol=1e-15)
+
+
+def test_constant_weight_tails_take_scalars():
+    init = RademacherUniform(bias_range=2.0).bind(np.zeros((1, 1)))
+    for side in "+-":
+        got = init.tail_moments(0.5, side)
+        assert got.shape == (3,)
+        np.testing.assert_allclose(got, init.tail_moments(np.array([0.5]), side)[:, 0], rtol=0)
+
+
+def test_the_compiled_passes_refuse_inconsistent_shapes():
+    with pytest.raises(ValueError, match="samples"):
+        pool_ties(np.arange(4.0), np.ones((2, 1)), np.ones(4))
+    with pytest.raises(ValueError, match="must be"):
+        _prepare.kernel_diagonal(np.arange(4.0), np.ones((3, 3)), np.ones((3, 4)))
+
+
+@pytest.mark.parametrize("init, shrink, want", [
+    ("uniform_knots", 1.0, True),  # knots uniform on the data range: constant by structure
+    ("uniform", 2.0, True),  # smooth weights, constant on their middle part: seen on the grid
+    ("he", 4.0, True),
+    ("gaussian", 1.0, False),
+    (RademacherUniform(bias_range=0.5), 1.0, False),  # a breakpoint inside the data range
+])
+def test_scipy_lam_is_given_exactly_where_the_weight_is_constant(init, shrink, want):
+    x = np.linspace(-2, 2, 40) / shrink
+    est = SmoothingSplineEquivalent(alpha=1e-2, affine="free", init=init).fit(x, np.sin(x))
+    g = est.curvature_weight_
+    assert (est.lam_scipy_ is not None) == want
+    if want:
+        np.testing.assert_allclose(g, g[0], rtol=1e-12)
+        assert est.lam_scipy_ == pytest.approx(1e-2 / g[0], rel=1e-12)
+    else:
+        assert np.ptp(g) > 1e-12 * g.max()
+    unfitted = SmoothingSplineEquivalent()
+    for name in ("curvature_grid_", "curvature_weight_"):
+        with pytest.raises(AttributeError, match="set by fit"):
+            getattr(unfitted, name)

@@ -23,6 +23,11 @@ def pool(const double[::1] x, const double[:, :] Y, const double[::1] w, const P
     """
     cdef Py_ssize_t n = x.shape[0], k = Y.shape[1], m = 0, i, j, s, r
     cdef double prev = 0.0, wi
+    if Y.shape[0] != n or w.shape[0] != n or order.shape[0] != n:
+        raise ValueError(f"pool: x has {n} samples, Y {Y.shape[0]}, w {w.shape[0]}, order {order.shape[0]}.")
+    for i in range(n):
+        if order[i] < 0 or order[i] >= n:
+            raise ValueError("pool: order is not a permutation of the samples.")
     xs_a, Ym_a, w_a = np.empty(n), np.zeros((n, k)), np.zeros(n)
     group_a = np.empty(n, dtype=np.intp)
     cdef double[::1] xs = xs_a, weights = w_a
@@ -64,6 +69,9 @@ def kernel_diagonal(const double[::1] xs, const double[:, ::1] right, const doub
     non-negative."""
     cdef Py_ssize_t m = xs.shape[0], i
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, h
+    if right.shape[0] != 3 or left.shape[0] != 3 or right.shape[1] != m or left.shape[1] != m:
+        raise ValueError(f"kernel_diagonal: the moments must be (3, {m}); got ({right.shape[0]}, {right.shape[1]}) "
+                         f"and ({left.shape[0]}, {left.shape[1]}).")
     out_a = np.empty(m)
     cdef double[::1] out = out_a
     with nogil:
