@@ -366,18 +366,12 @@ class _ConstantKnotWeight(Initialization):
 
     def tail_moments(self, x, side):
         # the support's part beyond x lies between the distances `near` and `far`
-        # from x (both 0 where none of it does): dens (far^(k+1) - near^(k+1)) / (k+1),
-        # written with (far - near) as a factor, without the expansion's cancellation
+        # from x (both 0 where none of it does): in the offset u = |x - c| the tail
+        # is int_near^far dens u^k du, without the expansion's cancellation
         lo, hi = self._interval()
         x = np.asarray(x, dtype=float)
         far, near = (x - lo, x - hi) if side == "+" else (hi - x, lo - x)
-        far, near = np.maximum(far, 0.0), np.maximum(near, 0.0)
-        both = far + near
-        out = np.empty((3,) + x.shape)
-        out[0] = (far - near) * (0.5 / (hi - lo))
-        out[1] = out[0] * (0.5 * both)
-        out[2] = out[0] * (both * both - far * near) / 3.0  # far^2 + far near + near^2
-        return out
+        return _poly_moments(np.maximum(near, 0.0), np.maximum(far, 0.0), 0.5 / (hi - lo))
 
     def _sample_offsets(self, W, rng):
         lo, hi = self._interval()

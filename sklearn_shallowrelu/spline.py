@@ -339,7 +339,7 @@ class SmoothingSplineEquivalent(ParamsCheckedOnce, RegressorMixin, BaseEstimator
         """200 points from the smallest to the largest training input."""
         if not hasattr(self, "X_fit_"):
             raise AttributeError("curvature_grid_ is set by fit.")
-        return np.linspace(self.X_fit_[0], self.X_fit_[-1], 200)
+        return _curvature_grid(self.X_fit_)
 
     @property
     def curvature_weight_(self):
@@ -591,20 +591,25 @@ def _report_search(criterion, alpha, alphas, scores, verbose):
           f"refined: alpha=" + ", ".join(f"{a:.6g}" for a in chosen), flush=True)
 
 
+def _curvature_grid(xs):
+    """200 points from the smallest to the largest of the sorted ``xs`` (``curvature_grid_``)."""
+    return np.linspace(xs[0], xs[-1], 200)
+
+
 def _constant_weight(init, xs):
     """``g`` if the curvature weight is constant on ``[x_1, x_m]``, else None.
 
     The weights that are constant between breakpoints say so by their structure
     (:func:`._exact1d.continuum.constant_between`); smooth ones (those with a
-    length scale, constant on part of the line for some) are looked at on 200
-    points.
+    length scale, constant on part of the line for some) are looked at on
+    ``curvature_grid_``.
     """
     parts = constant_between(init, xs[0], xs[-1])
     if parts is not None:
         return parts[0] + parts[1]
     if init.length_scale() is None:  # a breakpoint inside the data range: g jumps there
         return None
-    g = init.curvature_weight(np.linspace(xs[0], xs[-1], 200))
+    g = init.curvature_weight(_curvature_grid(xs))
     g_min, g_max = float(g.min()), float(g.max())
     return float(g[0]) if g_max - g_min <= 1e-12 * g_max and g_max > 0 else None
 
