@@ -139,35 +139,44 @@ def linear_pieces_times_slope(floating[:, ::1] D, const floating[:, ::1] Z, floa
 # dimension of ``d + 1`` (3 at d = 2): BLAS runs them far below its peak, and the
 # two passes between them read and write the ``m x n`` block twice more.  The
 # step needs no ``m x n`` array at all: a row's residual depends on that row
-# alone, so a group of rows can go forward (``z = x1 W1T``, ``relu``, ``r = s
-# relu(z) v - (y - c)``) and straight back (``gv += relu(z) p r``, ``G1T +=
-# x1 (p r [z > 0])``) while its ``relu(z)`` (a few rows of width ``n``) is
-# still in the first-level cache.  Each weight column ``W1T[:, j]`` loaded serves
-# ``RB`` rows, as in a matrix product's inner kernel.  (Measured at m = 1e4,
-# width 64: 2.2 to 2.8 times faster than the products and passes at d = 2,
-# 1.5 times at d = 10; slower once ``(d + 1) n`` outgrows the cache or d is
-# large, where BLAS's blocking wins: see ``_network.rows_kernel_wins``.)
+# alone, so a group of rows can go forward (``z = x1 W1T``, ``r = s act(z) v -
+# (y - c)``) and straight back (``gv += act(z) p r``, ``G1T += x1 (p r
+# act'(z))``) while its ``z`` (a few rows of width ``n``) is still in the
+# first-level cache.  Each weight column ``W1T[:, j]`` loaded serves ``RB``
+# rows, as in a matrix product's inner kernel.  (Measured at m = 1e4, width 64:
+# 2.2 to 2.8 times faster than the products and passes at d = 2, 1.5 times at
+# d = 10; slower once ``(d + 1) n`` outgrows the cache or d is large, where
+# BLAS's blocking wins: see ``_network.rows_kernel_wins``.)
 #
 # The lanes are GCC/clang vector types, one per instruction set: 64-byte
 # vectors and 8 rows with AVX-512 (32 registers), 32-byte and 4 rows with AVX2
 # (16 registers; 64-byte vectors there spill and were measured 15 times
 # slower), 16-byte and 4 rows otherwise (SSE2, NEON), chosen when the module
 # loads.  A compiler without vector types (MSVC) builds no kernel, and the
-# products and passes above serve every shape.  NaN: ``z <= 0`` fails for a
-# NaN, which stays in ``relu(z)`` and so in ``r`` and ``gv``; its
-# ``[z > 0]`` is 0, as in :func:`relu_backward`.
+# products and passes above serve every shape.
+#
+# Two activations per variant, fixed at compile time (ACT): ReLU keeps
+# ``relu(z)`` and its own selections, as its passes do; the general pieces
+# (``pos z`` above 0, ``neg z`` below, slope ``zero`` at 0: leaky ReLU, the
+# absolute value, with ``neg != 0``) keep ``z``, whose sign the backward step
+# needs.  NaN as in the passes: ``z <= 0`` and ``z < 0`` fail for a NaN, which
+# stays in ``act(z)`` and so in ``r`` and ``gv``; its slope is ``zero``, and its
+# row's ``p r act'(z)`` is 0 for ReLU (a selection, as in :func:`relu_backward`)
+# and ``zero * NaN`` for the others (a product, as in ``linear_pieces_backward``).
 cdef extern from *:
     """
     #if defined(__GNUC__) || defined(__clang__)
     #define RK_AVAILABLE 1
-    #define RK_DEFINE(NAME, T, IT, VB, RB, ATTR)                                                        \\
+    #define RK_DEFINE(NAME, T, IT, VB, RB, ACT, ATTR)                                                   \\
     typedef T NAME##_v __attribute__((vector_size(VB)));                                             \\
     typedef T NAME##_vu __attribute__((vector_size(VB), aligned(sizeof(T))));  /* unaligned */       \\
     typedef IT NAME##_m __attribute__((vector_size(VB)));                                            \\
     ATTR static void NAME(const T* X1, Py_ssize_t m, Py_ssize_t d1, const T* W1T, Py_ssize_t n,     \\
-                          const T* v, const T* shift, const T* p, T s, const T* zero,              \\
-                          T* R, T* PR, T* gv, T* G1T, T* buf) {                                    \\
+                          const T* v, const T* shift, const T* p, T s, T pos, T neg, T zero,       \\
+                          const T* zeros, T* R, T* PR, T* gv, T* G1T, T* buf) {                    \\
         const int L = VB / (int)sizeof(T);                                                           \\
+        const NAME##_v vpos = (NAME##_v){0} + pos, vneg = (NAME##_v){0} + neg;                       \\
+        const NAME##_v vzero = (NAME##_v){0} + zero;                                                 \\
         Py_ssize_t nv = n - n % L, i0, j, l;                                                         \\
         int q, e;                                                                                    \\
         for (i0 = 0; i0 < m; i0 += RB) {                                                             \\
@@ -175,11 +184,11 @@ cdef extern from *:
             T tail[RB], pr[RB];                                                                      \\
             NAME##_v acc[RB], z[RB], D[RB];                                                          \\
             for (q = 0; q < RB; q++) {  /* rows past the end read zeros and weigh 0 */               \\
-                x[q] = (i0 + q < m) ? X1 + (i0 + q) * d1 : zero;                                     \\
+                x[q] = (i0 + q < m) ? X1 + (i0 + q) * d1 : zeros;                                    \\
                 acc[q] = (NAME##_v){0};                                                              \\
                 tail[q] = 0;                                                                         \\
             }                                                                                        \\
-            /* forward: relu(z) into buf, its product with v in acc */                              \\
+            /* forward: relu(z) (ReLU) or z into buf, act(z) v into acc */                           \\
             for (j = 0; j < nv; j += L) {                                                            \\
                 NAME##_v vv = *(const NAME##_vu*)(v + j);                                            \\
                 for (q = 0; q < RB; q++) z[q] = (NAME##_v){0};                                       \\
@@ -188,19 +197,26 @@ cdef extern from *:
                     for (q = 0; q < RB; q++) z[q] += x[q][l] * w;                                    \\
                 }                                                                                    \\
                 for (q = 0; q < RB; q++) {                                                           \\
-                    z[q] = (NAME##_v)((NAME##_m)z[q] & ~(NAME##_m)(z[q] <= 0));                      \\
-                    *(NAME##_vu*)(buf + q * n + j) = z[q];                                           \\
-                    acc[q] += z[q] * vv;                                                             \\
+                    NAME##_v up = (NAME##_v)((NAME##_m)z[q] & ~(NAME##_m)(z[q] <= 0));               \\
+                    if (ACT == 0) {                                                                  \\
+                        *(NAME##_vu*)(buf + q * n + j) = up;                                         \\
+                        acc[q] += up * vv;                                                           \\
+                    } else {                                                                         \\
+                        NAME##_v down = (NAME##_v)((NAME##_m)z[q] & (NAME##_m)(z[q] < 0));           \\
+                        *(NAME##_vu*)(buf + q * n + j) = z[q];                                       \\
+                        acc[q] += (up * vpos + down * vneg) * vv;                                    \\
+                    }                                                                                \\
                 }                                                                                    \\
             }                                                                                        \\
             for (q = 0; q < RB; q++) {                                                               \\
-                T sum = 0, zz;                                                                       \\
+                T sum = 0, zz, aa;                                                                   \\
                 for (j = nv; j < n; j++) {                                                           \\
                     zz = 0;                                                                          \\
                     for (l = 0; l < d1; l++) zz += x[q][l] * W1T[l * n + j];                         \\
-                    zz = zz <= 0 ? 0 : zz;                                                           \\
-                    buf[q * n + j] = zz;                                                             \\
-                    tail[q] += zz * v[j];                                                            \\
+                    aa = (zz <= 0 ? 0 : zz);                                                         \\
+                    if (ACT == 0) buf[q * n + j] = aa;                                               \\
+                    else { buf[q * n + j] = zz; aa = aa * pos + (zz < 0 ? zz : 0) * neg; }           \\
+                    tail[q] += aa * v[j];                                                            \\
                 }                                                                                    \\
                 for (e = 0; e < L; e++) sum += acc[q][e];                                            \\
                 pr[q] = 0;                                                                           \\
@@ -211,13 +227,23 @@ cdef extern from *:
                     PR[i0 + q] = pr[q];                                                              \\
                 }                                                                                    \\
             }                                                                                        \\
-            /* backward: gv += relu(z)^T pr, G1T += x1^T (pr [z > 0]) */                            \\
+            /* backward: gv += act(z)^T pr, G1T += x1^T (pr act'(z)) */                              \\
             for (j = 0; j < nv; j += L) {                                                            \\
                 NAME##_v g = *(NAME##_vu*)(gv + j);                                                  \\
                 for (q = 0; q < RB; q++) {                                                           \\
-                    NAME##_v a = *(NAME##_vu*)(buf + q * n + j);                                     \\
-                    g += a * pr[q];                                                                  \\
-                    D[q] = (NAME##_v)((NAME##_m)((NAME##_v){0} + pr[q]) & (NAME##_m)(a > 0));        \\
+                    NAME##_v b = *(NAME##_vu*)(buf + q * n + j);                                     \\
+                    NAME##_v vpr = (NAME##_v){0} + pr[q];                                            \\
+                    if (ACT == 0) {                                                                  \\
+                        g += b * pr[q];                                                              \\
+                        D[q] = (NAME##_v)((NAME##_m)vpr & (NAME##_m)(b > 0));                        \\
+                    } else {                                                                         \\
+                        NAME##_m above = (NAME##_m)(b > 0), below = (NAME##_m)(b < 0);               \\
+                        NAME##_v up = (NAME##_v)((NAME##_m)b & ~(NAME##_m)(b <= 0));                 \\
+                        NAME##_v down = (NAME##_v)((NAME##_m)b & below);                             \\
+                        g += (up * vpos + down * vneg) * pr[q];                                      \\
+                        D[q] = (NAME##_v)(((NAME##_m)vpos & above) | ((NAME##_m)vneg & below)        \\
+                                          | ((NAME##_m)vzero & ~(above | below))) * vpr;           \\
+                    }                                                                                \\
                 }                                                                                    \\
                 *(NAME##_vu*)(gv + j) = g;                                                           \\
                 for (l = 0; l < d1; l++) {                                                           \\
@@ -227,25 +253,32 @@ cdef extern from *:
                 }                                                                                    \\
             }                                                                                        \\
             for (j = nv; j < n; j++) {                                                               \\
-                T g = 0, a;                                                                          \\
+                T g = 0, b, slope;                                                                   \\
                 for (q = 0; q < RB; q++) {                                                           \\
-                    a = buf[q * n + j];                                                              \\
-                    g += a * pr[q];                                                                  \\
-                    if (a > 0)                                                                       \\
-                        for (l = 0; l < d1; l++) G1T[l * n + j] += x[q][l] * pr[q];                  \\
+                    b = buf[q * n + j];                                                              \\
+                    if (ACT == 0) { g += b * pr[q]; slope = (b > 0); }                               \\
+                    else {                                                                           \\
+                        g += ((b <= 0 ? 0 : b) * pos + (b < 0 ? b : 0) * neg) * pr[q];               \\
+                        slope = b > 0 ? pos : (b < 0 ? neg : zero);                                  \\
+                    }                                                                                \\
+                    if (ACT == 1 || slope != 0)  /* ReLU: a selection; the others: a product */     \\
+                        for (l = 0; l < d1; l++) G1T[l * n + j] += x[q][l] * (slope * pr[q]);        \\
                 }                                                                                    \\
                 gv[j] += g;                                                                          \\
             }                                                                                        \\
         }                                                                                            \\
     }
-    #define RK_PAIR(SUFFIX, VB, RB, ATTR)                                                            \\
-        RK_DEFINE(rk_d_##SUFFIX, double, long long, VB, RB, ATTR)                                  \\
-        RK_DEFINE(rk_f_##SUFFIX, float, int, VB, RB, ATTR)
-    RK_PAIR(base, 16, 4, )
+    /* the two activations in both precisions for one instruction set */
+    #define RK_SET(SUFFIX, VB, RB, ATTR)                                                             \\
+        RK_DEFINE(rk_d0_##SUFFIX, double, long long, VB, RB, 0, ATTR)                              \\
+        RK_DEFINE(rk_d1_##SUFFIX, double, long long, VB, RB, 1, ATTR)                              \\
+        RK_DEFINE(rk_f0_##SUFFIX, float, int, VB, RB, 0, ATTR)                                     \\
+        RK_DEFINE(rk_f1_##SUFFIX, float, int, VB, RB, 1, ATTR)
+    RK_SET(base, 16, 4, )
     #if (defined(__x86_64__) || defined(__i386__)) && !defined(RK_NO_DISPATCH)
     #define RK_X86 1
-    RK_PAIR(avx2, 32, 4, __attribute__((target("avx2,fma"))))
-    RK_PAIR(avx512, 64, 8, __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))))
+    RK_SET(avx2, 32, 4, __attribute__((target("avx2,fma"))))
+    RK_SET(avx512, 64, 8, __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))))
     #endif
     /* the widest variant this CPU runs: 3 (AVX-512), 2 (AVX2 and FMA) or 1 */
     static int rk_best_level(void) {
@@ -259,86 +292,92 @@ cdef extern from *:
     #endif
         return 1;
     }
-    #define RK_CALL(T, LEVEL, ...) do {                                                              \\
-        switch (LEVEL) {                                                                             \\
-            RK_CASES_##T(__VA_ARGS__)                                                                \\
-            default: rk_##T##_base(__VA_ARGS__);                                                     \\
-        } } while (0)
     #ifdef RK_X86
-    #define RK_CASES_d(...) case 3: rk_d_avx512(__VA_ARGS__); break; case 2: rk_d_avx2(__VA_ARGS__); break;
-    #define RK_CASES_f(...) case 3: rk_f_avx512(__VA_ARGS__); break; case 2: rk_f_avx2(__VA_ARGS__); break;
+    #define RK_CALL(F, LEVEL, ...) do {                                                              \\
+        if ((LEVEL) == 3) F##_avx512(__VA_ARGS__);                                                   \\
+        else if ((LEVEL) == 2) F##_avx2(__VA_ARGS__);                                                \\
+        else F##_base(__VA_ARGS__); } while (0)
     #else
-    #define RK_CASES_d(...)
-    #define RK_CASES_f(...)
+    #define RK_CALL(F, LEVEL, ...) F##_base(__VA_ARGS__)
     #endif
-    static void rk_rows_d(int level, const double* X1, Py_ssize_t m, Py_ssize_t d1, const double* W1T,
-                          Py_ssize_t n, const double* v, const double* shift, const double* p, double s,
-                          const double* zero, double* R, double* PR, double* gv, double* G1T, double* buf) {
-        RK_CALL(d, level, X1, m, d1, W1T, n, v, shift, p, s, zero, R, PR, gv, G1T, buf);
+    #define RK_ENTRY(NAME, T, F0, F1)                                                                \\
+    static void NAME(int level, int act, const T* X1, Py_ssize_t m, Py_ssize_t d1, const T* W1T,     \\
+                     Py_ssize_t n, const T* v, const T* shift, const T* p, T s, T pos, T neg, T zero,\\
+                     const T* zeros, T* R, T* PR, T* gv, T* G1T, T* buf) {                          \\
+        if (act == 0)                                                                                \\
+            RK_CALL(F0, level, X1, m, d1, W1T, n, v, shift, p, s, pos, neg, zero, zeros, R, PR, gv, G1T, buf); \\
+        else                                                                                         \\
+            RK_CALL(F1, level, X1, m, d1, W1T, n, v, shift, p, s, pos, neg, zero, zeros, R, PR, gv, G1T, buf); \\
     }
-    static void rk_rows_f(int level, const float* X1, Py_ssize_t m, Py_ssize_t d1, const float* W1T,
-                          Py_ssize_t n, const float* v, const float* shift, const float* p, float s,
-                          const float* zero, float* R, float* PR, float* gv, float* G1T, float* buf) {
-        RK_CALL(f, level, X1, m, d1, W1T, n, v, shift, p, s, zero, R, PR, gv, G1T, buf);
-    }
+    RK_ENTRY(rk_rows_d, double, rk_d0, rk_d1)
+    RK_ENTRY(rk_rows_f, float, rk_f0, rk_f1)
     #else
     #define RK_AVAILABLE 0
     static int rk_best_level(void) { return 0; }
-    static void rk_rows_d(int level, const double* X1, Py_ssize_t m, Py_ssize_t d1, const double* W1T,
-                          Py_ssize_t n, const double* v, const double* shift, const double* p, double s,
-                          const double* zero, double* R, double* PR, double* gv, double* G1T, double* buf) {}
-    static void rk_rows_f(int level, const float* X1, Py_ssize_t m, Py_ssize_t d1, const float* W1T,
-                          Py_ssize_t n, const float* v, const float* shift, const float* p, float s,
-                          const float* zero, float* R, float* PR, float* gv, float* G1T, float* buf) {}
+    #define RK_ENTRY(NAME, T)                                                                        \\
+    static void NAME(int level, int act, const T* X1, Py_ssize_t m, Py_ssize_t d1, const T* W1T,     \\
+                     Py_ssize_t n, const T* v, const T* shift, const T* p, T s, T pos, T neg, T zero,\\
+                     const T* zeros, T* R, T* PR, T* gv, T* G1T, T* buf) {}
+    RK_ENTRY(rk_rows_d, double)
+    RK_ENTRY(rk_rows_f, float)
     #endif
     """
     int RK_AVAILABLE
     int rk_best_level() noexcept nogil
-    void rk_rows_d(int level, const double* X1, Py_ssize_t m, Py_ssize_t d1, const double* W1T, Py_ssize_t n,
-                   const double* v, const double* shift, const double* p, double s, const double* zero,
-                   double* R, double* PR, double* gv, double* G1T, double* buf) noexcept nogil
-    void rk_rows_f(int level, const float* X1, Py_ssize_t m, Py_ssize_t d1, const float* W1T, Py_ssize_t n,
-                   const float* v, const float* shift, const float* p, float s, const float* zero,
-                   float* R, float* PR, float* gv, float* G1T, float* buf) noexcept nogil
+    void rk_rows_d(int level, int act, const double* X1, Py_ssize_t m, Py_ssize_t d1, const double* W1T,
+                   Py_ssize_t n, const double* v, const double* shift, const double* p, double s, double pos,
+                   double neg, double zero, const double* zeros, double* R, double* PR, double* gv,
+                   double* G1T, double* buf) noexcept nogil
+    void rk_rows_f(int level, int act, const float* X1, Py_ssize_t m, Py_ssize_t d1, const float* W1T,
+                   Py_ssize_t n, const float* v, const float* shift, const float* p, float s, float pos,
+                   float neg, float zero, const float* zeros, float* R, float* PR, float* gv,
+                   float* G1T, float* buf) noexcept nogil
 
 
-#: The instruction-set variants of :func:`relu_rows` this CPU runs (1: 16-byte
-#: vectors, 2: AVX2, 3: AVX-512), the widest last; empty where the compiler had
-#: no vector types.
+#: The instruction-set variants of :func:`linear_pieces_rows` this CPU runs (1:
+#: 16-byte vectors, 2: AVX2, 3: AVX-512), the widest last; empty where the
+#: compiler had no vector types.
 _RK_BEST = rk_best_level() if RK_AVAILABLE else 0
 ROWS_LEVELS = tuple(range(1, _RK_BEST + 1))
 _RK_ROWS = 8  # the most rows a variant takes at once (the work array's height)
 
 
-def relu_rows(const floating[:, ::1] X1, const floating[:, ::1] W1T, const floating[::1] v,
-              const floating[::1] shift, const floating[::1] p, floating s, floating[::1] R,
-              floating[::1] PR, floating[::1] gv, floating[:, ::1] G1T, int level=0):
-    """The data term's step for ReLU, one output, row by row (see above).
+def linear_pieces_rows(const floating[:, ::1] X1, const floating[:, ::1] W1T, const floating[::1] v,
+                       const floating[::1] shift, const floating[::1] p, floating s, floating[::1] R,
+                       floating[::1] PR, floating[::1] gv, floating[:, ::1] G1T, floating pos=1,
+                       floating neg=0, floating zero=0, int level=0):
+    """The data term's step for one output, row by row (see above).
 
-    With ``z = X1 W1T`` (``X1 = [X, 1]``), ``r = s relu(z) v - shift`` into
-    ``R`` and ``p r`` into ``PR`` (m,), and adds ``relu(z)^T (p r)`` to ``gv``
-    (n,) and ``X1^T ((p r) [z > 0])`` to ``G1T`` (d + 1, n).  ``level``: one of
-    ``ROWS_LEVELS`` (0: the widest).
+    With ``z = X1 W1T`` (``X1 = [X, 1]``), ``r = s act(z) v - shift`` into
+    ``R`` and ``p r`` into ``PR`` (m,), and adds ``act(z)^T (p r)`` to ``gv``
+    (n,) and ``X1^T ((p r) act'(z))`` to ``G1T`` (d + 1, n).  ``act(z) = pos
+    z`` above 0 and ``neg z`` below, with slope ``zero`` at 0; the defaults are
+    ReLU, whose own variant runs when ``neg`` and ``zero`` are 0.  ``level``:
+    one of ``ROWS_LEVELS`` (0: the widest).
     """
     cdef Py_ssize_t m = X1.shape[0], d1 = X1.shape[1], n = W1T.shape[1]
+    cdef int act = 0 if (neg == 0 and zero == 0 and pos == 1) else 1
     if not RK_AVAILABLE:
-        raise RuntimeError("relu_rows was built without vector types: use the products and passes")
+        raise RuntimeError("linear_pieces_rows was built without vector types: use the products and passes")
     if level == 0:
         level = _RK_BEST  # (not ROWS_LEVELS[-1]: this module does not wrap negative indices)
     if level not in ROWS_LEVELS:
         raise ValueError(f"level={level} is not among this CPU's {ROWS_LEVELS}")
+    if act == 1 and neg == 0:
+        # act(z) for z below 0 is written neg * z there: -inf * 0 would be NaN where ReLU has 0
+        raise ValueError("a piecewise-linear activation with neg = 0 other than ReLU (pos=1, zero=0)")
     if W1T.shape[0] != d1 or v.shape[0] != n or shift.shape[0] != m or p.shape[0] != m or R.shape[0] != m \
             or PR.shape[0] != m or gv.shape[0] != n or G1T.shape[0] != d1 or G1T.shape[1] != n:
         raise ValueError("inconsistent shapes")
     if m == 0 or n == 0:
         return
     dt = np.float64 if floating is double else np.float32
-    cdef floating[::1] zero = np.zeros(d1, dtype=dt)
+    cdef floating[::1] zeros = np.zeros(d1, dtype=dt)
     cdef floating[::1] buf = np.empty(_RK_ROWS * n, dtype=dt)
     with nogil:
         if floating is double:
-            rk_rows_d(level, &X1[0, 0], m, d1, &W1T[0, 0], n, &v[0], &shift[0], &p[0], s, &zero[0],
-                      &R[0], &PR[0], &gv[0], &G1T[0, 0], &buf[0])
+            rk_rows_d(level, act, &X1[0, 0], m, d1, &W1T[0, 0], n, &v[0], &shift[0], &p[0], s, pos, neg, zero,
+                      &zeros[0], &R[0], &PR[0], &gv[0], &G1T[0, 0], &buf[0])
         else:
-            rk_rows_f(level, &X1[0, 0], m, d1, &W1T[0, 0], n, &v[0], &shift[0], &p[0], s, &zero[0],
-                      &R[0], &PR[0], &gv[0], &G1T[0, 0], &buf[0])
+            rk_rows_f(level, act, &X1[0, 0], m, d1, &W1T[0, 0], n, &v[0], &shift[0], &p[0], s, pos, neg, zero,
+                      &zeros[0], &R[0], &PR[0], &gv[0], &G1T[0, 0], &buf[0])

@@ -36,9 +36,10 @@ ROWS_PER_INPUT = 4
 WIDE_BLOCK_BYTES = 1 << 25
 
 
-# With ReLU, one output and few inputs, a step takes the row kernel of _linear_pieces (relu_rows:
-# forward and back a few rows at a time, no matrix products and no m x n array) where it was
-# measured faster than the blocks of products and passes: for d <= ROWS_ANY_WIDTH at every width
+# With a piecewise-linear activation, one output and few inputs, a step takes the row kernel of
+# _linear_pieces (linear_pieces_rows: forward and back a few rows at a time, no matrix products
+# and no m x n array) where it was measured faster with ReLU than the blocks of products and
+# passes (the other activations' passes are the slower ones): for d <= ROWS_ANY_WIDTH at every width
 # (m = 1e4, widths 64 to 4096, d = 2 and 5: 2 to 3.5 times faster), and for d <= ROWS_MAX_D while
 # the weights [W, b] take at most ROWS_WEIGHT_BYTES, so that they and their gradient stay in the
 # first-level cache (d = 10: 1.5 to 2 times faster at widths 64 and 256 in float64 and 512 in
@@ -51,8 +52,8 @@ ROWS_WEIGHT_BYTES = 1 << 15
 
 
 def rows_kernel_wins(n, d, itemsize):
-    """Whether :func:`._linear_pieces.relu_rows` takes the step of a ReLU network
-    with one output (see ``ROWS_WEIGHT_BYTES``)."""
+    """Whether :func:`._linear_pieces.linear_pieces_rows` takes the step of a network
+    with a piecewise-linear activation and one output (see ``ROWS_WEIGHT_BYTES``)."""
     if not _linear_pieces.ROWS_LEVELS or _linear_pieces.ROWS_LEVELS[-1] < 2:
         return False
     return d <= ROWS_ANY_WIDTH or (d <= ROWS_MAX_D and (d + 1) * n * itemsize <= ROWS_WEIGHT_BYTES)
@@ -205,7 +206,7 @@ class Batch:
     def X1(self):
         """``[X, 1]``: the bias folds into the matrix products."""
         if self._X1 is None:
-            # C-ordered whatever the order of X: the row kernel (relu_rows) reads it by rows
+            # C-ordered whatever the order of X: the row kernel (linear_pieces_rows) reads it by rows
             m, d = self.X.shape
             self._X1 = np.empty((m, d + 1), dtype=self.X.dtype)
             self._X1[:, :d], self._X1[:, d] = self.X, 1
@@ -290,9 +291,9 @@ class Network:
         calls) stay in the CPU cache between the passes over them; the weight
         and bias gradients come from one product with ``X1 = [X, 1]``.  On 1-D
         inputs the sorted path of :mod:`._sorted1d` (``O((m + n) log(m + n))``)
-        runs instead where it is faster, and with ReLU, one output and few
-        inputs the row kernel :func:`._linear_pieces.relu_rows` (see
-        ``ROWS_WEIGHT_BYTES``).
+        runs instead where it is faster, and with a piecewise-linear activation,
+        one output and few inputs the row kernel
+        :func:`._linear_pieces.linear_pieces_rows` (see ``ROWS_WEIGHT_BYTES``).
         """
         if _sorted1d.wins(self.act, batch.X, params.v.shape[0]):
             return _sorted1d.loss_and_grad(self.act, self.s, params, batch, Params)
@@ -300,8 +301,8 @@ class Network:
         (n, d), k = params.W.shape, params.v.shape[1]
         W1T = np.empty((d + 1, n), dtype=dt)  # contiguous: BLAS is faster on it than on a transposed view
         W1T[:d], W1T[d] = params.W.T, params.b
-        if self._relu and k == 1 and rows_kernel_wins(n, d, dt.itemsize):
-            loss, PR, gv, G1T = self._relu_rows(params, batch, W1T)
+        if self.act.slopes is not None and k == 1 and rows_kernel_wins(n, d, dt.itemsize):
+            loss, PR, gv, G1T = self._rows(params, batch, W1T)
         else:
             loss, PR, gv, G1T = self._blocks(params, batch, W1T)
         if k == 1:
@@ -344,16 +345,18 @@ class Network:
             loss += self._backprop(params, W1T, batch, slice(i, i + rows), Z, (PR, gv, G1T))
         return loss, PR, gv, G1T
 
-    def _relu_rows(self, params, batch, W1T):
-        """The step of a ReLU network with one output and few inputs in one pass of
-        :func:`._linear_pieces.relu_rows`; returns what :meth:`_linear_pieces_blocks` does."""
+    def _rows(self, params, batch, W1T):
+        """The step of a piecewise-linear network with one output and few inputs in one
+        pass of :func:`._linear_pieces.linear_pieces_rows`; returns what
+        :meth:`_linear_pieces_blocks` does."""
         X1, dt = batch.X1, W1T.dtype
         m, n = X1.shape[0], W1T.shape[1]
         v = np.ascontiguousarray(params.v[:, 0], dtype=dt)
-        shift = np.asarray(batch.Y[:, 0] - params.c[0], dtype=dt)  # r = s relu(Z) v - (y - c)
+        shift = np.asarray(batch.Y[:, 0] - params.c[0], dtype=dt)  # r = s act(Z) v - (y - c)
         R, PR = np.empty(m, dtype=dt), np.empty((m, 1), dtype=dt)
         gv, G1T = np.zeros((n, 1), dtype=dt), np.zeros(W1T.shape, dtype=dt)
-        _linear_pieces.relu_rows(X1, W1T, v, shift, batch.p, dt.type(self.s), R, PR[:, 0], gv[:, 0], G1T)
+        _linear_pieces.linear_pieces_rows(X1, W1T, v, shift, batch.p, dt.type(self.s), R, PR[:, 0], gv[:, 0], G1T,
+                                          *self._slopes(dt))
         return 0.5 * float(PR[:, 0] @ R), PR, gv, G1T
 
     def _linear_pieces_blocks(self, params, batch, W1T, Z):

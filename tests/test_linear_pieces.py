@@ -99,12 +99,13 @@ def _numpy_loss_and_grad(act, params, batch, s):
     return 0.5 * pr @ r, [D.T @ X, D.sum(axis=0), s * (A.T @ pr)[:, None], np.array([pr.sum()])]
 
 
-@pytest.mark.parametrize("name, rows_kernel", [(name, False) for name in PIECEWISE] + [("relu", True)])
+@pytest.mark.parametrize("name", PIECEWISE)
+@pytest.mark.parametrize("rows_kernel", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("scale", [1.0, 0.25])
 def test_gradient_over_row_blocks_equals_numpy(name, rows_kernel, dtype, scale, monkeypatch):
-    """Blocks of 16 rows over 50 samples: four blocks, the last one short; for ReLU
-    also the row kernel (relu_rows)."""
+    """Blocks of 16 rows over 50 samples: four blocks, the last one short; and the
+    row kernel (linear_pieces_rows)."""
     if rows_kernel and not _linear_pieces.ROWS_LEVELS:
         pytest.skip("the row kernel was built without vector types (a compiler without them)")
     monkeypatch.setattr(_network, "BLOCK_ROWS", 16)
@@ -178,38 +179,46 @@ def test_gradient_of_several_outputs_over_row_blocks_equals_numpy(name, dtype, m
 
 # ----------------------------------------------------------------- the row kernel
 
-def _relu_rows_reference(X1, W1T, v, shift, p, s):
-    """``relu_rows`` in float64 from the same (rounded) inputs, with the bounds of
-    its rounding: each entry of ``z`` is a sum of ``d + 1`` products, each ``r`` of
-    ``n`` more, and each gradient entry of ``m`` more, so an entry may move by
-    about (number of terms) eps times the sum of the terms' absolute values
-    (written with the absolute values of every factor; 4 for the products inside
-    each term).  A pre-activation within its bound of 0 may take either side of
-    the kink: its whole term counts into the bound of ``G1T``."""
+def _linear_pieces_rows_reference(act, X1, W1T, v, shift, p, s):
+    """``linear_pieces_rows`` in float64 from the same (rounded) inputs, with the
+    bounds of its rounding: each entry of ``z`` is a sum of ``d + 1`` products,
+    each ``r`` of ``n`` more, and each gradient entry of ``m`` more, so an entry
+    may move by about (number of terms) eps times the sum of the terms' absolute
+    values (written with the absolute values of every factor; 4 for the products
+    inside each term).  A pre-activation within its bound of 0 may take either
+    side of the kink: its whole term counts into the bound of ``G1T``."""
     X1, W1T, v, shift, p = (a.astype(np.float64) for a in (X1, W1T, v, shift, p))
     s = float(s)
     m, d1, n = X1.shape[0], X1.shape[1], W1T.shape[1]
     Z = X1 @ W1T
-    A = np.maximum(Z, 0)
+    A = act.value(Z)
     R = s * (A @ v) - shift
     PR = p * R
-    gv, G1T = A.T @ PR, X1.T @ (PR[:, None] * (Z > 0))
-    z_abs = np.abs(X1) @ np.abs(W1T)
+    gv, G1T = A.T @ PR, X1.T @ (PR[:, None] * act.first(Z))
+    slope = max(abs(t) for t in act.slopes)
+    z_abs = slope * (np.abs(X1) @ np.abs(W1T))
     r_abs = s * (z_abs @ np.abs(v)) + np.abs(shift)
     terms = 4 * (d1 + n + m)
+    near = np.abs(Z) <= terms * np.finfo(np.float32).eps * z_abs  # near the kink in either precision
     bounds = (terms * r_abs, terms * p * r_abs, terms * (z_abs.T @ (p * r_abs)),
-              terms * (np.abs(X1).T @ (p * r_abs)[:, None])
-              + np.abs(X1).T @ ((p * r_abs)[:, None] * (np.abs(Z) <= terms * z_abs)))
+              terms * slope * (np.abs(X1).T @ (p * r_abs)[:, None])
+              + slope * np.abs(X1).T @ ((p * r_abs)[:, None] * near) / np.finfo(np.float32).eps)
     return (R, PR, gv, G1T), bounds
 
 
+def _rows_args(name, dtype):
+    """The slopes of ``name`` for linear_pieces_rows (ReLU's are its defaults)."""
+    return tuple(dtype(t) for t in ACTIVATIONS[name].slopes)
+
+
+@pytest.mark.parametrize("name", PIECEWISE)
 @pytest.mark.parametrize("level", _linear_pieces.ROWS_LEVELS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("m, n, d", [(1, 1, 1), (5, 3, 2), (9, 17, 3), (16, 16, 0), (33, 40, 5), (250, 64, 10),
                                      (7, 129, 31), (20, 8, 100)])
-def test_relu_rows_equals_numpy(level, dtype, m, n, d):
-    """Every instruction-set variant this CPU runs, on shapes with rows and
-    columns left over from its groups (8 rows; 2 to 16 lanes)."""
+def test_linear_pieces_rows_equals_numpy(name, level, dtype, m, n, d):
+    """Every instruction-set variant this CPU runs, for the three activations, on
+    shapes with rows and columns left over from its groups (8 rows; 2 to 16 lanes)."""
     eps = EPS[dtype]
     rng = np.random.default_rng(m + n + d)
     X1 = np.hstack([rng.uniform(-1, 1, (m, d)), np.ones((m, 1))]).astype(dtype)
@@ -218,45 +227,55 @@ def test_relu_rows_equals_numpy(level, dtype, m, n, d):
     p = rng.uniform(0.5, 2.0, m).astype(dtype)
     s = dtype(0.75)
     got = (np.empty(m, dtype), np.empty(m, dtype), np.ones(n, dtype), np.ones((d + 1, n), dtype))
-    _linear_pieces.relu_rows(X1, W1T, v, shift, p, s, *got, level)
-    want, bounds = _relu_rows_reference(X1, W1T, v, shift, p, s)
+    _linear_pieces.linear_pieces_rows(X1, W1T, v, shift, p, s, *got, *_rows_args(name, dtype), level=level)
+    want, bounds = _linear_pieces_rows_reference(ACTIVATIONS[name], X1, W1T, v, shift, p, s)
     want = (want[0], want[1], want[2] + 1, want[3] + 1)  # gv and G1T are added to
-    for name, g, w, b in zip(("R", "PR", "gv", "G1T"), got, want, bounds):
+    for part, g, w, b in zip(("R", "PR", "gv", "G1T"), got, want, bounds):
         assert g.dtype == dtype
-        assert np.all(np.abs(g - w) <= b * eps + 2 * eps * np.abs(w)), name
+        assert np.all(np.abs(g - w) <= b * eps + 2 * eps * np.abs(w)), part
 
 
+@pytest.mark.parametrize("name", PIECEWISE)
 @pytest.mark.parametrize("level", _linear_pieces.ROWS_LEVELS)
-def test_relu_rows_keeps_a_nan_and_has_no_slope_at_the_kink(level):
+@pytest.mark.parametrize("n", [3, 16])
+def test_linear_pieces_rows_keeps_a_nan_and_the_slope_at_the_kink(name, level, n):
     """A NaN pre-activation gives a NaN residual and ``gv`` (a step that produced
-    one shows a NaN loss), and no slope, as :func:`relu_backward`; a pre-activation
-    of exactly 0 is on the flat side."""
+    one shows a NaN loss) and the slope at 0, as the passes do; a pre-activation
+    of exactly 0 takes that slope too.  With 3 units every lane is left over, with
+    16 none is (the vector code)."""
+    act = ACTIVATIONS[name]
     X1 = np.array([[np.nan, 1.0], [0.5, 1.0], [2.0, 1.0]])
-    W1T = np.array([[1.0, 2.0, -2.0], [0.0, -1.0, 1.0]])  # z of row 1: (0.5, 0, 0)
-    v, shift, p = np.ones(3), np.zeros(3), np.ones(3)
-    R, PR, gv, G1T = np.empty(3), np.empty(3), np.zeros(3), np.zeros((2, 3))
-    _linear_pieces.relu_rows(X1, W1T, v, shift, p, 1.0, R, PR, gv, G1T, level)
+    # z of row 1: (0.5, 0, -1.5, then 0.5, 0, ...), of row 2: (2, 1, -3, ...)
+    W1T = np.ascontiguousarray(np.tile([[1.0, 2.0, -2.0], [0.0, -1.0, -0.5]], (1, n // 3 + 1))[:, :n])
+    v, shift, p = np.ones(n), np.zeros(3), np.ones(3)
+    R, PR, gv, G1T = np.empty(3), np.empty(3), np.zeros(n), np.zeros((2, n))
+    _linear_pieces.linear_pieces_rows(X1, W1T, v, shift, p, 1.0, R, PR, gv, G1T, *_rows_args(name, np.float64),
+                                      level=level)
     assert np.isnan(R[0]) and np.all(np.isnan(gv))
-    assert R[1] == 0.5 and R[2] == 2.0 + 3.0
-    # [z > 0] is false for a NaN: the NaN row adds nothing to the bias gradient (its input
-    # 1 times 0), and NaN or nothing to the weights' (NaN times 0, as in a BLAS product);
-    # row 1 counts on unit 0 only
-    np.testing.assert_array_equal(G1T[1], [0.5 + 5.0, 5.0, 0.0])
-    weights = [0.5 * 0.5 + 2.0 * 5.0, 2.0 * 5.0, 0.0]
-    assert all(np.isnan(g) or g == w for g, w in zip(G1T[0], weights))
+    Z = X1[1:] @ W1T
+    np.testing.assert_allclose(R[1:], act.value(Z).sum(axis=1), rtol=1e-15)
+    # the bias gradient (the input 1 of every row), as the passes have it: ReLU selects
+    # p r where z > 0, so the NaN row adds nothing; the others multiply p r = NaN by the slope
+    want = (R[1:, None] * act.first(Z)).sum(axis=0)
+    if name == "relu":
+        np.testing.assert_allclose(G1T[1], want, rtol=1e-15)
+    else:
+        assert np.all(np.isnan(G1T[1]))
 
 
-def test_relu_rows_refuses_what_it_cannot_run():
+def test_linear_pieces_rows_refuses_what_it_cannot_run():
     X1, W1T = np.ones((4, 3)), np.ones((3, 5))
     args = (np.ones(5), np.ones(4), np.ones(4), 1.0, np.empty(4), np.empty(4), np.zeros(5))
     if not _linear_pieces.ROWS_LEVELS:
         with pytest.raises(RuntimeError, match="without vector types"):
-            _linear_pieces.relu_rows(X1, W1T, *args, np.zeros((3, 5)))
+            _linear_pieces.linear_pieces_rows(X1, W1T, *args, np.zeros((3, 5)))
         return
     with pytest.raises(ValueError, match="inconsistent shapes"):
-        _linear_pieces.relu_rows(X1, W1T, *args, np.zeros((2, 5)))
+        _linear_pieces.linear_pieces_rows(X1, W1T, *args, np.zeros((2, 5)))
     with pytest.raises(ValueError, match="not among"):
-        _linear_pieces.relu_rows(X1, W1T, *args, np.zeros((3, 5)), 99)
+        _linear_pieces.linear_pieces_rows(X1, W1T, *args, np.zeros((3, 5)), level=99)
+    with pytest.raises(ValueError, match="neg = 0"):  # -inf * 0 would be NaN where ReLU has 0
+        _linear_pieces.linear_pieces_rows(X1, W1T, *args, np.zeros((3, 5)), 2.0, 0.0, 0.0)
 
 
 def test_the_row_kernel_is_chosen_only_with_wide_vectors(monkeypatch):
