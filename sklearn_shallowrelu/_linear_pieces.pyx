@@ -165,11 +165,12 @@ def linear_pieces_times_slope(floating[:, ::1] D, const floating[:, ::1] Z, floa
 # and ``zero * NaN`` for the others (a product, as in ``linear_pieces_backward``).
 cdef extern from *:
     """
-    #if defined(__GNUC__) || defined(__clang__)
+    #if (defined(__GNUC__) || defined(__clang__)) && !defined(_MSC_VER)
     #define RK_AVAILABLE 1
+    #define RK_MAX_ROWS 8  /* the most rows a variant takes at once (the work array's height) */
     #define RK_DEFINE(NAME, T, IT, VB, RB, ACT, ATTR)                                                   \\
     typedef T NAME##_v __attribute__((vector_size(VB)));                                             \\
-    typedef T NAME##_vu __attribute__((vector_size(VB), aligned(sizeof(T))));  /* unaligned */       \\
+    typedef T NAME##_vu __attribute__((vector_size(VB), aligned(sizeof(T)), may_alias));  /* unaligned */\\
     typedef IT NAME##_m __attribute__((vector_size(VB)));                                            \\
     ATTR static void NAME(const T* X1, Py_ssize_t m, Py_ssize_t d1, const T* W1T, Py_ssize_t n,     \\
                           const T* v, const T* shift, const T* p, T s, T pos, T neg, T zero,       \\
@@ -227,6 +228,8 @@ cdef extern from *:
                     PR[i0 + q] = pr[q];                                                              \\
                 }                                                                                    \\
             }                                                                                        \\
+            for (q = 0; q < RB; q++)  /* rows past the end: relu(0 * inf) would be NaN */          \\
+                if (i0 + q >= m) for (j = 0; j < n; j++) buf[q * n + j] = 0;                         \\
             /* backward: gv += act(z)^T pr, G1T += x1^T (pr act'(z)) */                              \\
             for (j = 0; j < nv; j += L) {                                                            \\
                 NAME##_v g = *(NAME##_vu*)(gv + j);                                                  \\
@@ -253,16 +256,15 @@ cdef extern from *:
                 }                                                                                    \\
             }                                                                                        \\
             for (j = nv; j < n; j++) {                                                               \\
-                T g = 0, b, slope;                                                                   \\
+                T g = 0, b, dq;                                                                      \\
                 for (q = 0; q < RB; q++) {                                                           \\
                     b = buf[q * n + j];                                                              \\
-                    if (ACT == 0) { g += b * pr[q]; slope = (b > 0); }                               \\
-                    else {                                                                           \\
+                    if (ACT == 0) { g += b * pr[q]; dq = b > 0 ? pr[q] : 0; }  /* a selection */     \\
+                    else {  /* a product */                                                          \\
                         g += ((b <= 0 ? 0 : b) * pos + (b < 0 ? b : 0) * neg) * pr[q];               \\
-                        slope = b > 0 ? pos : (b < 0 ? neg : zero);                                  \\
+                        dq = (b > 0 ? pos : (b < 0 ? neg : zero)) * pr[q];                           \\
                     }                                                                                \\
-                    if (ACT == 1 || slope != 0)  /* ReLU: a selection; the others: a product */     \\
-                        for (l = 0; l < d1; l++) G1T[l * n + j] += x[q][l] * (slope * pr[q]);        \\
+                    for (l = 0; l < d1; l++) G1T[l * n + j] += x[q][l] * dq;                         \\
                 }                                                                                    \\
                 gv[j] += g;                                                                          \\
             }                                                                                        \\
@@ -280,17 +282,31 @@ cdef extern from *:
     RK_SET(avx2, 32, 4, __attribute__((target("avx2,fma"))))
     RK_SET(avx512, 64, 8, __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))))
     #endif
-    /* the widest variant this CPU runs: 3 (AVX-512), 2 (AVX2 and FMA) or 1 */
+    /* the widest variant this CPU runs: 3 (AVX-512), 2 (AVX2 and FMA) or 1.  From cpuid and
+       the registers the operating system saves (xgetbv), which need no symbol of a compiler's
+       runtime library (__builtin_cpu_supports does: clang-cl and some macOS toolchains lack it) */
+    #ifdef RK_X86
+    #include <cpuid.h>
+    #endif
     static int rk_best_level(void) {
     #ifdef RK_X86
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
-                && __builtin_cpu_supports("avx512vl"))
-            return 3;
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-            return 2;
-    #endif
+        unsigned int a, b, c, d, lo, hi;
+        unsigned long long xcr0;
+        int level = 1;
+        if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1) || !((c >> 28) & 1))
+            return 1;  /* no OSXSAVE or no AVX */
+        __asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        xcr0 = ((unsigned long long)hi << 32) | lo;
+        if ((xcr0 & 0x6) != 0x6 || !((c >> 12) & 1) || !__get_cpuid_count(7, 0, &a, &b, &c, &d))
+            return 1;  /* the OS does not save the YMM registers, or no FMA */
+        if ((b >> 5) & 1)
+            level = 2;  /* AVX2 */
+        if (level == 2 && ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 31) & 1) && (xcr0 & 0xe6) == 0xe6)
+            level = 3;  /* AVX-512 F, DQ and VL, with the opmask and ZMM state saved */
+        return level;
+    #else
         return 1;
+    #endif
     }
     #ifdef RK_X86
     #define RK_CALL(F, LEVEL, ...) do {                                                              \\
@@ -313,6 +329,7 @@ cdef extern from *:
     RK_ENTRY(rk_rows_f, float, rk_f0, rk_f1)
     #else
     #define RK_AVAILABLE 0
+    #define RK_MAX_ROWS 1
     static int rk_best_level(void) { return 0; }
     #define RK_ENTRY(NAME, T)                                                                        \\
     static void NAME(int level, int act, const T* X1, Py_ssize_t m, Py_ssize_t d1, const T* W1T,     \\
@@ -323,6 +340,7 @@ cdef extern from *:
     #endif
     """
     int RK_AVAILABLE
+    int RK_MAX_ROWS
     int rk_best_level() noexcept nogil
     void rk_rows_d(int level, int act, const double* X1, Py_ssize_t m, Py_ssize_t d1, const double* W1T,
                    Py_ssize_t n, const double* v, const double* shift, const double* p, double s, double pos,
@@ -339,7 +357,6 @@ cdef extern from *:
 #: compiler had no vector types.
 _RK_BEST = rk_best_level() if RK_AVAILABLE else 0
 ROWS_LEVELS = tuple(range(1, _RK_BEST + 1))
-_RK_ROWS = 8  # the most rows a variant takes at once (the work array's height)
 
 
 def linear_pieces_rows(const floating[:, ::1] X1, const floating[:, ::1] W1T, const floating[::1] v,
@@ -369,11 +386,11 @@ def linear_pieces_rows(const floating[:, ::1] X1, const floating[:, ::1] W1T, co
     if W1T.shape[0] != d1 or v.shape[0] != n or shift.shape[0] != m or p.shape[0] != m or R.shape[0] != m \
             or PR.shape[0] != m or gv.shape[0] != n or G1T.shape[0] != d1 or G1T.shape[1] != n:
         raise ValueError("inconsistent shapes")
-    if m == 0 or n == 0:
+    if m == 0:
         return
     dt = np.float64 if floating is double else np.float32
     cdef floating[::1] zeros = np.zeros(d1, dtype=dt)
-    cdef floating[::1] buf = np.empty(_RK_ROWS * n, dtype=dt)
+    cdef floating[::1] buf = np.empty(max(1, RK_MAX_ROWS * n), dtype=dt)  # width 0: r = -shift still
     with nogil:
         if floating is double:
             rk_rows_d(level, act, &X1[0, 0], m, d1, &W1T[0, 0], n, &v[0], &shift[0], &p[0], s, pos, neg, zero,

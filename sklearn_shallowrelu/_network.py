@@ -39,12 +39,14 @@ WIDE_BLOCK_BYTES = 1 << 25
 # With a piecewise-linear activation, one output and few inputs, a step takes the row kernel of
 # _linear_pieces (linear_pieces_rows: forward and back a few rows at a time, no matrix products
 # and no m x n array) where it was measured faster with ReLU than the blocks of products and
-# passes (the other activations' passes are the slower ones): for d <= ROWS_ANY_WIDTH at every width
-# (m = 1e4, widths 64 to 4096, d = 2 and 5: 2 to 3.5 times faster), and for d <= ROWS_MAX_D while
-# the weights [W, b] take at most ROWS_WEIGHT_BYTES, so that they and their gradient stay in the
-# first-level cache (d = 10: 1.5 to 2 times faster at widths 64 and 256 in float64 and 512 in
-# float32, and 10% slower at 512 in float64; d = 30, width 64: 1.4 to 1.6 times faster; d = 100:
-# slower, the two products then run near BLAS's peak on all threads while the kernel takes one).
+# passes (the other activations' passes are the slower ones):
+# - for d <= ROWS_ANY_WIDTH at every width (m = 1e4, widths 64 to 4096, d = 2 and 5: 2 to 3.5
+#   times faster);
+# - for d <= ROWS_MAX_D while the weights [W, b] take at most ROWS_WEIGHT_BYTES: the kernel reads
+#   them and their gradient once per group of rows, so both must stay near the core, about a
+#   first-level cache each (d = 10: 1.5 to 2 times faster at widths 64 and 256 in float64 and 512
+#   in float32, and 10% slower at 512 in float64; d = 30, width 64: 1.4 to 1.6 times faster);
+# - not at d = 100: the two products then run near BLAS's peak on all threads, the kernel on one.
 # Only with AVX2 and FMA or wider: with 16-byte vectors the kernel was 2.5 to 3 times slower.
 ROWS_ANY_WIDTH = 5
 ROWS_MAX_D = 32

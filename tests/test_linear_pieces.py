@@ -179,14 +179,15 @@ def test_gradient_of_several_outputs_over_row_blocks_equals_numpy(name, dtype, m
 
 # ----------------------------------------------------------------- the row kernel
 
-def _linear_pieces_rows_reference(act, X1, W1T, v, shift, p, s):
+def _linear_pieces_rows_reference(act, X1, W1T, v, shift, p, s, eps):
     """``linear_pieces_rows`` in float64 from the same (rounded) inputs, with the
-    bounds of its rounding: each entry of ``z`` is a sum of ``d + 1`` products,
-    each ``r`` of ``n`` more, and each gradient entry of ``m`` more, so an entry
-    may move by about (number of terms) eps times the sum of the terms' absolute
-    values (written with the absolute values of every factor; 4 for the products
-    inside each term).  A pre-activation within its bound of 0 may take either
-    side of the kink: its whole term counts into the bound of ``G1T``."""
+    bounds of its rounding in a precision of unit roundoff ``eps``: each entry of
+    ``z`` is a sum of ``d + 1`` products, each ``r`` of ``n`` more, and each
+    gradient entry of ``m`` more, so an entry may move by about (number of
+    terms) eps times the sum of the terms' absolute values (written with the
+    absolute values of every factor; 4 for the products inside each term).  A
+    pre-activation within its own bound of 0 may take either side of the kink:
+    its row's whole term counts into the bound of ``G1T``."""
     X1, W1T, v, shift, p = (a.astype(np.float64) for a in (X1, W1T, v, shift, p))
     s = float(s)
     m, d1, n = X1.shape[0], X1.shape[1], W1T.shape[1]
@@ -199,10 +200,10 @@ def _linear_pieces_rows_reference(act, X1, W1T, v, shift, p, s):
     z_abs = slope * (np.abs(X1) @ np.abs(W1T))
     r_abs = s * (z_abs @ np.abs(v)) + np.abs(shift)
     terms = 4 * (d1 + n + m)
-    near = np.abs(Z) <= terms * np.finfo(np.float32).eps * z_abs  # near the kink in either precision
-    bounds = (terms * r_abs, terms * p * r_abs, terms * (z_abs.T @ (p * r_abs)),
-              terms * slope * (np.abs(X1).T @ (p * r_abs)[:, None])
-              + slope * np.abs(X1).T @ ((p * r_abs)[:, None] * near) / np.finfo(np.float32).eps)
+    near = np.abs(Z) <= terms * eps * z_abs
+    kink = 2 * slope * np.abs(X1).T @ ((p * r_abs)[:, None] * near)
+    bounds = (terms * eps * r_abs, terms * eps * p * r_abs, terms * eps * (z_abs.T @ (p * r_abs)),
+              terms * eps * slope * (np.abs(X1).T @ (p * r_abs)[:, None]) + kink)
     return (R, PR, gv, G1T), bounds
 
 
@@ -211,56 +212,109 @@ def _rows_args(name, dtype):
     return tuple(dtype(t) for t in ACTIVATIONS[name].slopes)
 
 
+def _check_rows(name, level, X1, W1T, v, shift, p, s):
+    """linear_pieces_rows against the reference, each entry within its bound; the
+    outputs sit inside sentinel-filled arrays, which must stay untouched."""
+    dtype = X1.dtype.type
+    eps = EPS[dtype]
+    m, (d1, n) = X1.shape[0], W1T.shape
+    outer = [np.full(m + 2, 7.0, dtype), np.full(m + 2, 7.0, dtype), np.full(n + 2, 7.0, dtype),
+             np.full((d1, n + 2), 7.0, dtype)]
+    got = (outer[0][1:-1], outer[1][1:-1], outer[2][1:-1], np.ascontiguousarray(outer[3][:, 1:-1]))
+    for g in got[2:]:
+        g[...] = 1  # gv and G1T are added to
+    _linear_pieces.linear_pieces_rows(X1, W1T, v, shift, p, s, *got, *_rows_args(name, dtype), level=level)
+    for o in outer[:3]:
+        assert o[0] == 7.0 and o[-1] == 7.0
+    want, bounds = _linear_pieces_rows_reference(ACTIVATIONS[name], X1, W1T, v, shift, p, s, eps)
+    want = (want[0], want[1], want[2] + 1, want[3] + 1)
+    for part, g, w, b in zip(("R", "PR", "gv", "G1T"), got, want, bounds):
+        assert g.dtype == dtype
+        assert np.all(np.abs(g - w) <= b + 2 * eps * np.abs(w)), part
+
+
 @pytest.mark.parametrize("name", PIECEWISE)
 @pytest.mark.parametrize("level", _linear_pieces.ROWS_LEVELS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("m, n, d", [(1, 1, 1), (5, 3, 2), (9, 17, 3), (16, 16, 0), (33, 40, 5), (250, 64, 10),
-                                     (7, 129, 31), (20, 8, 100)])
+                                     (7, 129, 31), (20, 8, 100), (3, 0, 2)])
 def test_linear_pieces_rows_equals_numpy(name, level, dtype, m, n, d):
     """Every instruction-set variant this CPU runs, for the three activations, on
-    shapes with rows and columns left over from its groups (8 rows; 2 to 16 lanes)."""
-    eps = EPS[dtype]
+    shapes with rows and columns left over from its groups (8 rows; 2 to 16
+    lanes), and without units (the residual is then ``-shift``)."""
     rng = np.random.default_rng(m + n + d)
     X1 = np.hstack([rng.uniform(-1, 1, (m, d)), np.ones((m, 1))]).astype(dtype)
     W1T = rng.standard_normal((d + 1, n)).astype(dtype)
     v, shift = rng.standard_normal(n).astype(dtype), rng.standard_normal(m).astype(dtype)
     p = rng.uniform(0.5, 2.0, m).astype(dtype)
-    s = dtype(0.75)
-    got = (np.empty(m, dtype), np.empty(m, dtype), np.ones(n, dtype), np.ones((d + 1, n), dtype))
-    _linear_pieces.linear_pieces_rows(X1, W1T, v, shift, p, s, *got, *_rows_args(name, dtype), level=level)
-    want, bounds = _linear_pieces_rows_reference(ACTIVATIONS[name], X1, W1T, v, shift, p, s)
-    want = (want[0], want[1], want[2] + 1, want[3] + 1)  # gv and G1T are added to
-    for part, g, w, b in zip(("R", "PR", "gv", "G1T"), got, want, bounds):
-        assert g.dtype == dtype
-        assert np.all(np.abs(g - w) <= b * eps + 2 * eps * np.abs(w)), part
+    _check_rows(name, level, X1, W1T, v, shift, p, dtype(0.75))
 
 
 @pytest.mark.parametrize("name", PIECEWISE)
 @pytest.mark.parametrize("level", _linear_pieces.ROWS_LEVELS)
-@pytest.mark.parametrize("n", [3, 16])
-def test_linear_pieces_rows_keeps_a_nan_and_the_slope_at_the_kink(name, level, n):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_linear_pieces_rows_at_the_kink(name, level, dtype):
+    """Pre-activations that cancel exactly (``x_1 = x_0``, ``w_1 = -w_0``, no
+    bias): with a fused multiply-add the kernel's ``z`` is the rounding error of
+    ``x_0 w_0``, of either sign, where the reference has 0; the bound lets those
+    rows take either slope."""
+    rng = np.random.default_rng(3)
+    m, n, d = 19, 17, 2
+    X1 = np.hstack([rng.uniform(-1, 1, (m, d)), np.ones((m, 1))]).astype(dtype)
+    X1[:, 1] = X1[:, 0]
+    W1T = rng.standard_normal((d + 1, n)).astype(dtype)
+    W1T[1] = -W1T[0]
+    W1T[2] = 0
+    v, shift, p = rng.standard_normal(n).astype(dtype), np.ones(m, dtype), np.full(m, 1 / m, dtype)
+    _check_rows(name, level, X1, W1T, v, shift, p, dtype(1))
+
+
+@pytest.mark.parametrize("name", PIECEWISE)
+@pytest.mark.parametrize("level", _linear_pieces.ROWS_LEVELS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [3, 37])
+def test_linear_pieces_rows_keeps_a_nan_and_the_slope_at_the_kink(name, level, dtype, n):
     """A NaN pre-activation gives a NaN residual and ``gv`` (a step that produced
     one shows a NaN loss) and the slope at 0, as the passes do; a pre-activation
-    of exactly 0 takes that slope too.  With 3 units every lane is left over, with
-    16 none is (the vector code)."""
+    of exactly 0 takes that slope too.  With 3 units most lanes are left over,
+    with 37 the vector code runs for all but a few."""
     act = ACTIVATIONS[name]
-    X1 = np.array([[np.nan, 1.0], [0.5, 1.0], [2.0, 1.0]])
-    # z of row 1: (0.5, 0, -1.5, then 0.5, 0, ...), of row 2: (2, 1, -3, ...)
-    W1T = np.ascontiguousarray(np.tile([[1.0, 2.0, -2.0], [0.0, -1.0, -0.5]], (1, n // 3 + 1))[:, :n])
-    v, shift, p = np.ones(n), np.zeros(3), np.ones(3)
-    R, PR, gv, G1T = np.empty(3), np.empty(3), np.zeros(n), np.zeros((2, n))
-    _linear_pieces.linear_pieces_rows(X1, W1T, v, shift, p, 1.0, R, PR, gv, G1T, *_rows_args(name, np.float64),
+    X1 = np.array([[np.nan, 1.0], [0.5, 1.0], [2.0, 1.0]], dtype)
+    # z of row 1: (0.5, 0, -1.5, then again), of row 2: (2, 1, -3, ...)
+    W1T = np.ascontiguousarray(np.tile(np.array([[1.0, 2.0, -2.0], [0.0, -1.0, -0.5]], dtype), (1, n // 3 + 1))[:, :n])
+    v, shift, p = np.ones(n, dtype), np.zeros(3, dtype), np.ones(3, dtype)
+    R, PR, gv, G1T = np.empty(3, dtype), np.empty(3, dtype), np.zeros(n, dtype), np.zeros((2, n), dtype)
+    _linear_pieces.linear_pieces_rows(X1, W1T, v, shift, p, dtype(1), R, PR, gv, G1T, *_rows_args(name, dtype),
                                       level=level)
     assert np.isnan(R[0]) and np.all(np.isnan(gv))
-    Z = X1[1:] @ W1T
-    np.testing.assert_allclose(R[1:], act.value(Z).sum(axis=1), rtol=1e-15)
+    Z = X1[1:].astype(float) @ W1T.astype(float)
+    np.testing.assert_allclose(R[1:], act.value(Z).sum(axis=1), rtol=4 * n * EPS[dtype])
+    # the weights' gradient takes NaN * 0 from the NaN row's input, as a BLAS product would
+    assert np.all(np.isnan(G1T[0]))
     # the bias gradient (the input 1 of every row), as the passes have it: ReLU selects
     # p r where z > 0, so the NaN row adds nothing; the others multiply p r = NaN by the slope
-    want = (R[1:, None] * act.first(Z)).sum(axis=0)
+    want = (R[1:, None].astype(float) * act.first(Z)).sum(axis=0)
     if name == "relu":
-        np.testing.assert_allclose(G1T[1], want, rtol=1e-15)
+        np.testing.assert_allclose(G1T[1], want, rtol=4 * EPS[dtype])
     else:
         assert np.all(np.isnan(G1T[1]))
+
+
+@pytest.mark.parametrize("level", _linear_pieces.ROWS_LEVELS)
+@pytest.mark.parametrize("m", [1, 5, 8, 13])
+def test_linear_pieces_rows_pads_its_last_rows_with_nothing(level, m):
+    """The rows that fill the last group are not data: with an infinite weight
+    (a ReLU unit that is off at every row, z = -inf) they must add nothing, where
+    ``0 * inf`` would add NaN.  (For leaky ReLU and the absolute value such a unit
+    makes every residual non-finite anyway.)"""
+    X1 = np.ones((m, 2))
+    W1T = np.array([[-np.inf, 1.0], [0.0, 1.0]])
+    R, PR, gv, G1T = np.empty(m), np.empty(m), np.zeros(2), np.zeros((2, 2))
+    _linear_pieces.linear_pieces_rows(X1, W1T, np.array([0.0, 1.0]), np.zeros(m), np.ones(m), 1.0, R, PR, gv, G1T,
+                                      level=level)
+    np.testing.assert_array_equal(R, np.full(m, 2.0))
+    np.testing.assert_array_equal(gv, [0.0, 4.0 * m])
+    np.testing.assert_array_equal(G1T, [[0.0, 2.0 * m], [0.0, 2.0 * m]])
 
 
 def test_linear_pieces_rows_refuses_what_it_cannot_run():
