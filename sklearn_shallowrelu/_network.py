@@ -10,13 +10,13 @@ stability threshold is ``2 / eta``; with weight decay (:class:`L2Penalty`) plus
 (n, d), ``b`` (n,), ``v`` (n, k), ``c`` (k,).
 """
 
-import math
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from . import _linear_pieces, _sorted1d
 from ._memory import working_memory_bytes
+from ._validation import sums_finite
 
 GROUPS = ("W", "b", "v", "c")
 # Network.loss_and_grad goes through the rows in blocks of m x n work arrays of about this
@@ -142,11 +142,8 @@ class Params:
         return Params(*out)
 
     def all_finite(self):
-        # a sum is NaN or infinite when an entry is, and one pass without the boolean
-        # temporaries of isfinite: checked at every step of a descent.  Summed in float64,
-        # so finite float32 entries never overflow it; float64 ones only near 1e308.
-        with np.errstate(over="ignore", invalid="ignore"):
-            return all(math.isfinite(a.sum(dtype=np.float64)) for a in self.arrays())
+        # checked at every step of a descent: one float64 sum per array (sums_finite)
+        return sums_finite(*self.arrays())
 
 
 class L2Penalty:

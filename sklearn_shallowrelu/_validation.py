@@ -12,12 +12,13 @@ last fitted on named features) goes through ``validate_data`` itself, so that
 its conversions, messages and warnings stay exactly scikit-learn's.
 """
 
+import math
 import weakref
 
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-__all__ = ["ParamsCheckedOnce", "validate_xy_1d"]
+__all__ = ["ParamsCheckedOnce", "sums_finite", "validate_xy_1d"]
 
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
 
@@ -27,11 +28,14 @@ def _plain(a, ndims):
     return type(a) is np.ndarray and a.dtype in _FLOATS and a.ndim in ndims
 
 
-def _all_finite(a):
-    # one pass and no boolean temporary: a sum is finite when every entry is
-    # (a finite sum that overflows sends the array to the full check)
+def sums_finite(*arrays):
+    """Whether every array's float64 sum is finite: one pass per array and no
+    boolean temporary (``np.isfinite`` makes one).  A sum is NaN or infinite
+    when an entry is, so True means every entry is finite; False may also be a
+    finite array whose sum overflows (float64 entries near 1e308; float32 ones
+    never do), which its caller then treats as not finite or checks in full."""
     with np.errstate(over="ignore", invalid="ignore"):
-        return bool(np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)))
+        return all(math.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)) for a in arrays)
 
 
 def validate_xy_1d(estimator, X, y):
@@ -64,7 +68,7 @@ def validate_xy_1d(estimator, X, y):
     """
     if (_plain(X, (1, 2)) and _plain(y, (1, 2)) and X.shape[0] == y.shape[0] > 0
             and (X.ndim == 1 or X.shape[1] == 1) and (y.ndim == 1 or y.shape[1] > 0)
-            and not hasattr(estimator, "feature_names_in_") and _all_finite(X) and _all_finite(y)):
+            and not hasattr(estimator, "feature_names_in_") and sums_finite(X, y)):
         # validate_data with ensure_2d=False leaves n_features_in_ to the caller
         return X, y
     return validate_data(estimator, X, y, dtype=[np.float64, np.float32], multi_output=True, y_numeric=True,
