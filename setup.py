@@ -15,7 +15,7 @@ extensions = [
     Extension(
         f"sklearn_shallowrelu.{name}",
         [f"sklearn_shallowrelu/{name.replace('.', '/')}.pyx"],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), "sklearn_shallowrelu"],  # _cpu.h
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O3"],
     )
@@ -28,6 +28,6 @@ setup(
     # for the generated C, a build product shipped by neither)
     package_data={"sklearn_shallowrelu._exact1d": ["_fastchain.pyx", "_fastchain.pxd", "_search.pyx",
                                                          "_prepare.pyx"],
-                  "sklearn_shallowrelu": ["_linear_pieces.pyx"]},
+                  "sklearn_shallowrelu": ["_linear_pieces.pyx", "_cpu.h"]},
     exclude_package_data={"": ["*.c"]},
 )

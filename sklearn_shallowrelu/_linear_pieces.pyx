@@ -163,6 +163,10 @@ def linear_pieces_times_slope(floating[:, ::1] D, const floating[:, ::1] Z, floa
 # stays in ``act(z)`` and so in ``r`` and ``gv``; its slope is ``zero``, and its
 # row's ``p r act'(z)`` is 0 for ReLU (a selection, as in :func:`relu_backward`)
 # and ``zero * NaN`` for the others (a product, as in ``linear_pieces_backward``).
+cdef extern from "_cpu.h":
+    int srl_cpu_level() noexcept nogil
+
+
 cdef extern from *:
     """
     #if (defined(__GNUC__) || defined(__clang__)) && !defined(_MSC_VER)
@@ -277,37 +281,11 @@ cdef extern from *:
         RK_DEFINE(rk_f0_##SUFFIX, float, int, VB, RB, 0, ATTR)                                     \\
         RK_DEFINE(rk_f1_##SUFFIX, float, int, VB, RB, 1, ATTR)
     RK_SET(base, 16, 4, )
-    #if (defined(__x86_64__) || defined(__i386__)) && !defined(RK_NO_DISPATCH)
+    #ifdef SRL_X86  /* (_cpu.h) */
     #define RK_X86 1
     RK_SET(avx2, 32, 4, __attribute__((target("avx2,fma"))))
     RK_SET(avx512, 64, 8, __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))))
     #endif
-    /* the widest variant this CPU runs: 3 (AVX-512), 2 (AVX2 and FMA) or 1.  From cpuid and
-       the registers the operating system saves (xgetbv), which need no symbol of a compiler's
-       runtime library (__builtin_cpu_supports does: clang-cl and some macOS toolchains lack it) */
-    #ifdef RK_X86
-    #include <cpuid.h>
-    #endif
-    static int rk_best_level(void) {
-    #ifdef RK_X86
-        unsigned int a, b, c, d, lo, hi;
-        unsigned long long xcr0;
-        int level = 1;
-        if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1) || !((c >> 28) & 1))
-            return 1;  /* no OSXSAVE or no AVX */
-        __asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-        xcr0 = ((unsigned long long)hi << 32) | lo;
-        if ((xcr0 & 0x6) != 0x6 || !((c >> 12) & 1) || !__get_cpuid_count(7, 0, &a, &b, &c, &d))
-            return 1;  /* the OS does not save the YMM registers, or no FMA */
-        if ((b >> 5) & 1)
-            level = 2;  /* AVX2 */
-        if (level == 2 && ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 31) & 1) && (xcr0 & 0xe6) == 0xe6)
-            level = 3;  /* AVX-512 F, DQ and VL, with the opmask and ZMM state saved */
-        return level;
-    #else
-        return 1;
-    #endif
-    }
     #ifdef RK_X86
     #define RK_CALL(F, LEVEL, ...) do {                                                              \\
         if ((LEVEL) == 3) F##_avx512(__VA_ARGS__);                                                   \\
@@ -330,7 +308,6 @@ cdef extern from *:
     #else
     #define RK_AVAILABLE 0
     #define RK_MAX_ROWS 1
-    static int rk_best_level(void) { return 0; }
     #define RK_ENTRY(NAME, T)                                                                        \\
     static void NAME(int level, int act, const T* X1, Py_ssize_t m, Py_ssize_t d1, const T* W1T,     \\
                      Py_ssize_t n, const T* v, const T* shift, const T* p, T s, T pos, T neg, T zero,\\
@@ -341,7 +318,6 @@ cdef extern from *:
     """
     int RK_AVAILABLE
     int RK_MAX_ROWS
-    int rk_best_level() noexcept nogil
     void rk_rows_d(int level, int act, const double* X1, Py_ssize_t m, Py_ssize_t d1, const double* W1T,
                    Py_ssize_t n, const double* v, const double* shift, const double* p, double s, double pos,
                    double neg, double zero, const double* zeros, double* R, double* PR, double* gv,
@@ -355,7 +331,7 @@ cdef extern from *:
 #: The instruction-set variants of :func:`linear_pieces_rows` this CPU runs (1:
 #: 16-byte vectors, 2: AVX2, 3: AVX-512), the widest last; empty where the
 #: compiler had no vector types.
-_RK_BEST = rk_best_level() if RK_AVAILABLE else 0
+_RK_BEST = srl_cpu_level() if RK_AVAILABLE else 0
 ROWS_LEVELS = tuple(range(1, _RK_BEST + 1))
 
 

@@ -343,3 +343,97 @@ def test_the_callers_floating_point_mode_is_restored():
     fastchain.fit_values(xs, Ym, weights, mom, 1e-16, "free")
     tiny = np.finfo(float).tiny
     assert np.array([tiny]) / 4 > 0 and np.array([1e-310]) * 3 == 3e-310
+
+
+# ------------------------------------------- several alphas at once (lanes)
+_NO_LANES = "this CPU or build has no AVX2 lanes: every alpha is evaluated alone, and there is nothing to compare"
+
+
+def _lane_problem(name, layout, m=None):
+    """A spline search's problem (a free affine part, one target) and its criteria."""
+    if layout == "samples":
+        x, Ys, sw, xs, Ym, weights, group = _samples()
+        Ys, Ym = Ys[:, :1], Ym[:, :1]
+    else:
+        xs = _inputs(layout) if m is None else np.sort(np.random.RandomState(3).uniform(-2, 2, m))
+        Ym, weights = _targets(xs, 1, equal_weights=False)
+        x, Ys, sw, group = xs, Ym, weights, np.arange(len(xs))
+    measure = _measure(name, xs)
+    scanner = fastchain.Scanner(xs, Ym, weights, measure.chain_moments(xs), "free", group, sw, Ys)
+    return scanner.criterion, _scale(measure, xs, weights)
+
+
+def _assert_lanes_equal(a, b, what):
+    """Bit for bit where the one-alpha kernel has no FMA (the default build on
+    x86-64: the lanes do the same operations in the same order); within
+    rounding of the criteria where a build for a newer CPU let the compiler
+    contract products and sums differently in the two."""
+    if not _fastchain.BUILT_WITH_FMA:
+        np.testing.assert_array_equal(a, b, err_msg=what)
+    else:
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=0, err_msg=what)
+
+
+@pytest.mark.skipif(not _fastchain.LANES, reason=_NO_LANES)
+@pytest.mark.parametrize("name, layout", [("gaussian", "samples"), ("uniform_knots", "samples"),
+                                          ("uniform_knots", "clustered"), ("knots", "random"),
+                                          ("gaussian", "small")])
+def test_four_alphas_at_once_score_as_one_at_a_time(name, layout):
+    """The lanes give each alpha the criteria the one-alpha kernel gives it,
+    with failed evaluations (NaN, infinity, singular pivots near interpolation
+    over a network's knot-free gaps) beside good ones in the same group of four."""
+    criterion, scale = _lane_problem(name, layout if layout != "small" else "random", m=5 if layout == "small" else None)
+    assert criterion.lanes == _fastchain.LANES == 4
+    alphas = scale * np.logspace(6, -16, 45)
+    alphas = np.concatenate([alphas, [0.0, np.nan, np.inf, 1e-300 * scale, -1.0]])
+    alphas = alphas[np.random.RandomState(0).permutation(len(alphas))]  # failures among good lanes
+    for loo in (False, True):
+        criterion.lanes = True
+        together = criterion.scores(alphas, loo, False)
+        criterion.lanes = False
+        assert criterion.lanes == 0
+        alone = criterion.scores(alphas, loo, False)
+        for q, what in enumerate(["values", "df", "num", "den"]):
+            _assert_lanes_equal(together[q], alone[q], f"{what}, loo={loo}")
+        values = together[0][:, 0]
+        groups = values[: len(values) // 4 * 4].reshape(-1, 4)
+        # the comparison covered groups with a failed lane beside finite ones
+        assert np.any(np.isinf(groups).any(axis=1) & np.isfinite(groups).any(axis=1))
+
+
+@pytest.mark.skipif(not _fastchain.LANES, reason=_NO_LANES)
+@pytest.mark.parametrize("criterion_name", ["gcv", "loo"])
+@pytest.mark.parametrize("name, layout", [("gaussian", "samples"), ("uniform_knots", "clustered"),
+                                          ("knots", "random"), ("uniform_knots", "tiny")])
+def test_the_search_in_lanes_is_the_search_one_alpha_at_a_time(name, layout, criterion_name):
+    """The branch and bound evaluates rungs four at a time (dropping those past
+    the end of its first pass): the same rungs, values and minimisers."""
+    from sklearn_shallowrelu import _selection
+
+    criterion, scale = _lane_problem(name, layout if layout != "tiny" else "random", m=4 if layout == "tiny" else None)
+    results = []
+    for on in (True, False):
+        criterion.lanes = on
+        results.append(_selection.minimise(criterion, scale, criterion_name == "loo", True, 1e9))
+    assert results[0][2].shape == results[1][2].shape
+    for q, what in enumerate(["best", "best_values", "alphas", "values"]):
+        _assert_lanes_equal(results[0][q], results[1][q], what)
+
+
+def test_lanes_run_only_where_they_are_built_for():
+    """One target and a free affine part, up to MAX_LANE_POINTS points, on a CPU
+    with AVX2; elsewhere one alpha at a time (lanes 0)."""
+    from sklearn_shallowrelu._exact1d._search import MAX_LANE_POINTS
+
+    x, Ys, sw, xs, Ym, weights, group = _samples()
+    mom = _measure("gaussian", xs).chain_moments(xs)
+    assert fastchain.Scanner(xs, Ym, weights, mom, "free", group, sw, Ys).criterion.lanes == 0  # two targets
+    for affine in ("free_constant", "penalized"):
+        crit = fastchain.Scanner(xs, Ym[:, :1], weights, mom, affine, group, sw, Ys[:, :1]).criterion
+        assert crit.lanes == 0
+    crit = fastchain.Scanner(xs, Ym[:, :1], weights, mom, "free", group, sw, Ys[:, :1]).criterion
+    assert crit.lanes == _fastchain.LANES
+    criterion, _ = _lane_problem("gaussian", "random", m=MAX_LANE_POINTS + 1)
+    assert criterion.lanes == 0
+    criterion.lanes = True  # still too many points
+    assert criterion.lanes == 0

@@ -6,6 +6,7 @@ cdef enum:
     KB = 8                # output columns per pass (more go in blocks of KB)
     MAXC = MAXT + KB
     GAPCOLS = 7           # per gap: h, M2, M1, M0, ME1, ME2, det M
+    LANE_COUNT = 4        # alphas per call of _evaluate_lanes
 
 
 cdef struct Problem:
@@ -43,6 +44,19 @@ cdef struct Out:
     double trace
 
 
+cdef struct Lanes:
+    double* cov        # (m, 3, LANE_COUNT) the filter's 1/F, g0, g1
+    double* V          # (m, 3, LANE_COUNT) innovations
+    double* E          # (m, LANE_COUNT) residuals y - f
+    double* OMH        # (m, LANE_COUNT) 1 - leverages
+    double trace[LANE_COUNT]
+    double rss[LANE_COUNT]
+    double lam[LANE_COUNT]
+    int bad[LANE_COUNT]
+
+
+cdef int lanes_for(const Problem* p) noexcept nogil
+cdef int _evaluate_lanes(const Problem* p, Lanes* L, const double* Hs, const double* wts) noexcept nogil
 cdef int _evaluate(const Problem* p, Work* w, double Hs, Py_ssize_t col0, int kc, Out* o) noexcept nogil
 cdef int _evaluate_columns(const Problem* p, Work* w, double Hs, Out* o, double* rss) noexcept nogil
 

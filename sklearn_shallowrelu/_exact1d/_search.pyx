@@ -13,7 +13,15 @@ themselves.
 import numpy as np
 
 from libc.math cimport exp, fabs, log, pow, INFINITY, NAN
-from ._fastchain cimport Kernel, Out, Problem, Work, _evaluate_columns
+from ._fastchain cimport (LANE_COUNT, Kernel, Lanes, Out, Problem, Work, _evaluate_columns, _evaluate_lanes,
+                          lanes_for)
+
+
+# The lanes' arrays take 8 doubles per point and lane, 256 bytes per point
+# (:meth:`Criterion._lanes_ready`): beyond this many points one alpha at a time.
+cdef Py_ssize_t _MAX_LANE_POINTS = 1 << 17
+#: The most points whose alphas :class:`Criterion` evaluates in lanes (32 MB of arrays).
+MAX_LANE_POINTS = _MAX_LANE_POINTS
 
 
 cdef inline bint _finite(double x) noexcept nogil:
@@ -85,6 +93,12 @@ cdef class Criterion:
     cdef long[::1] group
     cdef double[:, ::1] dY, res
     cdef double trace, free, widest  # of the last evaluation
+    # several alphas at once (:func:`._fastchain._evaluate_lanes`), where the
+    # problem and the CPU allow: the lanes' arrays, allocated at the first use
+    cdef int nlanes
+    cdef bint lanes_on
+    cdef Lanes lanes
+    cdef double[::1] _lane_arrays
 
     def __init__(self, Kernel kernel, double hscale, double tiny, double[::1] weights, long[::1] group,
                  double[::1] sw, const double[:, :] Ys):
@@ -123,6 +137,36 @@ cdef class Criterion:
         self.res = np.empty((m, k))
         self.lev, self.omh = np.empty(m), np.empty(m)
         self.rss, self.loo = np.empty(k), np.empty(k)
+        self.nlanes = lanes_for(self.p) if m <= _MAX_LANE_POINTS else 0
+        self.lanes_on = False
+
+    cdef bint _lanes_ready(self) noexcept:
+        """Whether the lanes run here, their arrays allocated (8 doubles per
+        point and lane: 32 MB at ``MAX_LANE_POINTS``)."""
+        cdef Py_ssize_t m = self.m
+        if self.nlanes == 0:
+            return False
+        if not self.lanes_on:
+            self._lane_arrays = np.empty(8 * LANE_COUNT * m)
+            self.lanes.cov = &self._lane_arrays[0]
+            self.lanes.V = self.lanes.cov + 3 * LANE_COUNT * m
+            self.lanes.E = self.lanes.V + 3 * LANE_COUNT * m
+            self.lanes.OMH = self.lanes.E + LANE_COUNT * m
+            self.lanes_on = True
+        return True
+
+    @property
+    def lanes(self):
+        """The alphas evaluated at once (``LANE_COUNT``), or 0 where this
+        problem, its size or the CPU allows one at a time only; setting it to
+        False turns the lanes off (the tests compare the two), True back on."""
+        return self.nlanes
+
+    @lanes.setter
+    def lanes(self, bint on):
+        self.nlanes = lanes_for(self.p) if (on and self.m <= _MAX_LANE_POINTS) else 0
+        self.lanes_on = False
+        self._lane_arrays = None
 
     # ------------------------------------------------------------ one alpha
     cdef int _sums(self, double alpha, bint samples) noexcept nogil:
@@ -175,29 +219,115 @@ cdef class Criterion:
                 self.loo[j] = INFINITY
         return 0
 
+    cdef void _sums_lanes(self, const double* alphas, bint samples, double* rss, double* trace, double* free,
+                          double* loo, double* widest, int* bad) noexcept nogil:
+        """:meth:`_sums` of ``LANE_COUNT`` alphas at once, for a problem of
+        one output column: each lane's sums into the ``l``-th entry of the
+        arrays (``bad`` 1 where it failed), in the same order of operations
+        as :meth:`_sums`, so to the same bits."""
+        cdef Py_ssize_t m = self.m, i, g
+        cdef int l
+        cdef double Hs[LANE_COUNT]
+        cdef double low[LANE_COUNT]
+        cdef double high[LANE_COUNT]
+        cdef double den, r, a
+        cdef const double* omh = self.lanes.OMH
+        cdef const double* res = self.lanes.E
+        for l in range(LANE_COUNT):
+            a = alphas[l]
+            if a <= 0:
+                a = self.tiny
+            Hs[l] = a * self.hscale
+        _evaluate_lanes(self.p, &self.lanes, Hs, &self.weights[0])
+        for l in range(LANE_COUNT):
+            bad[l] = self.lanes.bad[l] or not _finite(self.lanes.trace[l])
+            trace[l], rss[l] = self.lanes.trace[l], self.lanes.rss[l]
+            free[l], loo[l], low[l], high[l] = 0.0, 0.0, 1.0, 0.0
+        for g in range(m):
+            for l in range(LANE_COUNT):
+                free[l] += omh[g * LANE_COUNT + l]
+        if samples:
+            for i in range(self.n):
+                g = self.group[i]
+                for l in range(LANE_COUNT):
+                    den = (1.0 - self.share[i]) + self.share[i] * omh[g * LANE_COUNT + l]
+                    if den < low[l]:
+                        low[l] = den
+                    if self.sw[i] > 0.0 and den > high[l]:
+                        high[l] = den
+                    r = (self.dY[i, 0] + res[g * LANE_COUNT + l]) / den
+                    loo[l] += self.sw[i] * r * r
+        for l in range(LANE_COUNT):
+            widest[l] = high[l]
+            if not (low[l] > 0.0) or loo[l] != loo[l]:
+                loo[l] = INFINITY
+            if bad[l]:
+                trace[l], free[l], widest[l], rss[l], loo[l] = INFINITY, 0.0, INFINITY, INFINITY, INFINITY
+
     cdef void _score(self, double alpha, bint loo, bint shared, double* values, double* num,
                      double* den, double* df) noexcept nogil:
         """The criterion at ``alpha`` per column (one summed column if
         ``shared``) and its monotone parts (:class:`._selection.Scores`): a
         failed evaluation scores ``inf`` and bounds nothing (numerator 0,
         denominator ``inf``)."""
+        cdef int bad = self._sums(alpha, loo)
+        self._finish(bad, &self.rss[0], self.trace, self.free, &self.loo[0], self.widest, loo, shared,
+                     values, num, den, df)
+
+    cdef void _score_batch(self, const double* alphas, const Py_ssize_t* rows, Py_ssize_t count, bint loo,
+                           bint shared, double* values, double* num, double* den, double* df) noexcept nogil:
+        """:meth:`_score` at each of ``alphas[:count]``, into row ``rows[i]`` of
+        ``values``, ``num`` (rows of ``ke`` entries), ``den`` and ``df``:
+        ``LANE_COUNT`` at a time where the lanes run (the last group filled
+        up with its first alpha), else one by one."""
+        cdef Py_ssize_t i0 = 0, i, ke = 1 if shared else self.k, r
+        cdef int l, nl
+        cdef double a[LANE_COUNT]
+        cdef double rss[LANE_COUNT]
+        cdef double trace[LANE_COUNT]
+        cdef double free[LANE_COUNT]
+        cdef double lo[LANE_COUNT]
+        cdef double widest[LANE_COUNT]
+        cdef int bad[LANE_COUNT]
+        cdef bint lanes = count > 1 and self.lanes_on  # (allocated by the caller, with the GIL)
+        while i0 < count:
+            nl = <int>min(count - i0, <Py_ssize_t>LANE_COUNT)
+            if not lanes or nl == 1:
+                r = rows[i0]
+                self._score(alphas[i0], loo, shared, &values[r * ke], &num[r * ke], &den[r], &df[r])
+                i0 += 1
+                continue
+            for l in range(LANE_COUNT):
+                a[l] = alphas[i0 + l] if l < nl else alphas[i0]
+            self._sums_lanes(a, loo, rss, trace, free, lo, widest, bad)
+            for l in range(nl):
+                r = rows[i0 + l]
+                self._finish(bad[l], &rss[l], trace[l], free[l], &lo[l], widest[l], loo, shared,
+                             &values[r * ke], &num[r * ke], &den[r], &df[r])
+            i0 += nl
+
+    cdef void _finish(self, int bad, const double* rss, double trace, double free, const double* loo_sums,
+                      double widest, bint loo, bint shared, double* values, double* num, double* den,
+                      double* df) noexcept nogil:
+        """:meth:`_score` from the sums of :meth:`_sums` (``rss`` and
+        ``loo_sums`` per column)."""
         cdef Py_ssize_t j, ke = 1 if shared else self.k
         cdef double d, d2, residual, v, sum_v = 0.0, sum_n = 0.0
-        if self._sums(alpha, loo):
+        if bad:
             for j in range(ke):
                 values[j], num[j] = INFINITY, 0.0
             den[0], df[0] = INFINITY, INFINITY
             return
         if loo:  # mean_w(r_i^2 / (1 - h_ii)^2) >= mean_w(r_i^2) / max(1 - h_ii)^2
-            d = self.widest
+            d = widest
         else:  # 1 - df / n = ((n - m) + sum (1 - lev)) / n: no cancellation near interpolation
-            d = ((self.n_pos - self.m) + self.free) / self.n_pos
+            d = ((self.n_pos - self.m) + free) / self.n_pos
         d2 = d * d if d > 0 else 0.0
         for j in range(self.k):
             # the residuals' sum of squares grows with alpha by at most alpha^2,
             # and n - df and every 1 - h_ii by at most alpha
-            residual = (self.rss[j] + self.within[j]) / self.total
-            v = self.loo[j] / self.total if loo else residual / d2
+            residual = (rss[j] + self.within[j]) / self.total
+            v = loo_sums[j] / self.total if loo else residual / d2
             if not _finite(v):  # at interpolation: inf, never chosen
                 v = INFINITY
             if not _finite(residual):
@@ -210,7 +340,7 @@ cdef class Criterion:
         if shared:
             values[0], num[0] = sum_v, sum_n
         den[0] = d if _finite(d) else INFINITY
-        df[0] = self.trace
+        df[0] = trace
 
     def leverages(self, double alpha):
         """The leverages of the pooled points at ``alpha`` (m,), or None where
@@ -238,12 +368,16 @@ cdef class Criterion:
         """``(values (na, ke), df (na,), num (na, ke), den (na,))`` at each of
         ``alphas`` (:class:`._selection.Scores`; ``ke`` is 1 if ``shared``)."""
         cdef double[::1] a = np.ascontiguousarray(alphas, dtype=float).ravel()
-        cdef Py_ssize_t na = a.shape[0], ke = 1 if shared else self.k, i
+        cdef Py_ssize_t na = a.shape[0], ke = 1 if shared else self.k
         cdef double[:, ::1] values = np.empty((na, ke)), num = np.empty((na, ke))
         cdef double[::1] df = np.empty(na), den = np.empty(na)
+        cdef Py_ssize_t[::1] rows = np.arange(na, dtype=np.intp)
+        if na == 0:
+            return np.asarray(values), np.asarray(df), np.asarray(num), np.asarray(den)
+        if na > 1:
+            self._lanes_ready()
         with nogil:
-            for i in range(na):
-                self._score(a[i], loo, shared, &values[i, 0], &num[i, 0], &den[i], &df[i])
+            self._score_batch(&a[0], &rows[0], na, loo, shared, &values[0, 0], &num[0, 0], &den[0], &df[0])
         return np.asarray(values), np.asarray(df), np.asarray(num), np.asarray(den)
 
     # -------------------------------------------------------- the searches
@@ -263,20 +397,39 @@ cdef class Criterion:
         cdef double[::1] best = np.empty(ke), best_v = np.empty(ke), low = np.empty(ke)
         cdef double[::1] sv = np.empty(ke), sn = np.empty(ke)
         cdef double[::1] t = np.empty(fine + 2), v = np.empty(fine + 2)
-        cdef Py_ssize_t j, i, c, nk = 0, nopen, a, b
+        cdef double[::1] alphas = np.empty(nr)
+        # the refinement's local grid: fine points, ke values each
+        cdef double[::1] fv = np.empty(fine * ke), fn = np.empty(fine * ke), fd = np.empty(fine)
+        cdef double[::1] fdf = np.empty(fine)
+        cdef Py_ssize_t j, i, c, nk = 0, nopen, a, b, batch, q
         cdef double lo, hi, threshold, left, right, found, found_v
+        cdef bint stop = False
+        # the first pass evaluates the next LANE_COUNT rungs at once where the
+        # lanes run (those past the rung where it stops are dropped: the search
+        # is the same as one rung at a time)
+        batch = LANE_COUNT if self._lanes_ready() else 1
         with nogil:
             # 1. one rung per `coarse` until df is near interpolation and every
             # column has settled or reached its rounding floor
             j = 0
-            while j <= last:
-                self._score(_rung(top, j, per_decade), loo, shared, &V[j, 0], &N[j, 0], &D[j], &DF[j])
-                seen[j] = 1
-                keys[nk] = j
-                nk += 1
-                if _settled(&V[0, 0], &DF[0], &keys[0], nk, ke, df_max, near, flat):
-                    break
-                j += coarse
+            while j <= last and not stop:
+                nopen = 0
+                while nopen < batch and j + nopen * coarse <= last:
+                    mids[nopen] = j + nopen * coarse
+                    alphas[nopen] = _rung(top, mids[nopen], per_decade)
+                    nopen += 1
+                self._score_batch(&alphas[0], &mids[0], nopen, loo, shared, &V[0, 0], &N[0, 0], &D[0], &DF[0])
+                for i in range(nopen):
+                    if stop:  # evaluated past the end of the pass: as if never
+                        for c in range(ke):
+                            V[mids[i], c], N[mids[i], c] = INFINITY, 0.0
+                        D[mids[i]], DF[mids[i]] = INFINITY, INFINITY
+                        continue
+                    seen[mids[i]] = 1
+                    keys[nk] = mids[i]
+                    nk += 1
+                    stop = _settled(&V[0, 0], &DF[0], &keys[0], nk, ke, df_max, near, flat)
+                j += nopen * coarse
             # 2. halve every gap that may hold the minimum, down to single rungs
             while True:
                 nk = _collect(&seen[0], &keys[0], nr)
@@ -299,9 +452,10 @@ cdef class Criterion:
                 if nopen == 0:
                     break
                 for i in range(nopen):
-                    j = mids[i]
-                    self._score(_rung(top, j, per_decade), loo, shared, &V[j, 0], &N[j, 0], &D[j], &DF[j])
-                    seen[j] = 1
+                    alphas[i] = _rung(top, mids[i], per_decade)
+                self._score_batch(&alphas[0], &mids[0], nopen, loo, shared, &V[0, 0], &N[0, 0], &D[0], &DF[0])
+                for i in range(nopen):
+                    seen[mids[i]] = 1
             # 3. refine every local minimum of each column within `candidate` of its best
             nk = _collect(&seen[0], &keys[0], nr)
             for c in range(ke):
@@ -318,7 +472,8 @@ cdef class Criterion:
                     right = V[keys[i + 1], c] if i < nk - 1 else INFINITY
                     if V[keys[i], c] <= left and V[keys[i], c] <= right and V[keys[i], c] <= threshold:
                         found = self._refine(top, per_decade, &keys[0], nk, i, c, &V[0, 0], ke, loo, shared,
-                                             fine, &t[0], &v[0], &sv[0], &sn[0], &found_v)
+                                             fine, &t[0], &v[0], &sv[0], &sn[0], &alphas[0], &mids[0], &fv[0],
+                                             &fn[0], &fd[0], &fdf[0], &found_v)
                         if found_v < best_v[c]:
                             best[c], best_v[c] = found, found_v
         order = np.asarray(keys[:nk]).copy()
@@ -326,11 +481,13 @@ cdef class Criterion:
 
     cdef double _refine(self, double top, int per_decade, const Py_ssize_t* keys, Py_ssize_t nk, Py_ssize_t i,
                         Py_ssize_t c, const double* V, Py_ssize_t ke, bint loo, bint shared, int fine, double* t,
-                        double* v, double* sv, double* sn, double* out_v) noexcept nogil:
+                        double* v, double* sv, double* sn, double* alphas, Py_ssize_t* rows, double* fv,
+                        double* fn, double* fd, double* fdf, double* out_v) noexcept nogil:
         """The minimum of column ``c`` between the neighbours of rung ``keys[i]``:
-        a local grid of ``fine`` points, then the vertex of the parabola through
-        the best of them and its neighbours.  Returns its ``alpha`` (its value
-        in ``out_v``)."""
+        a local grid of ``fine`` points (evaluated together, into ``fv``,
+        ``fn``, ``fd``, ``fdf``), then the vertex of the parabola through the
+        best of them and its neighbours.  Returns its ``alpha`` (its value in
+        ``out_v``)."""
         cdef Py_ssize_t ilo = min(i + 1, nk - 1), ihi = max(i - 1, 0), q, b = 0
         cdef double lo = log(_rung(top, keys[ilo], per_decade)), hi = log(_rung(top, keys[ihi], per_decade))
         cdef double sd, sdf, best_t, best_v, t0, t1, t2, v0, v1, v2, pp, qq, vertex
@@ -338,8 +495,10 @@ cdef class Criterion:
         t[fine + 1], v[fine + 1] = hi, V[keys[ihi] * ke + c]
         for q in range(1, fine + 1):
             t[q] = lo + (hi - lo) * q / (fine + 1.0)
-            self._score(exp(t[q]), loo, shared, sv, sn, &sd, &sdf)
-            v[q] = sv[c]
+            alphas[q - 1], rows[q - 1] = exp(t[q]), q - 1
+        self._score_batch(alphas, rows, fine, loo, shared, fv, fn, fd, fdf)
+        for q in range(1, fine + 1):
+            v[q] = fv[(q - 1) * ke + c]
         for q in range(1, fine + 2):
             if v[q] < v[b]:
                 b = q
