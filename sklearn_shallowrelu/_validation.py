@@ -85,7 +85,11 @@ class ParamsCheckedOnce:
     a fit whose parameters are the very objects that passed the last
     validation skips it.  Every constraint of the estimators is on a value's
     type, on an immutable value (a number, a string) or on membership in a set
-    of options, so the same objects pass again.
+    of options, so the same objects pass again; and parameters that are all
+    plain immutable values (``str``, ``int``, ``float``, ``bool``, None, of
+    exactly these types) pass again in any instance of the class once they have
+    passed in one: a clone, as cross-validation fits, or a new estimator per
+    fit, saves about 20 microseconds.
     """
 
     @classmethod
@@ -100,8 +104,20 @@ class ParamsCheckedOnce:
         last = getattr(self, "_validated_params", None)
         if last is not None and len(last) == len(values) and all(a is b for a, b in zip(values, last)):
             return
+        key = tuple((type(v), v) for v in values) if all(type(v) in _PLAIN for v in values) else None
+        passed = _PASSED.get(type(self))
+        if key is not None and passed is not None and key in passed:
+            self._validated_params = values
+            return
         super()._validate_params()
         self._validated_params = values
+        if key is not None:
+            if passed is None or len(passed) >= _PASSED_KEPT:  # a bounded memory: start over when full
+                passed = _PASSED[type(self)] = set()
+            passed.add(key)
 
 
 _PARAM_NAMES = weakref.WeakKeyDictionary()  # a class made at run time may go
+_PLAIN = frozenset([str, int, float, bool, type(None)])
+_PASSED = weakref.WeakKeyDictionary()  # per class: the plain parameter values that passed
+_PASSED_KEPT = 256

@@ -553,3 +553,36 @@ def test_pickle_of_a_mirror_potential_fit_drops_its_quadrature_nodes():
     for order in (1, 2):
         np.testing.assert_array_equal(loaded.predict_derivative(grid, order), model.predict_derivative(grid, order))
     np.testing.assert_array_equal(loaded.predict(grid), model.predict(grid))
+
+
+def test_parameters_are_validated_again_unless_plain_values_passed_before(monkeypatch):
+    """The spline skips scikit-learn's parameter validation only for the very
+    objects that passed in this instance, or for plain immutable values that
+    passed in any instance of the class; anything else is validated, and bad
+    values are refused every time."""
+    from sklearn.base import BaseEstimator
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    calls = []
+    original = BaseEstimator._validate_params
+    monkeypatch.setattr(BaseEstimator, "_validate_params", lambda self: (calls.append(1), original(self))[1])
+    x = np.linspace(-1, 1, 20)
+    y = np.sin(3 * x)
+    SmoothingSplineEquivalent(alpha=0.25, affine="free").fit(x, y)
+    n = len(calls)
+    SmoothingSplineEquivalent(alpha=0.25, affine="free").fit(x, y)  # a new instance, the same plain values
+    assert len(calls) == n
+    SmoothingSplineEquivalent(alpha=np.float64(0.25), affine="free").fit(x, y)  # not of a plain type
+    assert len(calls) == n + 1
+    SmoothingSplineEquivalent(alpha=0.5, affine="free").fit(x, y)  # another value
+    assert len(calls) == n + 2
+    for _ in range(2):
+        with pytest.raises(InvalidParameterError):
+            SmoothingSplineEquivalent(alpha=-1.0, affine="free").fit(x, y)
+        with pytest.raises(InvalidParameterError):
+            SmoothingSplineEquivalent(alpha=0.25, affine="nope").fit(x, y)
+    est = SmoothingSplineEquivalent(alpha=0.25, affine="free").fit(x, y)
+    est.set_params(alpha=True)  # True == 1 but a bool: its own key, validated (and accepted as a Real)
+    n = len(calls)
+    est.fit(x, y)
+    assert len(calls) == n + 1
