@@ -330,9 +330,18 @@ class SmoothingSplineEquivalent(ParamsCheckedOnce, RegressorMixin, BaseEstimator
         self._stats = self._refit = None  # what a pickle keeps instead (see __getstate__)
         self._single = np.ndim(y) == 1
         self.intercept_ = float(intercept[0]) if self._single else intercept.copy()
-        g = _constant_weight(init, xs) if self.affine == "free" else None
-        self.lam_scipy_ = alpha / g if g else None  # scipy's lam where g is constant on the data
+        self._free_affine = self.affine == "free"  # for lam_scipy_, computed when asked for
         return self
+
+    @property
+    def lam_scipy_(self):
+        """``lam_ / g`` where ``g`` is constant on the data range and the affine
+        part was free: scipy's ``lam``; else None (computed when first asked
+        for: a tenth of a fit at 100 points)."""
+        if not hasattr(self, "X_fit_"):
+            raise AttributeError("lam_scipy_ is set by fit.")
+        g = _constant_weight(self.init_, self.X_fit_) if self._free_affine else None
+        return self.alpha_ / g if g else None  # scipy's lam where g is constant on the data
 
     @property
     def curvature_grid_(self):
