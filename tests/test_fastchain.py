@@ -418,6 +418,12 @@ def test_the_search_in_lanes_is_the_search_one_alpha_at_a_time(name, layout, cri
     assert results[0][2].shape == results[1][2].shape
     for q, what in enumerate(["best", "best_values", "alphas", "values"]):
         _assert_lanes_equal(results[0][q], results[1][q], what)
+    # the df target's bracket, four decades at a time
+    df = []
+    for on in (True, False):
+        criterion.lanes = on
+        df.append(_selection.solve_df(criterion, scale, 2.5))
+    _assert_lanes_equal(df[0], df[1], "the alpha of df=2.5")
 
 
 def test_lanes_run_only_where_they_are_built_for():

@@ -523,34 +523,70 @@ cdef class Criterion:
         """The ``alpha`` whose fit has ``target`` degrees of freedom
         (:func:`._selection.solve_df`): the first decade below ``top`` that
         reaches it, then Brent's method on ``log(alpha)``."""
-        cdef double hi = log(top), lo, root
-        cdef int d, status = 0
+        cdef double hi = log(top), lo, root, f_lo = 0.0, f_hi
+        cdef int d, l, nb, status = 0, batch
         cdef bint found = False
-        if self._df_gap(hi, target) >= 0:
+        cdef double ts[LANE_COUNT + 1]
+        cdef double fs[LANE_COUNT + 1]
+        # the decades four at a time where the lanes run (their df as one at a time)
+        batch = LANE_COUNT if self._lanes_ready() else 1
+        ts[0] = hi
+        self._df_gaps(ts, 1, target, fs)
+        f_hi = fs[0]
+        if f_hi >= 0:
             raise ValueError(f"df={target:g} is at or below the degrees of freedom of the affine fit.")
         lo = hi
-        for d in range(decades):
-            lo -= log(10.0)
-            if self._df_gap(lo, target) >= 0:
-                found = True
-                break
-            hi = lo
+        d = 0
+        while d < decades and not found:
+            nb = min(batch, decades - d)
+            for l in range(nb):
+                lo -= log(10.0)
+                ts[l] = lo
+            self._df_gaps(ts, nb, target, fs)
+            for l in range(nb):
+                lo = ts[l]
+                if fs[l] >= 0:
+                    found, f_lo = True, fs[l]
+                    break
+                hi, f_hi = lo, fs[l]
+            d += nb
         if not found:
             raise ValueError(f"df={target:g} is not reached above {exp(lo):.3g}: too close to interpolation.")
         with nogil:
-            root = self._brent(lo, hi, target, xtol, rtol, maxiter, &status)
+            root = self._brent(lo, hi, f_lo, f_hi, target, xtol, rtol, maxiter, &status)
         if status:
             raise RuntimeError(f"df={target:g}: Brent's method did not converge in {maxiter} iterations.")
         return exp(root)
 
-    cdef double _brent(self, double xa, double xb, double target, double xtol, double rtol, int maxiter,
-                       int* status) noexcept nogil:
+    cdef void _df_gaps(self, const double* log_alphas, int count, double target, double* out) noexcept:
+        """:meth:`_df_gap` at each of ``log_alphas[:count]``, in lanes where they run."""
+        cdef double a[LANE_COUNT]
+        cdef double rss[LANE_COUNT]
+        cdef double trace[LANE_COUNT]
+        cdef double free[LANE_COUNT]
+        cdef double lo[LANE_COUNT]
+        cdef double widest[LANE_COUNT]
+        cdef int bad[LANE_COUNT]
+        cdef int l
+        if count == 1 or not self.lanes_on:
+            for l in range(count):
+                out[l] = self._df_gap(log_alphas[l], target)
+            return
+        for l in range(LANE_COUNT):
+            a[l] = exp(log_alphas[l if l < count else 0])
+        self._sums_lanes(a, False, rss, trace, free, lo, widest, bad)
+        for l in range(count):
+            out[l] = trace[l] - target
+
+    cdef double _brent(self, double xa, double xb, double fa, double fb, double target, double xtol,
+                       double rtol, int maxiter, int* status) noexcept nogil:
         """A root of ``df(exp(t)) - target`` between ``xa`` and ``xb`` (of
         opposite signs): Brent's method, as scipy's ``brentq`` (inverse quadratic
         interpolation or the secant where it steps well inside the bracket,
-        bisection otherwise), to ``xtol + rtol |t|``."""
+        bisection otherwise), to ``xtol + rtol |t|``; ``fa``, ``fb`` its values
+        at ``xa``, ``xb``."""
         cdef double xpre = xa, xcur = xb, xblk = 0.0, fblk = 0.0, spre = 0.0, scur = 0.0
-        cdef double fpre = self._df_gap(xpre, target), fcur = self._df_gap(xcur, target)
+        cdef double fpre = fa, fcur = fb  # (known from the bracket)
         cdef double sbis, stry, dpre, dblk, delta
         cdef int it
         status[0] = 0
