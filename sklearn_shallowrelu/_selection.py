@@ -128,7 +128,10 @@ def minimise(criterion, scale, loo, shared, df_max):
 
     The search runs in compiled code (:meth:`._exact1d._search.Criterion.minimise`):
     at 100 points a return to Python per batch of rungs cost ten times the
-    evaluations.
+    evaluations.  Where the CPU has AVX2 it evaluates four rungs at once (the
+    first pass four ahead, dropping those past its end; each halving's gaps
+    and each local grid together), with the same results to the last bit as
+    one at a time (:func:`._exact1d._fastchain._evaluate_lanes`).
 
     Parameters
     ----------
@@ -163,9 +166,10 @@ def solve_df(criterion, scale, target):
     """The ``alpha`` whose fit has ``target`` degrees of freedom.
 
     ``df`` falls monotonically as ``alpha`` grows, so the first decade below
-    the affine end that reaches the target brackets it, and Brent's method on
-    ``log(alpha)`` closes in on it (to ``1e-14`` in ``log(alpha)``), in
-    compiled code (:meth:`._exact1d._search.Criterion.solve_df`).
+    the affine end that reaches the target brackets it (four decades tested at
+    once where the CPU has AVX2), and Brent's method on ``log(alpha)`` closes
+    in on it (to ``1e-14`` in ``log(alpha)``), in compiled code
+    (:meth:`._exact1d._search.Criterion.solve_df`).
 
     Parameters
     ----------

@@ -352,12 +352,12 @@ _NO_LANES = "this CPU or build has no AVX2 lanes: every alpha is evaluated alone
 def _lane_problem(name, layout, m=None):
     """A spline search's problem (a free affine part, one target) and its criteria."""
     if layout == "samples":
-        x, Ys, sw, xs, Ym, weights, group = _samples()
+        _, Ys, sw, xs, Ym, weights, group = _samples()
         Ys, Ym = Ys[:, :1], Ym[:, :1]
     else:
         xs = _inputs(layout) if m is None else np.sort(np.random.RandomState(3).uniform(-2, 2, m))
         Ym, weights = _targets(xs, 1, equal_weights=False)
-        x, Ys, sw, group = xs, Ym, weights, np.arange(len(xs))
+        Ys, sw, group = Ym, weights, np.arange(len(xs))
     measure = _measure(name, xs)
     scanner = fastchain.Scanner(xs, Ym, weights, measure.chain_moments(xs), "free", group, sw, Ys)
     return scanner.criterion, _scale(measure, xs, weights)
