@@ -335,9 +335,12 @@ class SmoothingSplineEquivalent(ParamsCheckedOnce, RegressorMixin, BaseEstimator
 
     @property
     def lam_scipy_(self):
-        """``lam_ / g`` where ``g`` is constant on the data range and the affine
-        part was free: scipy's ``lam``; else None (computed when first asked
-        for: a tenth of a fit at 100 points)."""
+        """Scipy's ``lam``: ``lam_ / g`` where ``g`` is constant on the data, else None.
+
+        Defined where the affine part was free and the curvature weight ``g``
+        is constant on the data range; computed when asked for (the check
+        costs a tenth of a fit at 100 points).
+        """
         if not hasattr(self, "X_fit_"):
             raise AttributeError("lam_scipy_ is set by fit.")
         g = _constant_weight(self.init_, self.X_fit_) if self._free_affine else None
