@@ -393,11 +393,11 @@ cdef class Criterion:
         cdef double[:, ::1] V = np.full((nr, ke), np.inf), N = np.zeros((nr, ke))
         cdef double[::1] D = np.full(nr, np.inf), DF = np.full(nr, np.inf)
         cdef unsigned char[::1] seen = np.zeros(nr, np.uint8)
-        cdef Py_ssize_t[::1] keys = np.empty(nr, np.intp), mids = np.empty(nr, np.intp)
+        cdef Py_ssize_t[::1] keys = np.empty(nr, np.intp), mids = np.empty(max(nr, fine, LANE_COUNT), np.intp)
         cdef double[::1] best = np.empty(ke), best_v = np.empty(ke), low = np.empty(ke)
         cdef double[::1] sv = np.empty(ke), sn = np.empty(ke)
         cdef double[::1] t = np.empty(fine + 2), v = np.empty(fine + 2)
-        cdef double[::1] alphas = np.empty(nr)
+        cdef double[::1] alphas = np.empty(max(nr, fine, LANE_COUNT))  # (also the local grid's)
         # the refinement's local grid: fine points, ke values each
         cdef double[::1] fv = np.empty(fine * ke), fn = np.empty(fine * ke), fd = np.empty(fine)
         cdef double[::1] fdf = np.empty(fine)
