@@ -330,7 +330,8 @@ class SmoothingSplineEquivalent(ParamsCheckedOnce, RegressorMixin, BaseEstimator
         self._stats = self._refit = None  # what a pickle keeps instead (see __getstate__)
         self._single = np.ndim(y) == 1
         self.intercept_ = float(intercept[0]) if self._single else intercept.copy()
-        self._free_affine = self.affine == "free"  # for lam_scipy_, computed when asked for
+        self._free_affine = self.affine == "free"  # for lam_scipy_, computed when first asked for
+        self._lam_scipy = None
         return self
 
     @property
@@ -338,13 +339,17 @@ class SmoothingSplineEquivalent(ParamsCheckedOnce, RegressorMixin, BaseEstimator
         """Scipy's ``lam``: ``lam_ / g`` where ``g`` is constant on the data, else None.
 
         Defined where the affine part was free and the curvature weight ``g``
-        is constant on the data range; computed when asked for (the check
-        costs a tenth of a fit at 100 points).
+        is constant on the data range; computed when first asked for (the
+        check costs a tenth of a fit at 100 points).
         """
         if not hasattr(self, "X_fit_"):
             raise AttributeError("lam_scipy_ is set by fit.")
-        g = _constant_weight(self.init_, self.X_fit_) if self._free_affine else None
-        return self.alpha_ / g if g else None  # scipy's lam where g is constant on the data
+        if getattr(self, "_lam_scipy", None) is None:
+            if not hasattr(self, "_free_affine"):  # pickled when fit set it
+                return self.__dict__.get("lam_scipy_")
+            g = _constant_weight(self.init_, self.X_fit_) if self._free_affine else None
+            self._lam_scipy = (self.alpha_ / g if g else None,)  # scipy's lam where g is constant on the data
+        return self._lam_scipy[0]
 
     @property
     def curvature_grid_(self):

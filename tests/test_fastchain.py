@@ -364,14 +364,9 @@ def _lane_problem(name, layout, m=None):
 
 
 def _assert_lanes_equal(a, b, what):
-    """Bit for bit where the one-alpha kernel has no FMA (the default build on
-    x86-64: the lanes do the same operations in the same order); within
-    rounding of the criteria where a build for a newer CPU let the compiler
-    contract products and sums differently in the two."""
-    if not _fastchain.BUILT_WITH_FMA:
-        np.testing.assert_array_equal(a, b, err_msg=what)
-    else:
-        np.testing.assert_allclose(a, b, rtol=1e-9, atol=0, err_msg=what)
+    """Bit for bit: the lanes do the one-alpha kernel's operations in the same
+    order, and the module is built without contracting products into sums."""
+    np.testing.assert_array_equal(a, b, err_msg=what)
 
 
 @pytest.mark.skipif(not _fastchain.LANES, reason=_NO_LANES)
@@ -443,3 +438,42 @@ def test_lanes_run_only_where_they_are_built_for():
     assert criterion.lanes == 0
     criterion.lanes = True  # still too many points
     assert criterion.lanes == 0
+
+
+@pytest.mark.skipif(not _fastchain.LANES, reason=_NO_LANES)
+def test_the_lanes_arrays_are_freed_after_each_call():
+    """A fitted spline keeps its criteria: the lanes' 256 bytes per point must not
+    stay with them, after a search, a df target (also one that fails) or scores."""
+    from sklearn_shallowrelu import _selection
+
+    criterion, scale = _lane_problem("gaussian", "samples")
+    criterion.scores(scale * np.logspace(2, -6, 9), True, False)
+    assert not criterion.holds_lane_arrays
+    _selection.minimise(criterion, scale, True, True, 1e9)
+    assert not criterion.holds_lane_arrays
+    _selection.solve_df(criterion, scale, 3.0)
+    assert not criterion.holds_lane_arrays
+    with pytest.raises(ValueError, match="at or below"):
+        _selection.solve_df(criterion, scale, 1.5)
+    assert not criterion.holds_lane_arrays
+    x = np.random.RandomState(0).uniform(-2, 2, 500)
+    est = _exact1d_spline_fit(x, np.sin(2 * x))
+    assert not est._criteria.scanner.criterion.holds_lane_arrays
+
+
+def _exact1d_spline_fit(x, y):
+    from sklearn_shallowrelu import SmoothingSplineEquivalent
+
+    return SmoothingSplineEquivalent(init="uniform_knots", affine="free", alpha="loo").fit(x, y)
+
+
+def test_the_search_refuses_a_ladder_it_cannot_walk():
+    criterion, scale = _lane_problem("gaussian", "samples")
+    for bad in ({"coarse": 0}, {"fine": -1}, {"per_decade": 0}, {"last": -1}):
+        args = {"per_decade": 4, "last": 240, "coarse": 12, "fine": 5} | bad
+        with pytest.raises(ValueError, match="must be"):
+            criterion.minimise(scale, False, True, 1e9, args["per_decade"], args["last"], 1e-3, 1e-5, 1.5,
+                               args["coarse"], args["fine"])
+    # a ladder shorter than the local grid (its work arrays hold both)
+    best, _, keys, _ = criterion.minimise(scale, False, True, 1e9, 4, 0, 1e-3, 1e-5, 1.5, 12, 50)
+    assert keys.tolist() == [0] and best[0] == pytest.approx(scale)

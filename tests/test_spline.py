@@ -586,3 +586,21 @@ def test_parameters_are_validated_again_unless_plain_values_passed_before(monkey
     n = len(calls)
     est.fit(x, y)
     assert len(calls) == n + 1
+
+
+def test_lam_scipy_is_that_of_the_fit_and_survives_a_pickle():
+    """lam_scipy_, computed when first read, follows the affine option of the fit
+    (not a later set_params) and reads the same after a pickle round trip."""
+    import pickle
+
+    x = np.linspace(-1, 1, 40)
+    y = np.sin(3 * x) + 0.1 * np.random.RandomState(0).standard_normal(40)
+    est = SmoothingSplineEquivalent(init="uniform_knots", affine="free", alpha=0.3).fit(x, y)
+    g = est.curvature_weight_[0]
+    assert est.lam_scipy_ == pytest.approx(0.3 / g, rel=1e-12)
+    est.set_params(affine="penalized")  # no refit: still the fit's lam
+    assert est.lam_scipy_ == pytest.approx(0.3 / g, rel=1e-12)
+    assert pickle.loads(pickle.dumps(est)).lam_scipy_ == est.lam_scipy_
+    assert SmoothingSplineEquivalent(init="uniform_knots", affine="penalized", alpha=0.3).fit(x, y).lam_scipy_ is None
+    with pytest.raises(AttributeError):
+        SmoothingSplineEquivalent().lam_scipy_

@@ -38,9 +38,12 @@ cdef extern from *:
 # four alphas of the same problem through the same steps, for about the time of
 # one (measured: 4.1 to 4.9 ns per point and alpha against 17 to 20 at 1e2 to
 # 1e4 points; 2.7 times less at 1e5, where the lanes' arrays leave the cache).
-# The variant is compiled for AVX2 without FMA, so each lane rounds exactly as
-# the one-alpha kernel does on x86-64 (where that kernel has no FMA either): the
-# same operations in the same order, and the same results to the last bit.
+# The variant is compiled for AVX2 without FMA, and the module with
+# -ffp-contract=off (setup.py), so neither the lanes nor the one-alpha kernel
+# fuse a product into a sum, even in a build for a newer CPU: each lane does
+# the one-alpha kernel's operations in the same order, and gets the same
+# results to the last bit.  On 64-bit x86 only (32-bit x86 may round in x87
+# registers).
 # Only the shape of a spline search is carried: a free affine part and one
 # output column (``Free1``), the residuals and ``1 -`` leverages but no fitted
 # values, slopes or multipliers.  Elsewhere, and without AVX2, one alpha at a
@@ -51,12 +54,7 @@ cdef extern from "_cpu.h":
 
 cdef extern from *:
     """
-    #ifdef __FMA__
-    #define FC_BUILT_WITH_FMA 1  /* the one-alpha kernel may contract a * b + c (a build for a newer CPU) */
-    #else
-    #define FC_BUILT_WITH_FMA 0
-    #endif
-    #ifdef SRL_X86  /* (_cpu.h) */
+    #if defined(SRL_X86) && defined(__x86_64__)  /* (_cpu.h; 32-bit x86 may round in x87 registers) */
     #define FC_LANES_BUILT 1
     typedef double fc_v __attribute__((vector_size(32)));
     typedef double fc_vu __attribute__((vector_size(32), aligned(8), may_alias));  /* unaligned */
@@ -201,7 +199,6 @@ cdef extern from *:
     #endif
     """
     int FC_LANES_BUILT
-    int FC_BUILT_WITH_FMA
     int fc_forward4(Py_ssize_t m, const double* gap, const double* winv, const double* Y, const double* hs,
                     const double* lams, double* cov, double* V, double* G) noexcept nogil
     void fc_backward4(Py_ssize_t m, const double* gap, const double* winv, const double* hs, const double* cov,
@@ -211,9 +208,7 @@ cdef extern from *:
 
 #: Alphas per call of :func:`_evaluate_lanes` on this CPU: 4 with AVX2, else 0 (none).
 LANES = LANE_COUNT if (FC_LANES_BUILT and srl_cpu_level() >= 2) else 0
-#: Whether the module was built with FMA enabled throughout (``-march`` of a
-#: newer CPU), where the one-alpha kernel may round differently from the lanes.
-BUILT_WITH_FMA = bool(FC_BUILT_WITH_FMA)
+
 cdef int _lanes = LANES
 
 

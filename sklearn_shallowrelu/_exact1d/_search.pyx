@@ -155,12 +155,23 @@ cdef class Criterion:
             self.lanes_on = True
         return True
 
+    cdef void _lanes_release(self) noexcept:
+        """Free the lanes' arrays at the end of a call: a fitted model keeps its
+        criteria, and would keep 256 bytes per point with them."""
+        self._lane_arrays = None
+        self.lanes_on = False
+
     @property
     def lanes(self):
         """The alphas evaluated at once (``LANE_COUNT``), or 0 where this
         problem, its size or the CPU allows one at a time only; setting it to
         False turns the lanes off (the tests compare the two), True back on."""
         return self.nlanes
+
+    @property
+    def holds_lane_arrays(self):
+        """Whether the lanes' arrays are allocated (only during a call)."""
+        return bool(self.lanes_on)
 
     @lanes.setter
     def lanes(self, bint on):
@@ -378,6 +389,7 @@ cdef class Criterion:
             self._lanes_ready()
         with nogil:
             self._score_batch(&a[0], &rows[0], na, loo, shared, &values[0, 0], &num[0, 0], &den[0], &df[0])
+        self._lanes_release()
         return np.asarray(values), np.asarray(df), np.asarray(num), np.asarray(den)
 
     # -------------------------------------------------------- the searches
@@ -389,6 +401,9 @@ cdef class Criterion:
         Returns ``(best (ke,), best_values (ke,), keys (nr,), values (nr, ke))``:
         the minimisers, their criteria, the rungs evaluated (increasing ``j``)
         and the criterion on them."""
+        if per_decade < 1 or last < 0 or coarse < 1 or fine < 0:
+            raise ValueError(f"per_decade={per_decade}, coarse={coarse} must be >= 1, last={last} and "
+                             f"fine={fine} >= 0")
         cdef Py_ssize_t ke = 1 if shared else self.k, nr = last + 1
         cdef double[:, ::1] V = np.full((nr, ke), np.inf), N = np.zeros((nr, ke))
         cdef double[::1] D = np.full(nr, np.inf), DF = np.full(nr, np.inf)
@@ -476,6 +491,7 @@ cdef class Criterion:
                                              &fn[0], &fd[0], &fdf[0], &found_v)
                         if found_v < best_v[c]:
                             best[c], best_v[c] = found, found_v
+        self._lanes_release()
         order = np.asarray(keys[:nk]).copy()
         return np.asarray(best), np.asarray(best_v), order, np.asarray(V)[order]
 
@@ -523,13 +539,22 @@ cdef class Criterion:
         """The ``alpha`` whose fit has ``target`` degrees of freedom
         (:func:`._selection.solve_df`): the first decade below ``top`` that
         reaches it, then Brent's method on ``log(alpha)``."""
+        cdef int batch
+        # the decades four at a time where the lanes run (their df as one at a time)
+        batch = LANE_COUNT if self._lanes_ready() else 1
+        try:
+            return self._solve_df(top, target, decades, xtol, rtol, maxiter, batch)
+        finally:
+            self._lanes_release()
+
+    cdef double _solve_df(self, double top, double target, int decades, double xtol, double rtol, int maxiter,
+                          int batch) except? -1:
+        """:meth:`solve_df` with ``batch`` decades at a time."""
         cdef double hi = log(top), lo, root, f_lo = 0.0, f_hi
-        cdef int d, l, nb, status = 0, batch
+        cdef int d, l, nb, status = 0
         cdef bint found = False
         cdef double ts[LANE_COUNT + 1]
         cdef double fs[LANE_COUNT + 1]
-        # the decades four at a time where the lanes run (their df as one at a time)
-        batch = LANE_COUNT if self._lanes_ready() else 1
         ts[0] = hi
         self._df_gaps(ts, 1, target, fs)
         f_hi = fs[0]
