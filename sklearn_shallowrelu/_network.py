@@ -39,18 +39,23 @@ WIDE_BLOCK_BYTES = 1 << 25
 # With a piecewise-linear activation, one output and few inputs, a step takes the row kernel of
 # _linear_pieces (linear_pieces_rows: forward and back a few rows at a time, no matrix products
 # and no m x n array) where it was measured faster with ReLU than the blocks of products and
-# passes (the other activations' passes are the slower ones):
+# passes (the other activations' passes are the slower ones: leaky ReLU and the absolute value
+# were measured at eleven of the shapes below where the kernel is chosen, 1.3 to 2.6 times faster,
+# and at (512, 32) float64, where it is not, 0.82):
 # - for d <= ROWS_ANY_WIDTH at every width (m = 1e4, widths 64 to 4096, d = 2 and 5: 2 to 3.5
-#   times faster);
+#   times faster; d = 10 at widths 256 to 4096 (m = 1e4) and 512 to 8192 (m = 1e3), [W, b] up to
+#   704 KB: 1.09 to 3.4 times; at m = 1e5 and width 512, 3.0 in float32 and 0.96 in float64);
 # - for d <= ROWS_MAX_D while the weights [W, b] take at most ROWS_WEIGHT_BYTES: the kernel reads
-#   them and their gradient once per group of rows, so both must stay near the core, about a
-#   first-level cache each (d = 10: 1.5 to 2 times faster at widths 64 and 256 in float64 and 512
-#   in float32, and 10% slower at 512 in float64; d = 30, width 64: 1.4 to 1.6 times faster);
+#   them and their gradient once per group of rows, so both must stay near the core.  At m = 1e4,
+#   d = 15 to 32: [W, b] of 21 to 66 KB, 1.09 to 2.0 times faster; 84 KB and more, 0.5 to 0.86
+#   times (slower), except one shape at 1.11;
 # - not at d = 100: the two products then run near BLAS's peak on all threads, the kernel on one.
 # Only with AVX2 and FMA or wider: with 16-byte vectors the kernel was 2.5 to 3 times slower.
-ROWS_ANY_WIDTH = 5
+# (Each the best of 3 fits of the benchmark's, kernel and blocks in turn, on a shared 2-CPU
+# machine at load 1.3 to 1.5.)
+ROWS_ANY_WIDTH = 10
 ROWS_MAX_D = 32
-ROWS_WEIGHT_BYTES = 1 << 15
+ROWS_WEIGHT_BYTES = 72 << 10
 
 
 def rows_kernel_wins(n, d, itemsize):

@@ -336,8 +336,9 @@ def test_the_row_kernel_is_chosen_only_with_wide_vectors(monkeypatch):
     """With 16-byte vectors only (level 1) the kernel was slower than the
     products and passes at every shape measured: it is never chosen."""
     monkeypatch.setattr(_linear_pieces, "ROWS_LEVELS", (1, 2))
-    assert _network.rows_kernel_wins(64, 2, 8) and _network.rows_kernel_wins(64, 10, 8)
-    assert not _network.rows_kernel_wins(64, 100, 8) and not _network.rows_kernel_wins(4096, 10, 8)
+    assert _network.rows_kernel_wins(64, 2, 8) and _network.rows_kernel_wins(4096, 10, 8)
+    assert _network.rows_kernel_wins(256, 32, 8) and not _network.rows_kernel_wins(512, 20, 8)
+    assert not _network.rows_kernel_wins(64, 100, 8) and not _network.rows_kernel_wins(4096, 11, 8)
     for levels in [(1,), ()]:
         monkeypatch.setattr(_linear_pieces, "ROWS_LEVELS", levels)
         assert not _network.rows_kernel_wins(64, 2, 8)
