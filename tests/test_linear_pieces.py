@@ -6,6 +6,9 @@ Tolerances: the kernels sum ``act(Z) v`` and ``act(Z)^T pr`` in another order
 than BLAS, so a sum of ``N`` terms agrees to ``N eps`` times the sum of the
 terms' absolute values; every other entry is one rounded product or exact."""
 
+import multiprocessing
+import os
+
 import numpy as np
 import pytest
 
@@ -100,16 +103,17 @@ def _numpy_loss_and_grad(act, params, batch, s):
 
 
 @pytest.mark.parametrize("name", PIECEWISE)
-@pytest.mark.parametrize("rows_kernel", [False, True])
+@pytest.mark.parametrize("rows_kernel, threads", [(False, 1), (True, 1), (True, 3)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("scale", [1.0, 0.25])
-def test_gradient_over_row_blocks_equals_numpy(name, rows_kernel, dtype, scale, monkeypatch):
+def test_gradient_over_row_blocks_equals_numpy(name, rows_kernel, threads, dtype, scale, monkeypatch):
     """Blocks of 16 rows over 50 samples: four blocks, the last one short; and the
-    row kernel (linear_pieces_rows)."""
+    row kernel (linear_pieces_rows), in one call or in three row ranges on threads."""
     if rows_kernel and not _linear_pieces.ROWS_LEVELS:
         pytest.skip("the row kernel was built without vector types (a compiler without them)")
     monkeypatch.setattr(_network, "BLOCK_ROWS", 16)
     monkeypatch.setattr(_network, "rows_kernel_wins", lambda *shape: rows_kernel)
+    monkeypatch.setattr(_network, "row_threads", lambda *shape: threads)
     rng = np.random.default_rng(7)
     m, n, d = 50, 13, 4
     X = rng.standard_normal((m, d)).astype(dtype)
@@ -342,3 +346,43 @@ def test_the_row_kernel_is_chosen_only_with_wide_vectors(monkeypatch):
     for levels in [(1,), ()]:
         monkeypatch.setattr(_linear_pieces, "ROWS_LEVELS", levels)
         assert not _network.rows_kernel_wins(64, 2, 8)
+
+
+def test_row_ranges_follow_the_blas_threads_and_the_work(monkeypatch):
+    """Ranges on threads only for a step with much work, as many as BLAS may use."""
+    monkeypatch.setattr(_network, "_blas_threads", lambda: 2)
+    assert _network.row_threads(10_000, 4096, 10, 8) == 2
+    assert _network.row_threads(1_000, 512, 10, 4) == 1  # too little work: 22.5 MB
+    assert _network.row_threads(100_000, 64, 2, 8) == 1  # too little per row: 192
+    monkeypatch.setattr(_network, "_blas_threads", lambda: 1)  # e.g. threadpool_limits(1)
+    assert _network.row_threads(10_000, 4096, 10, 8) == 1
+    monkeypatch.setattr(_network, "_blas_threads", lambda: 64)
+    assert _network.row_threads(10_000, 4096, 10, 8) == 10_000 // _network.ROWS_SPLIT_MIN_ROWS
+
+
+@pytest.mark.skipif(not _linear_pieces.ROWS_LEVELS or not hasattr(os, "fork"),
+                    reason="needs the row kernel and os.fork")
+def test_a_forked_child_splits_rows_on_threads_of_its_own(monkeypatch):
+    """A child forked after a split step inherits the pool but not its threads: it
+    must make its own (a step there would otherwise wait for ever)."""
+    monkeypatch.setattr(_network, "row_threads", lambda *shape: 2)
+    monkeypatch.setattr(_network, "rows_kernel_wins", lambda *shape: True)
+    rng = np.random.default_rng(5)
+    m, n, d = 600, 32, 3
+    params = Params(rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal((n, 1)),
+                    rng.standard_normal(1))
+    batch = Batch(rng.standard_normal((m, d)), rng.standard_normal((m, 1)), np.ones(m))
+    net = Network(ACTIVATIONS["relu"], 1.0)
+    want = net._data_loss_and_grad(params, batch)[0]
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_child_loss, (params, batch)).get(timeout=60)
+    assert got == want
+
+
+def _child_loss(params, batch):
+    from sklearn_shallowrelu import _network as net_module
+
+    net_module.row_threads = lambda *shape: 2
+    net_module.rows_kernel_wins = lambda *shape: True
+    return Network(ACTIVATIONS["relu"], 1.0)._data_loss_and_grad(params, batch)[0]
