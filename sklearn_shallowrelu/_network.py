@@ -67,7 +67,8 @@ ROWS_WEIGHT_BYTES = 72 << 10
 # sums their gradients.  With 2 threads, 2 ranges against 1 (benchmark fits, in turn, best of 5;
 # two prototype runs, then one of this code): (1e4, 512, 10) 1.15 to 1.51; (1e4, 4096, 10) 1.36 to
 # 1.65; (1e3, 4096, 10) 1.41 to 1.66 (once 1.01 in float32); (1e3, 512, 10) float64 1.13 to 1.36;
-# (1e5, 512, 10) 1.02 (float64) and 1.33.  Below ROWS_SPLIT_BYTES of work (m (d + 1) n entries of
+# (1e5, 512, 10) 1.02 (float64) and 1.33; at d = 2, widths 512 to 8192, 1.17 to 2.38, but 0.98 at
+# (1e4, 512, 2) float32 and 0.96 at (1e5, 512, 2) float64.  Below ROWS_SPLIT_BYTES of work (m (d + 1) n entries of
 # the weights' dtype) or ROWS_SPLIT_ROW_WORK per row the threads cost more than they gained:
 # (1e3, 512, 10) float32 0.84 and 0.90, (1e4, 64, 10) float32 0.90, (1e5, 64, 2) 0.94 (float64)
 # and 1.04.  A range has at least ROWS_SPLIT_MIN_ROWS rows.  Each range sums its own gradient, so
