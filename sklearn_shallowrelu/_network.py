@@ -12,7 +12,8 @@ stability threshold is ``2 / eta``; with weight decay (:class:`L2Penalty`) plus
 
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigsh
@@ -55,23 +56,31 @@ WIDE_BLOCK_BYTES = 1 << 25
 # - not at d = 100: the two products then run near BLAS's peak on all threads, the kernel on one.
 # Only with AVX2 and FMA or wider: with 16-byte vectors the kernel was 2.5 to 3 times slower.
 # (Each the best of 3 fits of the benchmark's, kernel and blocks in turn, on a shared 2-CPU
-# machine at load 1.3 to 1.5.)
+# machine with AVX-512 at load 1.3 to 1.5.)
 ROWS_ANY_WIDTH = 10
 ROWS_MAX_D = 32
 ROWS_WEIGHT_BYTES = 72 << 10
+# With AVX2 the kernel takes 4 rows at once, not 8, and reads [W, b] and its gradient twice as
+# often per row.  Measured on a 2-CPU AVX2 machine (loss and gradient, kernel with its threads
+# against the blocks, in turn, best of 4 x 9, rows padded as _linear_pieces.padded_width): d <= 10
+# at every width still wins (m = 1e4, widths 512 to 4096: 1.36 to 2.7; (1e3, 512, 10) 1.27 and
+# 1.36; (1e5, 512, 10) 1.64 and 2.71); d = 12 to 20 with [W, b] of 4 to 52 KiB, 0.96 to 2.5;
+# d = 32 was mixed (0.78 to 1.24) and (256, 15) float64, 32 KiB, even (1.00).
+ROWS_AVX2_MAX_D = 20
+ROWS_AVX2_WEIGHT_BYTES = 32 << 10
 
 
 # The row kernel runs on one core.  A step with much work splits its rows into as many ranges as
-# the BLAS under numpy has threads (the threads the user allows the products: OPENBLAS_NUM_THREADS,
-# threadpoolctl), one kernel call per range on its own thread (the kernel releases the GIL), and
+# the loaded BLAS libraries may use threads (the most of any: the threads the user allows the
+# products, with OPENBLAS_NUM_THREADS or threadpoolctl), one kernel call per range on its own thread (the kernel releases the GIL), and
 # sums their gradients.  With 2 threads, 2 ranges against 1 (benchmark fits, in turn, best of 5;
 # two prototype runs, then one of this code): (1e4, 512, 10) 1.15 to 1.51; (1e4, 4096, 10) 1.36 to
 # 1.65; (1e3, 4096, 10) 1.41 to 1.66 (once 1.01 in float32); (1e3, 512, 10) float64 1.13 to 1.36;
 # (1e5, 512, 10) 1.02 (float64) and 1.33; at d = 2, widths 512 to 8192, 1.17 to 2.38, but 0.98 at
 # (1e4, 512, 2) float32 and 0.96 at (1e5, 512, 2) float64.  Below ROWS_SPLIT_BYTES of work (m (d + 1) n entries of
-# the weights' dtype) or ROWS_SPLIT_ROW_WORK per row the threads cost more than they gained:
+# the weights' dtype, 32 MiB) or ROWS_SPLIT_ROW_WORK per row the threads gained little or lost:
 # (1e3, 512, 10) float32 0.84 and 0.90, (1e4, 64, 10) float32 0.90, (1e5, 64, 2) 0.94 (float64)
-# and 1.04.  A range has at least ROWS_SPLIT_MIN_ROWS rows.  Each range sums its own gradient, so
+# and 1.04 (float32).  A range has at least ROWS_SPLIT_MIN_ROWS rows.  Each range sums its own gradient, so
 # the result depends on the number of threads at the level of rounding.
 ROWS_SPLIT_BYTES = 32 << 20
 ROWS_SPLIT_ROW_WORK = 1024
@@ -98,18 +107,48 @@ def _blas_threads():
     return max((lib.num_threads for lib in _BLAS), default=1)
 
 
-_POOL = {}  # the threads for the row ranges: "pool", its "workers" and the "pid" that made it
+_POOL = {}  # the threads for the row ranges: "pool" and its "workers"
+_POOL_LOCK = [threading.Lock()]  # held from taking the pool to the last submit to it
 
 
-def _pool(workers):
-    """A thread pool of at least ``workers`` threads, made again in a forked child
-    (which inherits the parent's pool but not its threads)."""
-    if _POOL.get("pid") != os.getpid() or _POOL["workers"] < workers:
-        if _POOL.get("pid") == os.getpid():
-            _POOL["pool"].shutdown(wait=False)
-        _POOL.update(pool=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sklearn_shallowrelu-rows"),
-                     workers=workers, pid=os.getpid())
-    return _POOL["pool"]
+def _forget_pool():
+    """In a forked child: it inherits the parent's pool but not its threads, and
+    perhaps a lock that a thread of the parent held."""
+    _POOL.clear()
+    _POOL_LOCK[0] = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _run_ranges(run, ends):
+    """``run(j, ends[j], ends[j + 1])`` for every range ``j``: the first here, the
+    others on the pool's threads; returns when all have ended, also when one raised.
+
+    The pool grows under a lock, so a fit in another thread never submits to a
+    pool just shut down; a range that the pool refuses (the interpreter is exiting:
+    ``concurrent.futures`` has shut its pools down) runs here.  The kernel adds
+    into its range's gradient, so no range may run twice."""
+    parts, futures = len(ends) - 1, []
+    try:
+        with _POOL_LOCK[0]:
+            if _POOL.get("workers", 0) < parts - 1:
+                if _POOL:  # its queued work still runs; its threads end after it
+                    _POOL["pool"].shutdown(wait=False)
+                _POOL.update(pool=ThreadPoolExecutor(max_workers=parts - 1,
+                                                     thread_name_prefix="sklearn_shallowrelu-rows"),
+                             workers=parts - 1)
+            for j in range(1, parts):
+                try:
+                    futures.append(_POOL["pool"].submit(run, j, ends[j], ends[j + 1]))
+                except RuntimeError:
+                    run(j, ends[j], ends[j + 1])
+        run(0, ends[0], ends[1])
+    finally:  # no range may still be running (and holding the pool) when this returns or raises
+        wait(futures)
+    for future in futures:
+        future.result()
 
 
 def rows_kernel_wins(n, d, itemsize):
@@ -117,7 +156,11 @@ def rows_kernel_wins(n, d, itemsize):
     with a piecewise-linear activation and one output (see ``ROWS_WEIGHT_BYTES``)."""
     if not _linear_pieces.ROWS_LEVELS or _linear_pieces.ROWS_LEVELS[-1] < 2:
         return False
-    return d <= ROWS_ANY_WIDTH or (d <= ROWS_MAX_D and (d + 1) * n * itemsize <= ROWS_WEIGHT_BYTES)
+    if _linear_pieces.ROWS_LEVELS[-1] == 2:  # AVX2: 4 rows at once (see ROWS_AVX2_MAX_D)
+        max_d, weight_bytes = ROWS_AVX2_MAX_D, ROWS_AVX2_WEIGHT_BYTES
+    else:
+        max_d, weight_bytes = ROWS_MAX_D, ROWS_WEIGHT_BYTES
+    return d <= ROWS_ANY_WIDTH or (d <= max_d and (d + 1) * n * itemsize <= weight_bytes)
 
 
 def block_rows(m, n, d, itemsize):
@@ -357,9 +400,12 @@ class Network:
             return _sorted1d.loss_and_grad(self.act, self.s, params, batch, Params)
         dt, s = batch.X.dtype, self.s
         (n, d), k = params.W.shape, params.v.shape[1]
-        W1T = np.empty((d + 1, n), dtype=dt)  # contiguous: BLAS is faster on it than on a transposed view
+        rows = self.act.slopes is not None and k == 1 and rows_kernel_wins(n, d, dt.itemsize)
+        # contiguous for BLAS (faster than on a transposed view); rows padded for the row kernel
+        # (_linear_pieces.padded_width: rows of a multiple of 2 KiB evict one another from the cache)
+        W1T = np.empty((d + 1, _linear_pieces.padded_width(n, dt.itemsize) if rows else n), dtype=dt)[:, :n]
         W1T[:d], W1T[d] = params.W.T, params.b
-        if self.act.slopes is not None and k == 1 and rows_kernel_wins(n, d, dt.itemsize):
+        if rows:
             loss, PR, gv, G1T = self._rows(params, batch, W1T)
         else:
             loss, PR, gv, G1T = self._blocks(params, batch, W1T)
@@ -413,7 +459,8 @@ class Network:
         shift = np.asarray(batch.Y[:, 0] - params.c[0], dtype=dt)  # r = s act(Z) v - (y - c)
         R, PR = np.empty(m, dtype=dt), np.empty((m, 1), dtype=dt)
         parts = row_threads(m, n, X1.shape[1] - 1, dt.itemsize)
-        gv, G1T = np.zeros((parts, n, 1), dtype=dt), np.zeros((parts,) + W1T.shape, dtype=dt)
+        gv = np.zeros((parts, n, 1), dtype=dt)
+        G1T = np.zeros((parts, W1T.shape[0], _linear_pieces.padded_width(n, dt.itemsize)), dtype=dt)[:, :, :n]
         s, slopes = dt.type(self.s), self._slopes(dt)
 
         def rows(j, lo, hi):  # the rows lo:hi into the j-th gradient
@@ -422,12 +469,8 @@ class Network:
 
         if parts == 1:
             rows(0, 0, m)
-        else:  # the first range here, the others on the pool's threads
-            ends = [m * j // parts for j in range(parts + 1)]
-            futures = [_pool(parts - 1).submit(rows, j, ends[j], ends[j + 1]) for j in range(1, parts)]
-            rows(0, 0, ends[1])
-            for future in futures:
-                future.result()
+        else:
+            _run_ranges(rows, [m * j // parts for j in range(parts + 1)])
         for j in range(1, parts):
             gv[0] += gv[j]
             G1T[0] += G1T[j]

@@ -8,6 +8,8 @@ terms' absolute values; every other entry is one rounded product or exact."""
 
 import multiprocessing
 import os
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -337,12 +339,16 @@ def test_linear_pieces_rows_refuses_what_it_cannot_run():
 
 
 def test_the_row_kernel_is_chosen_only_with_wide_vectors(monkeypatch):
-    """With 16-byte vectors only (level 1) the kernel was slower than the
-    products and passes at every shape measured: it is never chosen."""
-    monkeypatch.setattr(_linear_pieces, "ROWS_LEVELS", (1, 2))
+    """The rule per instruction set; with 16-byte vectors only (level 1) the kernel
+    was slower than the products and passes at every shape measured: never chosen."""
+    monkeypatch.setattr(_linear_pieces, "ROWS_LEVELS", (1, 2, 3))  # AVX-512: 8 rows at once
     assert _network.rows_kernel_wins(64, 2, 8) and _network.rows_kernel_wins(4096, 10, 8)
     assert _network.rows_kernel_wins(256, 32, 8) and not _network.rows_kernel_wins(512, 20, 8)
     assert not _network.rows_kernel_wins(64, 100, 8) and not _network.rows_kernel_wins(4096, 11, 8)
+    monkeypatch.setattr(_linear_pieces, "ROWS_LEVELS", (1, 2))  # AVX2: 4 rows, a smaller bound
+    assert _network.rows_kernel_wins(64, 2, 8) and _network.rows_kernel_wins(4096, 10, 8)
+    assert _network.rows_kernel_wins(128, 20, 8) and not _network.rows_kernel_wins(256, 20, 8)
+    assert not _network.rows_kernel_wins(64, 32, 4) and not _network.rows_kernel_wins(4096, 11, 8)
     for levels in [(1,), ()]:
         monkeypatch.setattr(_linear_pieces, "ROWS_LEVELS", levels)
         assert not _network.rows_kernel_wins(64, 2, 8)
@@ -386,3 +392,92 @@ def _child_loss(params, batch):
     net_module.row_threads = lambda *shape: 2
     net_module.rows_kernel_wins = lambda *shape: True
     return Network(ACTIVATIONS["relu"], 1.0)._data_loss_and_grad(params, batch)[0]
+
+
+def _ranges_covered(parts, calls):
+    """Run ``parts`` ranges over 1000 rows; returns them as each ran."""
+    done = []
+    ends = [1000 * j // parts for j in range(parts + 1)]
+    _network._run_ranges(lambda j, lo, hi: done.append((j, lo, hi)), ends)
+    calls.append(sorted(done) == [(j, ends[j], ends[j + 1]) for j in range(parts)])
+
+
+def test_row_ranges_from_threads_that_grow_the_pool_at_once_all_run_once():
+    """Fits in several threads share the pool; one that needs more threads replaces
+    it while the others submit to it: every range must run, once, and none may raise."""
+    calls, errors = [], []
+
+    def fit(offset):
+        try:
+            for parts in range(2, 10):
+                _ranges_covered(parts + offset, calls)
+        except Exception as exc:  # pragma: no cover - the failure this test looks for
+            errors.append(exc)
+
+    for _ in range(10):
+        _network._forget_pool()  # the pool grows again from one thread
+        threads = [threading.Thread(target=fit, args=(offset,)) for offset in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not errors
+    assert len(calls) == 10 * 4 * 8 and all(calls)
+
+
+def test_a_failing_row_range_is_raised_after_every_range_has_ended():
+    """The caller may free the gradients once it returns or raises: no range may still run."""
+    ended = []
+
+    def run(j, lo, hi):
+        if j == 0:
+            raise ValueError("range 0")
+        time.sleep(0.2)
+        ended.append(j)
+
+    with pytest.raises(ValueError, match="range 0"):
+        _network._run_ranges(run, [0, 10, 20, 30])
+    assert sorted(ended) == [1, 2]
+
+
+def test_row_ranges_run_here_when_the_pool_is_shut_down():
+    """At interpreter exit concurrent.futures shuts its pools down; a fit still running in
+    another thread then runs its ranges itself."""
+    calls = []
+    _ranges_covered(3, calls)
+    _network._POOL["pool"].shutdown()
+    _ranges_covered(3, calls)
+    assert calls == [True, True]
+    _network._forget_pool()
+
+
+@pytest.mark.skipif(not _linear_pieces.ROWS_LEVELS, reason="the row kernel was built without vector types")
+@pytest.mark.parametrize("level", _linear_pieces.ROWS_LEVELS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [5, 64])
+def test_linear_pieces_rows_reads_and_writes_padded_rows_as_contiguous_ones(level, dtype, n):
+    """The step pads the rows of [W, b] and its gradient (padded_width): the kernel must
+    follow their stride and touch no padding; the same operations, so the same bits."""
+    rng = np.random.default_rng(3)
+    m, d1 = 37, 4
+    X1 = rng.standard_normal((m, d1)).astype(dtype)
+    W1T, v, shift = (rng.standard_normal(shape).astype(dtype) for shape in ((d1, n), n, m))
+    p = rng.uniform(0.5, 2.0, m).astype(dtype)
+    ld = _linear_pieces.padded_width(n, np.dtype(dtype).itemsize)
+    assert ld >= n and (ld * np.dtype(dtype).itemsize // 64) % 2 == 1
+    out = {}
+    for padded in (False, True):
+        W = np.full((d1, ld if padded else n), np.nan, dtype=dtype)[:, :n]
+        W[:] = W1T
+        G = np.full((d1, ld if padded else n), 7.0, dtype=dtype)
+        R, PR, gv = np.empty(m, dtype), np.empty(m, dtype), np.zeros(n, dtype)
+        g = G[:, :n]
+        g[:] = 0
+        _linear_pieces.linear_pieces_rows(X1, W, v, shift, p, dtype(0.5), R, PR, gv, g, level=level)
+        assert np.all(G[:, n:] == 7.0)  # the padding is left alone
+        out[padded] = (R, PR, gv, g.copy())
+    for a, b in zip(out[False], out[True]):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="contiguous"):
+        _linear_pieces.linear_pieces_rows(X1, np.asfortranarray(W1T), v, shift, p, dtype(0.5), R, PR, gv,
+                                          np.zeros((d1, n), dtype), level=level)
