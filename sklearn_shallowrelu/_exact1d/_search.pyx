@@ -17,6 +17,15 @@ from ._fastchain cimport (LANE_COUNT, Kernel, Lanes, Out, Problem, Work, _evalua
                           lanes_for)
 
 
+cdef struct LaneSums:  # the sums of LANE_COUNT alphas (Criterion._sums_lanes), one lane each
+    double rss[LANE_COUNT]
+    double trace[LANE_COUNT]
+    double free[LANE_COUNT]
+    double loo[LANE_COUNT]
+    double widest[LANE_COUNT]
+    int bad[LANE_COUNT]
+
+
 # The lanes' arrays take 8 doubles per point and lane, 256 bytes per point
 # (:meth:`Criterion._lanes_ready`): beyond this many points one alpha at a time.
 cdef Py_ssize_t _MAX_LANE_POINTS = 1 << 17
@@ -230,14 +239,20 @@ cdef class Criterion:
                 self.loo[j] = INFINITY
         return 0
 
-    cdef void _sums_lanes(self, const double* alphas, bint samples, double* rss, double* trace, double* free,
-                          double* loo, double* widest, int* bad) noexcept nogil:
-        """:meth:`_sums` of ``LANE_COUNT`` alphas at once, for a problem of
-        one output column: each lane's sums into the ``l``-th entry of the
-        arrays (``bad`` 1 where it failed), in the same order of operations
-        as :meth:`_sums`, so to the same bits."""
+    cdef void _sums_lanes(self, const double* alphas, int count, bint samples, LaneSums* out) noexcept nogil:
+        """:meth:`_sums` of ``alphas[:count]`` (``1 <= count <= LANE_COUNT``) at
+        once, for a problem of one output column: each lane's sums into the
+        ``l``-th entry of ``out``'s arrays (``bad`` 1 where it failed), in the
+        same order of operations as :meth:`_sums`, so to the same bits.  The
+        lanes past ``count`` repeat ``alphas[0]``."""
         cdef Py_ssize_t m = self.m, i, g
         cdef int l
+        cdef double* rss = out.rss
+        cdef double* trace = out.trace
+        cdef double* free = out.free
+        cdef double* loo = out.loo
+        cdef double* widest = out.widest
+        cdef int* bad = out.bad
         cdef double Hs[LANE_COUNT]
         cdef double low[LANE_COUNT]
         cdef double high[LANE_COUNT]
@@ -245,7 +260,7 @@ cdef class Criterion:
         cdef const double* omh = self.lanes.OMH
         cdef const double* res = self.lanes.E
         for l in range(LANE_COUNT):
-            a = alphas[l]
+            a = alphas[l if l < count else 0]
             if a <= 0:
                 a = self.tiny
             Hs[l] = a * self.hscale
@@ -293,13 +308,7 @@ cdef class Criterion:
         up with its first alpha), else one by one."""
         cdef Py_ssize_t i0 = 0, i, ke = 1 if shared else self.k, r
         cdef int l, nl
-        cdef double a[LANE_COUNT]
-        cdef double rss[LANE_COUNT]
-        cdef double trace[LANE_COUNT]
-        cdef double free[LANE_COUNT]
-        cdef double lo[LANE_COUNT]
-        cdef double widest[LANE_COUNT]
-        cdef int bad[LANE_COUNT]
+        cdef LaneSums sums
         cdef bint lanes = count > 1 and self.lanes_on  # (allocated by the caller, with the GIL)
         while i0 < count:
             nl = <int>min(count - i0, <Py_ssize_t>LANE_COUNT)
@@ -308,13 +317,11 @@ cdef class Criterion:
                 self._score(alphas[i0], loo, shared, &values[r * ke], &num[r * ke], &den[r], &df[r])
                 i0 += 1
                 continue
-            for l in range(LANE_COUNT):
-                a[l] = alphas[i0 + l] if l < nl else alphas[i0]
-            self._sums_lanes(a, loo, rss, trace, free, lo, widest, bad)
+            self._sums_lanes(&alphas[i0], nl, loo, &sums)
             for l in range(nl):
                 r = rows[i0 + l]
-                self._finish(bad[l], &rss[l], trace[l], free[l], &lo[l], widest[l], loo, shared,
-                             &values[r * ke], &num[r * ke], &den[r], &df[r])
+                self._finish(sums.bad[l], &sums.rss[l], sums.trace[l], sums.free[l], &sums.loo[l], sums.widest[l],
+                             loo, shared, &values[r * ke], &num[r * ke], &den[r], &df[r])
             i0 += nl
 
     cdef void _finish(self, int bad, const double* rss, double trace, double free, const double* loo_sums,
@@ -586,22 +593,17 @@ cdef class Criterion:
     cdef void _df_gaps(self, const double* log_alphas, int count, double target, double* out) noexcept:
         """:meth:`_df_gap` at each of ``log_alphas[:count]``, in lanes where they run."""
         cdef double a[LANE_COUNT]
-        cdef double rss[LANE_COUNT]
-        cdef double trace[LANE_COUNT]
-        cdef double free[LANE_COUNT]
-        cdef double lo[LANE_COUNT]
-        cdef double widest[LANE_COUNT]
-        cdef int bad[LANE_COUNT]
+        cdef LaneSums sums
         cdef int l
         if count == 1 or not self.lanes_on:
             for l in range(count):
                 out[l] = self._df_gap(log_alphas[l], target)
             return
-        for l in range(LANE_COUNT):
-            a[l] = exp(log_alphas[l if l < count else 0])
-        self._sums_lanes(a, False, rss, trace, free, lo, widest, bad)
         for l in range(count):
-            out[l] = trace[l] - target
+            a[l] = exp(log_alphas[l])
+        self._sums_lanes(a, count, False, &sums)
+        for l in range(count):
+            out[l] = sums.trace[l] - target
 
     cdef double _brent(self, double xa, double xb, double fa, double fb, double target, double xtol,
                        double rtol, int maxiter, int* status) noexcept nogil:
