@@ -70,18 +70,19 @@ ROWS_AVX2_MAX_D = 20
 ROWS_AVX2_WEIGHT_BYTES = 32 << 10
 
 
-# The row kernel runs on one core.  A step with much work splits its rows into as many ranges as
-# the loaded BLAS libraries may use threads (the most of any: the threads the user allows the
-# products, with OPENBLAS_NUM_THREADS or threadpoolctl), one kernel call per range on its own thread (the kernel releases the GIL), and
-# sums their gradients.  With 2 threads, 2 ranges against 1 (benchmark fits, in turn, best of 5;
-# two prototype runs, then one of this code): (1e4, 512, 10) 1.15 to 1.51; (1e4, 4096, 10) 1.36 to
-# 1.65; (1e3, 4096, 10) 1.41 to 1.66 (once 1.01 in float32); (1e3, 512, 10) float64 1.13 to 1.36;
-# (1e5, 512, 10) 1.02 (float64) and 1.33; at d = 2, widths 512 to 8192, 1.17 to 2.38, but 0.98 at
-# (1e4, 512, 2) float32 and 0.96 at (1e5, 512, 2) float64.  Below ROWS_SPLIT_BYTES of work (m (d + 1) n entries of
-# the weights' dtype, 32 MiB) or ROWS_SPLIT_ROW_WORK per row the threads gained little or lost:
-# (1e3, 512, 10) float32 0.84 and 0.90, (1e4, 64, 10) float32 0.90, (1e5, 64, 2) 0.94 (float64)
-# and 1.04 (float32).  A range has at least ROWS_SPLIT_MIN_ROWS rows.  Each range sums its own gradient, so
-# the result depends on the number of threads at the level of rounding.
+# The row kernel runs on one core.  A step with much work splits its rows into as many ranges as the
+# loaded BLAS libraries may use threads (the most of any: the threads the user allows the products,
+# with OPENBLAS_NUM_THREADS or threadpoolctl), one kernel call per range on its own thread (the
+# kernel releases the GIL), and sums their gradients.  With 2 threads, 2 ranges against 1 (benchmark
+# fits, in turn, best of 5; two prototype runs, then one of this code): (1e4, 512, 10) 1.15 to 1.51;
+# (1e4, 4096, 10) 1.36 to 1.65; (1e3, 4096, 10) 1.41 to 1.66 (once 1.01 in float32); (1e3, 512, 10)
+# float64 1.13 to 1.36; (1e5, 512, 10) 1.02 (float64) and 1.33; at d = 2, widths 512 to 8192, 1.17
+# to 2.38, but 0.98 at (1e4, 512, 2) float32 and 0.96 at (1e5, 512, 2) float64.  Below
+# ROWS_SPLIT_BYTES of work (m (d + 1) n entries of the weights' dtype, 32 MiB) or
+# ROWS_SPLIT_ROW_WORK per row the threads gained little or lost: (1e3, 512, 10) float32 0.84 and
+# 0.90, (1e4, 64, 10) float32 0.90, (1e5, 64, 2) 0.94 (float64) and 1.04 (float32).  A range has at
+# least ROWS_SPLIT_MIN_ROWS rows.  Each range sums its own gradient, so the result depends on the
+# number of threads at the level of rounding.
 ROWS_SPLIT_BYTES = 32 << 20
 ROWS_SPLIT_ROW_WORK = 1024
 ROWS_SPLIT_MIN_ROWS = 256
