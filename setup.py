@@ -9,6 +9,7 @@ MODULES = (
     "_exact1d._search",  # the criteria and searches on top of it
     "_exact1d._prepare",  # pooling ties and the kernel's diagonal
     "_linear_pieces",  # the fused passes of the gradient of piecewise-linear networks
+    "_linear_tiles",  # their step in register tiles, for many inputs
 )
 
 extensions = [
@@ -30,6 +31,6 @@ setup(
     # for the generated C, a build product shipped by neither)
     package_data={"sklearn_shallowrelu._exact1d": ["_fastchain.pyx", "_fastchain.pxd", "_search.pyx",
                                                          "_prepare.pyx"],
-                  "sklearn_shallowrelu": ["_linear_pieces.pyx", "_cpu.h"]},
+                  "sklearn_shallowrelu": ["_linear_pieces.pyx", "_linear_tiles.pyx", "_cpu.h"]},
     exclude_package_data={"": ["*.c"]},
 )

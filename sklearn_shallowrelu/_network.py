@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigsh
 
-from . import _linear_pieces, _sorted1d
+from . import _linear_pieces, _linear_tiles, _sorted1d
 from ._memory import working_memory_bytes
 from ._validation import sums_finite
 
@@ -66,6 +66,29 @@ ROWS_WEIGHT_BYTES = 72 << 10
 # at every width still wins (m = 1e4, widths 512 to 4096: 1.36 to 2.7; (1e3, 512, 10) 1.27 and
 # 1.36; (1e5, 512, 10) 1.64 and 2.71); d = 12 to 20 with [W, b] of 4 to 52 KiB, 0.96 to 2.5;
 # d = 32 was mixed (0.78 to 1.24) and (256, 15) float64, 32 KiB, even (1.00).
+# On a CPU with AVX2 (not AVX-512) the tile kernel of _linear_tiles (linear_pieces_tiles: six
+# rows or inputs by two vectors in registers, the passes fused) beat both the row kernel and the
+# blocks of products and passes from d = 10 on.  Loss and gradient, blocks, row kernel and tiles
+# in turn, best of 3 x 5 to 50, at load 0.6 to 2 (a shared 2-CPU machine; ratios move by 20%):
+# - m = 1e3 to 1e5, d = 10 to 20, widths 64 to 4096: 1.4 to 3.1 times the blocks' speed, and 1.04
+#   to 2.05 times the row kernel's, except at width 64 and d = 10 (float64 1.04 to 1.13, float32
+#   0.88 to 1.14) and (4096, 16) float64 (0.97); so from d = 11 at every width, and at d = 10 from
+#   rows of TILES_MIN_D_ROW_BYTES (widths 256 in float64, 512 in float32);
+# - m = 1e4 and 1e5, d = 32 to 100, widths 64 and 512: 1.04 to 1.97 times the blocks' speed
+#   (once 0.81, at (1e4, 64, 100) float32, in a run where the same shape gave 1.38 and 1.40
+#   before); with [W, b] past TILES_WEIGHT_BYTES, 0.5 to 0.9 in float64 (the gradient and the
+#   work array leave the second-level cache), 0.88 to 1.30 in float32;
+# - m = 1e3 and d >= 32: 0.63 to 1.34, mostly behind the blocks, whose products use every
+#   thread where the step is too small to split (row_threads); at d = 16, 1.54 and 1.55;
+# - d = 2 and 5: even with the row kernel (0.74 to 1.28), which keeps them.
+# Not taken on AVX-512 CPUs, where the kernel's 32-byte vectors meet products with 64-byte
+# ones: not measured.
+TILES_MIN_D = 10
+TILES_MIN_D_ROW_BYTES = 2 << 10
+TILES_MIN_ROWS = 512
+TILES_MANY_D = 32
+TILES_MANY_D_MIN_ROWS = 4096
+TILES_WEIGHT_BYTES = 1 << 20
 ROWS_AVX2_MAX_D = 20
 ROWS_AVX2_WEIGHT_BYTES = 32 << 10
 
@@ -162,6 +185,18 @@ def rows_kernel_wins(n, d, itemsize):
     else:
         max_d, weight_bytes = ROWS_MAX_D, ROWS_WEIGHT_BYTES
     return d <= ROWS_ANY_WIDTH or (d <= max_d and (d + 1) * n * itemsize <= weight_bytes)
+
+
+def tiles_win(m, n, d, itemsize):
+    """Whether :func:`._linear_tiles.linear_pieces_tiles` takes the step of a network
+    with a piecewise-linear activation and one output (see ``TILES_MIN_D``)."""
+    if not (_linear_tiles.TILES_AVAILABLE and _linear_tiles.CPU_LEVEL == 2):
+        return False
+    if m < TILES_MIN_ROWS or (d + 1) * n * itemsize > TILES_WEIGHT_BYTES:
+        return False
+    if d >= TILES_MANY_D and m < TILES_MANY_D_MIN_ROWS:
+        return False
+    return d > TILES_MIN_D or (d == TILES_MIN_D and n * itemsize >= TILES_MIN_D_ROW_BYTES)
 
 
 def block_rows(m, n, d, itemsize):
@@ -401,13 +436,18 @@ class Network:
             return _sorted1d.loss_and_grad(self.act, self.s, params, batch, Params)
         dt, s = batch.X.dtype, self.s
         (n, d), k = params.W.shape, params.v.shape[1]
-        rows = self.act.slopes is not None and k == 1 and rows_kernel_wins(n, d, dt.itemsize)
+        fused = self.act.slopes is not None and k == 1
+        kernel = None
+        if fused and tiles_win(batch.X.shape[0], n, d, dt.itemsize):
+            kernel = _linear_tiles.linear_pieces_tiles
+        elif fused and rows_kernel_wins(n, d, dt.itemsize):
+            kernel = _linear_pieces.linear_pieces_rows
         # contiguous for BLAS (faster than on a transposed view); rows padded for the row kernel
         # (_linear_pieces.padded_width: rows of a multiple of 2 KiB evict one another from the cache)
-        W1T = np.empty((d + 1, _linear_pieces.padded_width(n, dt.itemsize) if rows else n), dtype=dt)[:, :n]
+        W1T = np.empty((d + 1, _linear_pieces.padded_width(n, dt.itemsize) if kernel else n), dtype=dt)[:, :n]
         W1T[:d], W1T[d] = params.W.T, params.b
-        if rows:
-            loss, PR, gv, G1T = self._rows(params, batch, W1T)
+        if kernel is not None:
+            loss, PR, gv, G1T = self._rows(params, batch, W1T, kernel)
         else:
             loss, PR, gv, G1T = self._blocks(params, batch, W1T)
         if k == 1:
@@ -450,10 +490,11 @@ class Network:
             loss += self._backprop(params, W1T, batch, slice(i, i + rows), Z, (PR, gv, G1T))
         return loss, PR, gv, G1T
 
-    def _rows(self, params, batch, W1T):
-        """The step of a piecewise-linear network with one output and few inputs in one
-        pass of :func:`._linear_pieces.linear_pieces_rows`; returns what
-        :meth:`_linear_pieces_blocks` does."""
+    def _rows(self, params, batch, W1T, kernel):
+        """The step of a piecewise-linear network with one output in one pass of
+        ``kernel``, :func:`._linear_pieces.linear_pieces_rows` (few inputs) or
+        :func:`._linear_tiles.linear_pieces_tiles` (many), on as many row ranges as
+        :func:`row_threads`; returns what :meth:`_linear_pieces_blocks` does."""
         X1, dt = batch.X1, W1T.dtype
         m, n = X1.shape[0], W1T.shape[1]
         v = np.ascontiguousarray(params.v[:, 0], dtype=dt)
@@ -465,8 +506,8 @@ class Network:
         s, slopes = dt.type(self.s), self._slopes(dt)
 
         def rows(j, lo, hi):  # the rows lo:hi into the j-th gradient
-            _linear_pieces.linear_pieces_rows(X1[lo:hi], W1T, v, shift[lo:hi], batch.p[lo:hi], s, R[lo:hi],
-                                              PR[lo:hi, 0], gv[j, :, 0], G1T[j], *slopes)
+            kernel(X1[lo:hi], W1T, v, shift[lo:hi], batch.p[lo:hi], s, R[lo:hi], PR[lo:hi, 0], gv[j, :, 0], G1T[j],
+                   *slopes)
 
         if parts == 1:
             rows(0, 0, m)

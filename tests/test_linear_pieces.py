@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from sklearn_shallowrelu import _linear_pieces, _network
+from sklearn_shallowrelu import _linear_pieces, _linear_tiles, _network
 from sklearn_shallowrelu._network import Batch, Network, Params
 from sklearn_shallowrelu.activations import ACTIVATIONS
 
@@ -105,16 +105,20 @@ def _numpy_loss_and_grad(act, params, batch, s):
 
 
 @pytest.mark.parametrize("name", PIECEWISE)
-@pytest.mark.parametrize("rows_kernel, threads", [(False, 1), (True, 1), (True, 3)])
+@pytest.mark.parametrize("kernel, threads", [("blocks", 1), ("rows", 1), ("rows", 3), ("tiles", 1), ("tiles", 3)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("scale", [1.0, 0.25])
-def test_gradient_over_row_blocks_equals_numpy(name, rows_kernel, threads, dtype, scale, monkeypatch):
-    """Blocks of 16 rows over 50 samples: four blocks, the last one short; and the
-    row kernel (linear_pieces_rows), in one call or in three row ranges on threads."""
-    if rows_kernel and not _linear_pieces.ROWS_LEVELS:
+def test_gradient_over_row_blocks_equals_numpy(name, kernel, threads, dtype, scale, monkeypatch):
+    """Blocks of 16 rows over 50 samples: four blocks, the last one short; the row
+    kernel (linear_pieces_rows) and the tile kernel (linear_pieces_tiles), each in
+    one call or in three row ranges on threads."""
+    if kernel == "rows" and not _linear_pieces.ROWS_LEVELS:
         pytest.skip("the row kernel was built without vector types (a compiler without them)")
+    if kernel == "tiles" and not _linear_tiles.TILES_AVAILABLE:
+        pytest.skip("the tile kernel needs AVX2 and FMA")
     monkeypatch.setattr(_network, "BLOCK_ROWS", 16)
-    monkeypatch.setattr(_network, "rows_kernel_wins", lambda *shape: rows_kernel)
+    monkeypatch.setattr(_network, "rows_kernel_wins", lambda *shape: kernel == "rows")
+    monkeypatch.setattr(_network, "tiles_win", lambda *shape: kernel == "tiles")
     monkeypatch.setattr(_network, "row_threads", lambda *shape: threads)
     rng = np.random.default_rng(7)
     m, n, d = 50, 13, 4
@@ -218,9 +222,25 @@ def _rows_args(name, dtype):
     return tuple(dtype(t) for t in ACTIVATIONS[name].slopes)
 
 
-def _check_rows(name, level, X1, W1T, v, shift, p, s):
-    """linear_pieces_rows against the reference, each entry within its bound; the
-    outputs sit inside sentinel-filled arrays, which must stay untouched."""
+def _rows_kernel(level):
+    return lambda *args: _linear_pieces.linear_pieces_rows(*args, level=level)
+
+
+def _tiles_kernel(rb=0):
+    return lambda *args: _linear_tiles.linear_pieces_tiles(*args, rb=rb)
+
+
+# the kernels that take a whole step: the row kernel at each instruction set this CPU runs,
+# and the tile kernel in blocks of 6 rows (every block a single tile) and of its own size
+KERNELS = {f"rows{level}": _rows_kernel(level) for level in _linear_pieces.ROWS_LEVELS}
+if _linear_tiles.TILES_AVAILABLE:
+    KERNELS.update(tiles6=_tiles_kernel(6), tiles=_tiles_kernel())
+
+
+def _check_rows(name, kernel, X1, W1T, v, shift, p, s):
+    """A row kernel (``_rows_kernel`` or ``_tiles_kernel``) against the reference,
+    each entry within its bound; the outputs sit inside sentinel-filled arrays,
+    which must stay untouched."""
     dtype = X1.dtype.type
     eps = EPS[dtype]
     m, (d1, n) = X1.shape[0], W1T.shape
@@ -229,7 +249,7 @@ def _check_rows(name, level, X1, W1T, v, shift, p, s):
     got = (outer[0][1:-1], outer[1][1:-1], outer[2][1:-1], np.ascontiguousarray(outer[3][:, 1:-1]))
     for g in got[2:]:
         g[...] = 1  # gv and G1T are added to
-    _linear_pieces.linear_pieces_rows(X1, W1T, v, shift, p, s, *got, *_rows_args(name, dtype), level=level)
+    kernel(X1, W1T, v, shift, p, s, *got, *_rows_args(name, dtype))
     for o in outer[:3]:
         assert o[0] == 7.0 and o[-1] == 7.0
     want, bounds = _linear_pieces_rows_reference(ACTIVATIONS[name], X1, W1T, v, shift, p, s, eps)
@@ -240,26 +260,28 @@ def _check_rows(name, level, X1, W1T, v, shift, p, s):
 
 
 @pytest.mark.parametrize("name", PIECEWISE)
-@pytest.mark.parametrize("level", _linear_pieces.ROWS_LEVELS)
+@pytest.mark.parametrize("kernel", list(KERNELS))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("m, n, d", [(1, 1, 1), (5, 3, 2), (9, 17, 3), (16, 16, 0), (33, 40, 5), (250, 64, 10),
-                                     (7, 129, 31), (20, 8, 100), (3, 0, 2)])
-def test_linear_pieces_rows_equals_numpy(name, level, dtype, m, n, d):
-    """Every instruction-set variant this CPU runs, for the three activations, on
-    shapes with rows and columns left over from its groups (8 rows; 2 to 16
-    lanes), and without units (the residual is then ``-shift``)."""
+                                     (7, 129, 31), (20, 8, 100), (3, 0, 2), (61, 24, 13), (100, 70, 47)])
+def test_linear_pieces_rows_equals_numpy(name, kernel, dtype, m, n, d):
+    """Every instruction-set variant of the row kernel this CPU runs, and the tile
+    kernel, for the three activations, on shapes with rows, columns and inputs
+    left over from their groups (8 rows, 2 to 16 lanes; tiles of 6 rows or inputs
+    by 2 vectors, blocks of rows), and without units (the residual is then
+    ``-shift``)."""
     rng = np.random.default_rng(m + n + d)
     X1 = np.hstack([rng.uniform(-1, 1, (m, d)), np.ones((m, 1))]).astype(dtype)
     W1T = rng.standard_normal((d + 1, n)).astype(dtype)
     v, shift = rng.standard_normal(n).astype(dtype), rng.standard_normal(m).astype(dtype)
     p = rng.uniform(0.5, 2.0, m).astype(dtype)
-    _check_rows(name, level, X1, W1T, v, shift, p, dtype(0.75))
+    _check_rows(name, KERNELS[kernel], X1, W1T, v, shift, p, dtype(0.75))
 
 
 @pytest.mark.parametrize("name", PIECEWISE)
-@pytest.mark.parametrize("level", _linear_pieces.ROWS_LEVELS)
+@pytest.mark.parametrize("kernel", list(KERNELS))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_linear_pieces_rows_at_the_kink(name, level, dtype):
+def test_linear_pieces_rows_at_the_kink(name, kernel, dtype):
     """Pre-activations that cancel exactly (``x_1 = x_0``, ``w_1 = -w_0``, no
     bias): with a fused multiply-add the kernel's ``z`` is the rounding error of
     ``x_0 w_0``, of either sign, where the reference has 0; the bound lets those
@@ -272,14 +294,14 @@ def test_linear_pieces_rows_at_the_kink(name, level, dtype):
     W1T[1] = -W1T[0]
     W1T[2] = 0
     v, shift, p = rng.standard_normal(n).astype(dtype), np.ones(m, dtype), np.full(m, 1 / m, dtype)
-    _check_rows(name, level, X1, W1T, v, shift, p, dtype(1))
+    _check_rows(name, KERNELS[kernel], X1, W1T, v, shift, p, dtype(1))
 
 
 @pytest.mark.parametrize("name", PIECEWISE)
-@pytest.mark.parametrize("level", _linear_pieces.ROWS_LEVELS)
+@pytest.mark.parametrize("kernel", list(KERNELS))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n", [3, 37])
-def test_linear_pieces_rows_keeps_a_nan_and_the_slope_at_the_kink(name, level, dtype, n):
+def test_linear_pieces_rows_keeps_a_nan_and_the_slope_at_the_kink(name, kernel, dtype, n):
     """A NaN pre-activation gives a NaN residual and ``gv`` (a step that produced
     one shows a NaN loss) and the slope at 0, as the passes do; a pre-activation
     of exactly 0 takes that slope too.  With 3 units most lanes are left over,
@@ -290,8 +312,7 @@ def test_linear_pieces_rows_keeps_a_nan_and_the_slope_at_the_kink(name, level, d
     W1T = np.ascontiguousarray(np.tile(np.array([[1.0, 2.0, -2.0], [0.0, -1.0, -0.5]], dtype), (1, n // 3 + 1))[:, :n])
     v, shift, p = np.ones(n, dtype), np.zeros(3, dtype), np.ones(3, dtype)
     R, PR, gv, G1T = np.empty(3, dtype), np.empty(3, dtype), np.zeros(n, dtype), np.zeros((2, n), dtype)
-    _linear_pieces.linear_pieces_rows(X1, W1T, v, shift, p, dtype(1), R, PR, gv, G1T, *_rows_args(name, dtype),
-                                      level=level)
+    KERNELS[kernel](X1, W1T, v, shift, p, dtype(1), R, PR, gv, G1T, *_rows_args(name, dtype))
     assert np.isnan(R[0]) and np.all(np.isnan(gv))
     Z = X1[1:].astype(float) @ W1T.astype(float)
     np.testing.assert_allclose(R[1:], act.value(Z).sum(axis=1), rtol=4 * n * EPS[dtype])
@@ -306,9 +327,9 @@ def test_linear_pieces_rows_keeps_a_nan_and_the_slope_at_the_kink(name, level, d
         assert np.all(np.isnan(G1T[1]))
 
 
-@pytest.mark.parametrize("level", _linear_pieces.ROWS_LEVELS)
+@pytest.mark.parametrize("kernel", list(KERNELS))
 @pytest.mark.parametrize("m", [1, 5, 8, 13])
-def test_linear_pieces_rows_pads_its_last_rows_with_nothing(level, m):
+def test_linear_pieces_rows_pads_its_last_rows_with_nothing(kernel, m):
     """The rows that fill the last group are not data: with an infinite weight
     (a ReLU unit that is off at every row, z = -inf) they must add nothing, where
     ``0 * inf`` would add NaN.  (For leaky ReLU and the absolute value such a unit
@@ -316,8 +337,7 @@ def test_linear_pieces_rows_pads_its_last_rows_with_nothing(level, m):
     X1 = np.ones((m, 2))
     W1T = np.array([[-np.inf, 1.0], [0.0, 1.0]])
     R, PR, gv, G1T = np.empty(m), np.empty(m), np.zeros(2), np.zeros((2, 2))
-    _linear_pieces.linear_pieces_rows(X1, W1T, np.array([0.0, 1.0]), np.zeros(m), np.ones(m), 1.0, R, PR, gv, G1T,
-                                      level=level)
+    KERNELS[kernel](X1, W1T, np.array([0.0, 1.0]), np.zeros(m), np.ones(m), 1.0, R, PR, gv, G1T)
     np.testing.assert_array_equal(R, np.full(m, 2.0))
     np.testing.assert_array_equal(gv, [0.0, 4.0 * m])
     np.testing.assert_array_equal(G1T, [[0.0, 2.0 * m], [0.0, 2.0 * m]])
@@ -481,3 +501,51 @@ def test_linear_pieces_rows_reads_and_writes_padded_rows_as_contiguous_ones(leve
     with pytest.raises(ValueError, match="contiguous"):
         _linear_pieces.linear_pieces_rows(X1, np.asfortranarray(W1T), v, shift, p, dtype(0.5), R, PR, gv,
                                           np.zeros((d1, n), dtype), level=level)
+
+
+# ---------------------------------------------------------------- the tile kernel
+
+@pytest.mark.skipif(not _linear_tiles.TILES_AVAILABLE, reason="the tile kernel needs AVX2 and FMA")
+def test_linear_pieces_tiles_refuses_what_it_cannot_run():
+    X1, W1T = np.ones((4, 3)), np.ones((3, 5))
+    args = (np.ones(5), np.ones(4), np.ones(4), 1.0, np.empty(4), np.empty(4), np.zeros(5))
+    with pytest.raises(ValueError, match="inconsistent shapes"):
+        _linear_tiles.linear_pieces_tiles(X1, W1T, *args, np.zeros((2, 5)))
+    for rb in (-6, 4):
+        with pytest.raises(ValueError, match="multiple of 6"):
+            _linear_tiles.linear_pieces_tiles(X1, W1T, *args, np.zeros((3, 5)), rb=rb)
+    with pytest.raises(ValueError, match="neg = 0"):
+        _linear_tiles.linear_pieces_tiles(X1, W1T, *args, np.zeros((3, 5)), 2.0, 0.0, 0.0)
+
+
+def test_linear_pieces_tiles_says_where_it_cannot_run(monkeypatch):
+    monkeypatch.setattr(_linear_tiles, "TILES_AVAILABLE", False)
+    with pytest.raises(RuntimeError, match="AVX2 and FMA"):
+        _linear_tiles.linear_pieces_tiles(np.ones((4, 3)), np.ones((3, 5)), np.ones(5), np.ones(4), np.ones(4), 1.0,
+                                          np.empty(4), np.empty(4), np.zeros(5), np.zeros((3, 5)))
+    assert not _network.tiles_win(10_000, 64, 100, 4)
+
+
+def test_the_tile_kernel_is_chosen_where_it_was_measured_faster(monkeypatch):
+    """AVX2 CPUs only; from d = 10 (wide rows) or 11; with many inputs only on enough
+    rows; never with [W, b] past TILES_WEIGHT_BYTES."""
+    monkeypatch.setattr(_linear_tiles, "TILES_AVAILABLE", True)
+    monkeypatch.setattr(_linear_tiles, "CPU_LEVEL", 2)
+    tiles_win = _network.tiles_win
+    assert tiles_win(10_000, 64, 100, 4) and tiles_win(100_000, 64, 100, 8) and tiles_win(10_000, 512, 50, 8)
+    assert tiles_win(1_000, 64, 11, 4) and tiles_win(1_000, 512, 16, 8) and tiles_win(1_000, 256, 10, 8)
+    assert not tiles_win(1_000, 256, 10, 4) and not tiles_win(10_000, 64, 10, 8)  # rows of 1 KiB, 512 B
+    assert not tiles_win(10_000, 4096, 5, 4) and not tiles_win(10_000, 64, 2, 8)  # the row kernel's
+    assert not tiles_win(1_000, 64, 100, 4) and not tiles_win(1_000, 512, 32, 8)  # the products'
+    assert not tiles_win(256, 512, 16, 8)  # too few rows
+    assert not tiles_win(10_000, 4096, 100, 4) and tiles_win(10_000, 2048, 100, 4)  # 1.65 MB, 827 KB
+    monkeypatch.setattr(_linear_tiles, "CPU_LEVEL", 3)  # AVX-512: not measured
+    assert not tiles_win(10_000, 64, 100, 4)
+
+
+def test_tile_rows_keep_the_work_array_small():
+    for n, itemsize in [(1, 8), (64, 4), (64, 8), (100, 8), (4096, 4), (8192, 8)]:
+        rb = _linear_tiles.tile_rows(n, itemsize)
+        assert rb % 6 == 0 and rb >= 24
+        width = -(-n // (64 // itemsize)) * (64 // itemsize)
+        assert rb == 24 or rb * width * itemsize <= _linear_tiles.TILE_BLOCK_BYTES
