@@ -70,17 +70,18 @@ ROWS_WEIGHT_BYTES = 72 << 10
 # rows or inputs by two vectors in registers, the passes fused) beat both the row kernel and the
 # blocks of products and passes from d = 10 on.  Loss and gradient, blocks, row kernel and tiles
 # in turn, best of 3 x 5 to 50, at load 0.6 to 2 (a shared 2-CPU machine; ratios move by 20%):
-# - m = 1e3 to 1e5, d = 10 to 20, widths 64 to 4096: 1.4 to 3.1 times the blocks' speed, and 1.04
+# - m = 1e3 to 1e5, d = 10 to 20, widths 64 to 4096: 1.4 to 3.1 times the blocks' speed, and 1.12
 #   to 2.05 times the row kernel's, except at width 64 and d = 10 (float64 1.04 to 1.13, float32
 #   0.88 to 1.14) and (4096, 16) float64 (0.97); so from d = 11 at every width, and at d = 10 from
 #   rows of TILES_MIN_D_ROW_BYTES (widths 256 in float64, 512 in float32);
 # - m = 1e4 and 1e5, d = 32 to 100, widths 64 and 512: 1.04 to 1.97 times the blocks' speed
 #   (once 0.81, at (1e4, 64, 100) float32, in a run where the same shape gave 1.38 and 1.40
-#   before); with [W, b] past TILES_WEIGHT_BYTES, 0.5 to 0.9 in float64 (the gradient and the
-#   work array leave the second-level cache), 0.88 to 1.30 in float32;
+#   before); with [W, b] past TILES_WEIGHT_BYTES (widths 4096 and 8192), 0.5 to 0.9 in float64
+#   (the gradient and the work array leave the second-level cache) but 1.28 once, 0.88 to 1.30
+#   in float32;
 # - m = 1e3 and d >= 32: 0.63 to 1.34, mostly behind the blocks, whose products use every
 #   thread where the step is too small to split (row_threads); at d = 16, 1.54 and 1.55;
-# - d = 2 and 5: even with the row kernel (0.74 to 1.28), which keeps them.
+# - d = 2 and 5: even with the row kernel or behind it (0.71 to 1.28), which keeps them.
 # Not taken on AVX-512 CPUs, where the kernel's 32-byte vectors meet products with 64-byte
 # ones: not measured.
 TILES_MIN_D = 10
@@ -428,9 +429,10 @@ class Network:
         calls) stay in the CPU cache between the passes over them; the weight
         and bias gradients come from one product with ``X1 = [X, 1]``.  On 1-D
         inputs the sorted path of :mod:`._sorted1d` (``O((m + n) log(m + n))``)
-        runs instead where it is faster, and with a piecewise-linear activation,
-        one output and few inputs the row kernel
-        :func:`._linear_pieces.linear_pieces_rows` (see ``ROWS_WEIGHT_BYTES``).
+        runs instead where it is faster, and with a piecewise-linear activation and
+        one output a kernel that forms no ``m x n`` array: the tiles of
+        :func:`._linear_tiles.linear_pieces_tiles` (see ``TILES_MIN_D``) or the row
+        kernel :func:`._linear_pieces.linear_pieces_rows` (see ``ROWS_WEIGHT_BYTES``).
         """
         if _sorted1d.wins(self.act, batch.X, params.v.shape[0]):
             return _sorted1d.loss_and_grad(self.act, self.s, params, batch, Params)
