@@ -233,8 +233,8 @@ def tile_rows(Py_ssize_t n, Py_ssize_t itemsize):
     """The rows ``rb`` of a block: a multiple of six, the work array within
     ``TILE_BLOCK_BYTES``, at least 24 rows."""
     cdef Py_ssize_t lanes2 = 64 // itemsize
-    cdef Py_ssize_t width = (n + lanes2 - 1) // lanes2 * lanes2
-    return max(24, TILE_BLOCK_BYTES // (max(width, 1) * itemsize) // 6 * 6)
+    cdef Py_ssize_t width = max(lanes2, (n + lanes2 - 1) // lanes2 * lanes2)  # as the kernel pads it
+    return max(24, TILE_BLOCK_BYTES // (width * itemsize) // 6 * 6)
 
 
 def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, const floating[::1] v,

@@ -544,8 +544,8 @@ def test_the_tile_kernel_is_chosen_where_it_was_measured_faster(monkeypatch):
 
 
 def test_tile_rows_keep_the_work_array_small():
-    for n, itemsize in [(1, 8), (64, 4), (64, 8), (100, 8), (4096, 4), (8192, 8)]:
+    for n, itemsize in [(0, 4), (1, 8), (64, 4), (64, 8), (100, 8), (4096, 4), (8192, 8)]:
         rb = _linear_tiles.tile_rows(n, itemsize)
         assert rb % 6 == 0 and rb >= 24
-        width = -(-n // (64 // itemsize)) * (64 // itemsize)
+        width = max(1, -(-n // (64 // itemsize))) * (64 // itemsize)
         assert rb == 24 or rb * width * itemsize <= _linear_tiles.TILE_BLOCK_BYTES
