@@ -31,8 +31,9 @@ register tiles, and nothing of size ``m x n`` is formed:
   multiply-adds; then they are added to ``G1T``.
 
 The weights are copied into zero-padded rows of a multiple of ``2 L``
-columns, so the panels need no tails (a padded column has ``z = 0`` and weight
-``v = 0``; its gradient is dropped).  Six rows and six inputs at a time fill
+columns, so the panels need no tails (a padded column has ``z`` set to 0, as
+``x 0`` would be NaN for an infinite ``x``, and weight ``v = 0``; its gradient
+is dropped).  Six rows and six inputs at a time fill
 twelve of AVX2's sixteen registers; a block's last rows past ``m`` read a row
 of zeros and are not carried back.  NaN as in :mod:`._linear_pieces`: the
 comparisons that select ``act(z)`` fail for a NaN, which stays in ``r``; a NaN
@@ -85,8 +86,8 @@ cdef extern from *:
         }                                                                                         \\
     }                                                                                             \\
     __attribute__((target("avx2,fma"))) static void NAME(                                        \\
-            const T* X1, Py_ssize_t m, Py_ssize_t d1, const T* W, Py_ssize_t nw, Py_ssize_t ldw,    \\
-            Py_ssize_t rb, const T* v, const T* shift, const T* p, T s, T pos, T neg, T zero,      \\
+            const T* X1, Py_ssize_t m, Py_ssize_t d1, const T* W, Py_ssize_t n, Py_ssize_t nw,      \\
+            Py_ssize_t ldw, Py_ssize_t rb, const T* v, const T* shift, const T* p, T s, T pos, T neg, T zero,      \\
             const T* zeros, T* R, T* PR, T* gv, T* G, T* buf, Py_ssize_t ldb, T* prs, NAME##_v* racc) { \\
         const int L = 32 / (int)sizeof(T);                                                        \\
         const NAME##_v vpos = (NAME##_v){0} + pos, vneg = (NAME##_v){0} + neg;                    \\
@@ -99,6 +100,9 @@ cdef extern from *:
             /* forward: act(z) (ReLU) or z into buf, act(z) v into racc */                        \\
             for (j0 = 0; j0 < nw; j0 += 2 * L) {                                                  \\
                 NAME##_v v0 = *(const NAME##_vu*)(v + j0), v1 = *(const NAME##_vu*)(v + j0 + L);  \\
+                /* the padded columns past n: z = x 0 is NaN for an infinite x, so set to 0 */    \\
+                NAME##_m k0, k1;                                                                  \\
+                for (e = 0; e < L; e++) { k0[e] = j0 + e < n ? -1 : 0; k1[e] = j0 + L + e < n ? -1 : 0; } \\
                 for (r0 = 0; r0 < rows; r0 += TK_MR) {                                            \\
                     const T* x[TK_MR];                                                            \\
                     NAME##_v a0[TK_MR], a1[TK_MR];                                                \\
@@ -117,6 +121,8 @@ cdef extern from *:
                     }                                                                             \\
                     _Pragma("GCC unroll 6") for (t = 0; t < TK_MR; t++) {                         \\
                         if (r0 + t >= rows) break;                                                \\
+                        a0[t] = (NAME##_v)((NAME##_m)a0[t] & k0);                                 \\
+                        a1[t] = (NAME##_v)((NAME##_m)a1[t] & k1);                                 \\
                         NAME##_v u0 = (NAME##_v)((NAME##_m)a0[t] & ~(NAME##_m)(a0[t] <= 0));      \\
                         NAME##_v u1 = (NAME##_v)((NAME##_m)a1[t] & ~(NAME##_m)(a1[t] <= 0));      \\
                         T* b = buf + (r0 + t) * ldb + j0;                                         \\
@@ -184,22 +190,22 @@ cdef extern from *:
     TK_DEFINE(tk_f0, float, int, 0)
     TK_DEFINE(tk_f1, float, int, 1)
     #define TK_ENTRY(NAME, T, F0, F1)                                                             \\
-    static void NAME(int act, const T* X1, Py_ssize_t m, Py_ssize_t d1, const T* W, Py_ssize_t nw, \\
-                     Py_ssize_t ldw, Py_ssize_t rb, const T* v, const T* shift, const T* p, T s, T pos, \\
+    static void NAME(int act, const T* X1, Py_ssize_t m, Py_ssize_t d1, const T* W, Py_ssize_t n,  \\
+                     Py_ssize_t nw, Py_ssize_t ldw, Py_ssize_t rb, const T* v, const T* shift, const T* p, T s, T pos, \\
                      T neg, T zero, const T* zeros, T* R, T* PR, T* gv, T* G, T* buf, Py_ssize_t ldb,  \\
                      T* prs, void* racc) {                                                        \\
         if (act == 0)                                                                             \\
-            F0(X1, m, d1, W, nw, ldw, rb, v, shift, p, s, pos, neg, zero, zeros, R, PR, gv, G, buf, ldb, prs, racc); \\
+            F0(X1, m, d1, W, n, nw, ldw, rb, v, shift, p, s, pos, neg, zero, zeros, R, PR, gv, G, buf, ldb, prs, racc); \\
         else                                                                                      \\
-            F1(X1, m, d1, W, nw, ldw, rb, v, shift, p, s, pos, neg, zero, zeros, R, PR, gv, G, buf, ldb, prs, racc); \\
+            F1(X1, m, d1, W, n, nw, ldw, rb, v, shift, p, s, pos, neg, zero, zeros, R, PR, gv, G, buf, ldb, prs, racc); \\
     }
     TK_ENTRY(tk_tiles_d, double, tk_d0, tk_d1)
     TK_ENTRY(tk_tiles_f, float, tk_f0, tk_f1)
     #else
     #define TK_AVAILABLE 0
     #define TK_ENTRY(NAME, T)                                                                     \\
-    static void NAME(int act, const T* X1, Py_ssize_t m, Py_ssize_t d1, const T* W, Py_ssize_t nw, \\
-                     Py_ssize_t ldw, Py_ssize_t rb, const T* v, const T* shift, const T* p, T s, T pos, \\
+    static void NAME(int act, const T* X1, Py_ssize_t m, Py_ssize_t d1, const T* W, Py_ssize_t n,  \\
+                     Py_ssize_t nw, Py_ssize_t ldw, Py_ssize_t rb, const T* v, const T* shift, const T* p, T s, T pos, \\
                      T neg, T zero, const T* zeros, T* R, T* PR, T* gv, T* G, T* buf, Py_ssize_t ldb,  \\
                      T* prs, void* racc) {}
     TK_ENTRY(tk_tiles_d, double)
@@ -207,13 +213,13 @@ cdef extern from *:
     #endif
     """
     int TK_AVAILABLE
-    void tk_tiles_d(int act, const double* X1, Py_ssize_t m, Py_ssize_t d1, const double* W, Py_ssize_t nw,
-                    Py_ssize_t ldw, Py_ssize_t rb, const double* v, const double* shift, const double* p,
+    void tk_tiles_d(int act, const double* X1, Py_ssize_t m, Py_ssize_t d1, const double* W, Py_ssize_t n,
+                    Py_ssize_t nw, Py_ssize_t ldw, Py_ssize_t rb, const double* v, const double* shift, const double* p,
                     double s, double pos, double neg, double zero, const double* zeros, double* R,
                     double* PR, double* gv, double* G, double* buf, Py_ssize_t ldb, double* prs,
                     void* racc) noexcept nogil
-    void tk_tiles_f(int act, const float* X1, Py_ssize_t m, Py_ssize_t d1, const float* W, Py_ssize_t nw,
-                    Py_ssize_t ldw, Py_ssize_t rb, const float* v, const float* shift, const float* p,
+    void tk_tiles_f(int act, const float* X1, Py_ssize_t m, Py_ssize_t d1, const float* W, Py_ssize_t n,
+                    Py_ssize_t nw, Py_ssize_t ldw, Py_ssize_t rb, const float* v, const float* shift, const float* p,
                     float s, float pos, float neg, float zero, const float* zeros, float* R,
                     float* PR, float* gv, float* G, float* buf, Py_ssize_t ldb, float* prs,
                     void* racc) noexcept nogil
@@ -285,10 +291,10 @@ def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, con
     cdef void* racc_ptr = <void*>((<size_t>&racc[0] + 31) // 32 * 32)
     with nogil:
         if floating is double:
-            tk_tiles_d(act, &X1[0, 0], m, d1, &Wp[0, 0], np_, ld, rb, &vp[0], &shift[0], &p[0], s, pos, neg,
+            tk_tiles_d(act, &X1[0, 0], m, d1, &Wp[0, 0], n, np_, ld, rb, &vp[0], &shift[0], &p[0], s, pos, neg,
                        zero, &zeros[0], &R[0], &PR[0], &gvp[0], &Gp[0, 0], &buf[0], ldb, &prs[0], racc_ptr)
         else:
-            tk_tiles_f(act, &X1[0, 0], m, d1, &Wp[0, 0], np_, ld, rb, &vp[0], &shift[0], &p[0], s, pos, neg,
+            tk_tiles_f(act, &X1[0, 0], m, d1, &Wp[0, 0], n, np_, ld, rb, &vp[0], &shift[0], &p[0], s, pos, neg,
                        zero, &zeros[0], &R[0], &PR[0], &gvp[0], &Gp[0, 0], &buf[0], ldb, &prs[0], racc_ptr)
     G1T_arr = np.asarray(G1T)
     G1T_arr += Gp_arr[:, :n]

@@ -16,7 +16,7 @@ import pytest
 
 from sklearn_shallowrelu import _linear_pieces, _linear_tiles, _network
 from sklearn_shallowrelu._network import Batch, Network, Params
-from sklearn_shallowrelu.activations import ACTIVATIONS
+from sklearn_shallowrelu.activations import ACTIVATIONS, Activation
 
 EPS = {np.float64: float(np.finfo(np.float64).eps), np.float32: float(np.finfo(np.float32).eps)}
 PIECEWISE = [name for name in sorted(ACTIVATIONS) if ACTIVATIONS[name].slopes is not None]
@@ -549,3 +549,48 @@ def test_tile_rows_keep_the_work_array_small():
         assert rb % 6 == 0 and rb >= 24
         width = max(1, -(-n // (64 // itemsize))) * (64 // itemsize)
         assert rb == 24 or rb * width * itemsize <= _linear_tiles.TILE_BLOCK_BYTES
+
+
+@pytest.mark.skipif(not _linear_tiles.TILES_AVAILABLE, reason="the tile kernel needs AVX2 and FMA")
+@pytest.mark.parametrize("name", PIECEWISE)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 3, 8, 16, 17])
+def test_linear_pieces_tiles_keeps_an_infinite_input_as_the_row_kernel_does(name, dtype, n):
+    """The tiles pad the columns to two vectors: ``x 0`` for an infinite ``x`` must not
+    put a NaN into a row whose residual is infinite (widths 1 to 17 leave 0 to 15
+    padded columns)."""
+    X1 = np.array([[np.inf, 1.0], [-np.inf, 1.0], [0.5, 1.0]], dtype)
+    W1T = np.vstack([np.ones(n), np.full(n, 0.5)]).astype(dtype)
+    v, shift, p = np.ones(n, dtype), np.zeros(3, dtype), np.ones(3, dtype)
+    R, PR, gv, G1T = np.empty(3, dtype), np.empty(3, dtype), np.zeros(n, dtype), np.zeros((2, n), dtype)
+    _linear_tiles.linear_pieces_tiles(X1, W1T, v, shift, p, dtype(1), R, PR, gv, G1T, *_rows_args(name, dtype))
+    act = ACTIVATIONS[name]
+    # z = (inf, -inf, 1) in every column: act(z) summed over the units, infinite or n
+    want = act.value(np.array([np.inf, -np.inf, 1.0])) * n
+    np.testing.assert_array_equal(R, want.astype(dtype))
+    if _linear_pieces.ROWS_LEVELS:
+        out = np.empty(3, dtype), np.empty(3, dtype), np.zeros(n, dtype), np.zeros((2, n), dtype)
+        _linear_pieces.linear_pieces_rows(X1, W1T, v, shift, p, dtype(1), *out, *_rows_args(name, dtype))
+        for got, ref in zip((R, PR, gv, G1T), out):
+            np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("kernel", ["rows", "tiles"])
+def test_an_activation_the_kernels_cannot_take_goes_through_the_blocks(kernel, monkeypatch):
+    """The kernels write act(z) below 0 as neg z, exact with neg = 0 for ReLU alone: an
+    activation with neg = 0 and other slopes (here 2 z above 0) takes the blocks."""
+    monkeypatch.setattr(_network, "rows_kernel_wins", lambda *shape: kernel == "rows")
+    monkeypatch.setattr(_network, "tiles_win", lambda *shape: kernel == "tiles")
+    relu = ACTIVATIONS["relu"]
+    double = Activation("double_relu", lambda z: 2 * relu.value(z), lambda z: 2 * relu.first(z),
+                        relu.second, slopes=(2.0, 0.0, 0.0))
+    rng = np.random.default_rng(4)
+    m, n, d = 40, 9, 3
+    params = Params(rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal((n, 1)),
+                    rng.standard_normal(1))
+    batch = Batch(rng.standard_normal((m, d)), rng.standard_normal((m, 1)), np.ones(m))
+    loss, grad = Network(double, 1.0)._data_loss_and_grad(params, batch)
+    ref_loss, ref = _numpy_loss_and_grad(double, params, batch, 1.0)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    for got, want in zip(grad.arrays(), ref):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
