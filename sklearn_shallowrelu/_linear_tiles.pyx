@@ -100,9 +100,6 @@ cdef extern from *:
             /* forward: act(z) (ReLU) or z into buf, act(z) v into racc */                        \\
             for (j0 = 0; j0 < nw; j0 += 2 * L) {                                                  \\
                 NAME##_v v0 = *(const NAME##_vu*)(v + j0), v1 = *(const NAME##_vu*)(v + j0 + L);  \\
-                /* the padded columns past n: z = x 0 is NaN for an infinite x, so set to 0 */    \\
-                NAME##_m k0, k1;                                                                  \\
-                for (e = 0; e < L; e++) { k0[e] = j0 + e < n ? -1 : 0; k1[e] = j0 + L + e < n ? -1 : 0; } \\
                 for (r0 = 0; r0 < rows; r0 += TK_MR) {                                            \\
                     const T* x[TK_MR];                                                            \\
                     NAME##_v a0[TK_MR], a1[TK_MR];                                                \\
@@ -121,8 +118,15 @@ cdef extern from *:
                     }                                                                             \\
                     _Pragma("GCC unroll 6") for (t = 0; t < TK_MR; t++) {                         \\
                         if (r0 + t >= rows) break;                                                \\
-                        a0[t] = (NAME##_v)((NAME##_m)a0[t] & k0);                                 \\
-                        a1[t] = (NAME##_v)((NAME##_m)a1[t] & k1);                                 \\
+                        if (j0 + 2 * L > n) {  /* the padded columns: x 0 is NaN for an infinite x */ \\
+                            NAME##_m k0, k1;                                                      \\
+                            for (e = 0; e < L; e++) {                                             \\
+                                k0[e] = j0 + e < n ? -1 : 0;                                      \\
+                                k1[e] = j0 + L + e < n ? -1 : 0;                                  \\
+                            }                                                                     \\
+                            a0[t] = (NAME##_v)((NAME##_m)a0[t] & k0);                             \\
+                            a1[t] = (NAME##_v)((NAME##_m)a1[t] & k1);                             \\
+                        }                                                                         \\
                         NAME##_v u0 = (NAME##_v)((NAME##_m)a0[t] & ~(NAME##_m)(a0[t] <= 0));      \\
                         NAME##_v u1 = (NAME##_v)((NAME##_m)a1[t] & ~(NAME##_m)(a1[t] <= 0));      \\
                         T* b = buf + (r0 + t) * ldb + j0;                                         \\
