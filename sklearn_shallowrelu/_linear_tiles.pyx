@@ -229,22 +229,27 @@ cdef extern from *:
                     void* racc) noexcept nogil
 
 
-#: Whether :func:`linear_pieces_tiles` runs here: a CPU with AVX2 and FMA, and a
-#: compiler with GCC's vector types.
-TILES_AVAILABLE = bool(TK_AVAILABLE) and srl_cpu_level() >= 2
 #: The widest vector instruction set of this CPU (_cpu.h: 3 AVX-512, 2 AVX2, 1 other).
 CPU_LEVEL = srl_cpu_level()
+#: Whether :func:`linear_pieces_tiles` runs here: a CPU with AVX2 and FMA, and a
+#: compiler with GCC's vector types.
+TILES_AVAILABLE = bool(TK_AVAILABLE) and CPU_LEVEL >= 2
 #: Bytes of the work array of a block of rows (``rb`` rows of the padded width):
 #: it stays in the first-level cache between the forward and the backward tiles.
 TILE_BLOCK_BYTES = 24 << 10
 
 
+cdef Py_ssize_t _panel_width(Py_ssize_t n, Py_ssize_t itemsize):
+    """The columns the kernel runs: ``n`` rounded up to whole panels of two
+    32-byte vectors (64 bytes), at least one."""
+    cdef Py_ssize_t panel = 64 // itemsize
+    return max(panel, (n + panel - 1) // panel * panel)
+
+
 def tile_rows(Py_ssize_t n, Py_ssize_t itemsize):
     """The rows ``rb`` of a block: a multiple of six, the work array within
     ``TILE_BLOCK_BYTES``, at least 24 rows."""
-    cdef Py_ssize_t lanes2 = 64 // itemsize
-    cdef Py_ssize_t width = max(lanes2, (n + lanes2 - 1) // lanes2 * lanes2)  # as the kernel pads it
-    return max(24, TILE_BLOCK_BYTES // (width * itemsize) // 6 * 6)
+    return max(24, TILE_BLOCK_BYTES // (_panel_width(n, itemsize) * itemsize) // 6 * 6)
 
 
 def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, const floating[::1] v,
@@ -275,8 +280,8 @@ def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, con
     if m == 0:
         return
     dt = np.float64 if floating is double else np.float32
-    cdef Py_ssize_t lanes2 = 64 // sizeof(floating)
-    cdef Py_ssize_t np_ = max(lanes2, (n + lanes2 - 1) // lanes2 * lanes2)
+    cdef Py_ssize_t np_ = _panel_width(n, sizeof(floating))
+    # rows of the weights, their gradient and the work array (padded_width: no cache aliasing)
     cdef Py_ssize_t ld = padded_width(np_, sizeof(floating))
     # the weights, their gradient and v in zero-padded rows of np_ columns
     Wp_arr = np.zeros((d1, ld), dtype=dt)
@@ -288,18 +293,17 @@ def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, con
     cdef floating[:, ::1] Wp = Wp_arr, Gp = Gp_arr
     cdef floating[::1] vp = vp_arr, gvp = gvp_arr
     cdef floating[::1] zeros = np.zeros(d1, dtype=dt)
-    cdef Py_ssize_t ldb = padded_width(np_, sizeof(floating))
-    cdef floating[::1] buf = np.empty(rb * ldb, dtype=dt)
+    cdef floating[::1] buf = np.empty(rb * ld, dtype=dt)
     cdef floating[::1] prs = np.empty(rb, dtype=dt)
     cdef double[::1] racc = np.empty(rb * 4 + 4, dtype=np.float64)  # rb vectors of 32 bytes
     cdef void* racc_ptr = <void*>((<size_t>&racc[0] + 31) // 32 * 32)
     with nogil:
         if floating is double:
             tk_tiles_d(act, &X1[0, 0], m, d1, &Wp[0, 0], n, np_, ld, rb, &vp[0], &shift[0], &p[0], s, pos, neg,
-                       zero, &zeros[0], &R[0], &PR[0], &gvp[0], &Gp[0, 0], &buf[0], ldb, &prs[0], racc_ptr)
+                       zero, &zeros[0], &R[0], &PR[0], &gvp[0], &Gp[0, 0], &buf[0], ld, &prs[0], racc_ptr)
         else:
             tk_tiles_f(act, &X1[0, 0], m, d1, &Wp[0, 0], n, np_, ld, rb, &vp[0], &shift[0], &p[0], s, pos, neg,
-                       zero, &zeros[0], &R[0], &PR[0], &gvp[0], &Gp[0, 0], &buf[0], ldb, &prs[0], racc_ptr)
+                       zero, &zeros[0], &R[0], &PR[0], &gvp[0], &Gp[0, 0], &buf[0], ld, &prs[0], racc_ptr)
     G1T_arr = np.asarray(G1T)
     G1T_arr += Gp_arr[:, :n]
     gv_arr = np.asarray(gv)

@@ -66,6 +66,9 @@ ROWS_WEIGHT_BYTES = 72 << 10
 # at every width still wins (m = 1e4, widths 512 to 4096: 1.36 to 2.7; (1e3, 512, 10) 1.27 and
 # 1.36; (1e5, 512, 10) 1.64 and 2.71); d = 12 to 20 with [W, b] of 4 to 52 KiB, 0.96 to 2.5;
 # d = 32 was mixed (0.78 to 1.24) and (256, 15) float64, 32 KiB, even (1.00).
+ROWS_AVX2_MAX_D = 20
+ROWS_AVX2_WEIGHT_BYTES = 32 << 10
+
 # On a CPU with AVX2 (not AVX-512) the tile kernel of _linear_tiles (linear_pieces_tiles: six
 # rows or inputs by two vectors in registers, the passes fused) beat both the row kernel and the
 # blocks of products and passes from d = 10 on.  Loss and gradient, blocks, row kernel and tiles
@@ -90,11 +93,9 @@ TILES_MIN_ROWS = 512
 TILES_MANY_D = 32
 TILES_MANY_D_MIN_ROWS = 4096
 TILES_WEIGHT_BYTES = 1 << 20
-ROWS_AVX2_MAX_D = 20
-ROWS_AVX2_WEIGHT_BYTES = 32 << 10
 
 
-# The row kernel runs on one core.  A step with much work splits its rows into as many ranges as the
+# The row and tile kernels run on one core.  A step with much work splits its rows into as many ranges as the
 # loaded BLAS libraries may use threads (the most of any: the threads the user allows the products,
 # with OPENBLAS_NUM_THREADS or threadpoolctl), one kernel call per range on its own thread (the
 # kernel releases the GIL), and sums their gradients.  With 2 threads, 2 ranges against 1 (benchmark
