@@ -1,5 +1,7 @@
 """Build of the compiled kernels; everything else is in pyproject.toml."""
 
+import os
+
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -10,6 +12,7 @@ MODULES = (
     "_exact1d._prepare",  # pooling ties and the kernel's diagonal
     "_linear_pieces",  # the fused passes of the gradient of piecewise-linear networks
     "_linear_tiles",  # their step in register tiles, for many inputs
+    "_parts",  # the kernels' worker threads
 )
 
 extensions = [
@@ -20,7 +23,9 @@ extensions = [
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         # the 1-D engine's kernels: no fused multiply-add where the source has a product and a
         # sum, so the four alphas at once round as one at a time in every build
-        extra_compile_args=["-O3"] + (["-ffp-contract=off"] if name.startswith("_exact1d.") else []),
+        extra_compile_args=["-O3"] + (["-ffp-contract=off"] if name.startswith("_exact1d.") else [])
+        + (["-pthread"] if name == "_parts" and os.name == "posix" else []),
+        extra_link_args=["-pthread"] if name == "_parts" and os.name == "posix" else [],
     )
     for name in MODULES
 ]
@@ -31,6 +36,7 @@ setup(
     # for the generated C, a build product shipped by neither)
     package_data={"sklearn_shallowrelu._exact1d": ["_fastchain.pyx", "_fastchain.pxd", "_search.pyx",
                                                          "_prepare.pyx"],
-                  "sklearn_shallowrelu": ["_linear_pieces.pyx", "_linear_tiles.pyx", "_cpu.h"]},
+                  "sklearn_shallowrelu": ["_linear_pieces.pyx", "_linear_tiles.pyx", "_cpu.h", "_parts.pyx",
+                                          "_parts.pxd", "_parts.h"]},
     exclude_package_data={"": ["*.c"]},
 )

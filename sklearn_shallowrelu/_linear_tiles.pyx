@@ -45,9 +45,11 @@ Built for 32-byte vectors (AVX2 and FMA) only: where the CPU lacks them,
 
 from cython cimport floating
 
+from ._parts cimport run_parts
+
 import numpy as np
 
-from ._linear_pieces import padded_width
+from ._linear_pieces import padded_width, row_parts
 
 
 cdef extern from "_cpu.h":
@@ -252,17 +254,53 @@ def tile_rows(Py_ssize_t n, Py_ssize_t itemsize):
     return max(24, TILE_BLOCK_BYTES // (_panel_width(n, itemsize) * itemsize) // 6 * 6)
 
 
+cdef struct _TilesPart:
+    # one part's call of the tile kernel: its rows' pointers and its own gradient and work arrays
+    int dbl, act
+    Py_ssize_t m, d1, n, nw, ld, rb
+    const void* X1
+    const void* W
+    const void* v
+    const void* shift
+    const void* p
+    double s, pos, neg, zero
+    const void* zeros
+    void* R
+    void* PR
+    void* gv
+    void* G
+    void* buf
+    void* prs
+    void* racc
+
+
+cdef void _tiles_part(void* ctx, int j) noexcept nogil:
+    cdef _TilesPart* c = &(<_TilesPart*>ctx)[j]
+    if c.dbl:
+        tk_tiles_d(c.act, <const double*>c.X1, c.m, c.d1, <const double*>c.W, c.n, c.nw, c.ld, c.rb,
+                   <const double*>c.v, <const double*>c.shift, <const double*>c.p, c.s, c.pos, c.neg, c.zero,
+                   <const double*>c.zeros, <double*>c.R, <double*>c.PR, <double*>c.gv, <double*>c.G,
+                   <double*>c.buf, c.ld, <double*>c.prs, c.racc)
+    else:  # the scalars were floats: exact in double and back
+        tk_tiles_f(c.act, <const float*>c.X1, c.m, c.d1, <const float*>c.W, c.n, c.nw, c.ld, c.rb,
+                   <const float*>c.v, <const float*>c.shift, <const float*>c.p, <float>c.s, <float>c.pos,
+                   <float>c.neg, <float>c.zero, <const float*>c.zeros, <float*>c.R, <float*>c.PR,
+                   <float*>c.gv, <float*>c.G, <float*>c.buf, c.ld, <float*>c.prs, c.racc)
+
+
 def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, const floating[::1] v,
                         const floating[::1] shift, const floating[::1] p, floating s, floating[::1] R,
                         floating[::1] PR, floating[::1] gv, floating[:, :] G1T, floating pos=1,
-                        floating neg=0, floating zero=0, Py_ssize_t rb=0):
+                        floating neg=0, floating zero=0, Py_ssize_t rb=0, int threads=1):
     """The data term's step for one output, in register tiles (see above).
 
     The same as :func:`._linear_pieces.linear_pieces_rows`: with ``z = X1
     W1T``, ``r = s act(z) v - shift`` into ``R`` and ``p r`` into ``PR``
     (m,), and adds ``act(z)^T (p r)`` to ``gv`` (n,) and ``X1^T ((p r)
     act'(z))`` to ``G1T`` (d + 1, n).  ``rb``: rows of a block (a multiple of
-    six; 0: :func:`tile_rows`).
+    six; 0: :func:`tile_rows`).  ``threads``: the rows go in that many ranges
+    to as many threads (:mod:`._parts`), each range into its own gradient,
+    added in order.
     """
     cdef Py_ssize_t m = X1.shape[0], d1 = X1.shape[1], n = W1T.shape[1]
     cdef int act = 0 if (neg == 0 and zero == 0 and pos == 1) else 1
@@ -277,34 +315,43 @@ def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, con
         rb = tile_rows(n, sizeof(floating))
     if rb <= 0 or rb % 6:
         raise ValueError(f"rb={rb} is not a positive multiple of 6")
+    cdef int parts = row_parts(threads, m)
+    threads = min(threads, parts)
     if m == 0:
         return
     dt = np.float64 if floating is double else np.float32
     cdef Py_ssize_t np_ = _panel_width(n, sizeof(floating))
     # rows of the weights, their gradient and the work array (padded_width: no cache aliasing)
     cdef Py_ssize_t ld = padded_width(np_, sizeof(floating))
-    # the weights, their gradient and v in zero-padded rows of np_ columns
+    # the weights and v in zero-padded rows of np_ columns; each part's gradient of the same shape
     Wp_arr = np.zeros((d1, ld), dtype=dt)
     Wp_arr[:, :n] = W1T
-    Gp_arr = np.zeros((d1, ld), dtype=dt)
     vp_arr = np.zeros(np_, dtype=dt)
     vp_arr[:n] = v
-    gvp_arr = np.zeros(np_, dtype=dt)
-    cdef floating[:, ::1] Wp = Wp_arr, Gp = Gp_arr
-    cdef floating[::1] vp = vp_arr, gvp = gvp_arr
+    Gp_arr = np.zeros((parts, d1, ld), dtype=dt)
+    gvp_arr = np.zeros((parts, np_), dtype=dt)
+    cdef floating[:, ::1] Wp = Wp_arr
+    cdef floating[::1] vp = vp_arr
+    cdef floating[:, :, ::1] Gp = Gp_arr
+    cdef floating[:, ::1] gvp = gvp_arr
     cdef floating[::1] zeros = np.zeros(d1, dtype=dt)
-    cdef floating[::1] buf = np.empty(rb * ld, dtype=dt)
-    cdef floating[::1] prs = np.empty(rb, dtype=dt)
-    cdef double[::1] racc = np.empty(rb * 4 + 4, dtype=np.float64)  # rb vectors of 32 bytes
-    cdef void* racc_ptr = <void*>((<size_t>&racc[0] + 31) // 32 * 32)
+    cdef floating[:, ::1] buf = np.empty((parts, rb * ld), dtype=dt)
+    cdef floating[:, ::1] prs = np.empty((parts, rb), dtype=dt)
+    cdef Py_ssize_t racc_len = rb * 4 + 4  # rb vectors of 32 bytes, and room to align them
+    cdef double[::1] racc = np.empty(parts * racc_len, dtype=np.float64)
+    calls_arr = np.empty(parts * sizeof(_TilesPart), dtype=np.uint8)
+    cdef _TilesPart* calls = <_TilesPart*><size_t>calls_arr.ctypes.data
+    cdef Py_ssize_t j, lo, hi
+    for j in range(parts):
+        lo, hi = m * j // parts, m * (j + 1) // parts
+        calls[j] = _TilesPart(floating is double, act, hi - lo, d1, n, np_, ld, rb, &X1[lo, 0], &Wp[0, 0],
+                              &vp[0], &shift[lo], &p[lo], s, pos, neg, zero, &zeros[0], &R[lo], &PR[lo],
+                              &gvp[j, 0], &Gp[j, 0, 0], &buf[j, 0], &prs[j, 0],
+                              <void*>((<size_t>&racc[j * racc_len] + 31) // 32 * 32))
     with nogil:
-        if floating is double:
-            tk_tiles_d(act, &X1[0, 0], m, d1, &Wp[0, 0], n, np_, ld, rb, &vp[0], &shift[0], &p[0], s, pos, neg,
-                       zero, &zeros[0], &R[0], &PR[0], &gvp[0], &Gp[0, 0], &buf[0], ld, &prs[0], racc_ptr)
-        else:
-            tk_tiles_f(act, &X1[0, 0], m, d1, &Wp[0, 0], n, np_, ld, rb, &vp[0], &shift[0], &p[0], s, pos, neg,
-                       zero, &zeros[0], &R[0], &PR[0], &gvp[0], &Gp[0, 0], &buf[0], ld, &prs[0], racc_ptr)
+        run_parts(_tiles_part, calls, parts, threads)
     G1T_arr = np.asarray(G1T)
-    G1T_arr += Gp_arr[:, :n]
     gv_arr = np.asarray(gv)
-    gv_arr += gvp_arr[:n]
+    for j in range(parts):
+        G1T_arr += Gp_arr[j, :, :n]
+        gv_arr += gvp_arr[j, :n]

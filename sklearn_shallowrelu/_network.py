@@ -11,10 +11,6 @@ stability threshold is ``2 / eta``; with weight decay (:class:`L2Penalty`) plus
 """
 
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor, wait
-
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigsh
 
@@ -95,28 +91,24 @@ TILES_MANY_D_MIN_ROWS = 4096
 TILES_WEIGHT_BYTES = 1 << 20
 
 
-# The row and tile kernels run on one core.  A step with much work splits its rows into as many ranges as the
-# loaded BLAS libraries may use threads (the most of any: the threads the user allows the products,
-# with OPENBLAS_NUM_THREADS or threadpoolctl), one kernel call per range on its own thread (the
-# kernel releases the GIL), and sums their gradients.  With 2 threads, 2 ranges against 1 (benchmark
-# fits, in turn, best of 5; two prototype runs, then one of this code): (1e4, 512, 10) 1.15 to 1.51;
-# (1e4, 4096, 10) 1.36 to 1.65; (1e3, 4096, 10) 1.41 to 1.66 (once 1.01 in float32); (1e3, 512, 10)
-# float64 1.13 to 1.36; (1e5, 512, 10) 1.02 (float64) and 1.33; at d = 2, widths 512 to 8192, 1.17
-# to 2.38, but 0.98 at (1e4, 512, 2) float32 and 0.96 at (1e5, 512, 2) float64.  Below
-# ROWS_SPLIT_BYTES of work (m (d + 1) n entries of the weights' dtype, 32 MiB) or
-# ROWS_SPLIT_ROW_WORK per row the threads gained little or lost: (1e3, 512, 10) float32 0.84 and
-# 0.90, (1e4, 64, 10) float32 0.90, (1e5, 64, 2) 0.94 (float64) and 1.04 (float32).  A range has at
-# least ROWS_SPLIT_MIN_ROWS rows.  Each range sums its own gradient, so the result depends on the
-# number of threads at the level of rounding.
-ROWS_SPLIT_BYTES = 32 << 20
-ROWS_SPLIT_ROW_WORK = 1024
+# A step of the row or tile kernel with much work splits its rows into as many ranges as the loaded
+# BLAS libraries may use threads (the most of any: the threads the user allows the products, with
+# OPENBLAS_NUM_THREADS or threadpoolctl); the kernel runs them on the workers of _parts, which take
+# a range within a microsecond (a Python thread pool took 85 to 130 us a step to wake its threads,
+# so it split only steps of 32 MiB of work and more).  Fits of the benchmark, split (2 threads)
+# against one range, in turn, best of 7, on a shared 2-CPU AVX2 machine at load 0.6 to 1.4 (ratios
+# move by 20% between runs): (1e4, 64, 100) 1.40 to 1.72; (1e4, 64, 10) 1.0 to 1.63; (1e3, 512, 10)
+# float64 1.12 to 1.24, float32 0.87 to 1.19; (1e5, 64, 2) 1.06 to 1.34; but (1e3, 64, 10) 0.79 to
+# 1.07.  So a step splits from ROWS_SPLIT_BYTES of work (m (d + 1) n entries of the weights' dtype;
+# (1e3, 64, 10) float64 has 5.6 MB), in ranges of at least ROWS_SPLIT_MIN_ROWS rows.  Each range
+# sums its own gradient, so the result depends on the number of threads at the level of rounding.
+ROWS_SPLIT_BYTES = 8 << 20
 ROWS_SPLIT_MIN_ROWS = 256
 
 
 def row_threads(m, n, d, itemsize):
-    """The row ranges, each on its own thread, of a step of the row kernel (see ``ROWS_SPLIT_BYTES``)."""
-    work = (d + 1) * n
-    if work < ROWS_SPLIT_ROW_WORK or m * work * itemsize < ROWS_SPLIT_BYTES:
+    """The threads of a step of the row or tile kernel (see ``ROWS_SPLIT_BYTES``)."""
+    if m * (d + 1) * n * itemsize < ROWS_SPLIT_BYTES:
         return 1
     return max(1, min(_blas_threads(), m // ROWS_SPLIT_MIN_ROWS))
 
@@ -131,50 +123,6 @@ def _blas_threads():
 
         _BLAS.extend(lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas")
     return max((lib.num_threads for lib in _BLAS), default=1)
-
-
-_POOL = {}  # the threads for the row ranges: "pool" and its "workers"
-_POOL_LOCK = [threading.Lock()]  # held from taking the pool to the last submit to it
-
-
-def _forget_pool():
-    """In a forked child: it inherits the parent's pool but not its threads, and
-    perhaps a lock that a thread of the parent held."""
-    _POOL.clear()
-    _POOL_LOCK[0] = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
-def _run_ranges(run, ends):
-    """``run(j, ends[j], ends[j + 1])`` for every range ``j``: the first here, the
-    others on the pool's threads; returns when all have ended, also when one raised.
-
-    The pool grows under a lock, so a fit in another thread never submits to a
-    pool just shut down; a range that the pool refuses (the interpreter is exiting:
-    ``concurrent.futures`` has shut its pools down) runs here.  The kernel adds
-    into its range's gradient, so no range may run twice."""
-    parts, futures = len(ends) - 1, []
-    try:
-        with _POOL_LOCK[0]:
-            if _POOL.get("workers", 0) < parts - 1:
-                if _POOL:  # its queued work still runs; its threads end after it
-                    _POOL["pool"].shutdown(wait=False)
-                _POOL.update(pool=ThreadPoolExecutor(max_workers=parts - 1,
-                                                     thread_name_prefix="sklearn_shallowrelu-rows"),
-                             workers=parts - 1)
-            for j in range(1, parts):
-                try:
-                    futures.append(_POOL["pool"].submit(run, j, ends[j], ends[j + 1]))
-                except RuntimeError:
-                    run(j, ends[j], ends[j + 1])
-        run(0, ends[0], ends[1])
-    finally:  # no range may still be running (and holding the pool) when this returns or raises
-        wait(futures)
-    for future in futures:
-        future.result()
 
 
 def rows_kernel_wins(n, d, itemsize):
@@ -506,23 +454,11 @@ class Network:
         v = np.ascontiguousarray(params.v[:, 0], dtype=dt)
         shift = np.asarray(batch.Y[:, 0] - params.c[0], dtype=dt)  # r = s act(Z) v - (y - c)
         R, PR = np.empty(m, dtype=dt), np.empty((m, 1), dtype=dt)
-        parts = row_threads(m, n, X1.shape[1] - 1, dt.itemsize)
-        gv = np.zeros((parts, n, 1), dtype=dt)
-        G1T = np.zeros((parts, W1T.shape[0], _linear_pieces.padded_width(n, dt.itemsize)), dtype=dt)[:, :, :n]
-        s, slopes = dt.type(self.s), self._slopes(dt)
-
-        def rows(j, lo, hi):  # the rows lo:hi into the j-th gradient
-            kernel(X1[lo:hi], W1T, v, shift[lo:hi], batch.p[lo:hi], s, R[lo:hi], PR[lo:hi, 0], gv[j, :, 0], G1T[j],
-                   *slopes)
-
-        if parts == 1:
-            rows(0, 0, m)
-        else:
-            _run_ranges(rows, [m * j // parts for j in range(parts + 1)])
-        for j in range(1, parts):
-            gv[0] += gv[j]
-            G1T[0] += G1T[j]
-        return 0.5 * float(PR[:, 0] @ R), PR, gv[0], G1T[0]
+        gv = np.zeros((n, 1), dtype=dt)
+        G1T = np.zeros((W1T.shape[0], _linear_pieces.padded_width(n, dt.itemsize)), dtype=dt)[:, :n]
+        kernel(X1, W1T, v, shift, batch.p, dt.type(self.s), R, PR[:, 0], gv[:, 0], G1T, *self._slopes(dt),
+               threads=row_threads(m, n, X1.shape[1] - 1, dt.itemsize))
+        return 0.5 * float(PR[:, 0] @ R), PR, gv, G1T
 
     def _linear_pieces_blocks(self, params, batch, W1T, Z):
         """The row blocks of :meth:`_data_loss_and_grad` for a piecewise-linear

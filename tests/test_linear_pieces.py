@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from sklearn_shallowrelu import _linear_pieces, _linear_tiles, _network
+from sklearn_shallowrelu import _linear_pieces, _linear_tiles, _network, _parts
 from sklearn_shallowrelu._network import Batch, Network, Params
 from sklearn_shallowrelu.activations import ACTIVATIONS, Activation
 
@@ -105,13 +105,14 @@ def _numpy_loss_and_grad(act, params, batch, s):
 
 
 @pytest.mark.parametrize("name", PIECEWISE)
-@pytest.mark.parametrize("kernel, threads", [("blocks", 1), ("rows", 1), ("rows", 3), ("tiles", 1), ("tiles", 3)])
+@pytest.mark.parametrize("kernel, threads", [("blocks", 1), ("rows", 1), ("rows", 3), ("rows", 64), ("tiles", 1), ("tiles", 3), ("tiles", 64)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("scale", [1.0, 0.25])
 def test_gradient_over_row_blocks_equals_numpy(name, kernel, threads, dtype, scale, monkeypatch):
     """Blocks of 16 rows over 50 samples: four blocks, the last one short; the row
     kernel (linear_pieces_rows) and the tile kernel (linear_pieces_tiles), each in
-    one call or in three row ranges on threads."""
+    one call or in three row ranges on threads, or in one range per row (64 threads
+    asked for, 50 rows)."""
     if kernel == "rows" and not _linear_pieces.ROWS_LEVELS:
         pytest.skip("the row kernel was built without vector types (a compiler without them)")
     if kernel == "tiles" and not _linear_tiles.TILES_AVAILABLE:
@@ -378,8 +379,8 @@ def test_row_ranges_follow_the_blas_threads_and_the_work(monkeypatch):
     """Ranges on threads only for a step with much work, as many as BLAS may use."""
     monkeypatch.setattr(_network, "_blas_threads", lambda: 2)
     assert _network.row_threads(10_000, 4096, 10, 8) == 2
-    assert _network.row_threads(1_000, 512, 10, 4) == 1  # too little work: 22.5 MB
-    assert _network.row_threads(100_000, 64, 2, 8) == 1  # too little per row: 192
+    assert _network.row_threads(1_000, 64, 10, 8) == 1  # too little work: 5.6 MB
+    assert _network.row_threads(10_000, 64, 2, 8) == 2  # 15.4 MB
     monkeypatch.setattr(_network, "_blas_threads", lambda: 1)  # e.g. threadpool_limits(1)
     assert _network.row_threads(10_000, 4096, 10, 8) == 1
     monkeypatch.setattr(_network, "_blas_threads", lambda: 64)
@@ -389,8 +390,8 @@ def test_row_ranges_follow_the_blas_threads_and_the_work(monkeypatch):
 @pytest.mark.skipif(not _linear_pieces.ROWS_LEVELS or not hasattr(os, "fork"),
                     reason="needs the row kernel and os.fork")
 def test_a_forked_child_splits_rows_on_threads_of_its_own(monkeypatch):
-    """A child forked after a split step inherits the pool but not its threads: it
-    must make its own (a step there would otherwise wait for ever)."""
+    """A child forked after a split step has none of the workers' threads: it must make
+    its own (a step there would otherwise wait for ever)."""
     monkeypatch.setattr(_network, "row_threads", lambda *shape: 2)
     monkeypatch.setattr(_network, "rows_kernel_wins", lambda *shape: True)
     rng = np.random.default_rng(5)
@@ -414,61 +415,106 @@ def _child_loss(params, batch):
     return Network(ACTIVATIONS["relu"], 1.0)._data_loss_and_grad(params, batch)[0]
 
 
-def _ranges_covered(parts, calls):
-    """Run ``parts`` ranges over 1000 rows; returns them as each ran."""
-    done = []
-    ends = [1000 * j // parts for j in range(parts + 1)]
-    _network._run_ranges(lambda j, lo, hi: done.append((j, lo, hi)), ends)
-    calls.append(sorted(done) == [(j, ends[j], ends[j + 1]) for j in range(parts)])
+@pytest.mark.parametrize("parts, threads", [(1, 1), (2, 2), (3, 3), (8, 3), (5, 64)])
+def test_parts_each_run_once(parts, threads):
+    """run_parts: every part exactly once per call, on at most ``threads`` threads."""
+    counts, ran, offered = _parts.record_parts(parts, threads, times=300, work_ns=2000)
+    assert counts == [300] * parts
+    assert offered == (min(parts, threads) if _parts.THREADS_AVAILABLE else 1)
+    assert 1 <= len(ran) <= offered
 
 
-def test_row_ranges_from_threads_that_grow_the_pool_at_once_all_run_once():
-    """Fits in several threads share the pool; one that needs more threads replaces
-    it while the others submit to it: every range must run, once, and none may raise."""
-    calls, errors = [], []
+@pytest.mark.skipif(not _parts.THREADS_AVAILABLE, reason="no POSIX threads: every part runs on the caller")
+def test_parts_run_on_the_workers_too():
+    """Parts long enough for the workers to come take some (each 1 ms; the caller alone
+    would take 4 ms a call): over 20 calls more than one thread ran them."""
+    seen = set()
+    for _ in range(20):
+        counts, ran, _ = _parts.record_parts(4, 2, work_ns=1_000_000)
+        assert counts == [1] * 4
+        seen |= ran
+    assert len(seen) >= 2
 
-    def fit(offset):
+
+def test_parts_on_threads_that_sleep_wake_up():
+    """After a pause longer than their spin the workers sleep; the next call wakes them
+    (or the caller runs their parts): every part still runs once."""
+    _parts.record_parts(3, 3)
+    time.sleep(0.05)
+    counts, _, _ = _parts.record_parts(3, 3, times=2, work_ns=100_000)
+    assert counts == [2, 2, 2]
+
+
+def test_parts_called_from_several_threads_at_once_all_run_once():
+    """One caller at a time has the workers, the others run their parts themselves: every
+    part of every call runs exactly once, and none waits for ever."""
+    results, errors = [], []
+
+    def calls(parts):
         try:
-            for parts in range(2, 10):
-                _ranges_covered(parts + offset, calls)
+            for _ in range(200):
+                results.append(_parts.record_parts(parts, parts, times=3, work_ns=1000)[0] == [3] * parts)
         except Exception as exc:  # pragma: no cover - the failure this test looks for
             errors.append(exc)
 
-    for _ in range(10):
-        _network._forget_pool()  # the pool grows again from one thread
-        threads = [threading.Thread(target=fit, args=(offset,)) for offset in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert not errors
-    assert len(calls) == 10 * 4 * 8 and all(calls)
+    threads = [threading.Thread(target=calls, args=(parts,)) for parts in (2, 3, 4, 5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors and len(results) == 800 and all(results)
 
 
-def test_a_failing_row_range_is_raised_after_every_range_has_ended():
-    """The caller may free the gradients once it returns or raises: no range may still run."""
-    ended = []
+@pytest.mark.parametrize("kernel", ["rows", "tiles"])
+def test_kernel_calls_from_several_threads_give_the_bits_of_one_call(kernel):
+    """Concurrent fits: whether a call's ranges ran on the workers or all on its own
+    thread, each range has its own gradient and they are added in the same order, so
+    every call gives the bits of a call made alone."""
+    if kernel == "rows" and not _linear_pieces.ROWS_LEVELS:
+        pytest.skip("the row kernel was built without vector types (a compiler without them)")
+    if kernel == "tiles" and not _linear_tiles.TILES_AVAILABLE:
+        pytest.skip("the tile kernel needs AVX2 and FMA")
+    function = _linear_pieces.linear_pieces_rows if kernel == "rows" else _linear_tiles.linear_pieces_tiles
+    rng = np.random.default_rng(11)
+    m, n, d = 700, 37, 12
+    X1 = np.hstack([rng.standard_normal((m, d)), np.ones((m, 1))])
+    W1T, v = rng.standard_normal((d + 1, n)), rng.standard_normal(n)
+    shift, p = rng.standard_normal(m), rng.uniform(0.5, 2.0, m) / m
 
-    def run(j, lo, hi):
-        if j == 0:
-            raise ValueError("range 0")
-        time.sleep(0.2)
-        ended.append(j)
+    def call(threads):
+        R, PR, gv, G1T = np.empty(m), np.empty(m), np.zeros(n), np.zeros((d + 1, n))
+        function(X1, W1T, v, shift, p, 1.0, R, PR, gv, G1T, threads=threads)
+        return np.concatenate([R, PR, gv, G1T.ravel()])
 
-    with pytest.raises(ValueError, match="range 0"):
-        _network._run_ranges(run, [0, 10, 20, 30])
-    assert sorted(ended) == [1, 2]
+    want = {threads: call(threads) for threads in (2, 3)}
+    same, errors = [], []
+
+    def fit(threads):
+        try:
+            for _ in range(100):
+                same.append(np.array_equal(call(threads), want[threads]))
+        except Exception as exc:  # pragma: no cover - the failure this test looks for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fit, args=(parts,)) for parts in (2, 3, 2, 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors and len(same) == 400 and all(same)
 
 
-def test_row_ranges_run_here_when_the_pool_is_shut_down():
-    """At interpreter exit concurrent.futures shuts its pools down; a fit still running in
-    another thread then runs its ranges itself."""
-    calls = []
-    _ranges_covered(3, calls)
-    _network._POOL["pool"].shutdown()
-    _ranges_covered(3, calls)
-    assert calls == [True, True]
-    _network._forget_pool()
+@pytest.mark.parametrize("kernel", ["rows", "tiles"])
+def test_kernels_refuse_fewer_than_one_thread(kernel):
+    if kernel == "rows" and not _linear_pieces.ROWS_LEVELS:
+        pytest.skip("the row kernel was built without vector types (a compiler without them)")
+    if kernel == "tiles" and not _linear_tiles.TILES_AVAILABLE:
+        pytest.skip("the tile kernel needs AVX2 and FMA")
+    function = _linear_pieces.linear_pieces_rows if kernel == "rows" else _linear_tiles.linear_pieces_tiles
+    m, n, d1 = 4, 3, 2
+    with pytest.raises(ValueError, match="threads=0"):
+        function(np.ones((m, d1)), np.ones((d1, n)), np.ones(n), np.ones(m), np.ones(m), 1.0, np.empty(m),
+                 np.empty(m), np.zeros(n), np.zeros((d1, n)), threads=0)
 
 
 @pytest.mark.skipif(not _linear_pieces.ROWS_LEVELS, reason="the row kernel was built without vector types")
