@@ -36,7 +36,7 @@ setup(
     # for the generated C, a build product shipped by neither)
     package_data={"sklearn_shallowrelu._exact1d": ["_fastchain.pyx", "_fastchain.pxd", "_search.pyx",
                                                          "_prepare.pyx"],
-                  "sklearn_shallowrelu": ["_linear_pieces.pyx", "_linear_tiles.pyx", "_cpu.h", "_parts.pyx",
-                                          "_parts.pxd", "_parts.h"]},
+                  "sklearn_shallowrelu": ["_linear_pieces.pyx", "_linear_pieces.pxd", "_linear_tiles.pyx",
+                                          "_parts.pyx", "_parts.pxd", "_parts.h", "_cpu.h"]},
     exclude_package_data={"": ["*.c"]},
 )

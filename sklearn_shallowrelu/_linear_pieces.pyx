@@ -368,6 +368,22 @@ cdef struct _RowsPart:
     void* gv
     void* G1T
     void* buf
+    double sq  # out: the part's sum of p r^2
+
+
+cdef double residual_squares(const void* PR, const void* R, Py_ssize_t m, int dbl) noexcept nogil:
+    """``sum_i PR_i R_i`` (``p r^2``) of one range, in double: the loss of a kernel's call
+    without a BLAS dot product, whose threads (OpenBLAS splits dots of more than 10000
+    entries) would then spin against the kernel's workers."""
+    cdef double acc = 0
+    cdef Py_ssize_t i
+    if dbl:
+        for i in range(m):
+            acc += (<const double*>PR)[i] * (<const double*>R)[i]
+    else:
+        for i in range(m):
+            acc += <double>(<const float*>PR)[i] * (<const float*>R)[i]
+    return acc
 
 
 cdef void _rows_part(void* ctx, int j) noexcept nogil:
@@ -382,6 +398,7 @@ cdef void _rows_part(void* ctx, int j) noexcept nogil:
                   c.ldb, <const float*>c.v, <const float*>c.shift, <const float*>c.p, <float>c.s, <float>c.pos,
                   <float>c.neg, <float>c.zero, <const float*>c.zeros, <float*>c.R, <float*>c.PR,
                   <float*>c.gv, <float*>c.G1T, <float*>c.buf)
+    c.sq = residual_squares(c.PR, c.R, c.m, c.dbl)
 
 
 def linear_pieces_rows(const floating[:, ::1] X1, const floating[:, :] W1T, const floating[::1] v,
@@ -399,7 +416,8 @@ def linear_pieces_rows(const floating[:, ::1] X1, const floating[:, :] W1T, cons
     must each be contiguous, at any stride (the step pads them to
     :func:`padded_width`).  ``threads``: the rows go in that many ranges to as
     many threads (:mod:`._parts`; at most one per row), each range into its own
-    gradient, and the ranges' gradients are added in order.
+    gradient, and the ranges' gradients are added in order.  Returns ``sum_i
+    p_i r_i^2`` (twice the loss), summed in float64.
     """
     cdef Py_ssize_t m = X1.shape[0], d1 = X1.shape[1], n = W1T.shape[1]
     cdef int act = 0 if (neg == 0 and zero == 0 and pos == 1) else 1
@@ -418,7 +436,7 @@ def linear_pieces_rows(const floating[:, ::1] X1, const floating[:, :] W1T, cons
     cdef int parts = row_parts(threads, m)
     threads = min(threads, parts)
     if m == 0:
-        return
+        return 0.0
     dt = np.float64 if floating is double else np.float32
     cdef floating[::1] zeros = np.zeros(d1, dtype=dt)
     cdef Py_ssize_t ldw = W1T.strides[0] // <Py_ssize_t>sizeof(floating)
@@ -444,12 +462,13 @@ def linear_pieces_rows(const floating[:, ::1] X1, const floating[:, :] W1T, cons
         gv_j, G_j = (&gv[0], &G1T[0, 0]) if j == 0 else (&gvs[j - 1, 0], &Gs[j - 1, 0, 0])
         calls[j] = _RowsPart(floating is double, level, act, hi - lo, d1, n, ldw, ldg if j == 0 else ldb, ldb,
                              &X1[lo, 0], &W1T[0, 0], &v[0], &shift[lo], &p[lo], s, pos, neg, zero, &zeros[0],
-                             &R[lo], &PR[lo], gv_j, G_j, &bufs[j, 0])
+                             &R[lo], &PR[lo], gv_j, G_j, &bufs[j, 0], 0)
     with nogil:
         run_parts(_rows_part, calls, parts, threads)
     if parts > 1:
         np.asarray(gv)[...] += gvs_arr.sum(axis=0)
         np.asarray(G1T)[...] += Gs_arr[:, :, :n].sum(axis=0)
+    return sum(calls[j].sq for j in range(parts))
 
 
 def row_parts(threads, m):

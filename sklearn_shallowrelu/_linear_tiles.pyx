@@ -45,6 +45,7 @@ Built for 32-byte vectors (AVX2 and FMA) only: where the CPU lacks them,
 
 from cython cimport floating
 
+from ._linear_pieces cimport residual_squares
 from ._parts cimport run_parts
 
 import numpy as np
@@ -272,6 +273,7 @@ cdef struct _TilesPart:
     void* buf
     void* prs
     void* racc
+    double sq  # out: the part's sum of p r^2
 
 
 cdef void _tiles_part(void* ctx, int j) noexcept nogil:
@@ -286,6 +288,7 @@ cdef void _tiles_part(void* ctx, int j) noexcept nogil:
                    <const float*>c.v, <const float*>c.shift, <const float*>c.p, <float>c.s, <float>c.pos,
                    <float>c.neg, <float>c.zero, <const float*>c.zeros, <float*>c.R, <float*>c.PR,
                    <float*>c.gv, <float*>c.G, <float*>c.buf, c.ld, <float*>c.prs, c.racc)
+    c.sq = residual_squares(c.PR, c.R, c.m, c.dbl)
 
 
 def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, const floating[::1] v,
@@ -300,7 +303,8 @@ def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, con
     act'(z))`` to ``G1T`` (d + 1, n).  ``rb``: rows of a block (a multiple of
     six; 0: :func:`tile_rows`).  ``threads``: the rows go in that many ranges
     to as many threads (:mod:`._parts`), each range into its own gradient,
-    added in order.
+    added in order.  Returns ``sum_i p_i r_i^2`` (twice the loss), summed in
+    float64.
     """
     cdef Py_ssize_t m = X1.shape[0], d1 = X1.shape[1], n = W1T.shape[1]
     cdef int act = 0 if (neg == 0 and zero == 0 and pos == 1) else 1
@@ -318,7 +322,7 @@ def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, con
     cdef int parts = row_parts(threads, m)
     threads = min(threads, parts)
     if m == 0:
-        return
+        return 0.0
     dt = np.float64 if floating is double else np.float32
     cdef Py_ssize_t np_ = _panel_width(n, sizeof(floating))
     # rows of the weights, their gradient and the work array (padded_width: no cache aliasing)
@@ -347,7 +351,7 @@ def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, con
         calls[j] = _TilesPart(floating is double, act, hi - lo, d1, n, np_, ld, rb, &X1[lo, 0], &Wp[0, 0],
                               &vp[0], &shift[lo], &p[lo], s, pos, neg, zero, &zeros[0], &R[lo], &PR[lo],
                               &gvp[j, 0], &Gp[j, 0, 0], &buf[j, 0], &prs[j, 0],
-                              <void*>((<size_t>&racc[j * racc_len] + 31) // 32 * 32))
+                              <void*>((<size_t>&racc[j * racc_len] + 31) // 32 * 32), 0)
     with nogil:
         run_parts(_tiles_part, calls, parts, threads)
     G1T_arr = np.asarray(G1T)
@@ -355,3 +359,4 @@ def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, con
     for j in range(parts):
         G1T_arr += Gp_arr[j, :, :n]
         gv_arr += gvp_arr[j, :n]
+    return sum(calls[j].sq for j in range(parts))

@@ -456,9 +456,9 @@ class Network:
         R, PR = np.empty(m, dtype=dt), np.empty((m, 1), dtype=dt)
         gv = np.zeros((n, 1), dtype=dt)
         G1T = np.zeros((W1T.shape[0], _linear_pieces.padded_width(n, dt.itemsize)), dtype=dt)[:, :n]
-        kernel(X1, W1T, v, shift, batch.p, dt.type(self.s), R, PR[:, 0], gv[:, 0], G1T, *self._slopes(dt),
-               threads=row_threads(m, n, X1.shape[1] - 1, dt.itemsize))
-        return 0.5 * float(PR[:, 0] @ R), PR, gv, G1T
+        squares = kernel(X1, W1T, v, shift, batch.p, dt.type(self.s), R, PR[:, 0], gv[:, 0], G1T,
+                         *self._slopes(dt), threads=row_threads(m, n, X1.shape[1] - 1, dt.itemsize))
+        return 0.5 * squares, PR, gv, G1T
 
     def _linear_pieces_blocks(self, params, batch, W1T, Z):
         """The row blocks of :meth:`_data_loss_and_grad` for a piecewise-linear

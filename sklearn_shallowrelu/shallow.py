@@ -594,7 +594,7 @@ class ShallowReLURegressor(RegressorMixin, BaseEstimator):
         single = np.ndim(y) == 1
         sharp = bool(state["sharpness"])
         result = ShallowResult(
-            hidden_weights_=params.W, hidden_bias_=params.b,
+            hidden_weights_=np.ascontiguousarray(params.W), hidden_bias_=params.b,
             output_weights_=params.v[:, 0] if single else params.v,
             intercept_=float(params.c[0]) if single else params.c,
             output_scale_=self._network().s, learning_rate_=float(state["eta"]),
@@ -724,6 +724,13 @@ class _Trainer(Walk):
         self.pots = est._potentials() if est.solver == "mirror" else None
         self.full_batch = est.solver != "sgd"
         self.params, self.dual, self.t, self.grad = state["params"], state.get("dual"), state["t"], None
+        if not self.params.W.flags.f_contiguous:
+            # W in Fortran order (the transpose of a C-ordered (d, n) array), as the gradient's
+            # W, a transposed view of the step's [W, b]^T gradient: the update then runs over
+            # both in memory order, and [W, b]^T is a plain copy (at (1e3, 4096, 100) float64
+            # 0.25 and 0.09 ms a step instead of 1.66 and 0.32 with W in C order; at width
+            # 8192, 0.76 and 0.19 instead of 3.52 and 0.74)
+            self.params = Params(np.asfortranarray(self.params.W), self.params.b, self.params.v, self.params.c)
 
     # ------------------------------------------------------------- the walk
     def _batches(self):

@@ -6,6 +6,7 @@ Tolerances: the kernels sum ``act(Z) v`` and ``act(Z)^T pr`` in another order
 than BLAS, so a sum of ``N`` terms agrees to ``N eps`` times the sum of the
 terms' absolute values; every other entry is one rounded product or exact."""
 
+import math
 import multiprocessing
 import os
 import threading
@@ -250,9 +251,13 @@ def _check_rows(name, kernel, X1, W1T, v, shift, p, s):
     got = (outer[0][1:-1], outer[1][1:-1], outer[2][1:-1], np.ascontiguousarray(outer[3][:, 1:-1]))
     for g in got[2:]:
         g[...] = 1  # gv and G1T are added to
-    kernel(X1, W1T, v, shift, p, s, *got, *_rows_args(name, dtype))
+    squares = kernel(X1, W1T, v, shift, p, s, *got, *_rows_args(name, dtype))
     for o in outer[:3]:
         assert o[0] == 7.0 and o[-1] == 7.0
+    # the returned sum of p r^2, of the outputs' own entries: float64 products of floats are
+    # exact, and a float64 sum of m non-negative terms is within m eps of the exact one
+    terms = got[1].astype(np.float64) * got[0].astype(np.float64)
+    assert abs(squares - math.fsum(terms)) <= 2 * (m + 1) * EPS[np.float64] * math.fsum(np.abs(terms))
     want, bounds = _linear_pieces_rows_reference(ACTIVATIONS[name], X1, W1T, v, shift, p, s, eps)
     want = (want[0], want[1], want[2] + 1, want[3] + 1)
     for part, g, w, b in zip(("R", "PR", "gv", "G1T"), got, want, bounds):

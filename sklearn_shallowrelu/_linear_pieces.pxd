@@ -1,0 +1,2 @@
+# What the tile kernel's module (_linear_tiles) shares with the row kernel's.
+cdef double residual_squares(const void* PR, const void* R, Py_ssize_t m, int dbl) noexcept nogil
