@@ -18,6 +18,8 @@ from ._parts cimport run_parts
 
 import numpy as np
 
+from ._parts import MAX_THREADS
+
 
 
 def relu_forward(floating[:, ::1] Z, const floating[::1] v, floating[::1] out):
@@ -452,8 +454,7 @@ def linear_pieces_rows(const floating[:, ::1] X1, const floating[:, :] W1T, cons
     Gs_arr = np.zeros((parts - 1, d1, ldb), dtype=dt)
     cdef floating[:, ::1] gvs = gvs_arr
     cdef floating[:, :, ::1] Gs = Gs_arr
-    calls_arr = np.empty(parts * sizeof(_RowsPart), dtype=np.uint8)
-    cdef _RowsPart* calls = <_RowsPart*><size_t>calls_arr.ctypes.data
+    cdef _RowsPart calls[64]  # row_parts gives at most 64
     cdef Py_ssize_t j, lo, hi
     cdef floating* gv_j
     cdef floating* G_j
@@ -473,12 +474,13 @@ def linear_pieces_rows(const floating[:, ::1] X1, const floating[:, :] W1T, cons
 
 def row_parts(threads, m):
     """The row ranges of a kernel's call of ``m`` rows on ``threads`` threads: one per
-    thread, at most one per row and 65535 (the result depends on this number at the
-    level of rounding, not on which thread ran which range).  More ranges than
+    thread, at most one per row and :data:`._parts.MAX_THREADS` (64; the result
+    depends on this number at the level of rounding, not on which thread ran
+    which range).  More ranges than
     threads, each taken by the next thread free, were measured no faster: each has
     its own gradient to clear and add (with 4 per thread, at (m, n, d) = (1e4, 64,
     100) and (1e3, 4096, 10) float64 1.19 and 1.20 times slower, elsewhere 0.96 to
     1.21).  ``ValueError`` for fewer than one thread."""
     if threads < 1:
         raise ValueError(f"threads={threads} is not a positive number of threads")
-    return max(1, min(threads, m, 65535))
+    return max(1, min(threads, m, MAX_THREADS))

@@ -343,8 +343,7 @@ def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, con
     cdef floating[:, ::1] prs = np.empty((parts, rb), dtype=dt)
     cdef Py_ssize_t racc_len = rb * 4 + 4  # rb vectors of 32 bytes, and room to align them
     cdef double[::1] racc = np.empty(parts * racc_len, dtype=np.float64)
-    calls_arr = np.empty(parts * sizeof(_TilesPart), dtype=np.uint8)
-    cdef _TilesPart* calls = <_TilesPart*><size_t>calls_arr.ctypes.data
+    cdef _TilesPart calls[64]  # row_parts gives at most 64
     cdef Py_ssize_t j, lo, hi
     for j in range(parts):
         lo, hi = m * j // parts, m * (j + 1) // parts

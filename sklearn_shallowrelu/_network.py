@@ -317,6 +317,7 @@ class Network:
         self.penalty = penalty if penalty else None
         self._relu = activation.name == "relu"
         self._buffers = {}
+        self._slope_scalars = {}
 
     def _buffer(self, name, shape, dtype):
         """A work array kept between calls: the m x n temporaries of a training step
@@ -412,8 +413,13 @@ class Network:
         return loss, Params(G1T[:d].T, G1T[d], gv, PR.sum(axis=0))
 
     def _slopes(self, dtype):
-        """The activation's ``slopes`` (piecewise-linear) as scalars of ``dtype``."""
-        return tuple(np.dtype(dtype).type(slope) for slope in self.act.slopes)
+        """The activation's ``slopes`` (piecewise-linear) as scalars of ``dtype`` (made once
+        per dtype: a step asks for them every time)."""
+        dtype = np.dtype(dtype)
+        slopes = self._slope_scalars.get(dtype)
+        if slopes is None:
+            slopes = self._slope_scalars[dtype] = tuple(dtype.type(slope) for slope in self.act.slopes)
+        return slopes
 
     def _fused_passes(self, dtype):
         """``(forward, backward)``, the compiled passes of :mod:`._linear_pieces` for one
