@@ -420,6 +420,34 @@ def _child_loss(params, batch):
     return Network(ACTIVATIONS["relu"], 1.0)._data_loss_and_grad(params, batch)[0]
 
 
+def _kernel_or_skip(kernel):
+    """The row kernel ("rows") or the tile kernel ("tiles"); the test is skipped where it cannot run."""
+    if kernel == "rows" and not _linear_pieces.ROWS_LEVELS:
+        pytest.skip("the row kernel was built without vector types (a compiler without them)")
+    if kernel == "tiles" and not _linear_tiles.TILES_AVAILABLE:
+        pytest.skip("the tile kernel needs AVX2 and FMA")
+    return _linear_pieces.linear_pieces_rows if kernel == "rows" else _linear_tiles.linear_pieces_tiles
+
+
+def _in_threads(target, args, timeout=300):
+    """``target(a)`` for each ``a`` of ``args``, each on a Python thread of its own, all at
+    once; returns what they raised."""
+    errors = []
+
+    def run(a):
+        try:
+            target(a)
+        except Exception as exc:  # pragma: no cover - the failure the callers look for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in args]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return errors
+
+
 @pytest.mark.parametrize("parts, threads", [(1, 1), (2, 2), (3, 3), (8, 3), (5, 64)])
 def test_parts_each_run_once(parts, threads):
     """run_parts: every part exactly once per call, on at most ``threads`` threads."""
@@ -453,21 +481,14 @@ def test_parts_on_threads_that_sleep_wake_up():
 def test_parts_called_from_several_threads_at_once_all_run_once():
     """One caller at a time has the workers, the others run their parts themselves: every
     part of every call runs exactly once, and none waits for ever."""
-    results, errors = [], []
+    results = []
 
     def calls(parts):
-        try:
-            for _ in range(200):
-                results.append(_parts.record_parts(parts, parts, times=3, work_ns=1000)[0] == [3] * parts)
-        except Exception as exc:  # pragma: no cover - the failure this test looks for
-            errors.append(exc)
+        for _ in range(200):
+            results.append(_parts.record_parts(parts, parts, times=3, work_ns=1000)[0] == [3] * parts)
 
-    threads = [threading.Thread(target=calls, args=(parts,)) for parts in (2, 3, 4, 5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors and len(results) == 800 and all(results)
+    assert not _in_threads(calls, (2, 3, 4, 5))
+    assert len(results) == 800 and all(results)
 
 
 @pytest.mark.parametrize("kernel", ["rows", "tiles"])
@@ -475,11 +496,7 @@ def test_kernel_calls_from_several_threads_give_the_bits_of_one_call(kernel):
     """Concurrent fits: whether a call's ranges ran on the workers or all on its own
     thread, each range has its own gradient and they are added in the same order, so
     every call gives the bits of a call made alone."""
-    if kernel == "rows" and not _linear_pieces.ROWS_LEVELS:
-        pytest.skip("the row kernel was built without vector types (a compiler without them)")
-    if kernel == "tiles" and not _linear_tiles.TILES_AVAILABLE:
-        pytest.skip("the tile kernel needs AVX2 and FMA")
-    function = _linear_pieces.linear_pieces_rows if kernel == "rows" else _linear_tiles.linear_pieces_tiles
+    function = _kernel_or_skip(kernel)
     rng = np.random.default_rng(11)
     m, n, d = 700, 37, 12
     X1 = np.hstack([rng.standard_normal((m, d)), np.ones((m, 1))])
@@ -488,34 +505,23 @@ def test_kernel_calls_from_several_threads_give_the_bits_of_one_call(kernel):
 
     def call(threads):
         R, PR, gv, G1T = np.empty(m), np.empty(m), np.zeros(n), np.zeros((d + 1, n))
-        function(X1, W1T, v, shift, p, 1.0, R, PR, gv, G1T, threads=threads)
-        return np.concatenate([R, PR, gv, G1T.ravel()])
+        squares = function(X1, W1T, v, shift, p, 1.0, R, PR, gv, G1T, threads=threads)
+        return np.concatenate([R, PR, gv, G1T.ravel(), [squares]])
 
     want = {threads: call(threads) for threads in (2, 3)}
-    same, errors = [], []
+    same = []
 
     def fit(threads):
-        try:
-            for _ in range(100):
-                same.append(np.array_equal(call(threads), want[threads]))
-        except Exception as exc:  # pragma: no cover - the failure this test looks for
-            errors.append(exc)
+        for _ in range(100):
+            same.append(np.array_equal(call(threads), want[threads]))
 
-    threads = [threading.Thread(target=fit, args=(parts,)) for parts in (2, 3, 2, 3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert not errors and len(same) == 400 and all(same)
+    assert not _in_threads(fit, (2, 3, 2, 3))
+    assert len(same) == 400 and all(same)
 
 
 @pytest.mark.parametrize("kernel", ["rows", "tiles"])
 def test_kernels_refuse_fewer_than_one_thread(kernel):
-    if kernel == "rows" and not _linear_pieces.ROWS_LEVELS:
-        pytest.skip("the row kernel was built without vector types (a compiler without them)")
-    if kernel == "tiles" and not _linear_tiles.TILES_AVAILABLE:
-        pytest.skip("the tile kernel needs AVX2 and FMA")
-    function = _linear_pieces.linear_pieces_rows if kernel == "rows" else _linear_tiles.linear_pieces_tiles
+    function = _kernel_or_skip(kernel)
     m, n, d1 = 4, 3, 2
     with pytest.raises(ValueError, match="threads=0"):
         function(np.ones((m, d1)), np.ones((d1, n)), np.ones(n), np.ones(m), np.ones(m), 1.0, np.empty(m),
