@@ -79,7 +79,10 @@ ROWS_AVX2_WEIGHT_BYTES = 32 << 10
 #   (the gradient and the work array leave the second-level cache) but 1.28 once, 0.88 to 1.30
 #   in float32;
 # - m = 1e3 and d >= 32: 0.63 to 1.34, mostly behind the blocks, whose products use every
-#   thread where the step is too small to split (row_threads); at d = 16, 1.54 and 1.55;
+#   thread where the step is too small to split (row_threads); at d = 16, 1.54 and 1.55.  Again
+#   with the ranges on the workers of _parts (fits, in turn, best of 7, both precisions):
+#   (1e3, 64, 100) 0.76 and 0.93, (1e3, 64, 50) 1.06 and 0.95, (2e3, 64, 100) 0.85 and 0.88,
+#   (1e3, 512, 100) 1.00 and 0.85;
 # - d = 2 and 5: even with the row kernel or behind it (0.71 to 1.28), which keeps them.
 # Not taken on AVX-512 CPUs, where the kernel's 32-byte vectors meet products with 64-byte
 # ones: not measured.
