@@ -21,7 +21,6 @@ import numpy as np
 from ._parts import MAX_THREADS
 
 
-
 def relu_forward(floating[:, ::1] Z, const floating[::1] v, floating[::1] out):
     """``Z <- relu(Z)`` in place and ``out = relu(Z) @ v``."""
     cdef Py_ssize_t i, k, rows = Z.shape[0], n = Z.shape[1], n4 = n - n % 4
@@ -422,21 +421,18 @@ def linear_pieces_rows(const floating[:, ::1] X1, const floating[:, :] W1T, cons
     p_i r_i^2`` (twice the loss), summed in float64.
     """
     cdef Py_ssize_t m = X1.shape[0], d1 = X1.shape[1], n = W1T.shape[1]
-    cdef int act = 0 if (neg == 0 and zero == 0 and pos == 1) else 1
+    cdef int act
     if not RK_AVAILABLE:
         raise RuntimeError("linear_pieces_rows was built without vector types: use the products and passes")
     if level == 0:
         level = _RK_BEST  # (not ROWS_LEVELS[-1]: this module does not wrap negative indices)
     if level not in ROWS_LEVELS:
         raise ValueError(f"level={level} is not among this CPU's {ROWS_LEVELS}")
-    if act == 1 and neg == 0:
-        # act(z) for z below 0 is written neg * z there: -inf * 0 would be NaN where ReLU has 0
-        raise ValueError("a piecewise-linear activation with neg = 0 other than ReLU (pos=1, zero=0)")
+    act = checked_variant(pos, neg, zero)
     if W1T.shape[0] != d1 or v.shape[0] != n or shift.shape[0] != m or p.shape[0] != m or R.shape[0] != m \
             or PR.shape[0] != m or gv.shape[0] != n or G1T.shape[0] != d1 or G1T.shape[1] != n:
         raise ValueError("inconsistent shapes")
     cdef int parts = row_parts(threads, m)
-    threads = min(threads, parts)
     if m == 0:
         return 0.0
     dt = np.float64 if floating is double else np.float32
@@ -472,15 +468,34 @@ def linear_pieces_rows(const floating[:, ::1] X1, const floating[:, :] W1T, cons
     return sum(calls[j].sq for j in range(parts))
 
 
+cpdef int kernel_variant(double pos, double neg, double zero):
+    """The variant of the row and tile kernels for the activation of slopes ``pos``,
+    ``neg``, ``zero``: 0 for ReLU's own (1, 0, 0), 1 for the general pieces, and -1
+    where they cannot take it: ``neg = 0`` other than ReLU, as they write ``act(z)``
+    below 0 as ``neg z`` there, and ``-inf * 0`` would be NaN where ReLU has 0 (such
+    an activation takes the blocks of products and passes)."""
+    if neg == 0 and zero == 0 and pos == 1:
+        return 0
+    return -1 if neg == 0 else 1
+
+
+cdef int checked_variant(double pos, double neg, double zero) except -1:
+    """:func:`kernel_variant`, with ``ValueError`` where the kernels cannot take the activation."""
+    cdef int variant = kernel_variant(pos, neg, zero)
+    if variant < 0:
+        raise ValueError("a piecewise-linear activation with neg = 0 other than ReLU (pos=1, zero=0)")
+    return variant
+
+
 def row_parts(threads, m):
     """The row ranges of a kernel's call of ``m`` rows on ``threads`` threads: one per
     thread, at most one per row and :data:`._parts.MAX_THREADS` (64; the result
     depends on this number at the level of rounding, not on which thread ran
-    which range).  More ranges than
-    threads, each taken by the next thread free, were measured no faster: each has
-    its own gradient to clear and add (with 4 per thread, at (m, n, d) = (1e4, 64,
-    100) and (1e3, 4096, 10) float64 1.19 and 1.20 times slower, elsewhere 0.96 to
-    1.21).  ``ValueError`` for fewer than one thread."""
+    which range).  More ranges than threads, each taken by the next thread free,
+    were measured no faster: each has its own gradient to clear and add (with 4 per
+    thread, at (m, n, d) = (1e4, 64, 100) and (1e3, 4096, 10) float64 1.19 and 1.20
+    times slower, elsewhere 0.96 to 1.21).  ``ValueError`` for fewer than one
+    thread."""
     if threads < 1:
         raise ValueError(f"threads={threads} is not a positive number of threads")
     return max(1, min(threads, m, MAX_THREADS))

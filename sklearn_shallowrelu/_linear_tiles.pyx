@@ -45,7 +45,7 @@ Built for 32-byte vectors (AVX2 and FMA) only: where the CPU lacks them,
 
 from cython cimport floating
 
-from ._linear_pieces cimport residual_squares
+from ._linear_pieces cimport checked_variant, residual_squares
 from ._parts cimport run_parts
 
 import numpy as np
@@ -307,11 +307,10 @@ def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, con
     float64.
     """
     cdef Py_ssize_t m = X1.shape[0], d1 = X1.shape[1], n = W1T.shape[1]
-    cdef int act = 0 if (neg == 0 and zero == 0 and pos == 1) else 1
+    cdef int act
     if not TILES_AVAILABLE:
         raise RuntimeError("linear_pieces_tiles needs AVX2 and FMA: use the products and passes")
-    if act == 1 and neg == 0:
-        raise ValueError("a piecewise-linear activation with neg = 0 other than ReLU (pos=1, zero=0)")
+    act = checked_variant(pos, neg, zero)
     if W1T.shape[0] != d1 or v.shape[0] != n or shift.shape[0] != m or p.shape[0] != m or R.shape[0] != m \
             or PR.shape[0] != m or gv.shape[0] != n or G1T.shape[0] != d1 or G1T.shape[1] != n:
         raise ValueError("inconsistent shapes")
@@ -320,7 +319,6 @@ def linear_pieces_tiles(const floating[:, ::1] X1, const floating[:, :] W1T, con
     if rb <= 0 or rb % 6:
         raise ValueError(f"rb={rb} is not a positive multiple of 6")
     cdef int parts = row_parts(threads, m)
-    threads = min(threads, parts)
     if m == 0:
         return 0.0
     dt = np.float64 if floating is double else np.float32

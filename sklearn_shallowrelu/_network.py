@@ -391,10 +391,9 @@ class Network:
             return _sorted1d.loss_and_grad(self.act, self.s, params, batch, Params)
         dt, s = batch.X.dtype, self.s
         (n, d), k = params.W.shape, params.v.shape[1]
-        # the kernels write act(z) below 0 as neg z: with neg = 0 only ReLU's own variant is exact
-        # (-inf * 0 would be NaN); another such activation takes the blocks
+        # an activation the kernels cannot take (kernel_variant: neg = 0 other than ReLU) takes the blocks
         slopes = self.act.slopes
-        fused = k == 1 and slopes is not None and (slopes[1] != 0 or tuple(slopes) == (1, 0, 0))
+        fused = k == 1 and slopes is not None and _linear_pieces.kernel_variant(*slopes) >= 0
         kernel = None
         if fused and tiles_win(batch.X.shape[0], n, d, dt.itemsize):
             kernel = _linear_tiles.linear_pieces_tiles
