@@ -13,6 +13,7 @@ MODULES = (
     "_linear_pieces",  # the fused passes of the gradient of piecewise-linear networks
     "_linear_tiles",  # their step in register tiles, for many inputs
     "_parts",  # the kernels' worker threads
+    "_update",  # a descent step's update and finiteness check
 )
 
 extensions = [
@@ -23,7 +24,9 @@ extensions = [
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         # the 1-D engine's kernels: no fused multiply-add where the source has a product and a
         # sum, so the four alphas at once round as one at a time in every build
-        extra_compile_args=["-O3"] + (["-ffp-contract=off"] if name.startswith("_exact1d.") else [])
+        # (and the update: numpy's a - step * g, product and difference each rounded)
+        extra_compile_args=["-O3"] + (["-ffp-contract=off"] if name.startswith("_exact1d.") or name == "_update"
+                                      else [])
         + (["-pthread"] if name == "_parts" and os.name == "posix" else []),
         extra_link_args=["-pthread"] if name == "_parts" and os.name == "posix" else [],
     )
@@ -37,6 +40,6 @@ setup(
     package_data={"sklearn_shallowrelu._exact1d": ["_fastchain.pyx", "_fastchain.pxd", "_search.pyx",
                                                          "_prepare.pyx"],
                   "sklearn_shallowrelu": ["_linear_pieces.pyx", "_linear_pieces.pxd", "_linear_tiles.pyx",
-                                          "_parts.pyx", "_parts.pxd", "_parts.h", "_cpu.h"]},
+                                          "_parts.pyx", "_parts.pxd", "_parts.h", "_cpu.h", "_update.pyx"]},
     exclude_package_data={"": ["*.c"]},
 )

@@ -21,52 +21,206 @@ import numpy as np
 from ._parts import MAX_THREADS
 
 
-def relu_forward(floating[:, ::1] Z, const floating[::1] v, floating[::1] out):
-    """``Z <- relu(Z)`` in place and ``out = relu(Z) @ v``."""
-    cdef Py_ssize_t i, k, rows = Z.shape[0], n = Z.shape[1], n4 = n - n % 4
-    cdef floating a0, a1, a2, a3, s0, s1, s2, s3
+cdef extern from "_cpu.h":
+    int srl_cpu_level() noexcept nogil
+
+
+# One output: the two passes of a row block between its matrix products, in one.
+#
+# A row's residual needs only that row: ``r = s act(z) v - shift`` reads the
+# row once, and the backward step (``gv += act(z) p r``, ``z <- p r act'(z)``)
+# reads it again while it is still in the first-level cache.  The block then
+# goes through memory once, where a forward pass over the whole block and a
+# backward pass after it read it twice from the outer caches (at width 512 and
+# more the block outgrows the second level).  The lanes are GCC/clang vector
+# types, 32 bytes with AVX2 and 16 bytes otherwise, as in the row kernel below;
+# a compiler without them builds the same loops on scalars.  NaN as numpy has
+# it: ``z <= 0`` fails for a NaN, which stays in ``act(z)`` and so in ``r`` and
+# ``gv``; its slope is ``zero``, so its ``p r act'(z)`` is 0 for ReLU (a
+# selection) and ``zero * NaN`` for the others (a product).  With ``neg = 0``
+# below 0 the activation is 0 even at ``-inf`` (not ``-inf * 0``).
+cdef extern from *:
+    """
+    /* one entry of act(z), and of p r act'(z) (ACT 0 is ReLU, 1 the general pieces) */
+    #define LP_ACT1(ACT, z, pos, neg)                                                                 \\
+        ((ACT) == 0 ? ((z) <= 0 ? 0 : (z)) : ((z) <= 0 ? 0 : (z)) * (pos) + (((z) < 0 && (neg) != 0) ? (z) : 0) * (neg))
+    #define LP_D1(ACT, z, pr, pos, neg, zero)                                                        \\
+        ((ACT) == 0 ? ((z) > 0 ? (pr) : 0) : ((z) > 0 ? (pos) : ((z) < 0 ? (neg) : (zero))) * (pr))
+    /* the residual of row i from its sum, and the backward pass of the entries from j on */
+    #define LP_RESIDUAL(sum)                                                                         \\
+        r = (sum) * s - shift[i];                                                                    \\
+        R[i] = r;                                                                                    \\
+        if (!p) continue;  /* the forward pass alone */                                             \\
+        pr = r * p[i];                                                                               \\
+        PR[i] = pr;                                                                                  \\
+        sq += (double)pr * (double)r;
+    #define LP_BACK_TAIL(ACT)                                                                        \\
+        for (; j < n; j++) {                                                                         \\
+            zz = z[j];                                                                               \\
+            gv[j] += LP_ACT1(ACT, zz, pos, neg) * pr;                                                \\
+            z[j] = LP_D1(ACT, zz, pr, pos, neg, zero);                                               \\
+        }
+    #define LP_SIGNATURE(NAME, T)                                                                    \\
+        static double NAME(T* Z, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t ldz, const T* v,          \\
+                           const T* shift, T s, const T* p, T pos, T neg, T zero, T* R, T* PR, T* gv)
+    #if (defined(__GNUC__) || defined(__clang__)) && !defined(_MSC_VER)
+    /* act(z) of a group of lanes (keep: all ones where neg != 0) */
+    #define LP_ACT(V, M, ACT, z, vpos, vneg, keep)                                                   \\
+        ((ACT) == 0 ? (V)((M)(z) & ~(M)((z) <= 0))                                                  \\
+                    : (V)((M)(z) & ~(M)((z) <= 0)) * (vpos) + (V)((M)(z) & (M)((z) < 0) & (keep)) * (vneg))
+    #define LP_DEFINE(NAME, T, IT, VB, ACT, ATTR)                                                    \\
+    typedef T NAME##_v __attribute__((vector_size(VB)));                                             \\
+    typedef T NAME##_vu __attribute__((vector_size(VB), aligned(sizeof(T)), may_alias));  /* unaligned */\\
+    typedef IT NAME##_m __attribute__((vector_size(VB)));                                            \\
+    ATTR LP_SIGNATURE(NAME, T) {                                                                     \\
+        const int L = VB / (int)sizeof(T);                                                           \\
+        const NAME##_v vpos = (NAME##_v){0} + pos, vneg = (NAME##_v){0} + neg;                       \\
+        const NAME##_v vzero = (NAME##_v){0} + zero;                                                 \\
+        const NAME##_m keep = (NAME##_m){0} - (IT)(neg != 0);                                        \\
+        double sq = 0;                                                                               \\
+        Py_ssize_t i, j;                                                                             \\
+        int e;                                                                                       \\
+        T sum, r, pr, zz;                                                                            \\
+        for (i = 0; i < rows; i++) {                                                                 \\
+            T* z = Z + i * ldz;                                                                      \\
+            NAME##_v a0 = (NAME##_v){0}, a1 = (NAME##_v){0};  /* two sums: the adds overlap */      \\
+            for (j = 0; j + 2 * L <= n; j += 2 * L) {                                                \\
+                NAME##_v z0 = *(NAME##_vu*)(z + j), z1 = *(NAME##_vu*)(z + j + L);                   \\
+                a0 += LP_ACT(NAME##_v, NAME##_m, ACT, z0, vpos, vneg, keep) * *(const NAME##_vu*)(v + j); \\
+                a1 += LP_ACT(NAME##_v, NAME##_m, ACT, z1, vpos, vneg, keep) * *(const NAME##_vu*)(v + j + L); \\
+            }                                                                                        \\
+            for (; j + L <= n; j += L) {                                                             \\
+                NAME##_v z0 = *(NAME##_vu*)(z + j);                                                  \\
+                a0 += LP_ACT(NAME##_v, NAME##_m, ACT, z0, vpos, vneg, keep) * *(const NAME##_vu*)(v + j); \\
+            }                                                                                        \\
+            a0 += a1;                                                                                \\
+            sum = 0;                                                                                 \\
+            for (e = 0; e < L; e++) sum += a0[e];                                                    \\
+            for (; j < n; j++) { zz = z[j]; sum += LP_ACT1(ACT, zz, pos, neg) * v[j]; }              \\
+            LP_RESIDUAL(sum)                                                                         \\
+            {                                                                                        \\
+                const NAME##_v vpr = (NAME##_v){0} + pr;                                             \\
+                for (j = 0; j + L <= n; j += L) {                                                    \\
+                    NAME##_v z0 = *(NAME##_vu*)(z + j), D;                                           \\
+                    NAME##_m above = (NAME##_m)(z0 > 0), below = (NAME##_m)(z0 < 0);                 \\
+                    *(NAME##_vu*)(gv + j) += LP_ACT(NAME##_v, NAME##_m, ACT, z0, vpos, vneg, keep) * vpr; \\
+                    if (ACT == 0) D = (NAME##_v)((NAME##_m)vpr & above);  /* a selection */          \\
+                    else D = (NAME##_v)(((NAME##_m)vpos & above) | ((NAME##_m)vneg & below)          \\
+                                        | ((NAME##_m)vzero & ~(above | below))) * vpr;               \\
+                    *(NAME##_vu*)(z + j) = D;                                                        \\
+                }                                                                                    \\
+                LP_BACK_TAIL(ACT)                                                                    \\
+            }                                                                                        \\
+        }                                                                                            \\
+        return sq;                                                                                   \\
+    }
+    #define LP_SET(SUFFIX, VB, ATTR)                                                                 \\
+        LP_DEFINE(lp_d0_##SUFFIX, double, long long, VB, 0, ATTR)                                  \\
+        LP_DEFINE(lp_d1_##SUFFIX, double, long long, VB, 1, ATTR)                                  \\
+        LP_DEFINE(lp_f0_##SUFFIX, float, int, VB, 0, ATTR)                                         \\
+        LP_DEFINE(lp_f1_##SUFFIX, float, int, VB, 1, ATTR)
+    LP_SET(base, 16, )
+    #ifdef SRL_X86  /* (_cpu.h) */
+    #define LP_HAS_AVX2 1
+    LP_SET(avx2, 32, __attribute__((target("avx2,fma"))))
+    #endif
+    #else  /* no vector types (MSVC): the same loops on scalars */
+    #define LP_DEFINE(NAME, T, ACT)                                                                  \\
+    LP_SIGNATURE(NAME, T) {                                                                          \\
+        double sq = 0;                                                                               \\
+        Py_ssize_t i, j;                                                                             \\
+        T sum, r, pr, zz;                                                                            \\
+        for (i = 0; i < rows; i++) {                                                                 \\
+            T* z = Z + i * ldz;                                                                      \\
+            sum = 0;                                                                                 \\
+            for (j = 0; j < n; j++) { zz = z[j]; sum += LP_ACT1(ACT, zz, pos, neg) * v[j]; }         \\
+            LP_RESIDUAL(sum)                                                                         \\
+            j = 0;                                                                                   \\
+            LP_BACK_TAIL(ACT)                                                                        \\
+        }                                                                                            \\
+        return sq;                                                                                   \\
+    }
+    LP_DEFINE(lp_d0_base, double, 0)
+    LP_DEFINE(lp_d1_base, double, 1)
+    LP_DEFINE(lp_f0_base, float, 0)
+    LP_DEFINE(lp_f1_base, float, 1)
+    #endif
+    #ifdef LP_HAS_AVX2
+    #define LP_PICK(F, AVX2) ((AVX2) ? F##_avx2 : F##_base)
+    #else
+    #define LP_HAS_AVX2 0
+    #define LP_PICK(F, AVX2) F##_base
+    #endif
+    static double lp_pass_d(int avx2, int act, double* Z, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t ldz,
+                            const double* v, const double* shift, double s, const double* p, double pos,
+                            double neg, double zero, double* R, double* PR, double* gv) {
+        return (act == 0 ? LP_PICK(lp_d0, avx2) : LP_PICK(lp_d1, avx2))(Z, rows, n, ldz, v, shift, s, p, pos,
+                                                                        neg, zero, R, PR, gv);
+    }
+    static double lp_pass_f(int avx2, int act, float* Z, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t ldz,
+                            const float* v, const float* shift, float s, const float* p, float pos,
+                            float neg, float zero, float* R, float* PR, float* gv) {
+        return (act == 0 ? LP_PICK(lp_f0, avx2) : LP_PICK(lp_f1, avx2))(Z, rows, n, ldz, v, shift, s, p, pos,
+                                                                        neg, zero, R, PR, gv);
+    }
+    """
+    int LP_HAS_AVX2
+    double lp_pass_d(int avx2, int act, double* Z, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t ldz,
+                     const double* v, const double* shift, double s, const double* p, double pos, double neg,
+                     double zero, double* R, double* PR, double* gv) noexcept nogil
+    double lp_pass_f(int avx2, int act, float* Z, Py_ssize_t rows, Py_ssize_t n, Py_ssize_t ldz,
+                     const float* v, const float* shift, float s, const float* p, float pos, float neg,
+                     float zero, float* R, float* PR, float* gv) noexcept nogil
+
+
+def linear_pieces_pass(floating[:, ::1] Z, const floating[::1] v, const floating[::1] shift, floating s,
+                       floating[::1] R, const floating[::1] p=None, floating[::1] PR=None,
+                       floating[::1] gv=None, *, floating pos=1, floating neg=0, floating zero=0, bint avx2=True):
+    """The passes of a row block of pre-activations ``Z`` (rows, n) for one output.
+
+    Forward: ``R = s act(Z) v - shift``.  With ``p`` (and ``PR``, ``gv``), backward
+    too: ``PR = p R``, ``gv += act(Z)^T PR``, and ``Z <- PR act'(Z)`` in place
+    (``D``, whose product with ``[X, 1]`` gives the weights' gradient); returns
+    ``sum_i p_i r_i^2`` summed in float64 (0 without ``p``).  ``act(z) = pos z``
+    above 0 and ``neg z`` below, with slope ``zero`` at 0; the defaults are ReLU,
+    whose own variant runs when ``neg`` and ``zero`` are 0.  ``avx2=False`` runs
+    the 16-byte lanes where the CPU has AVX2 (a test of both).
+
+    (One thread: split over two, the pass ran no faster within a step, where
+    OpenBLAS's threads still spin after the product before it, and at width 4096
+    it made the step slower.)
+    """
+    cdef Py_ssize_t rows = Z.shape[0], n = Z.shape[1]
+    cdef bint back = p is not None
+    if v.shape[0] != n or shift.shape[0] != rows or R.shape[0] != rows:
+        raise ValueError("inconsistent shapes")
+    if back and (PR is None or gv is None or p.shape[0] != rows or PR.shape[0] != rows or gv.shape[0] != n):
+        raise ValueError("the backward pass needs p, PR (rows,) and gv (n,)")
+    if rows == 0:
+        return 0.0
+    cdef int act = 0 if (pos == 1 and neg == 0 and zero == 0) else 1
+    cdef int wide = avx2 and _LP_AVX2
+    cdef Py_ssize_t ldz = Z.strides[0] // <Py_ssize_t>sizeof(floating)
+    cdef const floating* p_ = &p[0] if back else NULL
+    cdef floating* PR_ = &PR[0] if back else NULL
+    cdef floating* gv_ = &gv[0] if back else NULL
+    cdef double squares
     with nogil:
-        for i in range(rows):
-            # four partial sums: the products do not wait for one another
-            s0 = s1 = s2 = s3 = 0
-            for k in range(0, n4, 4):
-                a0, a1, a2, a3 = Z[i, k], Z[i, k + 1], Z[i, k + 2], Z[i, k + 3]
-                # "<= 0" and not "> 0": a NaN fails the test and stays
-                a0 = 0 if a0 <= 0 else a0
-                a1 = 0 if a1 <= 0 else a1
-                a2 = 0 if a2 <= 0 else a2
-                a3 = 0 if a3 <= 0 else a3
-                Z[i, k], Z[i, k + 1], Z[i, k + 2], Z[i, k + 3] = a0, a1, a2, a3
-                s0 += a0 * v[k]
-                s1 += a1 * v[k + 1]
-                s2 += a2 * v[k + 2]
-                s3 += a3 * v[k + 3]
-            for k in range(n4, n):
-                a0 = Z[i, k]
-                a0 = 0 if a0 <= 0 else a0
-                Z[i, k] = a0
-                s0 += a0 * v[k]
-            out[i] = (s0 + s1) + (s2 + s3)
+        if floating is double:
+            squares = lp_pass_d(wide, act, &Z[0, 0], rows, n, ldz, &v[0], &shift[0], s, p_, pos, neg, zero,
+                                &R[0], PR_, gv_)
+        else:
+            squares = lp_pass_f(wide, act, &Z[0, 0], rows, n, ldz, &v[0], &shift[0], s, p_, pos, neg, zero,
+                                &R[0], PR_, gv_)
+    return squares
 
 
-def relu_backward(floating[:, ::1] A, const floating[::1] pr, floating[::1] gv):
-    """``gv += A^T pr`` and ``A <- pr * [A > 0]`` in place, for ``A = relu(Z)``."""
-    cdef Py_ssize_t i, k, rows = A.shape[0], n = A.shape[1]
-    cdef floating a, t
-    with nogil:
-        for i in range(rows):
-            t = pr[i]
-            for k in range(n):
-                a = A[i, k]
-                gv[k] += a * t
-                A[i, k] = t if a > 0 else 0
+#: Whether :func:`linear_pieces_pass` runs its 32-byte lanes on this CPU (AVX2).
+_LP_AVX2 = bool(LP_HAS_AVX2) and srl_cpu_level() >= 2
 
 
-# The other piecewise-linear activations, act(z) = z act'(z) with the slopes
-# ``pos`` above 0, ``neg`` below and ``zero`` at 0 (leaky ReLU, absolute value).
-# Z keeps the pre-activations through the forward pass: the backward pass needs
-# their signs, which act(Z) loses for the absolute value.  (Measured: these
-# general passes take 1.5 to 2 times the ReLU ones, so ReLU keeps its own.)
+# The activations other than ReLU, act(z) = z act'(z) with the slopes ``pos``
+# above 0, ``neg`` below and ``zero`` at 0 (leaky ReLU, absolute value).
 
 cdef inline floating _act(floating z, floating pos, floating neg) noexcept nogil:
     # selections, not branches, so that the loops vectorise: the first part keeps a NaN
@@ -77,41 +231,6 @@ cdef inline floating _act(floating z, floating pos, floating neg) noexcept nogil
 
 cdef inline floating _slope(floating z, floating pos, floating neg, floating zero) noexcept nogil:
     return pos if z > 0 else (neg if z < 0 else zero)
-
-
-def linear_pieces_forward(const floating[:, ::1] Z, const floating[::1] v, floating[::1] out,
-                          floating pos, floating neg):
-    """``out = act(Z) @ v`` for ``act(z) = pos z`` above 0 and ``neg z`` below; a NaN stays."""
-    cdef Py_ssize_t i, k, rows = Z.shape[0], n = Z.shape[1], n4 = n - n % 4
-    cdef floating z0, z1, z2, z3, s0, s1, s2, s3
-    with nogil:
-        for i in range(rows):
-            s0 = s1 = s2 = s3 = 0
-            for k in range(0, n4, 4):
-                z0, z1, z2, z3 = Z[i, k], Z[i, k + 1], Z[i, k + 2], Z[i, k + 3]
-                s0 += _act(z0, pos, neg) * v[k]
-                s1 += _act(z1, pos, neg) * v[k + 1]
-                s2 += _act(z2, pos, neg) * v[k + 2]
-                s3 += _act(z3, pos, neg) * v[k + 3]
-            for k in range(n4, n):
-                s0 += _act(Z[i, k], pos, neg) * v[k]
-            out[i] = (s0 + s1) + (s2 + s3)
-
-
-def linear_pieces_backward(floating[:, ::1] Z, const floating[::1] pr, floating[::1] gv,
-                           floating pos, floating neg, floating zero):
-    """``gv += act(Z)^T pr`` and ``Z <- pr * act'(Z)`` in place (``act'`` is ``pos``,
-    ``neg`` or ``zero`` by the sign of the pre-activation)."""
-    cdef Py_ssize_t i, k, rows = Z.shape[0], n = Z.shape[1]
-    cdef floating z, t, slope
-    with nogil:
-        for i in range(rows):
-            t = pr[i]
-            for k in range(n):
-                z = Z[i, k]
-                slope = _slope(z, pos, neg, zero)
-                gv[k] += z * slope * t
-                Z[i, k] = slope * t
 
 
 # Several outputs: the products with the output weights are matrix products
@@ -165,12 +284,8 @@ def linear_pieces_times_slope(floating[:, ::1] D, const floating[:, ::1] Z, floa
 # absolute value, with ``neg != 0``) keep ``z``, whose sign the backward step
 # needs.  NaN as in the passes: ``z <= 0`` and ``z < 0`` fail for a NaN, which
 # stays in ``act(z)`` and so in ``r`` and ``gv``; its slope is ``zero``, and its
-# row's ``p r act'(z)`` is 0 for ReLU (a selection, as in :func:`relu_backward`)
-# and ``zero * NaN`` for the others (a product, as in ``linear_pieces_backward``).
-cdef extern from "_cpu.h":
-    int srl_cpu_level() noexcept nogil
-
-
+# row's ``p r act'(z)`` is 0 for ReLU (a selection, as in :func:`linear_pieces_pass`)
+# and ``zero * NaN`` for the others (a product, as there).
 cdef extern from *:
     """
     #if (defined(__GNUC__) || defined(__clang__)) && !defined(_MSC_VER)

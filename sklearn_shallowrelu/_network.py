@@ -346,17 +346,22 @@ class Network:
         dt = np.result_type(X.dtype, params.W.dtype)
         out = np.empty((X.shape[0], k), dtype=dt)
         rows = max(1, BLOCK_BYTES // (max(n, 1) * dt.itemsize))
-        passes = self._fused_passes(dt) if k == 1 else None
-        if passes is not None:
-            forward, v = passes[0], np.ascontiguousarray(params.v[:, 0], dtype=dt)
+        fused = k == 1 and self.act.slopes is not None
+        if fused:  # the forward pass of linear_pieces_pass: out = s act(Z) v + c
+            v = np.ascontiguousarray(params.v[:, 0], dtype=dt)
+            shift = np.full(X.shape[0], -params.c[0], dtype=dt)
+            pos, neg, zero = self._slopes(dt)
         for i in range(0, X.shape[0], rows):
             Z = self.pre(params, X[i : i + rows])
-            if passes is not None:
-                forward(np.ascontiguousarray(Z, dtype=dt), v, out[i : i + rows, 0])
+            if fused:
+                block = slice(i, i + Z.shape[0])
+                _linear_pieces.linear_pieces_pass(np.ascontiguousarray(Z, dtype=dt), v, shift[block],
+                                                  dt.type(self.s), out[block, 0], pos=pos, neg=neg, zero=zero)
             else:
                 out[i : i + rows] = self.act.value(Z) @ params.v
-        out *= self.s
-        out += params.c
+        if not fused:
+            out *= self.s
+            out += params.c
         return out
 
     def loss(self, params, batch, penalized=True):
@@ -423,20 +428,6 @@ class Network:
             slopes = self._slope_scalars[dtype] = tuple(dtype.type(slope) for slope in self.act.slopes)
         return slopes
 
-    def _fused_passes(self, dtype):
-        """``(forward, backward)``, the compiled passes of :mod:`._linear_pieces` for one
-        output on C-ordered blocks of ``dtype``, or None for a smooth activation:
-        ``forward(Z, v, r)`` forms ``r = act(Z) v`` (ReLU writes ``relu(Z)`` over ``Z``),
-        then ``backward(Z, pr, gv)`` adds ``act(Z)^T pr`` to ``gv`` and writes
-        ``pr act'(Z)`` over ``Z``."""
-        if self.act.slopes is None:
-            return None
-        if self._relu:  # its own passes: 1.5 to 2 times faster than the general ones
-            return _linear_pieces.relu_forward, _linear_pieces.relu_backward
-        pos, neg, zero = self._slopes(dtype)
-        return (lambda Z, v, r: _linear_pieces.linear_pieces_forward(Z, v, r, pos, neg),
-                lambda Z, pr, gv: _linear_pieces.linear_pieces_backward(Z, pr, gv, pos, neg, zero))
-
     def _blocks(self, params, batch, W1T):
         """The loss, ``p * residual`` (m, k), and ``gv`` and ``G1T`` as :meth:`_backprop`
         leaves them, through row blocks of ``BLOCK_BYTES``."""
@@ -471,32 +462,29 @@ class Network:
     def _linear_pieces_blocks(self, params, batch, W1T, Z):
         """The row blocks of :meth:`_data_loss_and_grad` for a piecewise-linear
         activation and one output, the passes between the two matrix products fused
-        in :mod:`._linear_pieces`; returns the loss, ``p * residual`` (m, 1), and
-        ``gv`` and ``G1T`` as :meth:`_backprop` leaves them."""
+        in :func:`._linear_pieces.linear_pieces_pass`; returns the loss, ``p *
+        residual`` (m, 1), and ``gv`` and ``G1T`` as :meth:`_backprop` leaves them."""
         X1, dt, rows = batch.X1, Z.dtype, Z.shape[0]
         m, n = X1.shape[0], Z.shape[1]
         v = np.ascontiguousarray(params.v[:, 0], dtype=dt)
-        R, PR, gv = np.empty(m, dtype=dt), np.empty((m, 1), dtype=dt), np.zeros((n, 1), dtype=dt)
-        forward, backward = self._fused_passes(dt)
-        shift = batch.Y[:, 0] - params.c[0]  # r = s act(Z) v - (y - c)
-        G1T = None
+        R, PR, gv = np.empty(m, dtype=dt), np.empty((m, 1), dtype=dt), np.zeros(n, dtype=dt)
+        shift = np.asarray(batch.Y[:, 0] - params.c[0], dtype=dt)  # r = s act(Z) v - (y - c)
+        s, (pos, neg, zero) = dt.type(self.s), self._slopes(dt)
+        squares, G1T = 0.0, None
         for i in range(0, m, rows):
             block = slice(i, i + rows)
-            x1, r, pr = X1[block], R[block], PR[block, 0]
+            x1 = X1[block]
             A = np.matmul(x1, W1T, out=Z[: x1.shape[0]])
-            forward(A, v, r)  # r = act(Z) v
-            if self.s != 1.0:
-                r *= self.s
-            r -= shift[block]
-            np.multiply(r, batch.p[block], out=pr)
-            backward(A, pr, gv[:, 0])  # gv += act(Z)^T (p r); A becomes D = p r act'(Z)
+            # R = s act(Z) v - shift, PR = p R, gv += act(Z)^T PR; A becomes D = PR act'(Z)
+            squares += _linear_pieces.linear_pieces_pass(A, v, shift[block], s, R[block], batch.p[block],
+                                                         PR[block, 0], gv, pos=pos, neg=neg, zero=zero)
             # sum_i p_i r_i v_k act'(z_ik) x1_i = v_k (X1^T D)_k: the factor v_k comes after the sum
             part = x1.T @ A
             if G1T is None:
                 G1T = part
             else:
                 G1T += part
-        return 0.5 * float(PR[:, 0] @ R), PR, gv, G1T
+        return 0.5 * squares, PR, gv[:, None], G1T
 
     def _backprop(self, params, W1T, batch, block, Z, out):
         """The rows ``block`` of :meth:`loss_and_grad` for a smooth activation, or a

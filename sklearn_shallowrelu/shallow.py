@@ -12,6 +12,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._exact1d.network import set_knot_attributes
 from ._result import ShallowResult
+from ._update import move_groups
 from ._memory import available_memory, working_memory_bytes
 from ._descent import (Diverged, Walk, auto_step, check_early_stopping, descend, divergence_warning, mirror_step,
                        rounding_slack, stability_limit, stopping_rule, validation_split)
@@ -724,6 +725,7 @@ class _Trainer(Walk):
         self.pots = est._potentials() if est.solver == "mirror" else None
         self.full_batch = est.solver != "sgd"
         self.params, self.dual, self.t, self.grad = state["params"], state.get("dual"), state["t"], None
+        self._checked = (None, False)  # the parameters whose finiteness the update found, and it
         if not self.params.W.flags.f_contiguous:
             # W in Fortran order (the transpose of a C-ordered (d, n) array), as the gradient's
             # W, a transposed view of the step's [W, b]^T gradient: the update then runs over
@@ -746,7 +748,10 @@ class _Trainer(Walk):
         if not self.est.fit_intercept:  # c is no parameter then: it keeps its value, in mirror descent too
             grad.c = np.zeros_like(grad.c)
         if self.pots is None:
-            self.params = Params(*(a - step * g for a, g in zip(self.params.arrays(), grad.arrays())))
+            # one compiled pass per group, which also notes whether the new point is finite
+            moved, finite = move_groups(self.params.arrays(), grad.arrays(), step)
+            self.params = Params(*moved)
+            self._checked = (self.params, finite)
         else:
             moved = [mirror_step(a0, z, g, step, self.pots[_GROUP_OF[name]])
                      for name, a0, z, g in zip(GROUPS, self.state["start"].arrays(), self.dual.arrays(),
@@ -775,7 +780,8 @@ class _Trainer(Walk):
         return self.params
 
     def finite(self):
-        return self.params.all_finite()
+        checked, finite = self._checked
+        return finite if checked is self.params else self.params.all_finite()
 
     def validation_loss(self):
         return self.net.loss(self.params, self.val, penalized=False)  # the error on held-out data

@@ -33,55 +33,83 @@ def test_the_piecewise_linear_activations_have_slopes():
         np.testing.assert_array_equal(act.value(z), z * act.first(z))
 
 
-def _passes(name, Z, v, pr, gv):
-    """The two passes of ``name`` in place on ``Z``; returns ``act(Z) v``."""
-    out = np.empty(Z.shape[0], Z.dtype)
-    if name == "relu":
-        _linear_pieces.relu_forward(Z, v, out)
-        _linear_pieces.relu_backward(Z, pr, gv)
-    else:
-        pos, neg, zero = (Z.dtype.type(s) for s in ACTIVATIONS[name].slopes)
-        _linear_pieces.linear_pieces_forward(Z, v, out, pos, neg)
-        _linear_pieces.linear_pieces_backward(Z, pr, gv, pos, neg, zero)
-    return out
+def _pass(name, Z, v, shift, s, p, gv, avx2=True):
+    """``linear_pieces_pass`` of ``name`` in place on ``Z``; returns ``R``, ``PR``
+    and the returned sum (forward only, without ``p``: ``R`` alone)."""
+    dt = Z.dtype.type
+    rows = Z.shape[0]
+    R = np.empty(rows, Z.dtype)
+    PR = None if p is None else np.empty(rows, Z.dtype)
+    pos, neg, zero = (dt(slope) for slope in ACTIVATIONS[name].slopes)
+    squares = _linear_pieces.linear_pieces_pass(Z, v, shift, dt(s), R, p, PR, gv, pos=pos, neg=neg, zero=zero,
+                                                avx2=avx2)
+    return (R, PR, squares) if p is not None else R
+
+
+def _pass_inputs(rng, dtype, rows, n):
+    Z = rng.standard_normal((rows, n)).astype(dtype)
+    if n:
+        Z[0, 0] = 0.0  # the derivative at the kink is the one act.first gives
+    return (Z, rng.standard_normal(n).astype(dtype), rng.standard_normal(rows).astype(dtype),
+            rng.uniform(0.5, 2.0, rows).astype(dtype))
 
 
 @pytest.mark.parametrize("name", PIECEWISE)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("n", [1, 3, 4, 7, 64])
-def test_forward_and_backward_equal_numpy(name, dtype, n):
-    act = ACTIVATIONS[name]
+@pytest.mark.parametrize("n", [0, 1, 3, 4, 7, 8, 17, 64])
+@pytest.mark.parametrize("avx2", [True, False])
+def test_the_pass_equals_numpy(name, dtype, n, avx2):
+    """Both lane widths (``avx2=False``: 16 bytes; where the CPU lacks AVX2 both
+    run those) and every tail length: ``R = s act(Z) v - shift`` is a sum of
+    ``n`` terms and a rounded product and difference, ``gv`` adds 9 rows, ``D``
+    and ``PR`` are one rounded product each, and the returned sum is
+    ``sum p r^2`` of the returned entries, summed in float64."""
+    act, eps, s = ACTIVATIONS[name], EPS[dtype], 0.75
     rng = np.random.default_rng(n)
-    Z0 = rng.standard_normal((9, n)).astype(dtype)
-    Z0[0, 0] = 0.0  # the derivative at the kink is the one act.first gives
-    v = rng.standard_normal(n).astype(dtype)
-    pr = rng.standard_normal(9).astype(dtype)
-    A, A1 = act.value(Z0).astype(dtype), act.first(Z0)
+    Z0, v, shift, p = _pass_inputs(rng, dtype, 9, n)
+    A, A1 = act.value(Z0).astype(np.float64), act.first(Z0)
     gv = np.ones(n, dtype)  # accumulated into
     Z = Z0.copy()
-    out = _passes(name, Z, v, pr, gv)
-    assert np.all(np.abs(out - A @ v) <= n * EPS[dtype] * (np.abs(A) @ np.abs(v)))
-    np.testing.assert_array_equal(Z, pr[:, None] * A1)
-    bound = 9 * EPS[dtype] * (np.abs(A).T @ np.abs(pr) + 1)
-    assert np.all(np.abs(gv - (1 + A.T @ pr)) <= bound)
+    R, PR, squares = _pass(name, Z, v, shift, s, p, gv, avx2=avx2)
+    terms = s * (np.abs(A) @ np.abs(v)) + np.abs(shift)
+    assert np.all(np.abs(R - (s * (A @ v) - shift)) <= (n + 2) * eps * terms)
+    np.testing.assert_array_equal(PR, p * R)
+    np.testing.assert_array_equal(Z, PR[:, None] * A1.astype(dtype))
+    bound = 10 * eps * (np.abs(A).T @ np.abs(PR) + 1)
+    assert np.all(np.abs(gv - (1 + A.T @ PR)) <= bound)
+    assert squares == pytest.approx(math.fsum(PR.astype(np.float64) * R), rel=20 * float(np.finfo(float).eps))
+    # the forward pass alone: the same R, Z untouched, nothing summed
+    Z = Z0.copy()
+    np.testing.assert_array_equal(_pass(name, Z, v, shift, s, None, None, avx2=avx2), R)
+    np.testing.assert_array_equal(Z, Z0)
 
 
 @pytest.mark.parametrize("name", PIECEWISE)
 def test_a_nan_pre_activation_gives_a_nan_output(name):
     """As numpy's passes have it, so a step that produced one shows a NaN loss."""
     Z = np.array([[np.nan, -1.0, 2.0, 0.5, -3.0]])
-    v = np.ones(5)
-    out = _passes(name, Z, v, np.ones(1), np.zeros(5))
-    assert np.isnan(out[0])
+    R, _, squares = _pass(name, Z, np.ones(5), np.zeros(1), 1.0, np.ones(1), np.zeros(5))
+    assert np.isnan(R[0]) and np.isnan(squares)
 
 
 @pytest.mark.parametrize("name", PIECEWISE)
-def test_an_infinite_pre_activation_gives_numpys_value(name):
-    """-inf is 0 for ReLU (not -inf * 0 = NaN), -inf for leaky ReLU and inf for abs."""
-    Z = np.array([[-np.inf, 1.0, 2.0]])
-    v = np.ones(3)
-    out = _passes(name, Z, v, np.ones(1), np.zeros(3))
-    assert out[0] == ACTIVATIONS[name].value(np.array([-np.inf, 1.0, 2.0])).sum()
+@pytest.mark.parametrize("avx2", [True, False])
+def test_an_infinite_pre_activation_gives_numpys_value(name, avx2):
+    """-inf is 0 for ReLU (not -inf * 0 = NaN), -inf for leaky ReLU and inf for abs,
+    in the lanes (the first 4 entries) and in the tail (the last)."""
+    z = np.array([-np.inf, 1.0, 2.0, 3.0, -np.inf])
+    R = _pass(name, z[None].copy(), np.ones(5), np.zeros(1), 1.0, None, None, avx2=avx2)
+    assert R[0] == ACTIVATIONS[name].value(z).sum()
+
+
+def test_the_pass_refuses_inconsistent_shapes():
+    Z, v, R = np.zeros((3, 4)), np.zeros(4), np.zeros(3)
+    with pytest.raises(ValueError, match="inconsistent shapes"):
+        _linear_pieces.linear_pieces_pass(Z, v, np.zeros(2), 1.0, R)
+    with pytest.raises(ValueError, match="needs p, PR"):
+        _linear_pieces.linear_pieces_pass(Z, v, np.zeros(3), 1.0, R, np.ones(3), None, np.zeros(4))
+    with pytest.raises(ValueError, match="needs p, PR"):
+        _linear_pieces.linear_pieces_pass(Z, v, np.zeros(3), 1.0, R, np.ones(3), np.zeros(3), np.zeros(5))
 
 
 def test_finite_float32_parameters_are_finite():
