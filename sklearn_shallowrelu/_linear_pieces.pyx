@@ -1,15 +1,16 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""The elementwise passes of the gradient of a network with a piecewise-linear
-activation and one output, fused (see :meth:`._network.Network._linear_pieces_blocks`).
+"""The compiled work of the gradient step of a network with a piecewise-linear
+activation and one output (see :meth:`._network.Network._data_loss_and_grad`).
 
 Between its two matrix products (``Z = [X, 1] [W, b]^T`` and ``[X, 1]^T D``) a
-gradient step makes two passes over the ``m x n`` block: ``r = act(Z) v``, then
-``D = p r act'(Z)`` with ``act(Z)^T (p r)``.  In numpy these were seven for ReLU
+gradient step needs ``r = act(Z) v``, then ``D = p r act'(Z)`` and ``act(Z)^T (p
+r)``.  In numpy these were seven passes over the ``m x n`` block for ReLU
 (``maximum`` alone, which must propagate NaN, costs four times a copy; the mask
 went through a boolean array and a cast) and more for the others, and they took
-most of a step whenever ``d`` is small.  Here each is one loop over a block that
-is still in the cache.  NaN propagates as in numpy: a NaN pre-activation gives
-a NaN ``r``.
+most of a step whenever ``d`` is small.  Here :func:`linear_pieces_pass` does
+them in one pass, row by row.  With few inputs the row kernel
+(:func:`linear_pieces_rows`) replaces the products too.  NaN propagates as in
+numpy: a NaN pre-activation gives a NaN ``r``.
 """
 
 from cython cimport floating

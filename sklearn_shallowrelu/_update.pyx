@@ -3,10 +3,11 @@
 
 A step of the descent moves each parameter group, ``a - step * g``, and then
 asks whether the new point is finite.  In numpy that is two passes and a
-temporary per group, then a float64 sum of each group (eight calls and four
-sums, about 30 us a step): at the smallest shapes of the benchmark (width 64,
-``m = 1000``) a fifth of a step of 0.15 to 0.2 ms.  Here each group is one loop
-that writes ``a - step * g`` and notes whether any entry is not finite.
+temporary per group, then a float64 sum of each group: eight calls and four
+sums, 13.6 and 14.1 us a step at ``(m, n, d) = (1e3, 64, 10)`` float64, where a
+whole step takes 0.17 to 0.19 ms.  Here each group is one loop that writes ``a -
+step * g`` and notes whether any entry is not finite: 9.4 and 0.4 us (the
+update's Python remains).
 
 The product rounds to the parameters' dtype before the difference, as numpy's
 ``a - step * g`` with a Python float ``step`` does, and the module is built
