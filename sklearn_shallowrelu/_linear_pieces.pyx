@@ -188,8 +188,9 @@ def linear_pieces_pass(floating[:, ::1] Z, const floating[::1] v, const floating
     the 16-byte lanes where the CPU has AVX2 (a test of both).
 
     (One thread: split over two, the pass ran no faster within a step, where
-    OpenBLAS's threads still spin after the product before it, and at width 4096
-    it made the step slower.)
+    OpenBLAS's threads still spin after the product before it; in one run at
+    ``(m, n, d) = (1e3, 4096, 100)`` float32 a step took 19.3 ms, against 16.0 ms
+    with the two passes it replaced on one thread.)
     """
     cdef Py_ssize_t rows = Z.shape[0], n = Z.shape[1]
     cdef bint back = p is not None

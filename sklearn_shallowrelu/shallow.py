@@ -725,7 +725,7 @@ class _Trainer(Walk):
         self.pots = est._potentials() if est.solver == "mirror" else None
         self.full_batch = est.solver != "sgd"
         self.params, self.dual, self.t, self.grad = state["params"], state.get("dual"), state["t"], None
-        self._checked = (None, False)  # the parameters whose finiteness the update found, and it
+        self._checked = (None, False)  # (parameters, whether they are finite) as the last update found
         if not self.params.W.flags.f_contiguous:
             # W in Fortran order (the transpose of a C-ordered (d, n) array), as the gradient's
             # W, a transposed view of the step's [W, b]^T gradient: the update then runs over
