@@ -184,8 +184,8 @@ def linear_pieces_pass(floating[:, ::1] Z, const floating[::1] v, const floating
     (``D``, whose product with ``[X, 1]`` gives the weights' gradient); returns
     ``sum_i p_i r_i^2`` summed in float64 (0 without ``p``).  ``act(z) = pos z``
     above 0 and ``neg z`` below, with slope ``zero`` at 0; the defaults are ReLU,
-    whose own variant runs when ``neg`` and ``zero`` are 0.  ``avx2=False`` runs
-    the 16-byte lanes where the CPU has AVX2 (a test of both).
+    whose own variant runs for the slopes (1, 0, 0).  ``avx2=False`` runs the
+    16-byte lanes where the CPU has AVX2 (a test of both).
 
     (One thread: split over two, the pass ran no faster within a step, where
     OpenBLAS's threads still spin after the product before it; in one run at
@@ -200,7 +200,8 @@ def linear_pieces_pass(floating[:, ::1] Z, const floating[::1] v, const floating
         raise ValueError("the backward pass needs p, PR (rows,) and gv (n,)")
     if rows == 0:
         return 0.0
-    cdef int act = 0 if (pos == 1 and neg == 0 and zero == 0) else 1
+    # ReLU's own variant (kernel_variant 0); every other activation, neg = 0 too, the general one
+    cdef int act = 0 if kernel_variant(pos, neg, zero) == 0 else 1
     cdef int wide = avx2 and _LP_AVX2
     cdef Py_ssize_t ldz = Z.strides[0] // <Py_ssize_t>sizeof(floating)
     cdef const floating* p_ = &p[0] if back else NULL

@@ -318,7 +318,6 @@ class Network:
     def __init__(self, activation, scale, penalty=None):
         self.act, self.s = activation, scale
         self.penalty = penalty if penalty else None
-        self._relu = activation.name == "relu"
         self._buffers = {}
         self._slope_scalars = {}
 

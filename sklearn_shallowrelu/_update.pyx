@@ -30,16 +30,17 @@ cdef extern from "numpy/arrayobject.h":
 
 
 cdef int _move(floating* out, const floating* a, const floating* g, Py_ssize_t outer, Py_ssize_t inner,
-               Py_ssize_t lda, Py_ssize_t ldg, floating step) noexcept nogil:
-    """``out = a - step g`` over ``outer`` runs of ``inner`` contiguous entries (runs
-    ``lda`` apart in ``a`` and ``out``, ``ldg`` in ``g``); 1 if every entry is finite."""
+               Py_ssize_t ldg, floating step) noexcept nogil:
+    """``out = a - step g`` over ``outer`` runs of ``inner`` contiguous entries (one
+    after the other in ``a`` and ``out``, ``ldg`` apart in ``g``); 1 if every entry
+    is finite."""
     cdef Py_ssize_t i, j
     cdef floating x
     cdef int bad = 0
     for j in range(outer):
         for i in range(inner):
-            x = a[j * lda + i] - step * g[j * ldg + i]
-            out[j * lda + i] = x
+            x = a[j * inner + i] - step * g[j * ldg + i]
+            out[j * inner + i] = x
             bad |= (x - x) != 0  # NaN for an infinite or NaN entry: an integer "or" vectorises
     return not bad
 
@@ -102,9 +103,9 @@ def move_groups(list arrays, list grads, double step):
         outer, inner, ldg = runs
         if kind == cnp.NPY_DOUBLE:
             finite &= _move(<double*>cnp.PyArray_DATA(new), <const double*>cnp.PyArray_DATA(a),
-                            <const double*>cnp.PyArray_DATA(g), outer, inner, inner, ldg, <double>step)
+                            <const double*>cnp.PyArray_DATA(g), outer, inner, ldg, <double>step)
         else:
             finite &= _move(<float*>cnp.PyArray_DATA(new), <const float*>cnp.PyArray_DATA(a),
-                            <const float*>cnp.PyArray_DATA(g), outer, inner, inner, ldg, <float>step)
+                            <const float*>cnp.PyArray_DATA(g), outer, inner, ldg, <float>step)
         out.append(new)
     return out, finite
